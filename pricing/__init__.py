@@ -1,0 +1,65 @@
+"""The pricing engine: price catalog, usage normalisation and exact cost math.
+
+Standard library only; no database, no UI. Money is Decimal end to end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pricing.catalog import CATALOG_DIR, Catalog, ModelPrice, Period, Rates, Route, Tier, Window, load_catalog
+from pricing.cost import CostBreakdown, PriceRow, bucket_costs, price_rows, price_usage, to_utc
+from pricing.errors import CatalogError, PricingError, UnknownModelError, UsageError
+from pricing.usage import Usage, normalize_usage
+
+__all__ = [
+    "CATALOG_DIR",
+    "Catalog",
+    "CatalogError",
+    "CostBreakdown",
+    "ModelPrice",
+    "Period",
+    "PriceRow",
+    "PricingError",
+    "Rates",
+    "Route",
+    "Tier",
+    "UnknownModelError",
+    "Usage",
+    "UsageError",
+    "Window",
+    "bucket_costs",
+    "cost",
+    "default_catalog",
+    "load_catalog",
+    "normalize_usage",
+    "price_rows",
+    "price_usage",
+    "to_utc",
+]
+
+LOCAL_OVERLAY = Path("data") / "prices.local.toml"
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The shipped catalog plus `data/prices.local.toml` when present (relative to the cwd)."""
+    return load_catalog(overlays=[LOCAL_OVERLAY])
+
+
+def cost(
+    usage: Usage,
+    model: str,
+    provider: str | None = None,
+    at: datetime | str | None = None,
+    catalog: Catalog | None = None,
+) -> CostBreakdown:
+    """Exact cost of one request: a breakdown per bucket and a total, all Decimal.
+
+    Raises UnknownModelError (listing the closest ids) when the model has no price;
+    no path returns 0 for an unknown model.
+    """
+    cat = catalog or default_catalog()
+    return price_usage(cat.resolve(model, provider), usage, at)

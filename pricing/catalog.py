@@ -1,0 +1,498 @@
+"""The price catalog: TOML files per route, validated into typed, immutable objects.
+
+See docs/catalog.md for the file format. Numbers are parsed as Decimal, never float.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pricing.errors import CatalogError, UnknownModelError
+
+__all__ = [
+    "CATALOG_DIR",
+    "Catalog",
+    "ModelPrice",
+    "Period",
+    "Rates",
+    "Route",
+    "Tier",
+    "Window",
+    "load_catalog",
+]
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_RATE_DECIMALS = 6
+
+_RATE_KEYS = ("input", "output", "cache_read", "cache_write")
+_OPTIONAL_RATE_KEYS = ("cache_write_1h", "reasoning")
+_ROUTE_KEYS = {"provider", "name", "base_url", "currency", "upstream", "factor"}
+_MODEL_KEYS = {"id", "aliases", "periods"}
+_PERIOD_KEYS = {
+    "effective_from", "source", "checked", "currency", "windows", "tiers",
+    *_RATE_KEYS, *_OPTIONAL_RATE_KEYS,
+}
+_WINDOW_KEYS = {"name", "weekdays", "hours", *_RATE_KEYS, *_OPTIONAL_RATE_KEYS}
+_TIER_KEYS = {"above_prompt_tokens", *_RATE_KEYS, *_OPTIONAL_RATE_KEYS}
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per-1M-token rates. Missing optional rates fall back as documented."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal | None = None
+    reasoning: Decimal | None = None
+
+    @property
+    def cache_write_1h_effective(self) -> Decimal:
+        """A route without a 1-hour write class bills every cache write at `cache_write`."""
+        return self.cache_write if self.cache_write_1h is None else self.cache_write_1h
+
+    @property
+    def reasoning_effective(self) -> Decimal:
+        """Reasoning is billed as output unless the period names its own rate."""
+        return self.output if self.reasoning is None else self.reasoning
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "input": str(self.input),
+            "output": str(self.output),
+            "cache_read": str(self.cache_read),
+            "cache_write": str(self.cache_write),
+            "cache_write_1h": None if self.cache_write_1h is None else str(self.cache_write_1h),
+            "reasoning": None if self.reasoning is None else str(self.reasoning),
+        }
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    weekdays: frozenset[int]  # 0 = Monday
+    hours: tuple[tuple[int, int], ...]  # UTC, [start, end)
+    rates: Rates
+
+    def contains(self, at: datetime) -> bool:
+        return at.weekday() in self.weekdays and any(a <= at.hour < b for a, b in self.hours)
+
+
+@dataclass(frozen=True)
+class Tier:
+    above_prompt_tokens: int
+    rates: Rates
+
+
+@dataclass(frozen=True)
+class Period:
+    effective_from: datetime | None  # None: open-ended backwards
+    effective_to: datetime | None  # None: still in force
+    rates: Rates
+    currency: str
+    source: str
+    checked: date
+    windows: tuple[Window, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+
+    def covers(self, at: datetime) -> bool:
+        return (self.effective_from is None or self.effective_from <= at) and (
+            self.effective_to is None or at < self.effective_to
+        )
+
+    def select(self, at: datetime, prompt_tokens: int) -> tuple[Rates, str | None, int | None]:
+        """The rates for a request at `at` with this many prompt tokens: window, else tier, else base."""
+        for window in self.windows:
+            if window.contains(at):
+                return window.rates, window.name, None
+        for tier in reversed(self.tiers):
+            if prompt_tokens > tier.above_prompt_tokens:
+                return tier.rates, None, tier.above_prompt_tokens
+        return self.rates, None, None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "effective_from": self.effective_from.isoformat() if self.effective_from else None,
+            "effective_to": self.effective_to.isoformat() if self.effective_to else None,
+            "currency": self.currency,
+            "source": self.source,
+            "checked": self.checked.isoformat(),
+            "windows": [w.name for w in self.windows],
+            "tiers": [t.above_prompt_tokens for t in self.tiers],
+        }
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    provider: str
+    id: str
+    aliases: tuple[str, ...]
+    periods: tuple[Period, ...]
+    file: str
+
+    @property
+    def route(self) -> str:
+        return f"{self.provider}/{self.id}"
+
+    def period_at(self, at: datetime) -> Period:
+        for period in self.periods:
+            if period.covers(at):
+                return period
+        first = self.periods[0].effective_from
+        raise UnknownModelError(
+            f"no price for model {self.id!r} (provider {self.provider!r}) at {at.isoformat()}; "
+            f"its first price takes effect {first.isoformat() if first else '?'}"
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    provider: str
+    name: str
+    currency: str
+    file: str
+    base_url: str | None = None
+    upstream: str | None = None
+    factor: Decimal | None = None
+
+
+def _names(model: str) -> list[str]:
+    """The forms a logged model name is matched under: as is, then without a vendor prefix."""
+    m = model.strip().lower()
+    names = [m]
+    if "/" in m:
+        names.append(m.rsplit("/", 1)[1])
+    return names
+
+
+@dataclass
+class Catalog:
+    routes: dict[str, Route]
+    models: list[ModelPrice]
+    _index: dict[tuple[str, str], ModelPrice] = field(default_factory=dict, repr=False)
+    _by_name: dict[str, list[ModelPrice]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for m in self.models:
+            for name in (m.id, *m.aliases):
+                self._index[(m.provider, name.lower())] = m
+                self._by_name.setdefault(name.lower(), []).append(m)
+
+    def resolve(self, model: str, provider: str | None = None) -> ModelPrice:
+        """Find the price entry for a model as logged, on a route when one is named.
+
+        Without a provider, a model offered by several routes resolves to the route that
+        is not a reseller (the vendor's own list); pass `provider` to choose another.
+        """
+        if provider:
+            p = provider.strip().lower()
+            for name in _names(model):
+                hit = self._index.get((p, name))
+                if hit:
+                    return hit
+        else:
+            for name in _names(model):
+                hits = self._by_name.get(name, [])
+                if hits:
+                    direct = [h for h in hits if not self.routes[h.provider].upstream]
+                    return sorted(direct or hits, key=lambda h: h.provider)[0]
+        raise UnknownModelError(self._unknown_message(model, provider))
+
+    def _unknown_message(self, model: str, provider: str | None) -> str:
+        pool = [m for m in self.models if not provider or m.provider == provider.lower()]
+        ids = sorted({m.id for m in pool})
+        close = difflib.get_close_matches(model.lower(), ids, n=5, cutoff=0.4)
+        where = f" (provider {provider!r})" if provider else ""
+        if provider and provider.lower() not in self.routes:
+            return (
+                f"unknown provider {provider!r} for model {model!r}; "
+                f"known providers: {', '.join(sorted(self.routes))}"
+            )
+        hint = ", ".join(close) if close else ", ".join(ids[:8])
+        return (
+            f"no price for model {model!r}{where}; closest known: {hint}. "
+            "Add it to a catalog file or data/prices.local.toml (see docs/catalog.md)"
+        )
+
+    def find(self, model: str, provider: str | None = None) -> ModelPrice | None:
+        try:
+            return self.resolve(model, provider)
+        except UnknownModelError:
+            return None
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def _err(file: str, where: str, msg: str) -> CatalogError:
+    return CatalogError(f"{file}: {where}: {msg}")
+
+
+def _check_keys(obj: Mapping[str, Any], allowed: set[str], file: str, where: str) -> None:
+    extra = sorted(set(obj) - allowed)
+    if extra:
+        raise _err(
+            file, where,
+            f"unknown key {extra[0]!r}; allowed keys are {', '.join(sorted(allowed))} "
+            "(check the spelling, see docs/catalog.md)",
+        )
+
+
+def _rate(obj: Mapping[str, Any], key: str, file: str, where: str, required: bool) -> Decimal | None:
+    if key not in obj:
+        if required:
+            raise _err(file, where, f"missing rate {key!r}; write `{key} = 0` if it is free")
+        return None
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise _err(file, where, f"rate {key!r} must be a number, got {value!r}")
+    rate = Decimal(value)
+    if rate < 0:
+        raise _err(file, where, f"rate {key!r} is negative ({rate}); rates are >= 0")
+    exponent = rate.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_RATE_DECIMALS:
+        raise _err(
+            file, where,
+            f"rate {key!r} = {rate} has more than {MAX_RATE_DECIMALS} decimals; "
+            "rates are per 1M tokens, so round to 6 places",
+        )
+    return rate
+
+
+def _rates(obj: Mapping[str, Any], file: str, where: str) -> Rates:
+    req = {k: _rate(obj, k, file, where, True) for k in _RATE_KEYS}
+    opt = {k: _rate(obj, k, file, where, False) for k in _OPTIONAL_RATE_KEYS}
+    return Rates(**req, **opt)  # type: ignore[arg-type]
+
+
+def _moment(value: Any, file: str, where: str) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise _err(file, where, f"effective_from {value!r} has no offset; write it with Z or +00:00")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    raise _err(file, where, f"effective_from must be a date or datetime, got {value!r}")
+
+
+def _windows(raw: Any, file: str, where: str) -> tuple[Window, ...]:
+    windows = []
+    taken: dict[tuple[int, int], str] = {}
+    for i, w in enumerate(raw or []):
+        wwhere = f"{where} window {i}"
+        _check_keys(w, _WINDOW_KEYS, file, wwhere)
+        name = w.get("name") or f"window{i}"
+        days = []
+        for d in w.get("weekdays", WEEKDAYS):
+            if not isinstance(d, str) or d.lower()[:3] not in WEEKDAYS:
+                raise _err(file, wwhere, f"weekday {d!r} is not one of {', '.join(WEEKDAYS)}")
+            days.append(WEEKDAYS.index(d.lower()[:3]))
+        hours = []
+        for pair in w.get("hours", []):
+            if (
+                not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(h, int) and not isinstance(h, bool) for h in pair)
+                or not 0 <= pair[0] < pair[1] <= 24
+            ):
+                raise _err(file, wwhere, f"hours {pair!r} must be [start, end] with 0 <= start < end <= 24 (UTC)")
+            hours.append((pair[0], pair[1]))
+        if not hours:
+            raise _err(file, wwhere, "a window needs `hours = [[start, end], ...]` in UTC")
+        for d in days:
+            for a, b in hours:
+                for h in range(a, b):
+                    if (d, h) in taken:
+                        raise _err(
+                            file, wwhere,
+                            f"overlaps window {taken[(d, h)]!r} on {WEEKDAYS[d]} at {h:02d}:00 UTC; "
+                            "windows of a period must not overlap",
+                        )
+                    taken[(d, h)] = name
+        windows.append(Window(name, frozenset(days), tuple(hours), _rates(w, file, wwhere)))
+    return tuple(windows)
+
+
+def _tiers(raw: Any, file: str, where: str) -> tuple[Tier, ...]:
+    tiers: list[Tier] = []
+    for i, t in enumerate(raw or []):
+        twhere = f"{where} tier {i}"
+        _check_keys(t, _TIER_KEYS, file, twhere)
+        above = t.get("above_prompt_tokens")
+        if not isinstance(above, int) or isinstance(above, bool) or above <= 0:
+            raise _err(file, twhere, f"above_prompt_tokens must be a positive whole number, got {above!r}")
+        if tiers and above <= tiers[-1].above_prompt_tokens:
+            raise _err(
+                file, twhere,
+                f"above_prompt_tokens {above} must be larger than the previous tier's "
+                f"{tiers[-1].above_prompt_tokens}; list tiers in ascending order",
+            )
+        tiers.append(Tier(above, _rates(t, file, twhere)))
+    return tuple(tiers)
+
+
+def _periods(raw: Any, currency: str, file: str, where: str) -> tuple[Period, ...]:
+    if not raw:
+        raise _err(file, where, "no price periods; add at least one [[models.periods]]")
+    starts: list[datetime | None] = []
+    parsed = []
+    for i, p in enumerate(raw):
+        pwhere = f"{where} period {i}"
+        _check_keys(p, _PERIOD_KEYS, file, pwhere)
+        if "effective_from" in p:
+            start: datetime | None = _moment(p["effective_from"], file, pwhere)
+        elif i == 0:
+            start = None
+        else:
+            raise _err(file, pwhere, "missing effective_from; only the first period may omit it")
+        for key in ("source", "checked"):
+            if key not in p:
+                raise _err(file, pwhere, f"missing {key!r}; every price names its source and when it was checked")
+        if not isinstance(p["checked"], date) or isinstance(p["checked"], datetime):
+            raise _err(file, pwhere, f"checked must be a date like 2026-11-28, got {p['checked']!r}")
+        starts.append(start)
+        parsed.append((p, start, pwhere))
+    for i in range(1, len(starts)):
+        prev, cur = starts[i - 1], starts[i]
+        if prev is not None and cur is not None and cur <= prev:
+            order = sorted(range(len(starts)), key=lambda k: starts[k] or datetime.min.replace(tzinfo=UTC))
+            j = order.index(i)
+            what = "starts on the same date as" if cur == prev else "starts before"
+            raise _err(
+                file, f"{where} period {i}",
+                f"{what} period {i - 1} ({cur.isoformat()} vs {prev.isoformat()}); periods must be "
+                f"listed oldest first without overlap: move period {i} -> {j}",
+            )
+    periods = []
+    for i, (p, start, pwhere) in enumerate(parsed):
+        end = starts[i + 1] if i + 1 < len(starts) else None
+        periods.append(
+            Period(
+                effective_from=start,
+                effective_to=end,
+                rates=_rates(p, file, pwhere),
+                currency=str(p.get("currency", currency)),
+                source=str(p["source"]),
+                checked=p["checked"],
+                windows=_windows(p.get("windows"), file, pwhere),
+                tiers=_tiers(p.get("tiers"), file, pwhere),
+            )
+        )
+    return tuple(periods)
+
+
+def _parse_file(path: Path) -> tuple[Route, list[ModelPrice]]:
+    file = str(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except tomllib.TOMLDecodeError as e:
+        raise CatalogError(f"{file}: not valid TOML: {e}") from e
+    except OSError as e:
+        raise CatalogError(f"{file}: cannot read the catalog file: {e.strerror}") from e
+    _check_keys(doc, {"route", "models"}, file, "top level")
+    route_raw = doc.get("route")
+    if not isinstance(route_raw, Mapping) or "provider" not in route_raw:
+        raise _err(file, "[route]", "missing [route] table with `provider = \"...\"`")
+    _check_keys(route_raw, _ROUTE_KEYS, file, "[route]")
+    provider = str(route_raw["provider"]).strip().lower()
+    currency = str(route_raw.get("currency", "USD"))
+    factor = route_raw.get("factor")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, Decimal))):
+        raise _err(file, "[route]", f"factor must be a number such as 0.8, got {factor!r}")
+    route = Route(
+        provider=provider,
+        name=str(route_raw.get("name", provider)),
+        currency=currency,
+        file=file,
+        base_url=route_raw.get("base_url"),
+        upstream=route_raw.get("upstream"),
+        factor=None if factor is None else Decimal(factor),
+    )
+    models: list[ModelPrice] = []
+    seen: dict[str, str] = {}
+    for i, m in enumerate(doc.get("models", [])):
+        mid = m.get("id")
+        where = f"model {mid!r}" if mid else f"model {i}"
+        _check_keys(m, _MODEL_KEYS, file, where)
+        if not isinstance(mid, str) or not mid.strip():
+            raise _err(file, where, "missing `id = \"...\"`")
+        aliases = m.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise _err(file, where, "aliases must be a list of strings")
+        for name in (mid, *aliases):
+            key = name.lower()
+            if key in seen:
+                if name == mid and seen[key] == mid:
+                    raise _err(file, where, f"duplicate model id {mid!r}; merge the two entries into one")
+                raise _err(
+                    file, where,
+                    f"alias {name!r} is claimed by models {seen[key]!r} and {mid!r}; keep it on one of them",
+                )
+            seen[key] = mid
+        models.append(
+            ModelPrice(
+                provider=provider,
+                id=mid,
+                aliases=tuple(aliases),
+                periods=_periods(m.get("periods"), currency, file, where),
+                file=file,
+            )
+        )
+    return route, models
+
+
+def load_catalog(
+    paths: Iterable[Path | str] | None = None,
+    overlays: Iterable[Path | str] = (),
+) -> Catalog:
+    """Load and validate catalog files (default: every `pricing/catalog/*.toml`).
+
+    Overlay files (a local `data/prices.local.toml`, converted imports) are loaded after
+    and may add routes and models, or replace a model's periods on an existing route.
+    """
+    files = sorted(CATALOG_DIR.glob("*.toml")) if paths is None else [Path(p) for p in paths]
+    routes: dict[str, Route] = {}
+    models: dict[tuple[str, str], ModelPrice] = {}
+    for path in files:
+        route, entries = _parse_file(path)
+        if route.provider in routes:
+            raise CatalogError(
+                f"{path}: [route]: provider {route.provider!r} is already defined by "
+                f"{routes[route.provider].file}; one file per provider"
+            )
+        routes[route.provider] = route
+        for m in entries:
+            models[(m.provider, m.id.lower())] = m
+    for path in overlays:
+        path = Path(path)
+        if not path.exists():
+            continue
+        route, entries = _parse_file(path)
+        routes.setdefault(route.provider, route)
+        for m in entries:
+            models[(m.provider, m.id.lower())] = m
+    catalog = Catalog(routes=routes, models=list(models.values()))
+    _check_aliases(catalog)
+    return catalog
+
+
+def _check_aliases(catalog: Catalog) -> None:
+    owner: dict[tuple[str, str], ModelPrice] = {}
+    for m in catalog.models:
+        for name in (m.id, *m.aliases):
+            key = (m.provider, name.lower())
+            other = owner.get(key)
+            if other is not None and other is not m:
+                raise CatalogError(
+                    f"{m.file}: model {m.id!r}: alias {name!r} is claimed by models "
+                    f"{other.id!r} and {m.id!r} on provider {m.provider!r}; keep it on one of them"
+                )
+            owner[key] = m
