@@ -16,6 +16,9 @@ from pricing import PricingError
 
 COMMAND_MODULES = [
     # one line per command module in dashboard/commands/
+    "scenario",
+    "forecast",
+    "simulate_cache",
 ]
 
 

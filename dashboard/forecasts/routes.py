@@ -1,0 +1,34 @@
+"""Route names ("provider/model") to catalog entries, and rates for aggregate usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dashboard.errors import DashboardError
+from pricing import Catalog, ModelPrice, Rates, default_catalog, to_utc
+
+__all__ = ["aggregate_rates", "resolve_route"]
+
+
+def resolve_route(route: str, catalog: Catalog | None = None) -> ModelPrice:
+    """`ourtoken/deepseek-v4-flash` -> its catalog entry. The model part may itself hold a `/`."""
+    provider, sep, model = route.strip().partition("/")
+    if not sep or not provider or not model:
+        raise DashboardError(
+            f"route {route!r} is not of the form PROVIDER/MODEL, e.g. ourtoken/deepseek-v4-flash"
+        )
+    return (catalog or default_catalog()).resolve(model, provider)
+
+
+def aggregate_rates(entry: ModelPrice, prompt_tokens_per_request: int, at: datetime | str | None = None) -> Rates:
+    """The rates that apply to a month of requests of a typical prompt size.
+
+    Context tiers depend on the size of one request, so a tier is chosen from the
+    per-request prompt size, never from an aggregate's total. Time-of-day windows are not
+    applied: the base (or tier) rates of the period in force at `at` (default now) are used.
+    """
+    period = entry.period_at(to_utc(at))
+    for tier in reversed(period.tiers):
+        if prompt_tokens_per_request > tier.above_prompt_tokens:
+            return tier.rates
+    return period.rates
