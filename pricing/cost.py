@@ -135,7 +135,7 @@ class PriceRow:
     min_prompt_tokens: int
     max_prompt_tokens: int
     currency: str
-    window: str | None
+    price_window: str | None
     input_per_token: Decimal
     cache_read_per_token: Decimal
     cache_write_per_token: Decimal
@@ -177,7 +177,7 @@ def price_rows(catalog: Catalog) -> list[PriceRow]:
                                 min_prompt_tokens=lo,
                                 max_prompt_tokens=hi,
                                 currency=p.currency,
-                                window=window.name if window else None,
+                                price_window=window.name if window else None,
                                 input_per_token=r.input * PER_TOKEN,
                                 cache_read_per_token=r.cache_read * PER_TOKEN,
                                 cache_write_per_token=r.cache_write * PER_TOKEN,

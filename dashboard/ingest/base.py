@@ -1,0 +1,142 @@
+"""The contract between the importer and one module per log format.
+
+A format module maps a file to *extracted* fields, all text, in SQL: it never validates
+and never parses numbers itself. The importer wraps that SELECT in one shared SELECT that
+validates, splits prompt tokens into disjoint buckets and gives each bad record a reason
+a person understands. So every format gets the same rules for times, tokens and keys.
+
+Reading shapes (`Format.shape`), each exposed to the format's SQL as relation `src`:
+- "lines": one JSON document per line; columns `line` (1-based) and `raw` (the text).
+- "json": a JSON array (or an object whose records the format names); `line` is the
+  record number and `raw` the record's JSON text.
+- "csv": a CSV/TSV with a header; every column as VARCHAR, plus `line`.
+- "parquet": a Parquet file's columns, plus `line` (the row number).
+
+The format's SELECT over `src` must produce these columns (NULL where unknown):
+line, raw, request_id, ts, provider, upstream_provider, model, project, api_key,
+api_key_name, user, tags, prompt_tokens, cache_read, cache_write, cache_write_1h, output,
+reasoning, cached_included, latency_ms, ttft_ms, status, billed_cost, currency, requests
+(how many requests the row stands for: 1 for request logs, N for aggregated exports).
+`prompt_tokens` is the provider's prompt count; `cached_included` says whether it
+already contains the cache buckets (OpenAI: true; Anthropic, Helicone: false).
+`api_key` holds a secret (stored as a 4-character hint); `api_key_name` a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+EXTRACTED_COLUMNS = (
+    "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
+    "api_key", "api_key_name", "user", "tags", "prompt_tokens", "cache_read", "cache_write",
+    "cache_write_1h", "output", "reasoning", "cached_included", "latency_ms", "ttft_ms",
+    "status", "billed_cost", "currency", "requests", "parsed",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What detection sees of a file: its name, the shape, and a few records or the header."""
+
+    name: str
+    shape: str  # lines | json | csv | parquet
+    columns: tuple[str, ...] = ()  # csv / parquet header
+    records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json)
+    delimiter: str = ","  # csv
+
+    @property
+    def lower_columns(self) -> set[str]:
+        return {c.strip().lower() for c in self.columns}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the person said on the command line or the Import page."""
+
+    provider: str | None = None
+    model: str | None = None
+    tz: str | None = None
+    mapping: Mapping[str, str] = field(default_factory=dict)  # header -> canonical field
+    cached_included: bool | None = None
+    source: str | None = None
+
+
+class Format(Protocol):
+    NAME: str
+    SHAPE: str  # the reading shape, see the module docstring
+    SOURCE: str  # the `source` column value: the system the ids belong to
+
+    def sniff(self, sample: Sample) -> int:
+        """0 (not this format) .. 100 (certainly this format)."""
+        ...
+
+    def select_sql(self, sample: Sample, options: Options) -> str:
+        """SELECT over `src` producing EXTRACTED_COLUMNS (all text but `line`)."""
+        ...
+
+
+def j(path: str, raw: str = "src.doc") -> str:
+    """SQL for a JSON field of the record as text; `path` is a constant JSONPath from the format."""
+    return f"json_extract_string({raw}, '{path}')"
+
+
+def first(*exprs: str) -> str:
+    return f"coalesce({', '.join(exprs)})"
+
+
+def col(sample: Sample, *names: str) -> str:
+    """SQL for the first present CSV/Parquet column among `names` (case-insensitive), else NULL."""
+    lookup = {c.strip().lower(): c for c in sample.columns}
+    for name in names:
+        real = lookup.get(name.lower())
+        if real is not None:
+            return 'CAST(src."' + real.replace('"', '""') + '" AS VARCHAR)'
+    return "NULL"
+
+
+def has(sample: Sample, *names: str) -> bool:
+    return any(n.lower() in sample.lower_columns for n in names)
+
+
+def select(where: str | None = None, **exprs: str) -> str:
+    """`SELECT <EXTRACTED_COLUMNS> FROM src [WHERE ...]`; unnamed columns are NULL.
+
+    `where` drops records that are not requests at all (not rejected: not counted).
+    """
+    unknown = set(exprs) - set(EXTRACTED_COLUMNS)
+    if unknown:
+        raise ValueError(f"not an extracted column: {sorted(unknown)}")
+    parts = []
+    for c in EXTRACTED_COLUMNS:
+        e = exprs.get(c)
+        if c == "line":
+            e = e or "src.line"
+        elif c == "raw":
+            e = e or "src.raw"
+        elif c == "cached_included":
+            e = e or "NULL"
+        elif c == "parsed":
+            e = e or "src.ok"
+        parts.append(f"{e or 'NULL'} AS \"{c}\"")
+    sql = "SELECT " + ",\n       ".join(parts) + "\nFROM src"
+    return sql + (f"\nWHERE {where}" if where else "")
+
+
+def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
+    """How many of the sample records have every dotted path."""
+    def has_path(rec: Any, path: str) -> bool:
+        for part in path.split("."):
+            if not isinstance(rec, Mapping) or part not in rec:
+                return False
+            rec = rec[part]
+        return True
+
+    return sum(all(has_path(r, p) for p in paths) for r in records)
+
+
+def csv_raw(sample: Sample) -> str:
+    """SQL rebuilding a CSV record's text from its columns (kept only for rejected rows)."""
+    cols = [f'coalesce(src."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
+    return f"concat_ws(',', {', '.join(cols)})" if cols else "''"

@@ -1,0 +1,121 @@
+"""Generic CSV, JSONL or Parquet: columns mapped from common header names, or by --map.
+
+This is how an export whose header we have never seen gets in (a gateway's dashboard
+export, a spreadsheet). Header names are compared lower-case with spaces and dashes as
+underscores. `--map HEADER=FIELD` wins over the automatic guess. Aggregated exports (a
+request count per row) keep that count in `request_count`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, csv_raw, select
+
+NAME = "generic"
+SHAPE = "auto"  # csv, lines or parquet: whatever the file is
+SOURCE = "generic"
+
+# canonical field -> header names it is guessed from, best first
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "ts": ("timestamp", "time", "created_at", "created", "datetime", "date", "start_time", "starttime",
+           "request_time", "ts"),
+    "request_id": ("request_id", "requestid", "id", "generation_id", "call_id", "trace_id"),
+    "provider": ("provider", "provider_name", "route", "gateway"),
+    "model": ("model", "model_name", "model_id", "modelname"),
+    "project": ("project", "project_id", "project_name", "app", "app_name", "application"),
+    "api_key": ("api_key", "key"),
+    "api_key_name": ("api_key_name", "key_name", "key_alias", "api_key_alias"),
+    "user": ("user", "user_id", "end_user", "username"),
+    "tags": ("tags", "tag", "labels"),
+    "requests": ("request_count", "requests", "num_requests", "count"),
+    "prompt_tokens": ("prompt_tokens", "input_tokens", "tokens_prompt", "tokens_input", "input", "prompt",
+                      "contexttokens", "context_tokens"),
+    "cache_read": ("cache_read_tokens", "cached_tokens", "cache_read", "cache_read_input_tokens",
+                   "tokens_cached", "cache_hit_tokens", "cached_input_tokens"),
+    "cache_write": ("cache_write_tokens", "cache_creation_tokens", "cache_creation_input_tokens",
+                    "cache_write"),
+    "output": ("completion_tokens", "output_tokens", "tokens_completion", "tokens_output", "output",
+               "completion", "generatedtokens", "generated_tokens"),
+    "reasoning": ("reasoning_tokens", "tokens_reasoning"),
+    "billed_cost": ("cost", "cost_usd", "spend", "amount", "total_cost", "billed_cost", "price", "usd"),
+    "currency": ("currency",),
+    "latency_ms": ("latency_ms", "duration_ms", "latency", "generation_time_ms", "response_time_ms"),
+    "ttft_ms": ("ttft_ms", "time_to_first_token_ms", "ttft"),
+    "status": ("status", "status_code", "http_status"),
+}
+
+_FIELD_ALIASES = {"time": "ts", "cost": "billed_cost", "input_tokens": "prompt_tokens",
+                  "output_tokens": "output", "cache_read_tokens": "cache_read",
+                  "cache_write_tokens": "cache_write", "reasoning_tokens": "reasoning",
+                  "key": "api_key", "request_count": "requests"}
+
+
+def norm(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def canonical_field(name: str) -> str:
+    """A --map target as a person may write it ("time", "cost", "input_tokens") -> extracted column."""
+    n = norm(name)
+    n = _FIELD_ALIASES.get(n, n)
+    if n not in EXTRACTED_COLUMNS or n in ("line", "raw", "cached_included"):
+        known = sorted(set(SYNONYMS) | set(_FIELD_ALIASES))
+        raise ValueError(f"--map target {name!r} is not a field; use one of: {', '.join(known)}")
+    return n
+
+
+def guess_mapping(headers: list[str], explicit: dict[str, str] | None = None) -> dict[str, str]:
+    """canonical field -> header, from explicit `header=field` pairs first, then synonyms."""
+    by_norm = {norm(h): h for h in headers}
+    mapping: dict[str, str] = {}
+    for header, field in (explicit or {}).items():
+        if header not in headers and norm(header) not in by_norm:
+            raise ValueError(f"--map names header {header!r}, which the file does not have; "
+                             f"headers: {', '.join(headers)}")
+        mapping[canonical_field(field)] = header if header in headers else by_norm[norm(header)]
+    used = set(mapping.values())
+    for field, names in SYNONYMS.items():
+        if field in mapping:
+            continue
+        for name in names:
+            h = by_norm.get(name)
+            if h is not None and h not in used:
+                mapping[field] = h
+                used.add(h)
+                break
+    return mapping
+
+
+def _headers(sample: Sample) -> list[str]:
+    if sample.shape in ("csv", "parquet"):
+        return list(sample.columns)
+    keys: list[str] = []
+    for rec in sample.records:
+        keys.extend(k for k in rec if k not in keys)
+    return keys
+
+
+def sniff(sample: Sample) -> int:
+    mapping = guess_mapping(_headers(sample))
+    if "ts" in mapping and ("prompt_tokens" in mapping or "output" in mapping):
+        return 30
+    if "prompt_tokens" in mapping and "output" in mapping:
+        return 20
+    return 0
+
+
+def select_sql(sample: Sample, options: Options) -> str:
+    mapping = guess_mapping(_headers(sample), dict(options.mapping))
+
+    def expr(header: str) -> str:
+        if sample.shape in ("csv", "parquet"):
+            return 'CAST(src."' + header.replace('"', '""') + '" AS VARCHAR)'
+        return "json_extract_string(src.doc, '$.\"" + header.replace("'", "''").replace('"', '\\"') + "\"')"
+
+    exprs = {field: expr(header) for field, header in mapping.items()}
+    if sample.shape == "csv":
+        exprs["raw"] = csv_raw(sample)
+    elif sample.shape == "parquet":
+        exprs["raw"] = "CAST(to_json(src) AS VARCHAR)"
+    return select(**exprs)

@@ -1,0 +1,156 @@
+"""Import files into the warehouse: detect the format, map it, run it as one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from dashboard.errors import ImportFailed
+from dashboard.ingest import readers
+from dashboard.ingest.base import Options, Sample
+from dashboard.ingest.formats import all_formats, by_name
+from dashboard.ingest.sql import MACROS, canonical_sql
+from dashboard.warehouse import Warehouse
+from dashboard.warehouse.loader import read_sample, run_import
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    file: str
+    format: str
+    added: int
+    duplicates: int
+    rejected: int
+    status: str  # "complete" or "failed"
+    message: str = ""
+    import_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _is_parquet(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"PAR1"
+
+
+def sample_file(wh: Warehouse, path: Path) -> Sample:
+    """What detection needs: the reading shape and the header or the first records."""
+    name = str(path)
+    if not path.is_file():
+        raise ImportFailed(f"{name}: no such file")
+    if path.stat().st_size == 0:
+        raise ImportFailed(f"{name}: the file is empty")
+    if _is_parquet(path):
+        columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name)
+        return Sample(name, "parquet", columns=tuple(columns))
+    _, rows = read_sample(wh, readers.head_lines_sql(), name)
+    lines = [r[0] for r in rows if r[0] and r[0].strip()]
+    if not lines:
+        raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
+    head = lines[0].lstrip("\ufeff").lstrip()
+    if head.startswith("{"):
+        records = []
+        for line in lines[:10]:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                records.append(obj)
+        if not records:
+            raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
+        return Sample(name, "lines", records=tuple(records))
+    if head.startswith("["):
+        _, rows = read_sample(wh, readers.reader_sql("json") + " LIMIT 10", name)
+        records = [json.loads(r[1]) for r in rows]
+        return Sample(name, "json", records=tuple(r for r in records if isinstance(r, dict)))
+    delimiter = readers.guess_delimiter(head)
+    columns, _ = read_sample(wh, readers.header_sql(delimiter), name)
+    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
+
+
+def detect(sample: Sample) -> ModuleType:
+    scored = [(fmt.sniff(sample), -i, fmt) for i, fmt in enumerate(all_formats())]
+    score, _, best = max(scored, key=lambda s: (s[0], s[1]))
+    if score <= 0:
+        known = ", ".join(f.NAME for f in all_formats())
+        what = f"columns {list(sample.columns)[:12]}" if sample.columns else "its records"
+        raise ImportFailed(
+            f"{sample.name}: format not recognised from {what}; pass --format NAME "
+            f"(known: {known}) or, for a generic file, --map HEADER=FIELD"
+        )
+    return best
+
+
+def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
+            options: Options | None = None) -> tuple[str, list[str], list[tuple[Any, ...]]]:
+    """The detected format and the first mapped rows, without writing anything."""
+    path = Path(path)
+    sample = sample_file(wh, path)
+    fmt = by_name(fmt_name) if fmt_name else detect(sample)
+    sql, params = _build(fmt, sample, options or Options(), path)
+    wh.cursor().execute(MACROS)
+    columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None})
+    return fmt.NAME, columns, rows
+
+
+def _build(fmt: ModuleType, sample: Sample, options: Options, path: Path) -> tuple[str, dict[str, Any]]:
+    shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
+    if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
+        raise ImportFailed(f"{path}: format {fmt.NAME} reads {fmt.SHAPE} files, but this file is {sample.shape}")
+    try:
+        format_sql = fmt.select_sql(sample, options)
+    except ValueError as e:
+        raise ImportFailed(f"{path}: {e}") from e
+    sql = f"WITH src AS ({readers.reader_sql(shape, sample.delimiter)}),\n" + canonical_sql(format_sql)
+    params = {
+        "path": str(path),
+        "source": options.source or fmt.SOURCE,
+        "provider": options.provider,
+        "model": options.model,
+        "tz": options.tz or "UTC",
+        "cached_included": options.cached_included,
+    }
+    return sql, params
+
+
+def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
+                options: Options | None = None) -> ImportResult:
+    """Import one file; a file that cannot be read changes nothing and raises ImportFailed."""
+    if wh.read_only:
+        raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
+    path = Path(path)
+    options = options or Options()
+    sample = sample_file(wh, path)
+    try:
+        fmt = by_name(fmt_name) if fmt_name else detect(sample)
+    except KeyError as e:
+        raise ImportFailed(str(e.args[0])) from e
+    sql, params = _build(fmt, sample, options, path)
+    shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
+    counts = run_import(
+        wh,
+        macros=MACROS,
+        select_sql=sql,
+        params=params,
+        file_name=str(path),
+        sha256=sha256_of(path),
+        format_name=fmt.NAME,
+        uses_csv_rejects=shape in ("lines", "csv"),
+        rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
+    )
+    return ImportResult(str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected, "complete",
+                        import_id=counts.import_id)

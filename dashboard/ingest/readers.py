@@ -1,0 +1,78 @@
+"""DuckDB's own readers for each reading shape, as SQL over the bound parameter $path.
+
+Files never pass through Python row by row: DuckDB reads them (gzip and zstd included,
+by extension) straight into the import's staging table. Lines that DuckDB itself cannot
+read (broken UTF-8, wrong column count) are kept by `store_rejects` with their line.
+"""
+
+from __future__ import annotations
+
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+# The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
+REJECTS_TABLE = "ingest_reject_errors"
+REJECTS_SCAN = "ingest_reject_scans"
+
+_REJECTS = f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
+
+
+DELIMITERS = {",": "','", ";": "';'", "\t": "'\t'", "|": "'|'"}
+
+
+def guess_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV/TSV from its header line (DuckDB's sniffer can be misled by bad rows)."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def reader_sql(shape: str, delimiter: str = ",") -> str:
+    """SELECT producing `src` for a shape: `line`, `ok`, and `raw` + `doc` (JSON) or the file's columns.
+
+    `doc` is the record when it is a valid JSON object, else NULL (and `ok` false), so a
+    malformed line becomes a rejected row instead of failing the whole file.
+    """
+    if shape == "lines":
+        return f"""
+        SELECT line, raw, doc, doc IS NOT NULL AS ok FROM (
+            SELECT row_number() OVER () AS line, raw,
+                   CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN raw END AS doc
+            FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
+                          quote = '', escape = '', auto_detect = false, strict_mode = false,
+                          max_line_size = {MAX_LINE_BYTES}, {_REJECTS})
+        ) WHERE raw IS NOT NULL AND trim(raw) <> ''
+        """
+    if shape == "csv":
+        return f"""
+        SELECT row_number() OVER () + 1 AS line, true AS ok, *
+        FROM read_csv($path, header = true, all_varchar = true, max_line_size = {MAX_LINE_BYTES},
+                      delim = {DELIMITERS[delimiter]}, quote = '"', escape = '"', {_REJECTS})
+        """
+    if shape == "json":
+        return """
+        SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
+               CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
+               json_type(json) = 'OBJECT' AS ok
+        FROM read_json($path, format = 'array', records = false, maximum_object_size = 67108864)
+        """
+    if shape == "parquet":
+        return "SELECT row_number() OVER () AS line, true AS ok, * FROM read_parquet($path)"
+    raise ValueError(f"unknown reading shape {shape!r}")
+
+
+def header_sql(delimiter: str) -> str:
+    """The CSV header, read by DuckDB with the given delimiter."""
+    return (
+        f"SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = {DELIMITERS[delimiter]}, "
+        "quote = '\"', escape = '\"', ignore_errors = true) LIMIT 0"
+    )
+
+
+def head_lines_sql() -> str:
+    """The first lines as text, for detection (DuckDB decompresses by extension)."""
+    return f"""
+    SELECT raw FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
+                             quote = '', escape = '', auto_detect = false, strict_mode = false,
+                             max_line_size = {MAX_LINE_BYTES}, ignore_errors = true)
+    LIMIT 20
+    """

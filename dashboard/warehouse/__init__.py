@@ -1,0 +1,5 @@
+"""The warehouse: DuckDB schema, migrations, connection and queries (the only DuckDB user)."""
+
+from dashboard.warehouse.db import REQUEST_COLUMNS, TOKEN_COLUMNS, Warehouse, key_hint
+
+__all__ = ["REQUEST_COLUMNS", "TOKEN_COLUMNS", "Warehouse", "key_hint"]

@@ -1,0 +1,300 @@
+"""The DuckDB warehouse: the one place that opens DuckDB, migrates it and writes to it.
+
+One connection per process; each thread works through its own `cursor()`. DuckDB errors
+are translated here, once, into `WarehouseError` with the file name and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from dashboard.errors import WarehouseError
+from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
+from pricing import Catalog, default_catalog, price_rows
+from pricing.sql import PRICE_COLUMNS, priced_requests_sql
+
+DEFAULT_PATH = Path("data") / "usage.duckdb"
+
+REQUEST_COLUMNS = (
+    "source", "request_id", "ts", "provider", "upstream_provider", "model", "project", "api_key",
+    "user", "tags", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens", "reasoning_tokens", "latency_ms", "ttft_ms", "status", "billed_cost", "currency",
+    "import_id", "request_count",
+)
+TOKEN_COLUMNS = (
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens", "reasoning_tokens",
+)
+
+
+def key_hint(key: str | None) -> str | None:
+    """API keys are stored as a hint only: the last 4 characters, never the whole key."""
+    if key is None:
+        return None
+    key = str(key).strip()
+    if not key:
+        return None
+    return "…" + key[-4:] if len(key) > 4 else key
+
+
+def translate(e: Exception, path: Path | str) -> WarehouseError:
+    text = str(e)
+    if "lock" in text.lower():
+        return WarehouseError(
+            f"the warehouse file {str(path)!r} is locked by another process; close the other program "
+            "(or another copy of the app) using it, or point USAGE_DB / --db at another file"
+        )
+    if "not a valid DuckDB database" in text or "Corrupt" in text or "corrupt" in text:
+        return WarehouseError(
+            f"the warehouse file {str(path)!r} is damaged or not a DuckDB file; move it aside and "
+            "re-import your logs (the imports register lists every file that was imported)"
+        )
+    return WarehouseError(f"the warehouse {str(path)!r} failed: {text.splitlines()[0] if text else e!r}")
+
+
+class Warehouse:
+    """A migrated warehouse file with its prices loaded from the catalog."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool, catalog: Catalog) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+        self.catalog = catalog
+        self._write_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ opening
+
+    @staticmethod
+    def default_path() -> Path:
+        """`USAGE_DB` when set, else data/usage.duckdb."""
+        return Path(os.environ.get("USAGE_DB") or DEFAULT_PATH)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str | None = None,
+        read_only: bool = False,
+        catalog: Catalog | None = None,
+    ) -> Warehouse:
+        target = Path(path) if path else cls.default_path()
+        if not read_only:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(target), read_only=read_only)
+            con.execute("SET TimeZone = 'UTC'")
+        except duckdb.Error as e:
+            raise translate(e, target) from e
+        wh = cls(con, target, read_only, catalog or default_catalog())
+        try:
+            wh._migrate()
+            if not read_only:
+                wh.sync_prices()
+        except duckdb.Error as e:
+            con.close()
+            raise translate(e, target) from e
+        except WarehouseError:
+            con.close()
+            raise
+        return wh
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        cur = self.con.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def _migrate(self) -> None:
+        con = self.con
+        if not self.read_only:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        current = 0
+        if "schema_version" in tables:
+            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise WarehouseError(
+                f"the warehouse file {str(self.path)!r} has schema version {current}, newer than this "
+                f"app knows ({SCHEMA_VERSION}); upgrade the app or use another file"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise WarehouseError(
+                f"the warehouse file {str(self.path)!r} needs an upgrade (schema {current} -> "
+                f"{SCHEMA_VERSION}) but is open read-only; open it once without another process holding it"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(MIGRATIONS[version - 1])
+                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+                con.execute("COMMIT")
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------------ prices
+
+    def sync_prices(self, catalog: Catalog | None = None) -> None:
+        """Load the catalog into `prices` and re-resolve every logged model (skipped when unchanged)."""
+        if catalog is not None:
+            self.catalog = catalog
+        rows = price_rows(self.catalog)
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+        cur = self.cursor()
+        current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchone()
+        if current and current[0] == digest:
+            return
+        columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
+                   for c in PRICE_COLUMNS}
+        cur.register("incoming_prices", pa.table(columns))
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                cur.execute("DELETE FROM prices")
+                cur.execute(f"INSERT INTO prices SELECT {', '.join(PRICE_COLUMNS)} FROM incoming_prices")
+                cur.unregister("incoming_prices")
+                cur.execute(
+                    "INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest]
+                )
+                self._refresh_model_map(cur)
+                cur.execute("COMMIT")
+            except duckdb.Error:
+                cur.execute("ROLLBACK")
+                raise
+
+    def _refresh_model_map(self, cur: duckdb.DuckDBPyConnection) -> None:
+        pairs = cur.execute(
+            "SELECT DISTINCT coalesce(provider, ''), model FROM requests "
+            "EXCEPT SELECT provider, model FROM model_map"
+        ).fetchall()
+        if not pairs:
+            return
+        mapped = []
+        for provider, model in pairs:
+            entry = self.catalog.find(model, provider or None)
+            mapped.append((provider, model, entry.provider if entry else None, entry.id if entry else None))
+        cur.executemany("INSERT INTO model_map VALUES (?, ?, ?, ?)", mapped)
+
+    def refresh_model_map(self, full: bool = False) -> None:
+        """Resolve (provider, model) pairs not yet mapped; `full` re-resolves every pair."""
+        cur = self.cursor()
+        with self._write_lock:
+            if full:
+                cur.execute("DELETE FROM model_map")
+            self._refresh_model_map(cur)
+
+    def reload_catalog(self, catalog: Catalog) -> None:
+        """After a price edit: new prices and a full re-resolution; all history re-prices at once."""
+        self.catalog = catalog
+        cur = self.cursor()
+        cur.execute("DELETE FROM settings WHERE key = 'prices_sha256'")
+        cur.execute("DELETE FROM model_map")
+        self.sync_prices()
+
+    # ------------------------------------------------------------------ writing rows
+
+    def insert_requests(self, rows: Iterable[Mapping[str, Any]], source: str | None = None) -> tuple[int, int]:
+        """Insert canonical request dicts; returns (added, duplicates). Keys are hinted, ids deduplicated."""
+        materialized = []
+        for row in rows:
+            rec = {c: row.get(c) for c in REQUEST_COLUMNS}
+            if source is not None:
+                rec["source"] = source
+            rec["api_key"] = key_hint(rec["api_key"])
+            for c in TOKEN_COLUMNS:
+                rec[c] = int(rec[c] or 0)
+            rec["request_count"] = 1 if rec["request_count"] is None else int(rec["request_count"])
+            ts = rec["ts"]
+            if isinstance(ts, datetime) and ts.tzinfo is None:
+                rec["ts"] = ts.replace(tzinfo=UTC)
+            if isinstance(rec["tags"], str):
+                rec["tags"] = [t for t in rec["tags"].split(",") if t]
+            if rec["billed_cost"] is not None:
+                rec["billed_cost"] = str(rec["billed_cost"])
+            if rec["status"] is not None:
+                rec["status"] = str(rec["status"])
+            materialized.append(rec)
+        if not materialized:
+            return 0, 0
+        cur = self.cursor()
+        cur.register("staged", pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                added = insert_new_requests(cur, "staged")
+                cur.execute("COMMIT")
+            except duckdb.Error as e:
+                cur.execute("ROLLBACK")
+                raise translate(e, self.path) from e
+            self._refresh_model_map(cur)
+        return added, len(materialized) - added
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError."""
+        try:
+            return self.cursor().execute(sql, params or [])
+        except duckdb.Error as e:
+            raise translate(e, self.path) from e
+
+    def priced_sql(self, prices: str = "prices") -> str:
+        return priced_requests_sql(prices=prices)
+
+
+_REQUEST_ARROW = pa.schema(
+    [
+        ("source", pa.string()), ("request_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
+        ("provider", pa.string()), ("upstream_provider", pa.string()), ("model", pa.string()),
+        ("project", pa.string()), ("api_key", pa.string()), ("user", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        *[(c, pa.int64()) for c in TOKEN_COLUMNS],
+        ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()), ("status", pa.string()),
+        ("billed_cost", pa.string()), ("currency", pa.string()), ("import_id", pa.int64()),
+        ("request_count", pa.int64()),
+    ]
+)
+
+_INSERT_COLUMNS = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+
+
+def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true") -> int:
+    """Copy rows of `staged` whose (source, request_id) is new into `requests`; returns rows added.
+
+    Duplicates inside `staged` keep their first occurrence. This is the only insert path,
+    which is what keeps (source, request_id) unique without an index slowing bulk loads.
+    """
+    select = ", ".join(
+        "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
+    )
+    before = cur.execute("SELECT count(*) FROM requests").fetchone()[0]
+    cur.execute(
+        f"""
+        INSERT INTO requests ({_INSERT_COLUMNS})
+        SELECT {select} FROM {staged} AS s
+        WHERE {where}
+          AND NOT EXISTS (
+              SELECT 1 FROM requests AS r WHERE r.source = s.source AND r.request_id = s.request_id
+          )
+        QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id) = 1
+        """
+    )
+    return cur.execute("SELECT count(*) FROM requests").fetchone()[0] - before

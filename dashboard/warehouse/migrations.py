@@ -1,0 +1,89 @@
+"""Schema migrations: an append-only list. Never edit a released step; add a new one.
+
+`schema_version` records every step applied. Opening an older file upgrades it in place;
+a file from a newer version of the app is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the canonical request table, the import register, rejected rows, prices.
+    """
+    CREATE TABLE requests (
+        source VARCHAR NOT NULL,
+        request_id VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        provider VARCHAR,
+        upstream_provider VARCHAR,
+        model VARCHAR NOT NULL,
+        project VARCHAR,
+        api_key VARCHAR,
+        "user" VARCHAR,
+        tags VARCHAR[],
+        input_tokens BIGINT NOT NULL CHECK (input_tokens >= 0),
+        cache_read_tokens BIGINT NOT NULL CHECK (cache_read_tokens >= 0),
+        cache_write_tokens BIGINT NOT NULL CHECK (cache_write_tokens >= 0),
+        cache_write_1h_tokens BIGINT NOT NULL CHECK (cache_write_1h_tokens >= 0),
+        output_tokens BIGINT NOT NULL CHECK (output_tokens >= 0),
+        reasoning_tokens BIGINT NOT NULL CHECK (reasoning_tokens >= 0),
+        latency_ms DOUBLE,
+        ttft_ms DOUBLE,
+        status VARCHAR,
+        billed_cost DECIMAL(38, 12),
+        currency VARCHAR,
+        import_id BIGINT,
+        request_count BIGINT NOT NULL DEFAULT 1 CHECK (request_count >= 0)
+    );
+    CREATE SEQUENCE import_ids START 1;
+    CREATE TABLE imports (
+        import_id BIGINT PRIMARY KEY,
+        file_name VARCHAR NOT NULL,
+        file_sha256 VARCHAR,
+        format VARCHAR,
+        source VARCHAR,
+        rows_added BIGINT,
+        rows_duplicate BIGINT,
+        rows_rejected BIGINT,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        status VARCHAR NOT NULL,
+        message VARCHAR
+    );
+    CREATE TABLE rejected_rows (
+        import_id BIGINT NOT NULL,
+        line BIGINT,
+        raw VARCHAR,
+        reason VARCHAR NOT NULL
+    );
+    CREATE TABLE prices (
+        provider VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        valid_from TIMESTAMPTZ NOT NULL,
+        valid_to TIMESTAMPTZ NOT NULL,
+        weekday TINYINT NOT NULL,
+        hour TINYINT NOT NULL,
+        min_prompt_tokens BIGINT NOT NULL,
+        max_prompt_tokens BIGINT NOT NULL,
+        currency VARCHAR NOT NULL,
+        price_window VARCHAR,
+        input_per_token DECIMAL(18, 12) NOT NULL,
+        cache_read_per_token DECIMAL(18, 12) NOT NULL,
+        cache_write_per_token DECIMAL(18, 12) NOT NULL,
+        cache_write_1h_per_token DECIMAL(18, 12) NOT NULL,
+        output_per_token DECIMAL(18, 12) NOT NULL,
+        reasoning_per_token DECIMAL(18, 12) NOT NULL
+    );
+    CREATE TABLE model_map (
+        provider VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        price_provider VARCHAR,
+        price_model VARCHAR
+    );
+    """,
+    # 2: settings such as the demo-data flag, kept with the data they describe.
+    """
+    CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
