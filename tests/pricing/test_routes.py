@@ -36,20 +36,40 @@ EXPECTED: dict[str, list[Row]] = {
     "deepseek/deepseek-v4-flash": [
         ("2026-04-25T12:00:00Z", ("0.14", "0.28", "0.028", "0", None), None, None),
         ("2026-05-05T12:00:00Z", ("0.14", "0.28", "0.0028", "0", None), None, None),
-        ("2026-08-18T12:00:00Z", ("0.22", "0.66", "0.007", "0", None), None,
-         ("2026-08-18T02:00:00Z", ("0.44", "1.32", "0.014", "0", None))),
-        ("2026-08-25T12:00:00Z", ("0.22", "0.66", "0.007", "0", None), None,
-         ("2026-08-25T07:00:00Z", ("0.44", "1.32", "0.014", "0", None))),
-        ("2026-09-15T12:00:00Z", ("0.15", "0.6", "0.003", "0", None), None,
-         ("2026-09-15T09:00:00Z", ("0.3", "1.2", "0.006", "0", None))),
+        (
+            "2026-08-18T12:00:00Z",
+            ("0.22", "0.66", "0.007", "0", None),
+            None,
+            ("2026-08-18T02:00:00Z", ("0.44", "1.32", "0.014", "0", None)),
+        ),
+        (
+            "2026-08-25T12:00:00Z",
+            ("0.22", "0.66", "0.007", "0", None),
+            None,
+            ("2026-08-25T07:00:00Z", ("0.44", "1.32", "0.014", "0", None)),
+        ),
+        (
+            "2026-09-15T12:00:00Z",
+            ("0.15", "0.6", "0.003", "0", None),
+            None,
+            ("2026-09-15T09:00:00Z", ("0.3", "1.2", "0.006", "0", None)),
+        ),
     ],
     "deepseek/deepseek-v4-pro": [
         ("2026-04-25T12:00:00Z", ("0.435", "0.87", "0.03625", "0", None), None, None),
         ("2026-05-05T12:00:00Z", ("0.435", "0.87", "0.003625", "0", None), None, None),
-        ("2026-08-18T12:00:00Z", ("0.66", "1.98", "0.022", "0", None), None,
-         ("2026-08-18T03:00:00Z", ("1.32", "3.96", "0.044", "0", None))),
-        ("2026-08-25T12:00:00Z", ("0.66", "1.98", "0.022", "0", None), None,
-         ("2026-08-25T01:00:00Z", ("1.32", "3.96", "0.044", "0", None))),
+        (
+            "2026-08-18T12:00:00Z",
+            ("0.66", "1.98", "0.022", "0", None),
+            None,
+            ("2026-08-18T03:00:00Z", ("1.32", "3.96", "0.044", "0", None)),
+        ),
+        (
+            "2026-08-25T12:00:00Z",
+            ("0.66", "1.98", "0.022", "0", None),
+            None,
+            ("2026-08-25T01:00:00Z", ("1.32", "3.96", "0.044", "0", None)),
+        ),
     ],
     "anthropic/claude-sonnet-5-5": [
         ("2026-10-01T12:00:00Z", SONNET5, None, None),
@@ -57,7 +77,12 @@ EXPECTED: dict[str, list[Row]] = {
     ],
     "anthropic/claude-sonnet-5": [(ANY_TIME, SONNET5, None, None)],
     "anthropic/claude-haiku-5-5": [
-        (ANY_TIME, ("0.1", "0.5", "0.01", "0.125", "0.2"), (100_000, ("0.5", "2.5", "0.05", "0.625", "1")), None),
+        (
+            ANY_TIME,
+            ("0.1", "0.5", "0.01", "0.125", "0.2"),
+            (100_000, ("0.5", "2.5", "0.05", "0.625", "1")),
+            None,
+        ),
     ],
     "anthropic/claude-sonnet-4-6": [(ANY_TIME, SONNET4, None, None)],
     "anthropic/claude-sonnet-4-5": [(ANY_TIME, SONNET4, (200_000, SONNET4_LONG), None)],
@@ -72,8 +97,12 @@ EXPECTED: dict[str, list[Row]] = {
     "anthropic/claude-haiku-4-5": [(ANY_TIME, ("1", "5", "0.1", "1.25", "2"), None, None)],
     "anthropic/claude-3-5-haiku": [(ANY_TIME, ("0.8", "4", "0.08", "1", "1.6"), None, None)],
     "anthropic/claude-3-haiku": [(ANY_TIME, ("0.25", "1.25", "0.03", "0.3", "0.5"), None, None)],
-    "openai/gpt-5.5": [(ANY_TIME, ("5", "30", "0.5", "0", None), (272_000, ("10", "45", "1", "0", None)), None)],
-    "openai/gpt-5.4": [(ANY_TIME, ("2.5", "15", "0.25", "0", None), (272_000, ("5", "22.5", "0.5", "0", None)), None)],
+    "openai/gpt-5.5": [
+        (ANY_TIME, ("5", "30", "0.5", "0", None), (272_000, ("10", "45", "1", "0", None)), None)
+    ],
+    "openai/gpt-5.4": [
+        (ANY_TIME, ("2.5", "15", "0.25", "0", None), (272_000, ("5", "22.5", "0.5", "0", None)), None)
+    ],
     "openai/gpt-5.4-mini": [(ANY_TIME, ("0.75", "4.5", "0.075", "0", None), None, None)],
     "openai/gpt-5.4-nano": [(ANY_TIME, ("0.2", "1.25", "0.02", "0", None), None, None)],
     "openai/gpt-5.2": [(ANY_TIME, ("1.75", "14", "0.175", "0", None), None, None)],
@@ -104,8 +133,13 @@ EXPECTED: dict[str, list[Row]] = {
 }
 
 # A request touching every bucket, well below every context tier.
-SMALL = Usage(input_tokens=1000, cache_read_tokens=2000, cache_write_tokens=3000,
-              cache_write_1h_tokens=4000, output_tokens=5000)
+SMALL = Usage(
+    input_tokens=1000,
+    cache_read_tokens=2000,
+    cache_write_tokens=3000,
+    cache_write_1h_tokens=4000,
+    output_tokens=5000,
+)
 
 
 def expected_usd(usage: Usage, rates: Rates) -> Decimal:
@@ -126,13 +160,13 @@ def _split(route: str) -> tuple[str, str]:
     return provider, model
 
 
-ROWS = [
-    pytest.param(route, row, id=f"{route}@{row[0]}")
-    for route, rows in EXPECTED.items()
-    for row in rows
+ROWS = [pytest.param(route, row, id=f"{route}@{row[0]}") for route, rows in EXPECTED.items() for row in rows]
+TIERS = [
+    pytest.param(route, row, id=f"{route}@{row[0]}") for route, row in (p.values for p in ROWS) if row[2]
 ]
-TIERS = [pytest.param(route, row, id=f"{route}@{row[0]}") for route, row in (p.values for p in ROWS) if row[2]]
-PEAKS = [pytest.param(route, row, id=f"{route}@{row[3][0]}") for route, row in (p.values for p in ROWS) if row[3]]
+PEAKS = [
+    pytest.param(route, row, id=f"{route}@{row[3][0]}") for route, row in (p.values for p in ROWS) if row[3]
+]
 
 
 def test_every_shipped_route_has_expected_rates() -> None:
@@ -166,10 +200,20 @@ def test_context_tier_applies_above_threshold_only(route: str, row: Row) -> None
     above, tier_rates = tier
     provider, model = _split(route)
     # input + cache reads + cache writes exactly at the threshold: base rates
-    at_limit = Usage(input_tokens=above - 9000, cache_read_tokens=2000, cache_write_tokens=3000,
-                     cache_write_1h_tokens=4000, output_tokens=5000)
-    one_more = Usage(input_tokens=above - 8999, cache_read_tokens=2000, cache_write_tokens=3000,
-                     cache_write_1h_tokens=4000, output_tokens=5000)
+    at_limit = Usage(
+        input_tokens=above - 9000,
+        cache_read_tokens=2000,
+        cache_write_tokens=3000,
+        cache_write_1h_tokens=4000,
+        output_tokens=5000,
+    )
+    one_more = Usage(
+        input_tokens=above - 8999,
+        cache_read_tokens=2000,
+        cache_write_tokens=3000,
+        cache_write_1h_tokens=4000,
+        output_tokens=5000,
+    )
     assert at_limit.prompt_tokens == above
     base = cost(at_limit, model, provider, at=at, catalog=CATALOG)
     assert base.tier is None
@@ -208,8 +252,13 @@ DEEPSEEK_BODY = {
     "object": "chat.completion",
     "created": 1764322113,
     "model": "deepseek-v4-flash",
-    "choices": [{"index": 0, "finish_reason": "stop",
-                 "message": {"role": "assistant", "content": "...", "reasoning_content": "..."}}],
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "...", "reasoning_content": "..."},
+        }
+    ],
     "usage": {
         "prompt_tokens": 102056,
         "completion_tokens": 252,
@@ -237,11 +286,17 @@ OPENAI_SHAPE = {
 def test_real_v4_flash_response_on_ourtoken(body: dict) -> None:
     usage = normalize_usage(body)
     assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens, usage.reasoning_tokens) == (
-        7592, 94464, 252, 44,
+        7592,
+        94464,
+        252,
+        44,
     )
     got = cost(usage, "deepseek-v4-flash", "ourtoken", at=ANY_TIME, catalog=CATALOG)
     assert got.total_usd == Decimal("0.001095680")
-    assert got.total_usd == (7592 * Decimal("0.112") + 94464 * Decimal("0.002") + 252 * Decimal("0.224")) / 1_000_000
+    assert (
+        got.total_usd
+        == (7592 * Decimal("0.112") + 94464 * Decimal("0.002") + 252 * Decimal("0.224")) / 1_000_000
+    )
 
 
 REAL = normalize_usage(DEEPSEEK_BODY)
@@ -250,30 +305,46 @@ REAL = normalize_usage(DEEPSEEK_BODY)
 @pytest.mark.parametrize(
     ("at", "expected"),
     [
-        pytest.param("2026-08-16T15:59:59Z",
-                     (7592 * Decimal("0.14") + 94464 * Decimal("0.0028") + 252 * Decimal("0.28")) / 1_000_000,
-                     id="before-peak-billing-flat"),
-        pytest.param("2026-08-16T16:00:00Z",
-                     (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
-                     id="first-second-of-peak-billing-offpeak"),
-        pytest.param("2026-08-25T02:30:00Z",
-                     (7592 * Decimal("0.44") + 94464 * Decimal("0.014") + 252 * Decimal("1.32")) / 1_000_000,
-                     id="tuesday-peak"),
-        pytest.param("2026-08-25T04:00:00Z",
-                     (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
-                     id="tuesday-04utc-offpeak"),
-        pytest.param("2026-08-22T02:00:00Z",
-                     (7592 * Decimal("0.44") + 94464 * Decimal("0.014") + 252 * Decimal("1.32")) / 1_000_000,
-                     id="saturday-before-weekend-rule-peak"),
-        pytest.param("2026-08-29T02:00:00Z",
-                     (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
-                     id="saturday-after-weekend-rule-offpeak"),
-        pytest.param("2026-09-15T09:59:59Z",
-                     (7592 * Decimal("0.3") + 94464 * Decimal("0.006") + 252 * Decimal("1.2")) / 1_000_000,
-                     id="flash-v4.1-price-peak"),
-        pytest.param("2026-09-15T10:00:00Z",
-                     (7592 * Decimal("0.15") + 94464 * Decimal("0.003") + 252 * Decimal("0.6")) / 1_000_000,
-                     id="flash-v4.1-price-offpeak"),
+        pytest.param(
+            "2026-08-16T15:59:59Z",
+            (7592 * Decimal("0.14") + 94464 * Decimal("0.0028") + 252 * Decimal("0.28")) / 1_000_000,
+            id="before-peak-billing-flat",
+        ),
+        pytest.param(
+            "2026-08-16T16:00:00Z",
+            (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
+            id="first-second-of-peak-billing-offpeak",
+        ),
+        pytest.param(
+            "2026-08-25T02:30:00Z",
+            (7592 * Decimal("0.44") + 94464 * Decimal("0.014") + 252 * Decimal("1.32")) / 1_000_000,
+            id="tuesday-peak",
+        ),
+        pytest.param(
+            "2026-08-25T04:00:00Z",
+            (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
+            id="tuesday-04utc-offpeak",
+        ),
+        pytest.param(
+            "2026-08-22T02:00:00Z",
+            (7592 * Decimal("0.44") + 94464 * Decimal("0.014") + 252 * Decimal("1.32")) / 1_000_000,
+            id="saturday-before-weekend-rule-peak",
+        ),
+        pytest.param(
+            "2026-08-29T02:00:00Z",
+            (7592 * Decimal("0.22") + 94464 * Decimal("0.007") + 252 * Decimal("0.66")) / 1_000_000,
+            id="saturday-after-weekend-rule-offpeak",
+        ),
+        pytest.param(
+            "2026-09-15T09:59:59Z",
+            (7592 * Decimal("0.3") + 94464 * Decimal("0.006") + 252 * Decimal("1.2")) / 1_000_000,
+            id="flash-v4.1-price-peak",
+        ),
+        pytest.param(
+            "2026-09-15T10:00:00Z",
+            (7592 * Decimal("0.15") + 94464 * Decimal("0.003") + 252 * Decimal("0.6")) / 1_000_000,
+            id="flash-v4.1-price-offpeak",
+        ),
     ],
 )
 def test_deepseek_list_price_by_time(at: str, expected: Decimal) -> None:
@@ -301,8 +372,12 @@ def test_legacy_deepseek_names_share_the_flash_price() -> None:
 
 
 def test_anthropic_one_hour_write_costs_more_than_five_minute_write() -> None:
-    five = cost(Usage(cache_write_tokens=10_000), "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG)
-    hour = cost(Usage(cache_write_1h_tokens=10_000), "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG)
+    five = cost(
+        Usage(cache_write_tokens=10_000), "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG
+    )
+    hour = cost(
+        Usage(cache_write_1h_tokens=10_000), "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG
+    )
     assert five.total_usd == five.cache_write_usd == 10_000 * Decimal("3.75") / 1_000_000
     assert hour.total_usd == hour.cache_write_1h_usd == 10_000 * Decimal(6) / 1_000_000
 
@@ -322,10 +397,17 @@ def test_anthropic_response_with_split_cache_creation() -> None:
     usage = normalize_usage(body)
     got = cost(usage, "claude-sonnet-4-5-20250929", "anthropic", at=ANY_TIME, catalog=CATALOG)
     assert got.model == "claude-sonnet-4-5"
-    assert got.total_usd == (
-        12 * Decimal(3) + 45_000 * Decimal("0.3") + 1000 * Decimal("3.75") + 2000 * Decimal(6)
-        + 800 * Decimal(15)
-    ) / 1_000_000
+    assert (
+        got.total_usd
+        == (
+            12 * Decimal(3)
+            + 45_000 * Decimal("0.3")
+            + 1000 * Decimal("3.75")
+            + 2000 * Decimal(6)
+            + 800 * Decimal(15)
+        )
+        / 1_000_000
+    )
 
 
 def test_sonnet_long_context_switches_the_whole_request() -> None:
@@ -334,7 +416,10 @@ def test_sonnet_long_context_switches_the_whole_request() -> None:
     base = cost(at_limit, "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG)
     long = cost(above, "claude-sonnet-4-5", "anthropic", at=ANY_TIME, catalog=CATALOG)
     assert base.total_usd == (150_000 * Decimal(3) + 50_000 * Decimal("0.3") + 1000 * Decimal(15)) / 1_000_000
-    assert long.total_usd == (150_001 * Decimal(6) + 50_000 * Decimal("0.6") + 1000 * Decimal("22.5")) / 1_000_000
+    assert (
+        long.total_usd
+        == (150_001 * Decimal(6) + 50_000 * Decimal("0.6") + 1000 * Decimal("22.5")) / 1_000_000
+    )
     assert long.output_usd == 1000 * Decimal("22.5") / 1_000_000
 
 
