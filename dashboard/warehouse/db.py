@@ -249,6 +249,29 @@ class Warehouse:
             self._refresh_model_map(cur)
         return added, len(materialized) - added
 
+    def insert_table(self, table: pa.Table) -> int:
+        """Bulk insert an Arrow table with the request columns (demo data, benchmarks); returns rows added."""
+        cur = self.cursor()
+        cur.register("staged_table", table)
+        with self._write_lock:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                added = insert_new_requests(cur, "staged_table")
+                cur.execute("COMMIT")
+            except duckdb.Error as e:
+                cur.execute("ROLLBACK")
+                raise translate(e, self.path) from e
+            finally:
+                cur.unregister("staged_table")
+            self._refresh_model_map(cur)
+        return added
+
+    def daily_spend(self, filters: Any = None) -> Any:
+        """Computed spend per day: a DataFrame with `day` (date) and `cost_usd` (Decimal)."""
+        from dashboard.warehouse.queries import daily_spend
+
+        return daily_spend(self, filters)
+
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
         """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError."""
         try:

@@ -1,0 +1,203 @@
+"""Named queries over the priced request view; every value is a bound parameter.
+
+Money comes back as DECIMAL from DuckDB and stays Decimal in Python. Day and month
+boundaries follow the time zone a caller names (the billing or display zone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from dashboard.errors import DashboardError
+from dashboard.warehouse.db import Warehouse
+
+GRAINS = ("hour", "day", "week", "month")
+DIMENSIONS = {
+    "model": "q.model",
+    "provider": "q.provider",
+    "upstream_provider": "q.upstream_provider",
+    "project": "q.project",
+    "api_key": "q.api_key",
+    "user": 'q."user"',
+    "source": "q.source",
+    "status": "q.status",
+    "tag": "q.tag",
+    "day": "q.day",
+}
+
+
+def zone(tz: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise DashboardError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from e
+
+
+def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar month 'YYYY-MM' in the given zone, as aware datetimes."""
+    try:
+        first = datetime.strptime(month, "%Y-%m")
+    except ValueError as e:
+        raise DashboardError(f"month {month!r} is not in the form YYYY-MM") from e
+    z = zone(tz)
+    start = first.replace(tzinfo=z)
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, nxt.replace(tzinfo=z)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar (or a CLI flag) narrows the data to. Empty tuples mean 'all'."""
+
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    tz: str = "UTC"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def where(self, alias: str = "q") -> tuple[str, dict[str, Any]]:
+        clauses, params = ["true"], {}
+        if self.start is not None:
+            clauses.append(f"{alias}.ts >= $f_start")
+            params["f_start"] = self.start
+        if self.end is not None:
+            clauses.append(f"{alias}.ts < $f_end")
+            params["f_end"] = self.end
+        for name, column in (
+            ("providers", "provider"), ("models", "model"), ("projects", "project"),
+            ("api_keys", "api_key"), ("users", '"user"'), ("sources", "source"),
+        ):
+            values = getattr(self, name)
+            if values:
+                clauses.append(f"list_contains(CAST($f_{name} AS VARCHAR[]), {alias}.{column})")
+                params[f"f_{name}"] = list(values)
+        if self.tags:
+            clauses.append(f"list_has_any({alias}.tags, CAST($f_tags AS VARCHAR[]))")
+            params["f_tags"] = list(self.tags)
+        return " AND ".join(clauses), params
+
+
+def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str, dict[str, Any]]:
+    """A filtered priced-request subquery `q` with `day` in the filter's zone, and its parameters."""
+    where, params = filters.where("r")
+    params["tz"] = filters.tz
+    sql = f"""
+        SELECT r.*, CAST(timezone($tz, r.ts) AS DATE) AS day
+        FROM ({wh.priced_sql(prices)}) AS r
+        WHERE {where}
+    """
+    return sql, params
+
+
+TOTALS = """
+    sum(q.request_count) AS requests,
+    sum(q.input_tokens) AS input_tokens,
+    sum(q.cache_read_tokens) AS cache_read_tokens,
+    sum(q.cache_write_tokens + q.cache_write_1h_tokens) AS cache_write_tokens,
+    sum(q.output_tokens) AS output_tokens,
+    sum(q.reasoning_tokens) AS reasoning_tokens,
+    coalesce(sum(q.cost), 0) AS cost_usd,
+    sum(q.billed_cost) AS billed_usd,
+    sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
+    sum(q.cache_read_tokens) / nullif(sum(q.input_tokens + q.cache_read_tokens + q.cache_write_tokens
+        + q.cache_write_1h_tokens), 0) AS cache_hit_rate
+"""
+
+
+def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
+    """Computed spend per day (in the filter's zone): columns `day` (date) and `cost_usd` (Decimal)."""
+    sql, params = priced(wh, filters or Filters())
+    rows = wh.query(
+        f"SELECT q.day, coalesce(sum(q.cost), 0) AS cost_usd FROM ({sql}) AS q GROUP BY q.day ORDER BY q.day",
+        params,
+    ).fetchall()
+    frame = pd.DataFrame(rows, columns=["day", "cost_usd"])
+    if frame.empty:
+        return frame
+    # Days without traffic cost 0: a forecast must see them, not skip them.
+    full = pd.date_range(frame["day"].min(), frame["day"].max(), freq="D").date
+    return (
+        frame.set_index("day").reindex(full, fill_value=Decimal(0)).rename_axis("day").reset_index()
+    )
+
+
+@dataclass(frozen=True)
+class MonthReport:
+    month: str
+    timezone: str
+    total_usd: Decimal
+    billed_usd: Decimal | None
+    unpriced_requests: int
+    rows: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        def money(v: Decimal | None) -> str | None:
+            return None if v is None else str(v)
+
+        return {
+            "month": self.month,
+            "timezone": self.timezone,
+            "total_usd": money(self.total_usd),
+            "billed_usd": money(self.billed_usd),
+            "unpriced_requests": self.unpriced_requests,
+            "rows": [
+                {**r, "cost_usd": money(r["cost_usd"]), "billed_usd": money(r["billed_usd"])} for r in self.rows
+            ],
+        }
+
+
+def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = None,
+                 filters: Filters | None = None) -> MonthReport:
+    """The month's requests, tokens per bucket, computed and billed cost, grouped by one dimension."""
+    if by not in DIMENSIONS or by == "tag":
+        raise DashboardError(f"cannot group by {by!r}; choose one of {', '.join(k for k in DIMENSIONS if k != 'tag')}")
+    start, end = month_bounds(month, tz)
+    base = filters or Filters()
+    f = Filters(**{**base.__dict__, "start": start, "end": end, "tz": tz or "UTC"})
+    sql, params = priced(wh, f)
+    key = DIMENSIONS[by]
+    rows = wh.query(
+        f"""
+        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}
+        FROM ({sql}) AS q GROUP BY 1 ORDER BY cost_usd DESC, key NULLS LAST
+        """,
+        params,
+    ).fetchall()
+    out = []
+    for r in rows:
+        out.append({
+            "key": r[0], "requests": int(r[1]), "input_tokens": int(r[2]), "cache_read_tokens": int(r[3]),
+            "cache_write_tokens": int(r[4]), "output_tokens": int(r[5]), "reasoning_tokens": int(r[6]),
+            "cost_usd": r[7], "billed_usd": r[8], "unpriced_requests": int(r[9]),
+        })
+    total = sum((r["cost_usd"] for r in out), Decimal(0))
+    billed_parts = [r["billed_usd"] for r in out if r["billed_usd"] is not None]
+    return MonthReport(
+        month=month,
+        timezone=tz or "UTC",
+        total_usd=total,
+        billed_usd=sum(billed_parts, Decimal(0)) if billed_parts else None,
+        unpriced_requests=sum(r["unpriced_requests"] for r in out),
+        rows=out,
+    )
+
+
+def date_range(wh: Warehouse) -> tuple[date | None, date | None]:
+    row = wh.query("SELECT min(ts), max(ts) FROM requests").fetchone()
+    return (row[0].date() if row[0] else None, row[1].date() if row[1] else None)
+
+
+def is_empty(wh: Warehouse) -> bool:
+    return wh.query("SELECT count(*) FROM requests").fetchone()[0] == 0
