@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal, InvalidOperation
-
-import pandas as pd
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.errors import DashboardError
-from dashboard.forecasts.trend import MAX_HORIZON, budget_outlook, forecast_spend
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """Forecast daily spend from the warehouse's history, with 80% and 95% prediction
 intervals, a month-end projection (actual so far + forecast rest) and a backtest (the
@@ -27,31 +29,47 @@ def _budget(text: str) -> Decimal:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "forecast", help="daily spend forecast with intervals", description=HELP,
+        "forecast",
+        help="daily spend forecast with intervals",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--db", default=None, help="DuckDB warehouse file (default: the project's)")
-    p.add_argument("--days", type=int, default=30, help=f"days to forecast, 1-{MAX_HORIZON} (default 30)")
+    p.add_argument("--days", type=int, default=30, help="days to forecast, 1-90 (default 30)")
     p.add_argument("--budget", type=_budget, default=None, help="monthly budget in USD, to project overspend")
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
     p.set_defaults(func=run)
 
 
 def _daily_spend(db: str | None) -> pd.Series:
+    import pandas as pd
+
     from dashboard.warehouse import Warehouse
 
-    path = db if db is not None else Warehouse.default_path()
+    path = Path(db) if db is not None else Warehouse.default_path()
+    if not path.exists():
+        raise DashboardError(
+            f"no warehouse at {str(path)!r}; import some logs first or pass --db PATH to an existing one"
+        )
     wh = Warehouse.open(path)
     try:
-        frame = wh.daily_spend()
+        if hasattr(wh, "daily_spend"):
+            frame = wh.daily_spend()
+        else:
+            from dashboard.warehouse.queries import daily_spend
+
+            frame = daily_spend(wh)
     finally:
         wh.close()
     if frame.empty:
-        raise DashboardError(f"no priced requests in {str(path)!r}; import some logs first")
+        raise DashboardError(f"no requests in {str(path)!r} to forecast from; import some logs first")
     return pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]))
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: statsmodels would slow every other command's start.
+    from dashboard.forecasts.trend import budget_outlook, forecast_spend
+
     fc = forecast_spend(_daily_spend(args.db), horizon_days=args.days)
     outlook = None if args.budget is None else budget_outlook(fc.month_end, args.budget)
     if args.json:
@@ -70,19 +88,29 @@ def run(args: argparse.Namespace) -> int:
     print(f"{fc.history_days} days of history to {fc.last_day}; model: {fc.model}")
     print(f"{'date':<10}  {'mean':>12}  {'80% interval':>25}  {'95% interval':>25}")
     for p in fc.points:
-        print(f"{p.date.isoformat():<10}  {p.mean_usd.quantize(cents):>12}  "
-              f"{f'{p.lo80_usd.quantize(cents)} - {p.hi80_usd.quantize(cents)}':>25}  "
-              f"{f'{p.lo95_usd.quantize(cents)} - {p.hi95_usd.quantize(cents)}':>25}")
+        print(
+            f"{p.date.isoformat():<10}  {p.mean_usd.quantize(cents):>12}  "
+            f"{f'{p.lo80_usd.quantize(cents)} - {p.hi80_usd.quantize(cents)}':>25}  "
+            f"{f'{p.lo95_usd.quantize(cents)} - {p.hi95_usd.quantize(cents)}':>25}"
+        )
     me = fc.month_end
-    print(f"\n{me.month:%Y-%m}: {me.actual_to_date_usd.quantize(cents)} so far, projected "
-          f"{me.projected_usd.quantize(cents)} (80%: {me.lo80_usd.quantize(cents)} - {me.hi80_usd.quantize(cents)})")
+    print(
+        f"\n{me.month:%Y-%m}: {me.actual_to_date_usd.quantize(cents)} so far, "
+        f"projected {me.projected_usd.quantize(cents)} "
+        f"(80%: {me.lo80_usd.quantize(cents)} - {me.hi80_usd.quantize(cents)})"
+    )
     if fc.backtest is not None:
         bt = fc.backtest
         mape = "n/a" if bt.mape is None else f"{bt.mape * 100:.1f}%"
-        print(f"backtest on the last {bt.holdout_days} days: MAPE {mape}, "
-              f"{bt.coverage80 * 100:.0f}% of days inside the 80% band")
+        print(
+            f"backtest on the last {bt.holdout_days} days: MAPE {mape}, "
+            f"{bt.coverage80 * 100:.0f}% of days inside the 80% band"
+        )
     if outlook is not None:
         when = outlook.runs_out_on.isoformat() if outlook.runs_out_on else "not this month"
-        print(f"budget {outlook.budget_usd}: overspend {outlook.overspend_usd.quantize(cents)}, runs out: {when}")
+        print(
+            f"budget {outlook.budget_usd}: overspend {outlook.overspend_usd.quantize(cents)}, "
+            f"runs out: {when}"
+        )
     print("(USD rounded to cents for display; --json gives 0.000001)")
     return 0

@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from dashboard.errors import DashboardError
-from dashboard.forecasts.scenario import (
-    DAYS_PER_MONTH,
-    ScenarioInputs,
-    run_scenario,
-    sensitivity,
-)
 
-HELP = f"""Monthly cost of a planned traffic on one or more routes, exact to the token.
+if TYPE_CHECKING:
+    from dashboard.forecasts.scenario import ScenarioInputs
 
-A month is {DAYS_PER_MONTH} days of traffic. Month k (counting from 0) has
+HELP = """Monthly cost of a planned traffic on one or more routes, exact to the token.
+
+A month is 30 days of traffic. Month k (counting from 0) has
 requests-per-day * (1 + growth/100)^k requests per day; each month's requests and token
 totals are rounded half-even to whole numbers. --input-tokens is the mean prompt size per
 request (cached tokens included); --cache-hit and --cache-write-share split it into
@@ -37,32 +35,59 @@ def _decimal(text: str) -> Decimal:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "scenario", help="monthly cost of a planned traffic", description=HELP,
+        "scenario",
+        help="monthly cost of a planned traffic",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--route", required=True, action="append",
-                   help="PROVIDER/MODEL, several separated by commas (or repeat the option)")
+    p.add_argument(
+        "--route",
+        required=True,
+        action="append",
+        help="PROVIDER/MODEL, several separated by commas (or repeat the option)",
+    )
     p.add_argument("--requests-per-day", type=_decimal, help="requests per day in month 1")
     p.add_argument("--users", type=_decimal, help="instead of --requests-per-day: number of users ...")
     p.add_argument("--requests-per-user", type=_decimal, help="... and requests per user per day")
     p.add_argument("--input-tokens", type=_decimal, required=True, help="mean prompt tokens per request")
-    p.add_argument("--output-tokens", type=_decimal, required=True,
-                   help="mean output tokens per request (reasoning included)")
-    p.add_argument("--cache-hit", type=_decimal, default=Decimal(0),
-                   help="share of prompt tokens read from cache, 0.0-1.0 (default 0)")
-    p.add_argument("--cache-write-share", type=_decimal, default=Decimal(0),
-                   help="share of prompt tokens written to cache, 0.0-1.0 (default 0)")
-    p.add_argument("--reasoning-share", type=_decimal, default=Decimal(0),
-                   help="share of output tokens spent reasoning, 0.0-1.0 (default 0)")
+    p.add_argument(
+        "--output-tokens",
+        type=_decimal,
+        required=True,
+        help="mean output tokens per request (reasoning included)",
+    )
+    p.add_argument(
+        "--cache-hit",
+        type=_decimal,
+        default=Decimal(0),
+        help="share of prompt tokens read from cache, 0.0-1.0 (default 0)",
+    )
+    p.add_argument(
+        "--cache-write-share",
+        type=_decimal,
+        default=Decimal(0),
+        help="share of prompt tokens written to cache, 0.0-1.0 (default 0)",
+    )
+    p.add_argument(
+        "--reasoning-share",
+        type=_decimal,
+        default=Decimal(0),
+        help="share of output tokens spent reasoning, 0.0-1.0 (default 0)",
+    )
     p.add_argument("--growth", type=_decimal, default=Decimal(0), help="traffic growth in percent per month")
     p.add_argument("--months", type=int, default=12, help="horizon in months, 1-120 (default 12)")
-    p.add_argument("--sensitivity", action="store_true",
-                   help="also show the mean monthly cost with each input moved -20%% and +20%%")
+    p.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also show the mean monthly cost with each input moved -20%% and +20%%",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
     p.set_defaults(func=run)
 
 
 def _inputs(args: argparse.Namespace) -> ScenarioInputs:
+    from dashboard.forecasts.scenario import ScenarioInputs
+
     routes = tuple(r.strip() for arg in args.route for r in arg.split(",") if r.strip())
     common = {
         "routes": routes,
@@ -86,6 +111,9 @@ def _cents(x: Decimal) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: numpy and pandas would slow every other command's start.
+    from dashboard.forecasts.scenario import run_scenario, sensitivity
+
     inputs = _inputs(args)
     result = run_scenario(inputs)
     rows = sensitivity(inputs, route=result.cheapest.route) if args.sensitivity else []
@@ -95,8 +123,14 @@ def run(args: argparse.Namespace) -> int:
             out["sensitivity"] = {
                 "route": result.cheapest.route,
                 "rows": [
-                    {"input": r.input, "low_value": str(r.low_value), "high_value": str(r.high_value),
-                     "low_usd": str(r.low_usd), "base_usd": str(r.base_usd), "high_usd": str(r.high_usd)}
+                    {
+                        "input": r.input,
+                        "low_value": str(r.low_value),
+                        "high_value": str(r.high_value),
+                        "low_usd": str(r.low_usd),
+                        "base_usd": str(r.base_usd),
+                        "high_usd": str(r.high_usd),
+                    }
                     for r in rows
                 ],
             }
@@ -104,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     names = [r.route + (" *" if r.cheapest else "") for r in result.routes]
     widths = [max(len(n), 12) for n in names]
-    print(f"{'month':>5}  {'requests':>12}  " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True)))
+    print(
+        f"{'month':>5}  {'requests':>12}  "
+        + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
+    )
     for k in range(inputs.months):
         cells = [_cents(r.months[k].total_usd).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
         print(f"{k + 1:>5}  {result.routes[0].months[k].requests:>12,}  " + "  ".join(cells))

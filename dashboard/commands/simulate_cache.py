@@ -16,14 +16,21 @@ hit_rate = cache_read_tokens / input_tokens, weighted by tokens."""
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "simulate-cache", help="cache hit rate and cost of a trace", description=HELP,
+        "simulate-cache",
+        help="cache hit rate and cost of a trace",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("trace", metavar="TRACE", help="Mooncake-format JSONL file")
-    p.add_argument("--capacity-blocks", type=int, default=None, help="cache size in blocks (default unbounded)")
-    p.add_argument("--ttl-seconds", type=float, default=None,
-                   help="an entry unused this long is dropped (default never)")
-    p.add_argument("--route", default=DEFAULT_ROUTE, help=f"PROVIDER/MODEL to price on (default {DEFAULT_ROUTE})")
+    p.add_argument(
+        "--capacity-blocks", type=int, default=None, help="cache size in blocks (default unbounded)"
+    )
+    p.add_argument(
+        "--ttl-seconds", type=float, default=None, help="an entry unused this long is dropped (default never)"
+    )
+    p.add_argument(
+        "--route", default=DEFAULT_ROUTE, help=f"PROVIDER/MODEL to price on (default {DEFAULT_ROUTE})"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
     p.set_defaults(func=run)
 
@@ -35,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     cents = Decimal("0.01")
     print(f"route               {sim.route}")
-    print(f"capacity            {sim.capacity_blocks if sim.capacity_blocks is not None else 'unbounded'} blocks")
+    capacity = "unbounded" if sim.capacity_blocks is None else f"{sim.capacity_blocks:,} blocks"
+    print(f"capacity            {capacity}")
     print(f"ttl                 {'none' if sim.ttl_seconds is None else f'{sim.ttl_seconds:g} s'}")
     print(f"requests            {sim.requests:,}")
     print(f"input tokens        {sim.input_tokens:,}")
     print(f"cache read tokens   {sim.cache_read_tokens:,}")
     print(f"hit rate            {sim.hit_rate * 100:.2f}%")
-    print(f"cost                ${sim.cost_usd.quantize(cents)} (without cache ${sim.no_cache_cost_usd.quantize(cents)};"
-          " rounded to cents, --json is exact)")
+    print(f"cost                ${sim.cost_usd.quantize(cents)}")
+    print(f"cost without cache  ${sim.no_cache_cost_usd.quantize(cents)} (rounded to cents; --json is exact)")
     return 0

@@ -92,7 +92,9 @@ def read_trace(path: str | Path) -> Iterator[TraceRequest]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DashboardError(f"{where}: not valid JSON ({e.msg}); expected one request per line") from e
+                raise DashboardError(
+                    f"{where}: not valid JSON ({e.msg}); expected one request per line"
+                ) from e
             if not isinstance(row, dict):
                 raise DashboardError(f"{where}: expected a JSON object, got {type(row).__name__}")
             missing = [k for k in ("timestamp", "input_length", "output_length", "hash_ids") if k not in row]
@@ -174,7 +176,9 @@ def simulate_cache(
     cost = no_cache = Decimal(0)
     for key, (uncached, read, out) in sums.items():
         rates = rates_by_key[key]
-        cost += sum(bucket_costs(Usage(input_tokens=uncached, cache_read_tokens=read, output_tokens=out), rates))
+        cost += sum(
+            bucket_costs(Usage(input_tokens=uncached, cache_read_tokens=read, output_tokens=out), rates)
+        )
         no_cache += sum(bucket_costs(Usage(input_tokens=uncached + read, output_tokens=out), rates))
     return CacheSimulation(
         route=entry.route,

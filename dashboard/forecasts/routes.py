@@ -20,7 +20,9 @@ def resolve_route(route: str, catalog: Catalog | None = None) -> ModelPrice:
     return (catalog or default_catalog()).resolve(model, provider)
 
 
-def aggregate_rates(entry: ModelPrice, prompt_tokens_per_request: int, at: datetime | str | None = None) -> Rates:
+def aggregate_rates(
+    entry: ModelPrice, prompt_tokens_per_request: int, at: datetime | str | None = None
+) -> Rates:
     """The rates that apply to a month of requests of a typical prompt size.
 
     Context tiers depend on the size of one request, so a tier is chosen from the

@@ -92,8 +92,13 @@ class ScenarioInputs:
             raise DashboardError("a scenario needs at least one route PROVIDER/MODEL")
         object.__setattr__(self, "routes", routes)
         for name in (
-            "requests_per_day", "input_tokens", "output_tokens", "growth_pct",
-            "cache_hit_rate", "cache_write_share", "reasoning_share",
+            "requests_per_day",
+            "input_tokens",
+            "output_tokens",
+            "growth_pct",
+            "cache_hit_rate",
+            "cache_write_share",
+            "reasoning_share",
         ):
             object.__setattr__(self, name, _dec(getattr(self, name), name))
         for name in ("requests_per_day", "input_tokens", "output_tokens"):
@@ -101,7 +106,9 @@ class ScenarioInputs:
                 raise DashboardError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("cache_hit_rate", "cache_write_share", "reasoning_share"):
             if not 0 <= getattr(self, name) <= 1:
-                raise DashboardError(f"{name} is a share of tokens between 0 and 1, got {getattr(self, name)}")
+                raise DashboardError(
+                    f"{name} is a share of tokens between 0 and 1, got {getattr(self, name)}"
+                )
         if self.cache_hit_rate + self.cache_write_share > 1:
             raise DashboardError(
                 f"cache hit rate ({self.cache_hit_rate}) + cache write share ({self.cache_write_share}) "
@@ -217,8 +224,13 @@ def run_scenario(
 # ------------------------------------------------------------------------------ sensitivity
 
 SENSITIVE_INPUTS = (
-    "requests_per_day", "growth_pct", "input_tokens", "output_tokens",
-    "cache_hit_rate", "cache_write_share", "reasoning_share",
+    "requests_per_day",
+    "growth_pct",
+    "input_tokens",
+    "output_tokens",
+    "cache_hit_rate",
+    "cache_write_share",
+    "reasoning_share",
 )
 _SHARES = {"cache_hit_rate": "cache_write_share", "cache_write_share": "cache_hit_rate"}
 
@@ -332,7 +344,9 @@ def monte_carlo(
     if not n:
         raise DashboardError("no request samples to bootstrap from; the history has no requests")
     if (cols["reasoning_tokens"] > cols["output_tokens"]).any():
-        raise DashboardError("reasoning_tokens exceed output_tokens in some samples; reasoning is part of output")
+        raise DashboardError(
+            "reasoning_tokens exceed output_tokens in some samples; reasoning is part of output"
+        )
     days = np.asarray(daily_requests)
     if days.ndim != 1 or len(days) == 0 or (days < 0).any():
         raise DashboardError("daily request counts must be a non-empty list of counts >= 0")
@@ -359,8 +373,13 @@ def monte_carlo(
             total = Decimal(0)
             for rates, members in groups.values():
                 i, cr, cw, o, r = (int(t) for t in drawn[members] @ tokens[members])
-                usage = Usage(input_tokens=i, cache_read_tokens=cr, cache_write_tokens=cw,
-                              output_tokens=o, reasoning_tokens=r)
+                usage = Usage(
+                    input_tokens=i,
+                    cache_read_tokens=cr,
+                    cache_write_tokens=cw,
+                    output_tokens=o,
+                    reasoning_tokens=r,
+                )
                 total += sum(bucket_costs(usage, rates))
             costs.append(total)
         costs.sort()
@@ -374,7 +393,14 @@ def monte_carlo(
 
 # ------------------------------------------------------------------------------ from history
 
-HISTORY_COLUMNS = ("day", "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+HISTORY_COLUMNS = (
+    "day",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+)
 MIN_GROWTH_FIT_DAYS = 28
 
 

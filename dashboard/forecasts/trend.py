@@ -158,7 +158,9 @@ class SpendForecast:
 def daily_series(spend: pd.Series) -> pd.Series:
     """Daily float series with a continuous date index; missing days are 0 spend."""
     if not isinstance(spend, pd.Series):
-        raise DashboardError(f"daily spend must be a pandas Series indexed by date, got {type(spend).__name__}")
+        raise DashboardError(
+            f"daily spend must be a pandas Series indexed by date, got {type(spend).__name__}"
+        )
     if spend.empty:
         raise DashboardError("no daily spend to forecast; import some requests first")
     try:
@@ -195,8 +197,13 @@ class _WeekMean(_Fit):
         half = self.sd * math.sqrt(1 + 1 / 7)
         idx = pd.date_range(self.end + pd.Timedelta(days=1), periods=h, freq="D")
         return pd.DataFrame(
-            {"mean": self.mean, "lo80": self.mean - Z80 * half, "hi80": self.mean + Z80 * half,
-             "lo95": self.mean - Z95 * half, "hi95": self.mean + Z95 * half},
+            {
+                "mean": self.mean,
+                "lo80": self.mean - Z80 * half,
+                "hi80": self.mean + Z80 * half,
+                "lo95": self.mean - Z95 * half,
+                "hi95": self.mean + Z95 * half,
+            },
             index=idx,
         )
 
@@ -210,8 +217,11 @@ class _Ets(_Fit):
     def __init__(self, y: pd.Series, seasonal: bool) -> None:
         self.name = "ETS(A,A,A) weekly" if seasonal else "ETS(A,A,N) Holt linear trend"
         model = ETSModel(
-            y, error="add", trend="add",
-            seasonal="add" if seasonal else None, seasonal_periods=7 if seasonal else None,
+            y,
+            error="add",
+            trend="add",
+            seasonal="add" if seasonal else None,
+            seasonal_periods=7 if seasonal else None,
         )
         with warnings.catch_warnings():
             # A short or flat series may stop the optimiser before its tolerance; the
@@ -224,12 +234,19 @@ class _Ets(_Fit):
         pred = self.result.get_prediction(start=self.n, end=self.n + h - 1)
         f80, f95 = pred.summary_frame(alpha=0.2), pred.summary_frame(alpha=0.05)
         return pd.DataFrame(
-            {"mean": f80["mean"], "lo80": f80["pi_lower"], "hi80": f80["pi_upper"],
-             "lo95": f95["pi_lower"], "hi95": f95["pi_upper"]}
+            {
+                "mean": f80["mean"],
+                "lo80": f80["pi_lower"],
+                "hi80": f80["pi_upper"],
+                "lo95": f95["pi_lower"],
+                "hi95": f95["pi_upper"],
+            }
         )
 
     def sum_bounds(self, h: int, seed: int) -> tuple[float, float, float, float]:
-        paths = self.result.simulate(h, repetitions=SIMULATIONS, anchor="end", rng=np.random.default_rng(seed))
+        paths = self.result.simulate(
+            h, repetitions=SIMULATIONS, anchor="end", rng=np.random.default_rng(seed)
+        )
         sums = np.clip(np.asarray(paths, dtype=float).reshape(h, SIMULATIONS), 0, None).sum(axis=0)
         lo95, lo80, hi80, hi95 = np.quantile(sums, [0.025, 0.1, 0.9, 0.975])
         return float(lo80), float(hi80), float(lo95), float(hi95)
@@ -250,7 +267,9 @@ def _fit(y: pd.Series) -> _Fit:
 def _points(frame: pd.DataFrame) -> tuple[ForecastPoint, ...]:
     return tuple(
         ForecastPoint(ts.date(), *(_usd(v) for v in row))
-        for ts, row in zip(frame.index, frame[["mean", "lo80", "hi80", "lo95", "hi95"]].to_numpy(), strict=True)
+        for ts, row in zip(
+            frame.index, frame[["mean", "lo80", "hi80", "lo95", "hi95"]].to_numpy(), strict=True
+        )
     )
 
 
@@ -305,9 +324,15 @@ def _month_end(y: pd.Series, fit: _Fit, seed: int) -> MonthEnd:
     )
 
 
-def forecast_spend(spend: pd.Series, horizon_days: int = 30, seed: int = 0, with_backtest: bool = True) -> SpendForecast:
+def forecast_spend(
+    spend: pd.Series, horizon_days: int = 30, seed: int = 0, with_backtest: bool = True
+) -> SpendForecast:
     """Forecast daily spend `horizon_days` (1..90) days past the last day of `spend`."""
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or not 1 <= horizon_days <= MAX_HORIZON:
+    if (
+        isinstance(horizon_days, bool)
+        or not isinstance(horizon_days, int)
+        or not 1 <= horizon_days <= MAX_HORIZON
+    ):
         raise DashboardError(f"forecast horizon must be 1 to {MAX_HORIZON} days, got {horizon_days!r}")
     y = daily_series(spend)
     fit = _fit(y)
