@@ -16,9 +16,13 @@ from pricing import PricingError
 
 COMMAND_MODULES = [
     # one line per command module in dashboard/commands/
+    "import_logs",
+    "report",
+    "demo",
     "scenario",
     "forecast",
     "simulate_cache",
+    "call",
 ]
 
 

@@ -10,12 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from pricing.catalog import CATALOG_DIR, Catalog, ModelPrice, Period, Rates, Route, Tier, Window, load_catalog
-from pricing.cost import CostBreakdown, PriceRow, bucket_costs, price_rows, price_usage, to_utc
+from pricing.cost import CostBreakdown, PriceRow, bucket_costs, money_str, price_rows, price_usage, to_utc
 from pricing.errors import CatalogError, PricingError, UnknownModelError, UsageError
 from pricing.usage import Usage, normalize_usage
 
 __all__ = [
     "CATALOG_DIR",
+    "LOCAL_OVERLAY",
     "Catalog",
     "CatalogError",
     "CostBreakdown",
@@ -34,6 +35,7 @@ __all__ = [
     "cost",
     "default_catalog",
     "load_catalog",
+    "money_str",
     "normalize_usage",
     "price_rows",
     "price_usage",

@@ -10,13 +10,18 @@ from typing import Any
 from pricing.catalog import Catalog, ModelPrice, Period, Rates
 from pricing.usage import Usage
 
-__all__ = ["CostBreakdown", "PriceRow", "bucket_costs", "price_rows", "to_utc"]
+__all__ = ["CostBreakdown", "PriceRow", "bucket_costs", "money_str", "price_rows", "price_usage", "to_utc"]
 
 PER_TOKEN = Decimal("0.000001")  # rates are per 1M tokens
 # Open ends of the first and the current period, as a database needs real bounds.
 FAR_PAST = datetime(1900, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 MAX_PROMPT_TOKENS = 2**62
+
+
+def money_str(value: Decimal) -> str:
+    """A Decimal as a plain decimal string (never exponent notation), every digit kept."""
+    return format(value, "f")
 
 
 def to_utc(at: datetime | str | None) -> datetime:
@@ -68,13 +73,13 @@ class CostBreakdown:
             "cache_write_1h_tokens": self.usage.cache_write_1h_tokens,
             "output_tokens": self.usage.output_tokens,
             "reasoning_tokens": self.usage.reasoning_tokens,
-            "input_usd": str(self.input_usd),
-            "cache_read_usd": str(self.cache_read_usd),
-            "cache_write_usd": str(self.cache_write_usd),
-            "cache_write_1h_usd": str(self.cache_write_1h_usd),
-            "output_usd": str(self.output_usd),
-            "total_usd": str(self.total_usd),
-            "billed_usd": None if self.usage.billed_cost is None else str(self.usage.billed_cost),
+            "input_usd": money_str(self.input_usd),
+            "cache_read_usd": money_str(self.cache_read_usd),
+            "cache_write_usd": money_str(self.cache_write_usd),
+            "cache_write_1h_usd": money_str(self.cache_write_1h_usd),
+            "output_usd": money_str(self.output_usd),
+            "total_usd": money_str(self.total_usd),
+            "billed_usd": None if self.usage.billed_cost is None else money_str(self.usage.billed_cost),
             "rates": self.rates.as_dict(),
             "period": self.period.as_dict(),
             "window": self.window,

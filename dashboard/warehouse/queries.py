@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.errors import DashboardError
 from dashboard.warehouse.db import Warehouse
+from pricing import money_str
 
 GRAINS = ("hour", "day", "week", "month")
 DIMENSIONS = {
@@ -144,7 +145,7 @@ class MonthReport:
 
     def as_dict(self) -> dict[str, Any]:
         def money(v: Decimal | None) -> str | None:
-            return None if v is None else str(v)
+            return None if v is None else money_str(v)
 
         return {
             "month": self.month,

@@ -1,0 +1,48 @@
+"""`python -m dashboard report --month YYYY-MM`: the month's usage and cost."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dashboard.commands.common import add_db, open_warehouse
+from dashboard.warehouse.queries import DIMENSIONS, month_report
+
+BY = [d for d in DIMENSIONS if d not in ("tag", "upstream_provider", "source", "status")]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="a month's requests, tokens, computed and billed cost",
+                       description="Requests, tokens per bucket, computed cost (exact, from the price catalog), "
+                       "billed cost where the logs have it, and unpriced requests for one month in a time zone.")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    add_db(p)
+    p.add_argument("--by", choices=BY, default="model")
+    p.add_argument("--tz", default="UTC", help="billing time zone for month boundaries (default UTC)")
+    p.add_argument("--json", action="store_true", help="money as decimal strings")
+    p.set_defaults(func=run)
+
+
+def _money(v: object) -> str:
+    return "-" if v is None else f"{v:,.2f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_warehouse(args) as wh:
+        report = month_report(wh, args.month, args.by, args.tz)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+        return 0
+    print(f"{report.month} ({report.timezone}), by {args.by}; amounts in USD rounded to cents for display")
+    header = f"{'key':<32} {'requests':>10} {'input':>14} {'cache read':>14} {'cache write':>12} {'output':>12} " \
+             f"{'cost':>12} {'billed':>12}"
+    print(header)
+    print("-" * len(header))
+    for r in report.rows:
+        print(f"{str(r['key'])[:32]:<32} {r['requests']:>10,} {r['input_tokens']:>14,} {r['cache_read_tokens']:>14,} "
+              f"{r['cache_write_tokens']:>12,} {r['output_tokens']:>12,} {_money(r['cost_usd']):>12} "
+              f"{_money(r['billed_usd']):>12}")
+    print("-" * len(header))
+    print(f"total computed {_money(report.total_usd)}  billed {_money(report.billed_usd)}  "
+          f"unpriced requests {report.unpriced_requests}")
+    return 0
