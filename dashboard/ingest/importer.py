@@ -82,6 +82,18 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
     return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
 
 
+def choose(sample: Sample, fmt_name: str | None, options: Options) -> ModuleType:
+    """The named format, else generic when a mapping is given, else the best detected one."""
+    try:
+        if fmt_name:
+            return by_name(fmt_name)
+        if options.mapping:
+            return by_name("generic")
+    except KeyError as e:
+        raise ImportFailed(str(e.args[0])) from e
+    return detect(sample)
+
+
 def detect(sample: Sample) -> ModuleType:
     scored = [(fmt.sniff(sample), -i, fmt) for i, fmt in enumerate(all_formats())]
     score, _, best = max(scored, key=lambda s: (s[0], s[1]))
@@ -100,8 +112,9 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     """The detected format and the first mapped rows, without writing anything."""
     path = Path(path)
     sample = sample_file(wh, path)
-    fmt = by_name(fmt_name) if fmt_name else detect(sample)
-    sql, params = _build(fmt, sample, options or Options(), path)
+    options = options or Options()
+    fmt = choose(sample, fmt_name, options)
+    sql, params = _build(fmt, sample, options, path)
     wh.cursor().execute(MACROS)
     columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None})
     return fmt.NAME, columns, rows
@@ -135,10 +148,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     path = Path(path)
     options = options or Options()
     sample = sample_file(wh, path)
-    try:
-        fmt = by_name(fmt_name) if fmt_name else detect(sample)
-    except KeyError as e:
-        raise ImportFailed(str(e.args[0])) from e
+    fmt = choose(sample, fmt_name, options)
     sql, params = _build(fmt, sample, options, path)
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     counts = run_import(

@@ -43,7 +43,9 @@ def _token_reasons() -> str:
 
 
 def canonical_sql(format_sql: str) -> str:
-    """Wrap a format's SELECT (to follow `WITH src AS (...),`); the result has the `requests` columns plus `line`, `raw`, `reason`.
+    """Wrap a format's SELECT (to follow `WITH src AS (...),`).
+
+    The result has the `requests` columns plus `line`, `raw` and `reason`.
 
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """

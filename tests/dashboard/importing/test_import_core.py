@@ -1,0 +1,201 @@
+"""The import path every format shares: exactly once, nothing lost, a broken file changes nothing.
+
+OpenAI-style lines follow the chat completions reference (`usage.prompt_tokens` includes
+`usage.prompt_tokens_details.cached_tokens`) and DeepSeek's API docs (hit + miss).
+"""
+
+import gzip
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dashboard.errors import ImportFailed
+from dashboard.ingest import Options, import_file
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def line(i, prompt=1000, cached=200, completion=50, model="deepseek-v4-flash", created=1790000000, **extra):
+    body = {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": created + i if isinstance(created, int) else created, "model": model,
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                      "prompt_tokens_details": {"cached_tokens": cached}}}
+    body.update(extra)
+    return json.dumps(body)
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rows(wh, sql="SELECT request_id, input_tokens, cache_read_tokens, output_tokens FROM requests ORDER BY 1"):
+    return wh.query(sql).fetchall()
+
+
+def test_openai_lines_map_to_disjoint_buckets(warehouse, tmp_path):
+    f = write(tmp_path / "log.jsonl", [line(1), line(2, prompt=102056, cached=94464, completion=252)])
+    res = import_file(warehouse, f, options=Options(provider="ourtoken"))
+    assert (res.format, res.added, res.duplicates, res.rejected) == ("openai-jsonl", 2, 0, 0)
+    assert rows(warehouse) == [("chatcmpl-1", 800, 200, 50), ("chatcmpl-2", 7592, 94464, 252)]
+    cost = warehouse.query(f"SELECT cost FROM ({warehouse.priced_sql()}) WHERE request_id = 'chatcmpl-2'").fetchone()[0]
+    assert cost == (7592 * Decimal("0.112") + 94464 * Decimal("0.002") + 252 * Decimal("0.224")) / 1_000_000
+
+
+def test_reimport_and_overlapping_export_add_nothing(warehouse, tmp_path):
+    first = write(tmp_path / "a.jsonl", [line(i) for i in range(5)])
+    overlap = write(tmp_path / "b.jsonl", [line(i) for i in range(3, 8)])
+    assert import_file(warehouse, first).added == 5
+    again = import_file(warehouse, first)
+    assert (again.added, again.duplicates) == (0, 5)
+    res = import_file(warehouse, overlap)
+    assert (res.added, res.duplicates) == (3, 2)
+    assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 8
+    register = warehouse.query("SELECT rows_added, rows_duplicate, status FROM imports ORDER BY import_id").fetchall()
+    assert register == [(5, 0, "complete"), (0, 5, "complete"), (3, 2, "complete")]
+
+
+def test_bad_records_are_kept_with_line_and_reason_and_good_ones_land(warehouse, tmp_path):
+    f = write(tmp_path / "mixed.jsonl", [
+        line(1),
+        '{"id": "x", "truncated": ',
+        line(3, completion="lots"),
+        line(4, prompt=10, cached=11),
+        line(5, prompt=-5, cached=0),
+        json.dumps({"id": "no-time", "model": "gpt-4o", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}),
+        line(7, created="yesterday-ish"),
+        line(8, model=None),
+        line(9),
+    ])
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (2, 7)
+    rejected = warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
+    assert rejected == [
+        (2, "not a valid JSON object"),
+        (3, "output is not a whole number: lots"),
+        (4, "cached tokens (11) exceed prompt tokens (10)"),
+        (5, "prompt_tokens is negative: -5"),
+        (6, "missing time"),
+        (7, "unparsable time: yesterday-ish"),
+        (8, "missing model (pass --model to attribute the file)"),
+    ]
+    raw = warehouse.query("SELECT raw FROM rejected_rows WHERE line = 3").fetchone()[0]
+    assert json.loads(raw)["id"] == "chatcmpl-3"
+
+
+@pytest.mark.parametrize("junk", [
+    pytest.param(b"\x00\x01\x02\xff\xfe" * 2000, id="binary"),
+    pytest.param(gzip.compress(("\n".join(line(i) for i in range(2000))).encode())[:-400], id="truncated-gzip"),
+    pytest.param(b"", id="empty"),
+])
+def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
+    good = write(tmp_path / "good.jsonl", [line(1)])
+    import_file(warehouse, good)
+    before = warehouse.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM imports), "
+                             "(SELECT count(*) FROM rejected_rows)").fetchone()
+    bad = tmp_path / ("bad.jsonl.gz" if junk[:2] == b"\x1f\x8b" else "bad.jsonl")
+    bad.write_bytes(junk)
+    with pytest.raises(ImportFailed, match=r"bad\.jsonl"):
+        import_file(warehouse, bad)
+    after = warehouse.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM imports), "
+                            "(SELECT count(*) FROM rejected_rows)").fetchone()
+    assert after == before
+
+
+def test_compressed_files_are_read_by_duckdb(warehouse, tmp_path):
+    gz = tmp_path / "log.jsonl.gz"
+    gz.write_bytes(gzip.compress(("\n".join(line(i) for i in range(50)) + "\n").encode()))
+    assert import_file(warehouse, gz).added == 50
+
+
+def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                   "a,2026-11-01 09:00:00,gpt-4o,10,1\n"
+                   "b,2026-11-01T09:00:00+02:00,gpt-4o,10,1\n")
+    import_file(warehouse, csv)
+    other = tmp_path / "t2.csv"
+    other.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\nc,2026-11-01 09:00:00,gpt-4o,10,1\n")
+    import_file(warehouse, other, options=Options(tz="America/New_York"))
+    got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
+    assert got["a"] == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    assert got["b"] == datetime(2026, 11, 1, 7, tzinfo=UTC)
+    assert got["c"] == datetime(2026, 11, 1, 14, tzinfo=UTC)  # 09:00 EST (UTC-5): DST ended at 06:00 UTC that day
+
+
+def test_gateway_history_export_imports_as_generic_csv(warehouse, tmp_path):
+    # The OurToken history export: daily rows with a request count, input/output/cache read tokens, spend.
+    f = tmp_path / "ourtoken-history.csv"
+    f.write_text("Date,Model,Requests,Input Tokens,Output Tokens,Cache Read Tokens,Spend (USD)\n"
+                 "2026-11-01,deepseek-v4-flash,120,900000,60000,700000,0.1234\n"
+                 "2026-11-02,deepseek-v4-flash,80,500000,40000,100000,0.0712\n")
+    res = import_file(warehouse, f, options=Options(
+        provider="ourtoken", cached_included=False,
+        mapping={"Requests": "request_count", "Spend (USD)": "cost"}))
+    assert (res.format, res.added, res.rejected) == ("generic", 2, 0)
+    got = warehouse.query("SELECT request_count, input_tokens, cache_read_tokens, output_tokens, billed_cost "
+                          "FROM requests ORDER BY ts").fetchall()
+    assert got == [(120, 900000, 700000, 60000, Decimal("0.1234")), (80, 500000, 100000, 40000, Decimal("0.0712"))]
+
+
+def test_map_and_cached_included_choose_the_semantics(warehouse, tmp_path):
+    f = tmp_path / "custom.csv"
+    f.write_text("when;which;in;out;hit\n2026-11-01T00:00:00Z;gpt-4o;1000;10;400\n")
+    mapping = {"when": "time", "which": "model", "in": "input_tokens", "out": "output_tokens",
+               "hit": "cache_read_tokens"}
+    import_file(warehouse, f, options=Options(mapping=mapping, cached_included=True, source="custom-a"))
+    import_file(warehouse, f, options=Options(mapping=mapping, cached_included=False, source="custom-b"))
+    got = warehouse.query("SELECT source, input_tokens, cache_read_tokens FROM requests ORDER BY source").fetchall()
+    assert got == [("custom-a", 600, 400), ("custom-b", 1000, 400)]
+
+
+def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(warehouse, tmp_path):
+    f = tmp_path / "ragged.csv"
+    f.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                 "a,2026-11-01T00:00:00Z,gpt-4o,10,1\n"
+                 "b,2026-11-01T00:00:00Z,gpt-4o\n"
+                 "c,2026-11-01T00:00:00Z,gpt-4o,x,1\n"
+                 "d,2026-11-01T00:00:00Z,gpt-4o,10,1\n")
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (2, 2)
+    got = warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
+    assert got[0][0] == 3 and "MISSING COLUMNS" in got[0][1]
+    assert got[1] == (4, "prompt_tokens is not a whole number: x")
+
+
+def test_rows_without_ids_get_stable_ids(warehouse, tmp_path):
+    f = tmp_path / "noid.csv"
+    f.write_text("timestamp,model,prompt_tokens,completion_tokens\n"
+                 "2026-11-01T00:00:00Z,gpt-4o,10,1\n2026-11-01T00:00:00Z,gpt-4o,10,1\n")
+    assert import_file(warehouse, f).added == 2  # two identical requests stay two
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates) == (0, 2)
+
+
+def test_cli_import_and_report_json(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    f = write(tmp_path / "log.jsonl", [line(i, created=1793491200) for i in range(3)])  # 2026-11-01
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\xff" * 100)
+    out = subprocess.run([sys.executable, "-m", "dashboard", "import", str(f), str(junk), "--db", str(db),
+                          "--provider", "ourtoken", "--json"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    records = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["complete", "failed"]
+    assert {k: records[0][k] for k in ("format", "added", "duplicates", "rejected")} == {
+        "format": "openai-jsonl", "added": 3, "duplicates": 0, "rejected": 0}
+    rep = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db", str(db),
+                          "--json"], cwd=REPO, capture_output=True, text=True)
+    assert rep.returncode == 0, rep.stderr
+    data = json.loads(rep.stdout)
+    per_request = (800 * Decimal("0.112") + 200 * Decimal("0.002") + 50 * Decimal("0.224")) / 1_000_000
+    assert Decimal(data["total_usd"]) == 3 * per_request
+    assert data["rows"][0]["key"] == "deepseek-v4-flash"
+    assert set(data["rows"][0]) >= {"key", "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+                                    "output_tokens", "cost_usd", "billed_usd"}
+    assert (data["month"], data["timezone"], data["unpriced_requests"], data["billed_usd"]) == (
+        "2026-11", "UTC", 0, None)

@@ -1,0 +1,65 @@
+"""Schema migrations: an old file upgrades in place, a newer one is refused."""
+
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from dashboard.errors import WarehouseError
+from dashboard.warehouse import Warehouse
+from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
+
+
+def make_v1(path):
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    con.execute(MIGRATIONS[0])
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.execute(
+        "INSERT INTO requests (source, request_id, ts, model, input_tokens, cache_read_tokens, cache_write_tokens, "
+        "cache_write_1h_tokens, output_tokens, reasoning_tokens) VALUES "
+        "('old', '1', TIMESTAMPTZ '2026-10-01 00:00:00+00', 'gpt-4o', 10, 0, 0, 0, 1, 0)"
+    )
+    con.close()
+
+
+def test_version_1_file_is_upgraded_in_place_keeping_its_rows(tmp_path):
+    path = tmp_path / "old.duckdb"
+    make_v1(path)
+    wh = Warehouse.open(path)
+    versions = [r[0] for r in wh.query("SELECT version FROM schema_version ORDER BY version").fetchall()]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    assert wh.query("SELECT count(*) FROM requests WHERE source = 'old'").fetchone()[0] == 1
+    assert wh.query("SELECT count(*) FROM settings").fetchone()[0] >= 1  # created by a later step
+    wh.close()
+
+
+def test_opening_twice_applies_nothing_again(tmp_path):
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    wh = Warehouse.open(path)
+    assert wh.query("SELECT count(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+    wh.close()
+
+
+def test_newer_schema_is_refused_with_a_clear_error(tmp_path):
+    path = tmp_path / "future.duckdb"
+    Warehouse.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION + 1])
+    con.close()
+    with pytest.raises(WarehouseError, match=r"newer than this app knows"):
+        Warehouse.open(path)
+
+
+def test_not_a_database_file_names_the_file_and_the_recovery(tmp_path):
+    path = tmp_path / "junk.duckdb"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(WarehouseError, match=r"junk.duckdb.*re-import"):
+        Warehouse.open(path)
+
+
+def test_keys_are_stored_as_a_hint_only(warehouse):
+    warehouse.insert_requests([{"request_id": "k", "ts": datetime(2026, 11, 1, tzinfo=UTC), "model": "gpt-4o",
+                                "api_key": "sk-live-THISISSECRET9876"}], source="t")
+    assert warehouse.query("SELECT api_key FROM requests").fetchone()[0] == "…9876"
