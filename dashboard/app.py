@@ -1,0 +1,52 @@
+"""The Streamlit entry point: `streamlit run dashboard/app.py`.
+
+Opens the warehouse (once per process), draws the shared sidebar and runs the chosen page.
+Add a page by adding an `st.Page` to PAGES.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on the path, not the project root.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import cache, state  # noqa: E402
+from dashboard.errors import DashboardError  # noqa: E402
+from pricing import PricingError  # noqa: E402
+
+st.set_page_config(page_title="LLM usage and cost", page_icon=":material/monitoring:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/explore.py", title="Explore", icon=":material/table_chart:"),
+    st.Page("app_pages/caching.py", title="Cache", icon=":material/cached:"),
+    st.Page("app_pages/statement.py", title="Statement", icon=":material/receipt_long:"),
+    st.Page("app_pages/prices.py", title="Prices", icon=":material/sell:"),
+    st.Page("app_pages/import_logs.py", title="Import", icon=":material/upload_file:"),
+]
+
+try:
+    wh = cache.warehouse()
+except (DashboardError, PricingError) as e:
+    st.error(f"Cannot open the warehouse: {e}")
+    st.stop()
+
+page = st.navigation(PAGES)
+try:
+    state.sidebar()
+    if cache.showing_demo():
+        with st.sidebar:
+            st.info("Showing **demo data**: generated traffic, not yours. Import your logs, then clear it.")
+            if st.button("Clear demo data", key="clear_demo"):
+                removed = cache.clear_demo()
+                st.toast(f"Removed {removed:,} demo requests")
+                st.rerun()
+    page.run()
+except (DashboardError, PricingError) as e:
+    st.error(str(e))

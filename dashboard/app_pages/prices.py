@@ -1,0 +1,6 @@
+"""prices (coming)."""
+
+import streamlit as st
+
+st.title("prices")
+st.info("This page is not built yet.")

@@ -1,0 +1,6 @@
+"""statement (coming)."""
+
+import streamlit as st
+
+st.title("statement")
+st.info("This page is not built yet.")

@@ -1,0 +1,41 @@
+"""The Overview's KPI cards: value and change against the previous equal period, as display text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.charts import format as fmt
+from dashboard.warehouse.explore import Totals, change
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    delta: str | None
+    delta_color: str  # st.metric: "inverse" when up is bad (spend), "normal" when up is good
+    help: str
+
+
+def overview_cards(cur: Totals, prev: Totals | None) -> list[Card]:
+    def d(a, b) -> str | None:  # type: ignore[no-untyped-def]
+        return fmt.delta(change(a, b)) if prev is not None else None
+
+    p = prev
+    return [
+        Card("Spend", fmt.usd(cur.cost_usd), d(cur.cost_usd, p and p.cost_usd), "inverse",
+             "Computed from the price catalog for every priced request in the range."),
+        Card("Requests", fmt.count(cur.requests), d(cur.requests, p and p.requests), "off",
+             "Requests in the range (aggregated rows count as their request count)."),
+        Card("Tokens", fmt.tokens(cur.tokens), d(cur.tokens, p and p.tokens), "off",
+             "Input + cache read + cache write + output tokens."),
+        Card("Cache hit rate", fmt.pct(cur.cache_hit_rate), d(cur.cache_hit_rate, p and p.cache_hit_rate),
+             "normal", "Cache-read tokens / (input + cache-read + cache-write tokens), weighted by tokens."),
+        Card("Saved by caching", fmt.usd(cur.cache_saved_usd), d(cur.cache_saved_usd, p and p.cache_saved_usd),
+             "normal", "Cache-read tokens at the input rate minus the same tokens at the cache-read rate."),
+        Card("Cost per 1,000 requests", fmt.usd(cur.cost_per_1k_requests_usd),
+             d(cur.cost_per_1k_requests_usd, p and p.cost_per_1k_requests_usd), "inverse",
+             "Spend × 1,000 / requests."),
+        Card("Unpriced requests", fmt.count(cur.unpriced_requests), None, "off",
+             "Requests whose model has no price in the catalog: their volume is counted, their cost is not."),
+    ]

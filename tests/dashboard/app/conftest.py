@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import app_fixture as fixture
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+
+APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="session")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fixture.build(tmp_path_factory.mktemp("wh") / "usage.duckdb")
+
+
+@pytest.fixture
+def app(db: Path, monkeypatch: pytest.MonkeyPatch):
+    """An AppTest of the whole app over the fixture warehouse, all time, UTC."""
+    monkeypatch.setenv("USAGE_DB", str(db))
+    cache.clear_data()
+
+    def run(page: str | None = None, **params: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update({"range": "all", **params})
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+
+    return run
+
+
+@pytest.fixture
+def wh(db: Path):
+    """The fixture warehouse as the app sees it (the process's one connection)."""
+    import os
+
+    os.environ["USAGE_DB"] = str(db)
+    try:
+        yield cache._open(str(db.resolve()))
+    finally:
+        del os.environ["USAGE_DB"]
