@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "call",
         help="call an OpenAI-compatible endpoint and measure latency, tokens and cost",
-        description=__doc__.splitlines()[0],
+        description=__doc__.splitlines()[0].split(": ", 1)[1],
     )
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default {DEFAULT_BASE_URL}")
     p.add_argument("--model", required=True)
