@@ -1,6 +1,34 @@
-"""caching (coming)."""
+"""Cache: hit rate per model over time, money saved, cache write spend, the largest uncached prompts."""
 
 import streamlit as st
 
-st.title("caching")
-st.info("This page is not built yet.")
+from dashboard import cache, state
+from dashboard.charts import figures, tables
+from dashboard.charts import format as fmt
+
+view = state.current()
+st.title("Prompt cache")
+st.caption(f"{view.label} · {fmt.ROUNDING_NOTE}")
+
+savings = cache.cache_savings(view.filters)
+current, _ = cache.kpis(view.filters)
+a, b, c, d = st.columns(4)
+a.metric("Cache hit rate", fmt.pct(current.cache_hit_rate), border=True,
+         help="Cache-read tokens / (input + cache-read + cache-write tokens), weighted by tokens.")
+b.metric("Saved by caching", fmt.usd(savings.saved_usd), border=True,
+         help="Spend with cache reads billed at the input rate, minus spend as computed.")
+c.metric("Cache read spend", fmt.usd(savings.cache_read_usd), border=True)
+d.metric("Cache write spend", fmt.usd(savings.cache_write_usd), border=True)
+
+st.plotly_chart(figures.cache_hit_rate(cache.cache_rate_over_time(view.filters, view.grain, True), view.grain, True),
+                theme="streamlit", key="cache_rate")
+left, right = st.columns(2)
+left.plotly_chart(figures.cache_savings(savings.cost_usd, savings.cost_without_cache_usd),
+                  theme="streamlit", key="cache_savings")
+right.plotly_chart(figures.cache_writes(cache.cache_write_over_time(view.filters, view.grain), view.grain),
+                   theme="streamlit", key="cache_writes")
+
+st.subheader("Largest uncached prompts")
+st.caption("Requests that sent the most prompt tokens at the full input rate: candidates for a cacheable prefix.")
+worst = cache.largest_uncached(view.filters)
+st.dataframe(tables.display(worst), column_config=tables.column_config(worst, "$%.6f"), hide_index=True)

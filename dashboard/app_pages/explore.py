@@ -1,6 +1,39 @@
-"""explore (coming)."""
+"""Explore: group by one or two dimensions and a time grain; table, chart and downloads of the same."""
 
 import streamlit as st
 
-st.title("explore")
-st.info("This page is not built yet.")
+from dashboard import cache, state
+from dashboard.charts import figures, tables
+from dashboard.charts import format as fmt
+from dashboard.warehouse.explore import GROUPS
+from dashboard.warehouse.queries import GRAINS
+
+view = state.current()
+st.title("Explore")
+st.caption(f"{view.label} · {fmt.ROUNDING_NOTE}")
+
+left, mid, right = st.columns([2, 1, 1])
+dims = left.multiselect("Group by (one or two)", list(GROUPS), default=["model"], max_selections=2,
+                        key="explore_dims", format_func=lambda d: d.replace("_", " "))
+grain = mid.selectbox("Time grain", ["none", *GRAINS], key="explore_grain")
+if not dims:
+    st.info("Pick one or two dimensions to group by.")
+    st.stop()
+if "tag" in dims:
+    st.caption("A request with several tags counts once under each of its tags.")
+
+frame = tables.explore_table(cache.group_by(view.filters, tuple(dims), None if grain == "none" else grain))
+metric = right.selectbox("Chart", tables.chart_metrics(frame), key="explore_metric",
+                         format_func=lambda m: tables.LABELS.get(m, m))
+st.plotly_chart(figures.explore(frame, tuple(dims), None if grain == "none" else grain, metric),
+                theme="streamlit", key="explore_chart")
+st.dataframe(tables.display(frame), column_config=tables.column_config(frame), hide_index=True, key="explore_table")
+a, b, _ = st.columns([1, 1, 4])
+a.download_button("Download CSV", tables.csv_bytes(frame), "explore.csv", "text/csv", key="explore_csv")
+b.download_button("Download Parquet", tables.parquet_bytes(frame), "explore.parquet",
+                  "application/vnd.apache.parquet", key="explore_parquet")
+
+with st.expander("Raw requests"):
+    page_no = st.number_input("Page (100 rows each, newest first)", min_value=1, value=1, step=1, key="raw_page")
+    raw = cache.raw_rows(view.filters, int(page_no) - 1)
+    st.dataframe(tables.display(raw), column_config=tables.column_config(raw, "$%.6f"), hide_index=True)

@@ -5,6 +5,8 @@ money becomes float here, for drawing only. Transparent backgrounds and no fixed
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -104,9 +106,9 @@ def explore(frame: pd.DataFrame, dimensions: tuple[str, ...], grain: str | None,
     return fig
 
 
-def cache_savings(cost_usd: float, without_cache_usd: float) -> go.Figure:
+def cache_savings(cost_usd: Decimal, without_cache_usd: Decimal) -> go.Figure:
     fig = go.Figure(go.Bar(x=["As computed (with cache)", "Cache reads at the input rate"],
-                           y=[cost_usd, without_cache_usd], hovertemplate="$%{y:,.2f}<extra></extra>"))
+                           y=[float(cost_usd), float(without_cache_usd)], hovertemplate="$%{y:,.2f}<extra></extra>"))
     return _style(fig, "Spend with and without cache reads", "Spend (USD)")
 
 

@@ -1,0 +1,76 @@
+"""Tables for the pages: which columns to show, how to format them, and download bytes.
+
+Downloads are built from the Decimal frame (exact money), display tables from a float copy.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dashboard.charts.format import drop_empty, to_float
+
+LATENCY = ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms"]
+LABELS = {
+    "requests": "Requests", "input_tokens": "Input tokens", "cache_read_tokens": "Cache read tokens",
+    "cache_write_tokens": "Cache write tokens", "output_tokens": "Output tokens", "cost_usd": "Cost (USD)",
+    "billed_usd": "Billed (USD)", "unpriced_requests": "Unpriced requests", "cache_hit_rate": "Cache hit rate",
+    "latency_p50_ms": "Latency p50 (ms)", "latency_p95_ms": "Latency p95 (ms)",
+    "latency_p99_ms": "Latency p99 (ms)", "ttft_p50_ms": "TTFT p50 (ms)", "ttft_p95_ms": "TTFT p95 (ms)",
+    "input_usd": "Input cost (USD)", "cache_write_usd": "Cache write (USD)",
+}
+
+
+def explore_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The group-by as shown: latency columns only where the logs have latency."""
+    return drop_empty(frame, LATENCY)
+
+
+def chart_metrics(frame: pd.DataFrame) -> list[str]:
+    return [c for c in LABELS if c in frame.columns and c != "unpriced_requests"]
+
+
+def display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A float copy for st.dataframe (sortable numbers); never for downloads."""
+    out = to_float(frame)
+    if "cache_hit_rate" in out.columns:
+        out["cache_hit_rate"] = pd.to_numeric(out["cache_hit_rate"], errors="coerce")
+    if "tags" in out.columns:
+        out["tags"] = out["tags"].map(lambda t: ", ".join(t) if t is not None else "")
+    return out
+
+
+def column_config(frame: pd.DataFrame, money_format: str = "$%.2f") -> dict[str, Any]:
+    """Labels and formats for st.dataframe: money in dollars, rates in percent, tokens with separators."""
+    import streamlit as st  # the column config types only; this module draws nothing
+
+    config: dict[str, Any] = {}
+    for c in frame.columns:
+        label = LABELS.get(c, c.replace("_", " "))
+        if c.endswith("_usd"):
+            config[c] = st.column_config.NumberColumn(label, format=money_format)
+        elif c == "cache_hit_rate":
+            config[c] = st.column_config.NumberColumn(label, format="percent")
+        elif c.endswith(("_tokens", "requests")):
+            config[c] = st.column_config.NumberColumn(label, format="localized")
+        elif c.endswith("_ms"):
+            config[c] = st.column_config.NumberColumn(label, format="%.0f")
+        else:
+            config[c] = st.column_config.Column(label)
+    return config
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV with money written exactly (Decimal text), as shown in the table."""
+    return frame.to_csv(index=False).encode()
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """Parquet with money as DECIMAL (pyarrow infers decimal128 from Decimal values)."""
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
+    return buf.getvalue()
