@@ -1,0 +1,445 @@
+"""The monthly statement: computed cost against what the provider billed, and the FOCUS line items.
+
+A month is a calendar month in the billing time zone ([start, end) from `month_bounds`).
+One grouped query per function returns exact DECIMAL sums per day x provider x model x
+project x key; the Python side only adds Decimals, so every total is exact and the
+breakdowns (by model, provider, project, key, day) always add up to the statement total.
+
+Money stays Decimal. The only inexact step is `difference_pct` (a quotient, kept at the
+Decimal context's 28 significant digits); nothing else is rounded except by the
+display-only helpers at the end of this module.
+
+Where the cost is unknown (a model without a price) the cost is `None` with the volume
+still counted, never 0. `charged_usd` is what a finance team books: the billed cost where
+the log has it, the computed cost otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
+
+import pandas as pd
+
+from dashboard.errors import WarehouseError
+from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.queries import Filters, month_bounds, priced, zone
+
+# A line is flagged when |billed - computed| exceeds either threshold.
+FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
+FLAG_ABS_USD = Decimal("0.01")
+
+DIMENSIONS = ("model", "provider", "project", "api_key")
+COST_BUCKETS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
+TOKEN_FIELDS = (
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens", "reasoning_tokens",
+)
+_MONEY_FIELDS = (
+    *(f"{b}_usd" for b in COST_BUCKETS), "computed_usd", "billed_usd", "charged_usd",
+    "comparable_billed_usd", "comparable_computed_usd",
+)
+_COUNT_FIELDS = ("requests", *TOKEN_FIELDS, "billed_requests", "unpriced_requests")
+UNPRICED_HINT = "add it on the Prices page"
+# Sums are exact as long as they fit the context; 28 digits could in theory round a DECIMAL(38, 12).
+_EXACT = Context(prec=80)
+_QUOTIENT = Context(prec=28)  # difference_pct, the one quotient
+
+
+def _add(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """Sum where None means 'unknown': unknown only if both parts are."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """Totals of one group (a model, project, key, provider, day, or the whole month).
+
+    Token buckets are disjoint except `reasoning_tokens`, which is the part of
+    `output_tokens` spent reasoning (and `output_usd` includes its cost). Bucket costs are
+    None when no request of the group has a price.
+    """
+
+    dimension: str  # "total", "day" or one of DIMENSIONS
+    key: str | None  # the group's value (ISO date for days); None for the total or a missing value
+    provider: str | None = None  # set on model lines: a model is grouped per route
+    requests: int = 0
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0  # 5-minute (or only) cache writes
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    input_usd: Decimal | None = None
+    cache_read_usd: Decimal | None = None
+    cache_write_usd: Decimal | None = None
+    cache_write_1h_usd: Decimal | None = None
+    output_usd: Decimal | None = None
+    computed_usd: Decimal | None = None
+    billed_usd: Decimal | None = None  # None when no request of the group has a billed cost
+    charged_usd: Decimal | None = None  # billed where known, computed otherwise
+    billed_requests: int = 0
+    unpriced_requests: int = 0
+    # Sums over the requests that have both a price and a billed cost: the like-for-like pair.
+    comparable_billed_usd: Decimal | None = None
+    comparable_computed_usd: Decimal | None = None
+    difference_usd: Decimal | None = None  # billed - computed
+    difference_pct: Decimal | None = None  # difference / computed x 100
+    flag: bool = False
+    explanation: str | None = None
+
+    def plus(self, other: StatementLine) -> StatementLine:
+        values: dict[str, Any] = {f: getattr(self, f) + getattr(other, f) for f in _COUNT_FIELDS}
+        values |= {f: _add(getattr(self, f), getattr(other, f)) for f in _MONEY_FIELDS}
+        return replace(self, **values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Statement:
+    month: str
+    timezone: str
+    start: datetime  # inclusive, aware, in the billing zone
+    end: datetime  # exclusive
+    total: StatementLine
+    by_model: list[StatementLine] = field(default_factory=list)
+    by_provider: list[StatementLine] = field(default_factory=list)
+    by_project: list[StatementLine] = field(default_factory=list)
+    by_api_key: list[StatementLine] = field(default_factory=list)
+    days: list[StatementLine] = field(default_factory=list)  # per-day reconciliation, oldest first
+
+    def lines(self, dimension: str) -> list[StatementLine]:
+        """The lines of one breakdown: 'model', 'provider', 'project', 'api_key', 'day' or 'total'."""
+        table = {
+            "model": self.by_model, "provider": self.by_provider, "project": self.by_project,
+            "api_key": self.by_api_key, "day": self.days, "total": [self.total],
+        }
+        if dimension not in table:
+            raise WarehouseError(f"no statement breakdown {dimension!r}; choose one of {', '.join(table)}")
+        return table[dimension]
+
+    def frame(self, dimension: str) -> pd.DataFrame:
+        """One breakdown as a DataFrame (money as Decimal objects, exact), the key column named after it."""
+        rows = []
+        for line in self.lines(dimension):
+            row = line.as_dict()
+            del row["dimension"]
+            key = row.pop("key")
+            provider = row.pop("provider")
+            head: dict[str, Any] = {}
+            if dimension == "model":
+                head = {"provider": provider, "model": key}
+            elif dimension != "total":
+                head = {dimension: key}
+            rows.append(head | row)
+        return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ the grouped query
+
+_SUMS = """
+    sum(q.request_count) AS requests,
+    sum(q.input_tokens) AS input_tokens,
+    sum(q.cache_read_tokens) AS cache_read_tokens,
+    sum(q.cache_write_tokens) AS cache_write_tokens,
+    sum(q.cache_write_1h_tokens) AS cache_write_1h_tokens,
+    sum(q.output_tokens) AS output_tokens,
+    sum(q.reasoning_tokens) AS reasoning_tokens,
+    sum(q.input_cost) AS input_usd,
+    sum(q.cache_read_cost) AS cache_read_usd,
+    sum(q.cache_write_cost) AS cache_write_usd,
+    sum(q.cache_write_1h_cost) AS cache_write_1h_usd,
+    sum(q.output_cost) AS output_usd,
+    sum(q.cost) AS computed_usd,
+    sum(q.billed_cost) AS billed_usd,
+    sum(coalesce(q.billed_cost, q.cost)) AS charged_usd,
+    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
+    sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
+    sum(CASE WHEN NOT q.unpriced THEN q.billed_cost END) AS comparable_billed_usd,
+    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd
+"""
+_SUM_NAMES = (*_COUNT_FIELDS[:7], *_MONEY_FIELDS[:8], "billed_requests", "unpriced_requests",
+              "comparable_billed_usd", "comparable_computed_usd")
+
+
+def _month_filters(month: str, tz: str, filters: Filters | None) -> tuple[Filters, datetime, datetime]:
+    start, end = month_bounds(month, tz)
+    base = filters or Filters()
+    return replace(base, start=start, end=end, tz=tz), start, end
+
+
+def _cells(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[tuple[tuple[Any, ...], dict]]:
+    """((day, provider, model, project, api_key), sums) for every non-empty cell of the month."""
+    f, _, _ = _month_filters(month, tz, filters)
+    sql, params = priced(wh, f)
+    rows = wh.query(
+        f"""
+        SELECT q.day, q.provider, q.model, q.project, q.api_key, {_SUMS}
+        FROM ({sql}) AS q
+        GROUP BY q.day, q.provider, q.model, q.project, q.api_key
+        """,
+        params,
+    ).fetchall()
+    out = []
+    for r in rows:
+        sums = dict(zip(_SUM_NAMES, r[5:], strict=True))
+        for name in _COUNT_FIELDS:
+            sums[name] = int(sums[name] or 0)
+        out.append((tuple(r[:5]), sums))
+    return out
+
+
+def _compare(computed: Decimal | None, billed: Decimal | None) -> tuple[Decimal | None, Decimal | None, bool]:
+    """(difference, difference percent, flag) of billed against computed."""
+    if billed is None:
+        return None, None, False
+    if computed is None:
+        return None, None, True  # billed, but nothing to compare it with
+    difference = billed - computed
+    pct = _QUOTIENT.divide(difference * 100, computed) if computed else None
+    flag = abs(difference) > computed * FLAG_SHARE or abs(difference) > FLAG_ABS_USD
+    return difference, pct, flag
+
+
+def _explain(line: StatementLine, days: Sequence[StatementLine]) -> str:
+    reasons = []
+    if line.unpriced_requests:
+        reasons.append(f"unpriced model: {line.unpriced_requests} requests have no price ({UNPRICED_HINT})")
+    missing = line.requests - line.billed_requests
+    if missing and line.billed_requests:
+        reasons.append(f"billed cost missing on {missing} of {line.requests} requests")
+    above, below = [], []
+    for day in days:
+        difference, _, flag = _compare(day.comparable_computed_usd, day.comparable_billed_usd)
+        if flag and difference is not None:
+            (above if difference > 0 else below).append(day.key)
+    if above:
+        reasons.append(f"billed exceeds computed on days: {', '.join(above)}")
+    if below:
+        reasons.append(f"billed below computed on days: {', '.join(below)}")
+    return "; ".join(reasons) or "difference not explained by the logs"
+
+
+def _finish(line: StatementLine, days: Sequence[StatementLine] = ()) -> StatementLine:
+    difference, pct, flag = _compare(line.computed_usd, line.billed_usd)
+    line = replace(line, difference_usd=difference, difference_pct=pct, flag=flag)
+    if flag:
+        line = replace(line, explanation=_explain(line, days))
+    return line
+
+
+def _order(line: StatementLine) -> tuple[Any, ...]:
+    cost = line.computed_usd
+    return (cost is None, -(cost or 0), line.key is None, line.key or "", line.provider or "")
+
+
+def statement(wh: Warehouse, month: str, tz: str = "UTC", filters: Filters | None = None) -> Statement:
+    """The month's statement in the billing zone `tz`: totals, breakdowns, per-day reconciliation.
+
+    `filters` narrows the data (providers, projects, ...); its start, end and zone are
+    replaced by the month's.
+    """
+    with localcontext(_EXACT):
+        return _statement(wh, month, tz, filters)
+
+
+def _statement(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> Statement:
+    f, start, end = _month_filters(month, tz, filters)
+    cells = _cells(wh, month, tz, filters)
+    empty = {name: StatementLine(name, None) for name in ("total", "day", *DIMENSIONS)}
+
+    def group(dimension: str, key_of: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> list[StatementLine]:
+        lines: dict[tuple[Any, ...], StatementLine] = {}
+        per_day: dict[tuple[Any, ...], dict[date, StatementLine]] = {}
+        for cell_key, sums in cells:
+            key = key_of(cell_key)
+            part = replace(empty[dimension], **sums)
+            lines[key] = lines[key].plus(part) if key in lines else part
+            days = per_day.setdefault(key, {})
+            day = cell_key[0]
+            days[day] = days[day].plus(part) if day in days else replace(part, dimension="day", key=day.isoformat())
+        out = []
+        for key, line in lines.items():
+            day_lines = [per_day[key][d] for d in sorted(per_day[key])]
+            label = key[-1] if dimension != "day" else key[0].isoformat()
+            provider = key[0] if dimension == "model" else None
+            line = replace(line, key=None if label is None else str(label), provider=provider)
+            out.append(_finish(line, day_lines if dimension != "day" else ()))
+        return out
+
+    total_lines = group("total", lambda c: ("total",))
+    total = replace(total_lines[0], key=None) if total_lines else _finish(empty["total"])
+    return Statement(
+        month=month,
+        timezone=f.tz,
+        start=start,
+        end=end,
+        total=total,
+        by_model=sorted(group("model", lambda c: (c[1], c[2])), key=_order),
+        by_provider=sorted(group("provider", lambda c: (c[1],)), key=_order),
+        by_project=sorted(group("project", lambda c: (c[3],)), key=_order),
+        by_api_key=sorted(group("api_key", lambda c: (c[4],)), key=_order),
+        days=sorted(group("day", lambda c: (c[0],)), key=lambda line: line.key or ""),
+    )
+
+
+# ------------------------------------------------------------------ FOCUS line items
+
+FOCUS_BUCKETS = ("input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
+ADJUSTMENT = "billed_difference"
+
+# The priced view keeps only costs; the unit prices come from the same `prices` row it
+# matched (same conditions as pricing.sql.priced_requests_sql). `focus_lines` checks that
+# tokens x unit price equals the view's cost, so a drift between the two cannot go unseen.
+_RATE_JOIN = """
+    LEFT JOIN prices AS pr
+        ON pr.provider = q.price_provider
+        AND pr.model = q.price_model
+        AND pr.weekday = CAST(((epoch_ms(q.ts) // 86400000) + 3) % 7 AS TINYINT)
+        AND pr.hour = CAST((epoch_ms(q.ts) // 3600000) % 24 AS TINYINT)
+        AND q.ts >= pr.valid_from AND q.ts < pr.valid_to
+        AND q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens
+            BETWEEN pr.min_prompt_tokens AND pr.max_prompt_tokens
+"""
+_RATE_COLUMNS = (
+    "input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
+    "output_per_token", "reasoning_per_token",
+)
+_FOCUS_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
+_FOCUS_SUMS = (
+    "requests", "input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning",
+    "input_usd", "cache_read_usd", "cache_write_usd", "cache_write_1h_usd", "output_usd", "reasoning_usd",
+    "view_output_usd", "computed_usd", "billed_usd", "billed_requests", "comparable_computed_usd",
+)
+
+
+def _utc(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
+
+
+def focus_lines(wh: Warehouse, month: str, tz: str = "UTC", filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Line items for a FOCUS export: one per day x provider x model x project x key x tag set x bucket x unit price.
+
+    Buckets are `FOCUS_BUCKETS` (`output` here is output *without* reasoning, so every
+    token is in exactly one line). Each usage line has `tokens`, `unit_price_per_mtok`
+    and `cost_usd` with tokens x unit price = cost exactly (None for an unpriced model).
+    Where logs carry a billed cost, one `billed_difference` line per group carries
+    billed - computed (over the billed requests), so that computed costs plus these lines
+    add up to the statement's `charged_usd` and computed costs alone to `computed_usd`.
+    """
+    with localcontext(_EXACT):
+        return _focus_lines(wh, month, tz, filters)
+
+
+def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[dict[str, Any]]:
+    f, start, end = _month_filters(month, tz, filters)
+    sql, params = priced(wh, f)
+    rows = wh.query(
+        f"""
+        SELECT q.day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key,
+            list_sort(q.tags) AS tags,
+            coalesce(pr.currency, q.currency, 'USD') AS currency,
+            {", ".join(f"pr.{c}" for c in _RATE_COLUMNS)},
+            sum(q.request_count),
+            sum(q.input_tokens), sum(q.cache_read_tokens), sum(q.cache_write_tokens),
+            sum(q.cache_write_1h_tokens), sum(q.output_tokens - q.reasoning_tokens), sum(q.reasoning_tokens),
+            sum(q.input_cost), sum(q.cache_read_cost), sum(q.cache_write_cost), sum(q.cache_write_1h_cost),
+            sum((q.output_tokens - q.reasoning_tokens) * pr.output_per_token),
+            sum(q.reasoning_tokens * pr.reasoning_per_token),
+            sum(q.output_cost), sum(q.cost), sum(q.billed_cost),
+            sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END),
+            sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END)
+        FROM ({sql}) AS q
+        {_RATE_JOIN}
+        GROUP BY ALL
+        ORDER BY ALL
+        """,
+        params,
+    ).fetchall()
+    routes = wh.catalog.routes
+    out = []
+    for r in rows:
+        keys = dict(zip(_FOCUS_KEYS, r[: len(_FOCUS_KEYS)], strict=True))
+        sums = dict(zip(_FOCUS_SUMS, r[len(_FOCUS_KEYS):], strict=True))
+        route = routes.get((keys["provider"] or "").lower())
+        upstream = routes.get(route.upstream) if route and route.upstream else None
+        day = keys["day"]
+        common = {
+            "day": day,
+            "charge_period_start": _utc(day, tz),
+            "charge_period_end": _utc(day + timedelta(days=1), tz),
+            "billing_period_start": start.astimezone(UTC),
+            "billing_period_end": end.astimezone(UTC),
+            "provider": keys["provider"],
+            "provider_name": route.name if route else keys["provider"],
+            "publisher_name": (upstream or route).name if route else keys["provider"],
+            "model": keys["model"],
+            "project": keys["project"],
+            "api_key": keys["api_key"],
+            "tags": list(keys["tags"] or []),
+            "currency": keys["currency"],
+            "requests": int(sums["requests"]),
+        }
+        unpriced = keys["input_per_token"] is None
+        if not unpriced and _add(sums["output_usd"], sums["reasoning_usd"]) != sums["view_output_usd"]:
+            raise WarehouseError(
+                f"output cost of {keys['model']!r} on {day} does not split into output and reasoning "
+                "exactly; the price rows and the cost view disagree (re-open the warehouse to reload prices)"
+            )
+        for bucket in FOCUS_BUCKETS:
+            tokens = int(sums[bucket] or 0)
+            if not tokens:
+                continue
+            rate = keys[f"{bucket}_per_token"]
+            cost = sums[f"{bucket}_usd"]
+            unit = None if rate is None else rate.scaleb(6)
+            if unit is not None and cost != unit * Decimal(tokens).scaleb(-6):
+                raise WarehouseError(
+                    f"{bucket} cost of {keys['model']!r} on {day} is not tokens x unit price; "
+                    "the price rows and the cost view disagree (re-open the warehouse to reload prices)"
+                )
+            out.append(common | {
+                "bucket": bucket, "tokens": tokens, "unit_price_per_mtok": unit, "cost_usd": cost,
+                "billed_usd": cost, "unpriced": unpriced,
+            })
+        if sums["billed_requests"]:
+            difference = sums["billed_usd"] - (sums["comparable_computed_usd"] or Decimal(0))
+            if difference:
+                out.append(common | {
+                    "bucket": ADJUSTMENT, "tokens": None, "unit_price_per_mtok": None, "cost_usd": Decimal(0),
+                    "billed_usd": difference, "unpriced": unpriced, "billed_requests": int(sums["billed_requests"]),
+                })
+    return out
+
+
+# ------------------------------------------------------------------ display only
+
+def display_usd(value: Decimal | None, places: int = 2) -> str:
+    """For display only: '$1,234.57' rounded half up to `places`, '—' when unknown. Never feed it back."""
+    if value is None:
+        return "—"
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    sign = "-" if q < 0 else ""
+    return f"{sign}${abs(q):,.{places}f}"
+
+
+def display_pct(value: Decimal | None, places: int = 2) -> str:
+    """For display only: '+1.25%' rounded half up, '—' when unknown."""
+    if value is None:
+        return "—"
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{q:+.{places}f}%"
+
+
+def flagged(lines: Iterable[StatementLine]) -> list[StatementLine]:
+    """The lines that need a look (billed and computed disagree beyond the thresholds)."""
+    return [line for line in lines if line.flag]
