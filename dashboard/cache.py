@@ -8,13 +8,22 @@ edit, clearing the demo data). Loaders never read widgets: the pages pass what t
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import demo
-from dashboard.warehouse import Warehouse
+from dashboard import demo, exports, ingest
+from dashboard.errors import ImportFailed
+from dashboard.ingest.formats import all_formats
+from dashboard.ingest.formats.generic import guess_mapping
+from dashboard.warehouse import Warehouse, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, is_empty
 
@@ -163,6 +172,42 @@ def data_span() -> tuple[datetime | None, datetime | None]:
     return _span(db_path())
 
 
+@_cached
+def _months(db: str, tz: str) -> list[str]:
+    return ex.months_with_data(_open(db), tz)
+
+
+def months_with_data(tz: str) -> list[str]:
+    return _months(db_path(), tz)
+
+
+@_cached
+def _statement(db: str, month: str, tz: str, filters: Filters) -> statement.Statement:
+    return statement.statement(_open(db), month, tz, filters)
+
+
+def month_statement(month: str, tz: str, filters: Filters) -> statement.Statement:
+    """The finance statement of a month in the billing zone (the filters' own dates are ignored)."""
+    return _statement(db_path(), month, tz, filters)
+
+
+@_cached
+def _statement_downloads(db: str, month: str, tz: str, filters: Filters) -> dict[str, tuple[str, bytes, str]]:
+    report = statement.statement(_open(db), month, tz, filters)
+    focus = statement.focus_lines(_open(db), month, tz, filters)
+    return {
+        "CSV (by model)": (f"statement-{month}.csv", exports.to_csv(report.frame("model")), "text/csv"),
+        "Excel (.xlsx)": (f"statement-{month}.xlsx", exports.to_xlsx(exports.statement_sheets(report)),
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        "FOCUS CSV": (f"focus-{month}.csv", exports.focus_csv(focus), "text/csv"),
+    }
+
+
+def statement_downloads(month: str, tz: str, filters: Filters) -> dict[str, tuple[str, bytes, str]]:
+    """label -> (file name, bytes, MIME type) of the month's statement exports; money exact in each."""
+    return _statement_downloads(db_path(), month, tz, filters)
+
+
 def import_history() -> pd.DataFrame:
     """Not cached: it is small and must show an import the moment it finishes."""
     return ex.import_history(warehouse())
@@ -170,3 +215,69 @@ def import_history() -> pd.DataFrame:
 
 def rejected_rows(import_id: int) -> pd.DataFrame:
     return ex.rejected_rows(warehouse(), import_id)
+
+
+# ------------------------------------------------------------------------ uploads (write path)
+
+
+@contextlib.contextmanager
+def _saved(upload: IO[bytes], name: str) -> Iterator[Path]:
+    """The upload as a file under its own name in a private temp directory, deleted afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="usage-upload-"))
+    path = folder / (Path(name).name or "upload")
+    try:
+        upload.seek(0)
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload, out, 1 << 20)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _OneCursor:
+    """The warehouse seen through a single cursor: the preview creates temporary macros on one
+    cursor and reads with another, and DuckDB keeps temporary objects per cursor."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self._wh = wh
+        self._cursor = wh.cursor()
+
+    def cursor(self) -> Any:
+        return self._cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wh, name)
+
+
+def format_names() -> list[str]:
+    return [f.NAME for f in all_formats()]
+
+
+def inspect_upload(upload: IO[bytes], name: str) -> tuple[str | None, list[str], dict[str, str]]:
+    """(detected format or None, the file's headers or record keys, the guessed field -> header mapping)."""
+    wh = warehouse()
+    with _saved(upload, name) as path:
+        sample = ingest.sample_file(wh, path)
+    headers = list(sample.columns)
+    for record in sample.records:
+        headers.extend(k for k in record if k not in headers)
+    try:
+        detected: str | None = ingest.detect(sample).NAME
+    except ImportFailed:
+        detected = None
+    return detected, headers, guess_mapping(headers)
+
+
+def preview_upload(upload: IO[bytes], name: str, fmt_name: str | None,
+                   options: ingest.Options) -> tuple[str, list[str], list[tuple[Any, ...]]]:
+    with _saved(upload, name) as path:
+        return ingest.preview(_OneCursor(warehouse()), path, fmt_name, options)  # type: ignore[arg-type]
+
+
+def import_upload(upload: IO[bytes], name: str, fmt_name: str | None, options: ingest.Options) -> ingest.ImportResult:
+    """Import one uploaded file in one transaction, then forget cached results (the data changed)."""
+    with _saved(upload, name) as path:
+        try:
+            return ingest.import_file(warehouse(), path, fmt_name, options)
+        finally:
+            clear_data()

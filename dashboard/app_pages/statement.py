@@ -1,6 +1,51 @@
-"""statement (coming)."""
+"""Statement: a month in the billing time zone, computed against billed, with the differences explained."""
 
 import streamlit as st
 
-st.title("statement")
-st.info("This page is not built yet.")
+from dashboard import cache, state
+from dashboard.charts import format as fmt
+from dashboard.charts import tables
+from dashboard.state import ZONES
+from dashboard.warehouse.statement import FLAG_ABS_USD, FLAG_SHARE, display_pct, display_usd
+
+view = state.current()
+st.title("Statement")
+left, right = st.columns(2)
+tz = left.selectbox("Billing time zone", ZONES, index=ZONES.index(view.filters.tz), key="statement_tz",
+                    help="Month boundaries follow this zone; providers usually bill in UTC.")
+months = cache.months_with_data(tz)
+if not months:
+    st.info("No requests yet: import logs on the Import page.")
+    st.stop()
+month = right.selectbox("Month", months, key="statement_month")
+st.caption(f"{month} in {tz}; the sidebar's provider, model, project, key and tag filters apply, its dates do not. "
+           f"Differences over {FLAG_SHARE * 100}% or ${FLAG_ABS_USD} are highlighted. {fmt.ROUNDING_NOTE}")
+
+report = cache.month_statement(month, tz, view.filters)
+total = report.total
+a, b, c, d = st.columns(4)
+a.metric("Computed", display_usd(total.computed_usd), border=True, help="From the price catalog.")
+b.metric("Billed", display_usd(total.billed_usd), border=True,
+         help=f"What the logs say was charged ({total.billed_requests:,} of {total.requests:,} requests).")
+c.metric("Difference", display_usd(total.difference_usd), display_pct(total.difference_pct) if
+         total.difference_pct is not None else None, delta_color="off", border=True, help="Billed − computed.")
+d.metric("Charged", display_usd(total.charged_usd), border=True, help="Billed where known, computed otherwise.")
+if total.unpriced_requests:
+    st.warning(f"{total.unpriced_requests:,} requests have no price and are not in the computed total.")
+    st.page_link("app_pages/prices.py", label="Open Prices", icon=":material/sell:")
+
+flagged = [line for dim in ("model", "project", "api_key") for line in report.lines(dim) if line.flag]
+for line in flagged:
+    st.warning(f"**{line.dimension} {line.key or '(none)'}**: billed {display_usd(line.billed_usd)} vs computed "
+               f"{display_usd(line.computed_usd)}: {line.explanation}")
+
+for tab, dim in zip(st.tabs(["By model", "By project", "By API key", "By provider", "By day"]),
+                    ("model", "project", "api_key", "provider", "day"), strict=True):
+    frame = report.frame(dim)
+    tab.dataframe(tables.statement_table(frame), column_config=tables.column_config(frame), hide_index=True,
+                  key=f"statement_{dim}")
+
+st.subheader("Downloads")
+downloads = cache.statement_downloads(month, tz, view.filters)
+for col, (label, (name, data, mime)) in zip(st.columns(len(downloads)), downloads.items(), strict=True):
+    col.download_button(label, data, name, mime, key=f"download_{label}")

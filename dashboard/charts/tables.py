@@ -74,3 +74,28 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
     return buf.getvalue()
+
+
+def preview(columns: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """The first mapped rows of an import preview, as text (exact, and safe for any type)."""
+    return pd.DataFrame([[None if v is None else str(v) for v in r] for r in rows], columns=columns)
+
+
+STATEMENT_COLUMNS = [
+    "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+    "input_usd", "cache_read_usd", "cache_write_usd", "cache_write_1h_usd", "output_usd", "computed_usd",
+    "billed_usd", "difference_usd", "difference_pct", "unpriced_requests", "explanation",
+]
+FLAG_STYLE = "background-color: rgba(245, 158, 11, 0.28)"  # amber, readable on light and dark
+
+
+def statement_table(frame: pd.DataFrame) -> Any:
+    """A statement breakdown for display: float copy, flagged lines highlighted (a pandas Styler)."""
+    keys = [c for c in frame.columns if c not in STATEMENT_COLUMNS and c not in LABELS and not c.endswith(
+        ("_usd", "_tokens", "_requests", "_pct")) and c not in ("flag", "dimension")]
+    shown = display(frame[[*keys, *[c for c in STATEMENT_COLUMNS if c in frame.columns]]])
+    if "difference_pct" in shown.columns:
+        shown["difference_pct"] = pd.to_numeric(shown["difference_pct"].map(
+            lambda v: None if v is None else float(v)), errors="coerce")
+    flags = frame["flag"].tolist() if "flag" in frame.columns else [False] * len(frame)
+    return shown.style.apply(lambda row: [FLAG_STYLE if flags[row.name] else ""] * len(row), axis=1)

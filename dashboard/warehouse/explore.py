@@ -347,3 +347,11 @@ def decline_demo(wh: Warehouse) -> None:
 def demo_declined(wh: Warehouse) -> bool:
     row = wh.query("SELECT value FROM settings WHERE key = 'demo_declined'").fetchone()
     return bool(row and row[0] == "true")
+
+
+def months_with_data(wh: Warehouse, tz: str) -> list[str]:
+    """'YYYY-MM' months (in zone `tz`) that have requests, newest first."""
+    rows = wh.query(
+        "SELECT DISTINCT strftime(timezone($tz, ts), '%Y-%m') AS m FROM requests ORDER BY m DESC", {"tz": tz}
+    ).fetchall()
+    return [r[0] for r in rows]

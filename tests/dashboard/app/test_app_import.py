@@ -1,0 +1,63 @@
+"""Import page: upload, preview, mapping, import report and history, on a warehouse of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import app_fixture as fixture
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+
+CSV = (
+    "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
+    "2026-11-01T10:00:00Z,openai,gpt-4o-mini,100,20,a1\n"
+    "2026-11-01T11:00:00Z,openai,gpt-4o-mini,200,30,a2\n"
+    "2026-11-01T12:00:00Z,openai,gpt-4o-mini,-5,30,a3\n"
+)
+ODD = "when,llm,sent,received\n2026-11-01T10:00:00Z,gpt-4o-mini,100,20\n"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db = fixture.build(tmp_path / "import.duckdb", n=10)
+    monkeypatch.setenv("USAGE_DB", str(db))
+    cache.clear_data()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"), default_timeout=60)
+    at.query_params["range"] = "all"
+    at.run()
+    at.switch_page("app_pages/import_logs.py").run()
+    return at, db
+
+
+def test_upload_preview_import_and_history(fresh):
+    at, db = fresh
+    at.file_uploader[0].set_value([("calls.csv", CSV.encode(), "text/csv")]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert "generic" in " ".join(c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 3  # the preview
+    at.button(key="import").click().run()
+    assert not at.exception
+    figures = {m.label: m.value for m in at.metric}
+    assert figures == {"Added": "2", "Duplicates": "0", "Rejected": "1"}
+    history = at.dataframe[-1].value
+    assert history.iloc[0]["file_name"].endswith("calls.csv") and history.iloc[0]["rows_added"] == 2
+    wh = cache._open(str(db.resolve()))
+    assert wh.query("SELECT count(*) FROM requests WHERE request_id IN ('a1', 'a2')").fetchone()[0] == 2
+    assert not list(Path(history.iloc[0]["file_name"]).parent.glob("*"))  # the temp copy is gone
+
+
+def test_unrecognised_file_gets_a_mapping_form(fresh):
+    at, _ = fresh
+    at.file_uploader[0].set_value([("odd.csv", ODD.encode(), "text/csv")]).run()
+    assert not at.exception
+    assert "not recognised" in " ".join(c.value for c in at.caption)
+    uid = next(s.key for s in at.selectbox if s.key and s.key.startswith("fmt_")).removeprefix("fmt_")
+    for field, header in {"ts": "when", "model": "llm", "prompt_tokens": "sent", "output": "received"}.items():
+        at.selectbox(key=f"map_{uid}_{field}").set_value(header)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.button(key="import").click().run()
+    assert {m.label: m.value for m in at.metric}["Added"] == "1"
