@@ -8,6 +8,13 @@ from types import ModuleType
 # Detection asks every format; the highest score wins (ties: the earlier in this list).
 FORMAT_MODULES = [
     "openai",
+    "anthropic",
+    "openrouter",
+    "litellm",
+    "langfuse",
+    "helicone",
+    "azure_trace",
+    "mooncake",
     "generic",
 ]
 

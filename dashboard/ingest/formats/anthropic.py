@@ -1,0 +1,70 @@
+"""Anthropic Messages usage (JSONL): Claude Code session logs and logged Messages API responses.
+
+Field names from Anthropic's Messages API reference (`usage.input_tokens`,
+`cache_read_input_tokens`, `cache_creation_input_tokens`, `cache_creation.ephemeral_5m_input_tokens`
+/ `ephemeral_1h_input_tokens`, `output_tokens`) and from Claude Code's session files
+(`~/.claude/projects/*/*.jsonl`: `type`, `message`, `requestId`, `timestamp`, `cwd`, `sessionId`).
+
+`input_tokens` excludes both cache buckets, so `cached_included` is false. Without the
+5-minute / 1-hour split every cache write is a 5-minute write.
+
+Claude Code writes one line per content block of a reply, each repeating the reply's
+`requestId`, `message.id` and usage; only the first line of each reply is a request, the
+rest are dropped here (not rejected, not counted). Lines without usage (the person's
+messages, summaries) and the `<synthetic>` placeholders Claude Code writes for API errors
+are not requests either. The project is the last folder of the session's `cwd`.
+"""
+
+from __future__ import annotations
+
+from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
+
+NAME = "anthropic"
+SHAPE = "lines"
+SOURCE = "anthropic"
+
+
+def _bare_responses(sample: Sample) -> int:
+    return sum(1 for r in sample.records if r.get("type") == "message" and keys_in([r], "usage.input_tokens"))
+
+
+def sniff(sample: Sample) -> int:
+    if sample.shape != "lines" or not sample.records:
+        return 0
+    if keys_in(sample.records, "message.usage.input_tokens") or _bare_responses(sample):
+        return 90
+    # A Claude Code session may open with several lines that carry no usage yet.
+    if keys_in(sample.records, "sessionId", "uuid", "type"):
+        return 70
+    return 0
+
+
+def _usage(path: str) -> str:
+    return first(j(f"$.message.usage.{path}"), j(f"$.usage.{path}"))
+
+
+def select_sql(sample: Sample, options: Options) -> str:
+    model = first(j("$.message.model"), j("$.model"))
+    has_usage = (
+        "(json_exists(src.doc, '$.message.usage') "
+        f"OR (json_exists(src.doc, '$.usage') AND {j('$.type')} = 'message'))"
+    )
+    request_id = first(j("$.requestId"), j("$.message.id"), j("$.id"))
+    sql = select(
+        where=f"NOT src.ok OR ({has_usage} AND coalesce({model}, '') <> '<synthetic>')",
+        request_id=request_id,
+        ts=first(j("$.timestamp"), j("$.created_at")),
+        provider="'anthropic'",
+        model=model,
+        project=f"nullif(regexp_extract({j('$.cwd')}, '([^/\\\\]+)[/\\\\]*$', 1), '')",
+        prompt_tokens=_usage("input_tokens"),
+        cache_read=_usage("cache_read_input_tokens"),
+        cache_write=first(_usage("cache_creation.ephemeral_5m_input_tokens"), _usage("cache_creation_input_tokens")),
+        cache_write_1h=_usage("cache_creation.ephemeral_1h_input_tokens"),
+        output=_usage("output_tokens"),
+        cached_included="false",
+        billed_cost=j("$.costUSD"),
+    )
+    # Keep the first line of each reply; a line without any id stands for itself.
+    reply = f"coalesce({request_id}, 'line ' || src.line)"
+    return sql + f"\nQUALIFY row_number() OVER (PARTITION BY {reply} ORDER BY src.line) = 1"

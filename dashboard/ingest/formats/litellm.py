@@ -1,0 +1,99 @@
+"""LiteLLM proxy spend logs: the `LiteLLM_SpendLogs` table dumped to CSV or a JSON array, or `/spend/logs`.
+
+Columns from LiteLLM's `schema.prisma` (model LiteLLM_SpendLogs): request_id, call_type,
+api_key (the hashed virtual key), spend, total_tokens, prompt_tokens, completion_tokens,
+startTime, endTime, completionStartTime, model, model_group, custom_llm_provider, user,
+end_user, team_id, metadata, cache_hit, request_tags, status.
+
+- `spend` is LiteLLM's charge for the call; the route as billed is `custom_llm_provider`.
+- `prompt_tokens` follows OpenAI's rules in LiteLLM's usage object (it adds Anthropic's
+  cache reads and writes in), so `cached_included` is true. Provider cache counts are only
+  in `metadata.additional_usage_values` (or `metadata.usage_object`):
+  `prompt_tokens_details.cached_tokens` / `cache_read_input_tokens` and
+  `cache_creation_input_tokens`.
+- `cache_hit` is LiteLLM's own response cache, not prompt caching: it is not a cache read.
+- `api_key` is a secret-like hash and is kept only as a hint; the key alias
+  (`metadata.user_api_key_alias`) is the label when there is one. The project is the key's
+  project or team (alias first), the user the end user, else the proxy user.
+- In a CSV dump `metadata` is JSON text; in JSON it is an object (or JSON text). Both work,
+  and malformed JSON text reads as absent instead of failing the file.
+"""
+
+from __future__ import annotations
+
+from dashboard.ingest.base import Options, Sample, col, csv_raw, first, j, select
+
+NAME = "litellm"
+SHAPE = "auto"  # CSV dump, JSON array or JSON lines
+SOURCE = "litellm"
+
+_SIGNATURE = ("request_id", "call_type", "spend", "starttime")
+
+
+def _keys(sample: Sample) -> set[str]:
+    if sample.shape == "csv":
+        return sample.lower_columns
+    return {k.lower() for r in sample.records for k in r}
+
+
+def sniff(sample: Sample) -> int:
+    if sample.shape == "parquet":
+        return 0
+    return 95 if set(_SIGNATURE) <= _keys(sample) else 0
+
+
+def _field(sample: Sample, *names: str) -> str:
+    if sample.shape == "csv":
+        return col(sample, *names)
+    return first(*(j(f"$.{n}") for n in names))
+
+
+def _in_json(text: str, path: str) -> str:
+    """A field of JSON held as text; NULL when the text is not JSON."""
+    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '{path}') END"
+
+
+def _ms_between(start: str, end: str) -> str:
+    diff = f"date_diff('millisecond', TRY_CAST({start} AS TIMESTAMPTZ), TRY_CAST({end} AS TIMESTAMPTZ))"
+    return f"CAST({diff} AS VARCHAR)"
+
+
+def _tags(text: str) -> str:
+    """The tag list, dropped when it looks like JSON but is not (one bad row must not fail the file)."""
+    return f"CASE WHEN trim({text}) NOT LIKE '[%' OR json_valid({text}) THEN {text} END"
+
+
+def select_sql(sample: Sample, options: Options) -> str:
+    if sample.shape not in ("csv", "json", "lines"):
+        raise ValueError(f"the litellm format reads CSV, JSON or JSON lines, not {sample.shape}")
+    meta = _field(sample, "metadata")
+
+    def usage(path: str) -> str:
+        return first(_in_json(meta, f"$.additional_usage_values.{path}"), _in_json(meta, f"$.usage_object.{path}"))
+
+    start = _field(sample, "startTime")
+    return select(
+        raw=csv_raw(sample) if sample.shape == "csv" else None,
+        request_id=_field(sample, "request_id"),
+        ts=start,
+        provider=_field(sample, "custom_llm_provider"),
+        model=first(f"nullif(trim({_field(sample, 'model')}), '')", _field(sample, "model_group")),
+        project=first(
+            _in_json(meta, "$.user_api_key_project_alias"), _in_json(meta, "$.user_api_key_project_id"),
+            _in_json(meta, "$.user_api_key_team_alias"), _field(sample, "team_id"),
+        ),
+        api_key=_field(sample, "api_key"),
+        api_key_name=_in_json(meta, "$.user_api_key_alias"),
+        user=first(f"nullif(trim({_field(sample, 'end_user')}), '')", f"nullif(trim({_field(sample, 'user')}), '')"),
+        tags=_tags(_field(sample, "request_tags")),
+        prompt_tokens=_field(sample, "prompt_tokens"),
+        cache_read=first(usage("prompt_tokens_details.cached_tokens"), usage("cache_read_input_tokens")),
+        cache_write=first(usage("cache_creation_input_tokens"), usage("prompt_tokens_details.cache_creation_tokens")),
+        output=_field(sample, "completion_tokens"),
+        reasoning=usage("completion_tokens_details.reasoning_tokens"),
+        cached_included="true",
+        latency_ms=first(_field(sample, "request_duration_ms"), _ms_between(start, _field(sample, "endTime"))),
+        ttft_ms=_ms_between(start, _field(sample, "completionStartTime")),
+        status=first(f"nullif(trim({_field(sample, 'status')}), '')", _in_json(meta, "$.status")),
+        billed_cost=_field(sample, "spend"),
+    )
