@@ -49,11 +49,13 @@ def reader_sql(shape: str, delimiter: str = ",") -> str:
                       delim = {DELIMITERS[delimiter]}, quote = '"', escape = '"', {_REJECTS})
         """
     if shape == "json":
+        # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
         return """
         SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
                CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
                json_type(json) = 'OBJECT' AS ok
-        FROM read_json($path, format = 'array', records = false, maximum_object_size = 67108864)
+        FROM read_json($path, format = 'array', records = false, columns = {'json': 'JSON'},
+                       maximum_object_size = 67108864)
         """
     if shape == "parquet":
         return "SELECT row_number() OVER () AS line, true AS ok, * FROM read_parquet($path)"
