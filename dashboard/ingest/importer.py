@@ -128,15 +128,18 @@ def _build(fmt: ModuleType, sample: Sample, options: Options, path: Path) -> tup
         format_sql = fmt.select_sql(sample, options)
     except ValueError as e:
         raise ImportFailed(f"{path}: {e}") from e
-    sql = f"WITH src AS ({readers.reader_sql(shape, sample.delimiter)}),\n" + canonical_sql(format_sql)
+    format_sql, reader = readers.parse_json_once(format_sql, readers.reader_sql(shape, sample.delimiter))
+    derive_ids = 'NULL AS "request_id"' in format_sql
+    sql = f"WITH src AS ({reader}),\n" + canonical_sql(format_sql, zone_given=bool(options.tz), derive_ids=derive_ids)
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
         "provider": options.provider,
         "model": options.model,
-        "tz": options.tz or "UTC",
         "cached_included": options.cached_included,
     }
+    if options.tz:
+        params["tz"] = options.tz
     return sql, params
 
 

@@ -3,52 +3,74 @@
 Formats only extract text (see base.py); this wraps their SELECT so that every format
 follows the same rules. Values the person typed (provider, model, time zone, source) are
 bound parameters, never spliced into the text.
+
+It runs once per record of files with millions of rows, so each value is parsed once:
+tokens take a fast integer cast whose text round-trips, and only the rest (" 12 ", "1e3",
+"12.5") go through the slower decimal check.
 """
 
 from __future__ import annotations
 
 MACROS = """
-CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(trim(CAST(v AS VARCHAR)) AS DECIMAL(38, 6));
+CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(trim(v) AS DECIMAL(38, 6));
 CREATE OR REPLACE TEMP MACRO ing_blank(v) AS v IS NULL OR trim(CAST(v AS VARCHAR)) = '';
-CREATE OR REPLACE TEMP MACRO ing_tok_ok(v) AS
-    ing_blank(v) OR (ing_dec(v) IS NOT NULL AND ing_dec(v) = floor(ing_dec(v))
-                     AND abs(ing_dec(v)) < 1000000000000000);
-CREATE OR REPLACE TEMP MACRO ing_tok(v) AS
-    CASE WHEN ing_blank(v) THEN 0 WHEN ing_tok_ok(v) THEN CAST(ing_dec(v) AS BIGINT) END;
-CREATE OR REPLACE TEMP MACRO ing_ts(v, tz) AS
-    CASE
-        WHEN ing_blank(v) THEN NULL
-        WHEN regexp_full_match(trim(v), '[0-9]{11,14}(\\.[0-9]+)?')
+CREATE OR REPLACE TEMP MACRO ing_tok_slow(v) AS
+    CASE WHEN trim(v) = '' THEN 0
+         WHEN ing_dec(v) = floor(ing_dec(v)) AND abs(ing_dec(v)) < 1000000000000000
+         THEN CAST(ing_dec(v) AS BIGINT) END;
+CREATE OR REPLACE TEMP MACRO ing_epoch(v) AS
+    CASE WHEN regexp_full_match(trim(v), '[0-9]{11,14}(\\.[0-9]+)?')
             THEN to_timestamp(TRY_CAST(trim(v) AS DOUBLE) / 1000)
-        WHEN regexp_full_match(trim(v), '[0-9]{9,10}(\\.[0-9]+)?')
-            THEN to_timestamp(TRY_CAST(trim(v) AS DOUBLE))
-        WHEN regexp_matches(trim(v), '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
-        ELSE timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))
-    END;
+         WHEN regexp_full_match(trim(v), '[0-9]{9,10}(\\.[0-9]+)?')
+            THEN to_timestamp(TRY_CAST(trim(v) AS DOUBLE)) END;
+CREATE OR REPLACE TEMP MACRO ing_ts_utc(v) AS
+    CASE WHEN v IS NULL THEN NULL ELSE coalesce(TRY_CAST(v AS TIMESTAMPTZ), ing_epoch(v)) END;
+CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, tz) AS
+    CASE WHEN v IS NULL THEN NULL
+         WHEN regexp_matches(trim(v), '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
+         ELSE coalesce(timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)), ing_epoch(v)) END;
 CREATE OR REPLACE TEMP MACRO ing_text(v) AS nullif(trim(CAST(v AS VARCHAR)), '');
 """
 
-_TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
+TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
+
+
+def _token_values() -> str:
+    # n_f: the token count, or NULL when the text is not a whole number (blank counts as 0).
+    return ",\n        ".join(
+        f"CASE WHEN x.{f} IS NULL THEN 0 "
+        f"WHEN CAST(TRY_CAST(x.{f} AS BIGINT) AS VARCHAR) = x.{f} THEN TRY_CAST(x.{f} AS BIGINT) "
+        f"ELSE ing_tok_slow(x.{f}) END AS n_{f}"
+        for f in TOKEN_FIELDS
+    )
 
 
 def _token_reasons() -> str:
     parts = []
-    for f in _TOKEN_FIELDS:
-        parts.append(
-            f"WHEN NOT ing_tok_ok(t.{f}) THEN '{f} is not a whole number: ' || left(t.{f}, 60)"
-        )
-        parts.append(f"WHEN ing_tok(t.{f}) < 0 THEN '{f} is negative: ' || t.{f}")
+    for f in TOKEN_FIELDS:
+        parts.append(f"WHEN t.n_{f} IS NULL THEN '{f} is not a whole number: ' || left(t.{f}, 60)")
+        parts.append(f"WHEN t.n_{f} < 0 THEN '{f} is negative: ' || t.{f}")
     return "\n            ".join(parts)
 
 
-def canonical_sql(format_sql: str) -> str:
+def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason`.
-
+    `zone_given`: naive timestamps are in $tz rather than UTC (a slower parse).
+    `derive_ids`: the format has no request id, so every row gets a stable derived one
+    (a hash of the record plus its occurrence number, so identical requests stay distinct).
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
+    ts = "ing_ts_zone(x.ts, $tz)" if zone_given else "ing_ts_utc(x.ts)"
+    if derive_ids:
+        request_id = """coalesce(
+        ing_text(v.request_id),
+        'h' || md5(coalesce(v.raw, '')) || '-'
+            || row_number() OVER (PARTITION BY md5(coalesce(v.raw, '')) ORDER BY v.line)
+    )"""
+    else:
+        request_id = "coalesce(ing_text(v.request_id), 'h' || md5(coalesce(v.raw, '')))"
     return f"""
 x AS (
 {format_sql}
@@ -56,28 +78,29 @@ x AS (
 t AS (
     SELECT
         x.*,
-        ing_ts(x.ts, $tz) AS ts_parsed,
+        {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
-        ing_tok(x.cache_read) + ing_tok(x.cache_write) + ing_tok(x.cache_write_1h) AS cache_total,
-        coalesce($model, ing_text(x.model)) AS model_final
+        coalesce($model, ing_text(x.model)) AS model_final,
+        {_token_values()}
     FROM x
 ),
 v AS (
     SELECT
         t.*,
+        t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
         CASE
             WHEN NOT coalesce(t.parsed, true) THEN 'not a valid JSON object'
             WHEN ing_blank(t.ts) THEN 'missing time'
             WHEN t.ts_parsed IS NULL THEN 'unparsable time: ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons()}
-            WHEN t.included AND t.cache_total > ing_tok(t.prompt_tokens)
-                THEN 'cached tokens (' || t.cache_total || ') exceed prompt tokens ('
-                     || ing_tok(t.prompt_tokens) || ')'
-            WHEN ing_tok(t.reasoning) > ing_tok(t.output)
-                THEN 'reasoning tokens (' || ing_tok(t.reasoning) || ') exceed output tokens ('
-                     || ing_tok(t.output) || ')'
-            WHEN NOT ing_blank(t.billed_cost) AND TRY_CAST(trim(t.billed_cost) AS DECIMAL(38, 12)) IS NULL
+            WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens
+                THEN 'cached tokens (' || (t.n_cache_read + t.n_cache_write + t.n_cache_write_1h)
+                     || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'
+            WHEN t.n_reasoning > t.n_output
+                THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
+            WHEN t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''
+                 AND TRY_CAST(trim(t.billed_cost) AS DECIMAL(38, 12)) IS NULL
                 THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)
         END AS reason
     FROM t
@@ -87,11 +110,7 @@ SELECT
     CASE WHEN v.reason IS NOT NULL THEN left(v.raw, 100000) END AS raw,
     v.reason,
     coalesce($source, 'import') AS source,
-    coalesce(
-        ing_text(v.request_id),
-        'h' || md5(coalesce(v.raw, '')) || '-'
-            || row_number() OVER (PARTITION BY md5(coalesce(v.raw, '')) ORDER BY v.line)
-    ) AS request_id,
+    {request_id} AS request_id,
     v.ts_parsed AS ts,
     lower(coalesce($provider, ing_text(v.provider))) AS provider,
     CASE WHEN $provider IS NOT NULL THEN lower(ing_text(v.provider)) ELSE ing_text(v.upstream_provider) END
@@ -108,19 +127,18 @@ SELECT
         WHEN trim(v.tags) LIKE '[%' THEN TRY_CAST(json_extract_string(v.tags, '$[*]') AS VARCHAR[])
         ELSE list_filter(list_transform(string_split(v.tags, ','), lambda s: trim(s)), lambda s: s <> '')
     END AS tags,
-    CASE WHEN v.included THEN ing_tok(v.prompt_tokens) - v.cache_total ELSE ing_tok(v.prompt_tokens) END
-        AS input_tokens,
-    ing_tok(v.cache_read) AS cache_read_tokens,
-    ing_tok(v.cache_write) AS cache_write_tokens,
-    ing_tok(v.cache_write_1h) AS cache_write_1h_tokens,
-    ing_tok(v.output) AS output_tokens,
-    ing_tok(v.reasoning) AS reasoning_tokens,
+    CASE WHEN v.included THEN v.n_prompt_tokens - v.cache_total ELSE v.n_prompt_tokens END AS input_tokens,
+    v.n_cache_read AS cache_read_tokens,
+    v.n_cache_write AS cache_write_tokens,
+    v.n_cache_write_1h AS cache_write_1h_tokens,
+    v.n_output AS output_tokens,
+    v.n_reasoning AS reasoning_tokens,
     TRY_CAST(v.latency_ms AS DOUBLE) AS latency_ms,
     TRY_CAST(v.ttft_ms AS DOUBLE) AS ttft_ms,
     ing_text(v.status) AS status,
     TRY_CAST(trim(v.billed_cost) AS DECIMAL(38, 12)) AS billed_cost,
     coalesce(ing_text(v.currency), CASE WHEN NOT ing_blank(v.billed_cost) THEN 'USD' END) AS currency,
     $import_id AS import_id,
-    CASE WHEN ing_blank(v.requests) THEN 1 ELSE ing_tok(v.requests) END AS request_count
+    CASE WHEN v.requests IS NULL OR trim(v.requests) = '' THEN 1 ELSE v.n_requests END AS request_count
 FROM v
 """

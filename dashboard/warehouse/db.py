@@ -304,20 +304,33 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
 
     Duplicates inside `staged` keep their first occurrence. This is the only insert path,
     which is what keeps (source, request_id) unique without an index slowing bulk loads.
+    The two dedupe steps are skipped when they cannot matter (no repeated id in the batch;
+    no earlier row from the same sources), which is the common case of a first import.
     """
     select = ", ".join(
         "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
     )
-    before = cur.execute("SELECT count(*) FROM requests").fetchone()[0]
-    cur.execute(
+    repeats = cur.execute(
+        f"SELECT count(*) - count(DISTINCT (s.source, s.request_id)) FROM {staged} AS s WHERE {where}"
+    ).fetchone()[0]
+    overlap = cur.execute(
+        f"SELECT count(*) FROM requests WHERE source IN (SELECT DISTINCT s.source FROM {staged} AS s)"
+    ).fetchone()[0]
+    conditions = [where]
+    if overlap:
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.source = s.source AND r.request_id = s.request_id)"
+        )
+    qualify = "QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.line) = 1" if repeats else ""
+    order_column = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
+    if not order_column:
+        qualify = qualify.replace(" ORDER BY s.line", "")
+    result = cur.execute(
         f"""
         INSERT INTO requests ({_INSERT_COLUMNS})
         SELECT {select} FROM {staged} AS s
-        WHERE {where}
-          AND NOT EXISTS (
-              SELECT 1 FROM requests AS r WHERE r.source = s.source AND r.request_id = s.request_id
-          )
-        QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id) = 1
+        WHERE {" AND ".join(conditions)}
+        {qualify}
         """
-    )
-    return cur.execute("SELECT count(*) FROM requests").fetchone()[0] - before
+    ).fetchone()
+    return int(result[0])

@@ -1,0 +1,135 @@
+"""Import benchmark: our importer against DuckDB alone loading the same file.
+
+Generates N rows (default 2,000,000) as generic CSV and as OpenAI JSONL, imports each
+through `dashboard.ingest.import_file` into a fresh warehouse, and in the same run times
+DuckDB alone (`CREATE TABLE t AS SELECT * FROM read_csv(...)` / `read_json(...)`). Each
+load runs in its own process so peak memory (max RSS) is measured per load. Then times
+`report --month` on the warehouse the CSV import built.
+
+    .venv/bin/python benchmarks/import_bench.py [--rows N] [--keep DIR]
+
+Goals: CSV ratio <= 1.5, JSONL ratio <= 2.0, peak memory < 1.5 GB at 5,000,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+GENERATE = {
+    "csv": """
+        COPY (
+            SELECT 'req-' || i AS request_id,
+                   TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_seconds(i * 2592000 // {n}) AS timestamp,
+                   ['deepseek-v4-flash', 'gpt-4o-mini', 'claude-sonnet-4-5'][1 + i % 3] AS model,
+                   ['ourtoken', 'openai', 'anthropic'][1 + i % 3] AS provider,
+                   'project-' || (i % 7) AS project,
+                   1000 + (i * 7919) % 9000 AS prompt_tokens,
+                   (i * 104729) % 1000 AS cached_tokens,
+                   50 + (i * 31) % 700 AS completion_tokens,
+                   round(((i * 13) % 1000) / 1000000.0, 6) AS cost
+            FROM range({n}) t(i)
+        ) TO '{path}' (HEADER, DELIMITER ',')
+    """,
+    "jsonl": """
+        COPY (
+            SELECT 'chatcmpl-' || i AS id, 'chat.completion' AS object,
+                   1790000000 + i * 2592000 // {n} AS created,
+                   ['deepseek-v4-flash', 'gpt-4o-mini', 'claude-sonnet-4-5'][1 + i % 3] AS model,
+                   {{'prompt_tokens': 1000 + (i * 7919) % 9000, 'completion_tokens': 50 + (i * 31) % 700,
+                     'total_tokens': 1050 + (i * 7919) % 9000 + (i * 31) % 700,
+                     'prompt_tokens_details': {{'cached_tokens': (i * 104729) % 1000}}}} AS usage
+            FROM range({n}) t(i)
+        ) TO '{path}' (FORMAT json)
+    """,
+}
+
+BASELINE = {
+    "csv": "CREATE TABLE t AS SELECT * FROM read_csv('{path}')",
+    "jsonl": "CREATE TABLE t AS SELECT * FROM read_json('{path}', format = 'newline_delimited')",
+}
+
+
+def child(kind: str, what: str, path: str, db: str) -> None:
+    """Run one load in this (child) process and print its seconds and peak memory."""
+    sys.path.insert(0, str(REPO))
+    start = time.perf_counter()
+    if what == "baseline":
+        import duckdb
+
+        con = duckdb.connect(db)
+        con.execute(BASELINE[kind].format(path=path))
+        con.close()
+    elif what == "ours":
+        from dashboard.ingest import import_file
+        from dashboard.warehouse import Warehouse
+
+        with Warehouse.open(db) as wh:
+            result = import_file(wh, path)
+            assert result.rejected == 0, result
+    elif what == "report":
+        from dashboard.warehouse import Warehouse
+        from dashboard.warehouse.queries import month_report
+
+        with Warehouse.open(db) as wh:
+            start = time.perf_counter()
+            month_report(wh, "2026-10", "model")
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def measure(kind: str, what: str, path: Path, db: Path) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, what, str(path), str(db)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    if out.returncode:
+        raise SystemExit(f"{kind} {what} failed:\n{out.stderr}")
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["seconds"], data["peak_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--keep", help="folder for the generated files and warehouses (default: a temp folder)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    import duckdb
+
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="import-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"rows: {args.rows:,}  folder: {folder}")
+    print(f"{'file':<7}{'load':<10}{'seconds':>9}{'rows/s':>12}{'peak MB':>9}")
+    results = {}
+    for kind in ("csv", "jsonl"):
+        path = folder / f"requests.{kind}"
+        if not path.exists():
+            duckdb.connect().execute(GENERATE[kind].format(n=args.rows, path=path))
+        for what in ("baseline", "ours"):
+            db = folder / f"{kind}-{what}.duckdb"
+            db.unlink(missing_ok=True)
+            seconds, peak = measure(kind, what, path, db)
+            results[(kind, what)] = seconds
+            print(f"{kind:<7}{what:<10}{seconds:>9.2f}{args.rows / seconds:>12,.0f}{peak:>9.0f}")
+    for kind, goal in (("csv", 1.5), ("jsonl", 2.0)):
+        ratio = results[(kind, "ours")] / results[(kind, "baseline")]
+        print(f"{kind} ratio ours / DuckDB alone: {ratio:.2f} (goal <= {goal})")
+    seconds, _ = measure("csv", "report", folder / "requests.csv", folder / "csv-ours.duckdb")
+    print(f"report --month on the {args.rows:,}-row warehouse: {seconds:.2f} s")
+    print("peak MB: max resident memory of the process doing that load")
+
+
+if __name__ == "__main__":
+    main()
