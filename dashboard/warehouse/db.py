@@ -159,10 +159,12 @@ class Warehouse:
         if catalog is not None:
             self.catalog = catalog
         rows = price_rows(self.catalog)
-        digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+        names = sorted((m.provider, m.id, m.aliases) for m in self.catalog.models)
+        digest = hashlib.sha256(repr((rows, names, sorted(self.catalog.routes))).encode()).hexdigest()
         cur = self.cursor()
-        current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchone()
-        if current and current[0] == digest:
+        # fetchall, not fetchone: DuckDB refuses register() while a result is still open.
+        current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchall()
+        if current and current[0][0] == digest:
             return
         columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
                    for c in PRICE_COLUMNS}
@@ -176,6 +178,8 @@ class Warehouse:
                 cur.execute(
                     "INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest]
                 )
+                # Another catalog may resolve logged names differently: map every pair again.
+                cur.execute("DELETE FROM model_map")
                 self._refresh_model_map(cur)
                 cur.execute("COMMIT")
             except duckdb.Error:
@@ -206,9 +210,6 @@ class Warehouse:
     def reload_catalog(self, catalog: Catalog) -> None:
         """After a price edit: new prices and a full re-resolution; all history re-prices at once."""
         self.catalog = catalog
-        cur = self.cursor()
-        cur.execute("DELETE FROM settings WHERE key = 'prices_sha256'")
-        cur.execute("DELETE FROM model_map")
         self.sync_prices()
 
     # ------------------------------------------------------------------ writing rows

@@ -63,3 +63,20 @@ def test_keys_are_stored_as_a_hint_only(warehouse):
     warehouse.insert_requests([{"request_id": "k", "ts": datetime(2026, 11, 1, tzinfo=UTC), "model": "gpt-4o",
                                 "api_key": "sk-live-THISISSECRET9876"}], source="t")
     assert warehouse.query("SELECT api_key FROM requests").fetchone()[0] == "…9876"
+
+
+def test_reopening_with_another_catalog_re_resolves_every_model(tmp_path):
+    from pricing import load_catalog
+
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[route]\nprovider = "extra"\n[[models]]\nid = "m1"\n[[models.periods]]\nsource = "x"\n'
+                     'checked = 2026-11-28\ninput = 1\noutput = 1\ncache_read = 0\ncache_write = 0\n')
+    path = tmp_path / "w.duckdb"
+    wh = Warehouse.open(path, catalog=load_catalog(overlays=[extra]))
+    wh.insert_requests([{"request_id": "a", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "extra",
+                         "model": "m1", "input_tokens": 1_000_000}], source="t")
+    assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == 1
+    wh.close()
+    wh = Warehouse.open(path)  # the shipped catalog alone has no route 'extra'
+    assert wh.query(f"SELECT unpriced, cost FROM ({wh.priced_sql()})").fetchone() == (True, None)
+    wh.close()
