@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -244,3 +246,10 @@ def test_statement_workbook(wh):
     models = {row[header.index("model")].value: row for row in wb["Models"].iter_rows(min_row=2)}
     assert models["'" + EVIL][header.index("computed_usd")].value is None
     assert models["small"][header.index("computed_usd")].data_type == "n"
+
+
+def test_exports_load_neither_duckdb_nor_streamlit():
+    code = "import sys, dashboard.exports; print(sorted({'duckdb', 'streamlit'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.stdout.strip() == "[]"

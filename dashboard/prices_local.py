@@ -1,0 +1,468 @@
+"""Local price overrides (data/prices.local.toml) and price comparisons for the Prices page.
+
+The local file has the catalog format (docs/catalog.md) and is loaded after the shipped
+catalog. A model there replaces the shipped entry of the same provider and id, periods
+*and* aliases, so an override copies the shipped entry's aliases and the periods that
+start before it, then appends its own period: history keeps the prices it had.
+
+Every write is validated by loading the whole catalog with the new file; when that fails
+the previous file content is put back and the `CatalogError` raised. The TOML is written
+here (tomllib only reads); numbers are written as the exact decimals they are, and
+comments in the local file are not kept.
+
+One local file holds one route (one `[route]` table), as every catalog file does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pricing
+from pricing import (
+    Catalog,
+    CatalogError,
+    ModelPrice,
+    Period,
+    Rates,
+    UnknownModelError,
+    Usage,
+    load_catalog,
+    price_usage,
+    to_utc,
+)
+from pricing.catalog import MAX_RATE_DECIMALS, WEEKDAYS
+
+REQUIRED_RATES = ("input", "output", "cache_read", "cache_write")
+OPTIONAL_RATES = ("cache_write_1h", "reasoning")
+RATE_KEYS = (*REQUIRED_RATES, *OPTIONAL_RATES)
+HEADER = (
+    "# Local price overrides, loaded after pricing/catalog/*.toml (format: docs/catalog.md).\n"
+    "# Written by the dashboard's Prices page; comments added here are not kept.\n"
+)
+
+PathLike = Path | str
+
+
+# ------------------------------------------------------------------ TOML writing
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_string(text: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes; TOML also wants DEL escaped.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CatalogError(f"cannot write the rate {value!r}; rates are finite numbers")
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise CatalogError(f"the moment {value!r} has no time zone; give it one (UTC)")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise CatalogError(f"cannot write {value!r} ({type(value).__name__}) to a catalog file")
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _emit(table: Mapping[str, Any], path: tuple[str, ...], out: list[str], array: bool = False) -> None:
+    if path:
+        dotted = ".".join(k if _BARE_KEY.match(k) else _toml_string(k) for k in path)
+        indent = "  " * max(0, len(path) - 2)  # windows and tiers indented, as in the shipped files
+        out.append("")
+        out.append(f"{indent}[[{dotted}]]" if array else f"{indent}[{dotted}]")
+    else:
+        indent = ""
+    nested = []
+    for key, value in table.items():
+        if isinstance(value, dict) or _is_table_array(value):
+            nested.append((key, value))
+        else:
+            name = key if _BARE_KEY.match(key) else _toml_string(key)
+            out.append(f"{indent}{name} = {_toml_value(value)}")
+    for key, value in nested:
+        if isinstance(value, dict):
+            _emit(value, (*path, key), out)
+        else:
+            for item in value:
+                _emit(item, (*path, key), out, array=True)
+
+
+def to_toml(doc: Mapping[str, Any]) -> str:
+    """A catalog document (route, models, periods, windows, tiers) as TOML text."""
+    out: list[str] = []
+    _emit(doc, (), out)
+    return HEADER + "\n".join(out).lstrip("\n") + "\n"
+
+
+# ------------------------------------------------------------------ catalog objects -> documents
+
+
+def _moment_doc(moment: datetime) -> date | datetime:
+    """A period start as written in a file: a date when it is 00:00 UTC, else the UTC moment."""
+    moment = moment.astimezone(UTC)
+    return moment.date() if moment.time() == time(0) else moment
+
+
+def _rates_doc(rates: Rates) -> dict[str, Any]:
+    doc: dict[str, Any] = {k: getattr(rates, k) for k in REQUIRED_RATES}
+    doc |= {k: getattr(rates, k) for k in OPTIONAL_RATES if getattr(rates, k) is not None}
+    return doc
+
+
+def _period_doc(period: Period, route_currency: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if period.effective_from is not None:
+        doc["effective_from"] = _moment_doc(period.effective_from)
+    doc["source"] = period.source
+    doc["checked"] = period.checked
+    if period.currency != route_currency:
+        doc["currency"] = period.currency
+    doc |= _rates_doc(period.rates)
+    if period.windows:
+        doc["windows"] = [
+            {"name": w.name, "weekdays": [WEEKDAYS[d] for d in sorted(w.weekdays)],
+             "hours": [list(h) for h in w.hours], **_rates_doc(w.rates)}
+            for w in period.windows
+        ]
+    if period.tiers:
+        doc["tiers"] = [{"above_prompt_tokens": t.above_prompt_tokens, **_rates_doc(t.rates)} for t in period.tiers]
+    return doc
+
+
+def _start_of(period_doc: Mapping[str, Any]) -> datetime | None:
+    value = period_doc.get("effective_from")
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.combine(value, time(0), tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ validation of inputs
+
+
+def _exact(value: Any, what: str) -> Decimal:
+    if isinstance(value, (bool, float)):
+        raise CatalogError(
+            f"{what} is {value!r} ({type(value).__name__}); pass an exact decimal such as Decimal('0.14') or '0.14'"
+        )
+    try:
+        return Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as e:
+        raise CatalogError(f"{what} is {value!r}, not a number; write it like '0.14'") from e
+
+
+def _rates_input(rates: Mapping[str, Any]) -> dict[str, Decimal]:
+    unknown = sorted(set(rates) - set(RATE_KEYS))
+    if unknown:
+        raise CatalogError(f"unknown rate {unknown[0]!r}; rates are {', '.join(RATE_KEYS)} (USD per 1M tokens)")
+    return {k: _exact(rates[k], f"rate {k!r}") for k in RATE_KEYS if k in rates and rates[k] is not None}
+
+
+# ------------------------------------------------------------------ the local file
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except tomllib.TOMLDecodeError as e:
+        raise CatalogError(f"{path}: not valid TOML: {e}; fix or remove the file") from e
+
+
+def _commit(path: Path, text: str, catalog_paths: Iterable[PathLike] | None) -> Catalog:
+    """Write `text`, load the catalog with it; on any failure put the previous content back."""
+    previous = path.read_bytes() if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(text, encoding="utf-8")
+    os.replace(staged, path)
+    try:
+        catalog = load_catalog(paths=catalog_paths, overlays=[path])
+    except Exception:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        raise
+    pricing.default_catalog.cache_clear()  # the app's cached catalog must see the edit
+    return catalog
+
+
+def _shipped(catalog_paths: Iterable[PathLike] | None) -> Catalog:
+    return load_catalog(paths=catalog_paths)
+
+
+def _write_period(
+    path: PathLike,
+    provider: str,
+    model: str,
+    period: dict[str, Any],
+    effective_from: date | datetime | None,
+    aliases: Iterable[str],
+    base_url: str | None,
+    catalog_paths: Iterable[PathLike] | None,
+) -> Catalog:
+    path = Path(path)
+    provider = provider.strip().lower()
+    if not provider or not model.strip():
+        raise CatalogError("an override needs a provider and a model id")
+    catalog_paths = None if catalog_paths is None else list(catalog_paths)
+    shipped = _shipped(catalog_paths)
+    doc = _read(path)
+    route = shipped.routes.get(provider)
+    if doc is None:
+        doc = {"route": {"provider": provider, "name": route.name if route else provider,
+                         "currency": route.currency if route else "USD"}, "models": []}
+    local_provider = str(doc.get("route", {}).get("provider", "")).strip().lower()
+    if local_provider != provider:
+        raise CatalogError(
+            f"{path}: holds prices for provider {local_provider!r}; a catalog file holds one route, so "
+            f"{provider!r} cannot be added to it. Remove the {local_provider!r} overrides first, or add "
+            f"the {provider!r} prices to a file under pricing/catalog/"
+        )
+    if base_url:
+        doc["route"]["base_url"] = base_url
+    route_currency = str(doc["route"].get("currency", "USD"))
+
+    # The entry this override replaces: an earlier local override, else the shipped one.
+    shipped_entry = shipped.find(model, provider)
+    shipped_entry = shipped_entry if shipped_entry and shipped_entry.provider == provider else None
+    models = doc.setdefault("models", [])
+    wanted = {model.strip().lower()}
+    if shipped_entry is not None:
+        wanted.add(shipped_entry.id.lower())
+    local = next(
+        (m for m in models if {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))} & wanted),
+        None,
+    )
+    if local is not None:
+        model_id, history, known_aliases = local["id"], list(local.get("periods", [])), list(local.get("aliases", []))
+    elif shipped_entry is not None:
+        model_id = shipped_entry.id
+        history = [_period_doc(p, route_currency) for p in shipped_entry.periods]
+        known_aliases = list(shipped_entry.aliases)
+    else:
+        model_id, history, known_aliases = model.strip(), [], []
+
+    if effective_from is None:
+        periods = [period]  # no start: the price applies to all of history
+    else:
+        start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
+            effective_from, time(0), tzinfo=UTC)
+        if start.tzinfo is None:
+            raise CatalogError(f"effective_from {effective_from!r} has no time zone; give it one (UTC)")
+        periods = [p for p in history if (s := _start_of(p)) is None or s < start.astimezone(UTC)]
+        periods.append({"effective_from": effective_from, **period})
+
+    merged_aliases: list[str] = []
+    for name in (*known_aliases, *aliases):
+        name = str(name).strip()
+        if name and name.lower() != model_id.lower() and name.lower() not in {a.lower() for a in merged_aliases}:
+            merged_aliases.append(name)
+    entry: dict[str, Any] = {"id": model_id}
+    if merged_aliases:
+        entry["aliases"] = merged_aliases
+    entry["periods"] = periods
+    if local is not None:
+        models[models.index(local)] = entry
+    else:
+        models.append(entry)
+    return _commit(path, to_toml(doc), catalog_paths)
+
+
+def save_override(
+    path: PathLike,
+    provider: str,
+    model: str,
+    rates: Mapping[str, Decimal | str | int],
+    effective_from: date | datetime | None,
+    source: str,
+    aliases: Iterable[str] = (),
+    base_url: str | None = None,
+    *,
+    checked: date | None = None,
+    catalog_paths: Iterable[PathLike] | None = None,
+) -> Catalog:
+    """Add or replace a model's price in the local file and return the validated catalog.
+
+    `rates` are USD (the route's currency) per 1M tokens: input, output, cache_read and
+    cache_write are required, cache_write_1h and reasoning optional. With
+    `effective_from`, the new period starts then and every earlier period (shipped or
+    local) is kept; without it the price applies to all of history. A model named by an
+    alias overrides the entry that alias belongs to; its aliases are kept and `aliases`
+    added. `catalog_paths` chooses the shipped files (default: pricing/catalog/*.toml).
+    Raises CatalogError (and leaves the file as it was) when the result does not validate.
+    """
+    if not str(source).strip():
+        raise CatalogError("an override needs a source: the contract, invoice or page the price comes from")
+    period: dict[str, Any] = {"source": str(source), "checked": checked or date.today(), **_rates_input(rates)}
+    return _write_period(path, provider, model, period, effective_from, aliases, base_url, catalog_paths)
+
+
+def _discounted(rates: Rates, factor: Decimal) -> dict[str, Decimal]:
+    step = Decimal(1).scaleb(-MAX_RATE_DECIMALS)
+    return {k: (v * factor).quantize(step, rounding=ROUND_HALF_UP).normalize() for k, v in _rates_doc(rates).items()}
+
+
+def discount_override(
+    path: PathLike,
+    provider: str,
+    model: str,
+    percent: Decimal | str | int,
+    effective_from: date | datetime,
+    source: str | None = None,
+    *,
+    checked: date | None = None,
+    catalog_paths: Iterable[PathLike] | None = None,
+) -> Catalog:
+    """A negotiated discount: the list rates in force at `effective_from` times (1 - percent/100), from then on.
+
+    The list rates are the shipped catalog's (the local file's when only it knows the
+    model), so applying a discount twice does not compound. Every rate of the period is
+    discounted, windows and tiers included, and rounded half up to 6 decimals (the
+    catalog's precision: at most $0.0000005 per 1M tokens off the exact product).
+    """
+    pct = _exact(percent, "discount percent")
+    if not Decimal(0) <= pct <= Decimal(100):
+        raise CatalogError(f"discount percent {pct} is outside 0..100; 20 means 20 % off the list price")
+    catalog_paths = None if catalog_paths is None else list(catalog_paths)
+    entry = _shipped(catalog_paths).find(model, provider)
+    if entry is None or entry.provider != provider.strip().lower():
+        entry = load_catalog(paths=catalog_paths, overlays=[Path(path)]).resolve(model, provider)
+    start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
+        effective_from, time(0), tzinfo=UTC)
+    try:
+        base = entry.period_at(to_utc(start))
+    except UnknownModelError as e:
+        raise CatalogError(f"cannot discount {entry.route!r} from {effective_from}: {e}") from e
+    factor = 1 - pct / 100
+    period = _period_doc(base, route_currency="")  # the currency written out, whatever the route's
+    period.pop("effective_from", None)
+    period["source"] = source or f"negotiated discount: {pct.normalize():f}% off the list price ({base.source})"
+    period["checked"] = checked or date.today()
+    period |= _discounted(base.rates, factor)
+    for w, window in zip(period.get("windows", []), base.windows, strict=True):
+        w |= _discounted(window.rates, factor)
+    for t, tier in zip(period.get("tiers", []), base.tiers, strict=True):
+        t |= _discounted(tier.rates, factor)
+    return _write_period(path, provider, entry.id, period, effective_from, (), None, catalog_paths)
+
+
+def remove_override(path: PathLike, provider: str, model: str, *,
+                    catalog_paths: Iterable[PathLike] | None = None) -> Catalog:
+    """Drop a model from the local file (its shipped price, if any, applies again)."""
+    path = Path(path)
+    doc = _read(path)
+    name = model.strip().lower()
+    if doc is None or str(doc.get("route", {}).get("provider", "")).lower() != provider.strip().lower():
+        raise CatalogError(f"{path}: has no override for {provider}/{model}")
+    models = doc.get("models", [])
+    kept = [m for m in models if name not in {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))}]
+    if len(kept) == len(models):
+        raise CatalogError(f"{path}: has no override for {provider}/{model}")
+    if not kept:
+        path.unlink()
+        pricing.default_catalog.cache_clear()
+        return load_catalog(paths=catalog_paths, overlays=[path])
+    doc["models"] = kept
+    return _commit(path, to_toml(doc), None if catalog_paths is None else list(catalog_paths))
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def route_comparison(catalog: Catalog, usage: Usage, at: datetime | str | None = None) -> list[dict[str, Any]]:
+    """The cost of one typical request on every route and model, cheapest first.
+
+    Models without a price at `at` (default: now) are left out. Each row has the bucket
+    costs (Decimal), the total, the window or tier that applied, and the currency: rows
+    in different currencies are not comparable, so check it before ranking them.
+    """
+    rows = []
+    for entry in catalog.models:
+        try:
+            c = price_usage(entry, usage, at)
+        except UnknownModelError:
+            continue
+        route = catalog.routes.get(entry.provider)
+        rows.append({
+            "provider": entry.provider,
+            "route_name": route.name if route else entry.provider,
+            "model": entry.id,
+            "route": entry.route,
+            "reseller_of": route.upstream if route else None,
+            "currency": c.currency,
+            "window": c.window,
+            "tier_above_prompt_tokens": c.tier,
+            "input_usd": c.input_usd,
+            "cache_read_usd": c.cache_read_usd,
+            "cache_write_usd": c.cache_write_usd,
+            "cache_write_1h_usd": c.cache_write_1h_usd,
+            "output_usd": c.output_usd,
+            "total_usd": c.total_usd,
+        })
+    rows.sort(key=lambda r: (r["total_usd"], r["provider"], r["model"]))
+    return rows
+
+
+def _rates_row(rates: Rates) -> dict[str, Decimal]:
+    """Rates as billed: a missing 1-hour write rate is the cache write rate, missing reasoning the output rate."""
+    return {
+        "input": rates.input, "output": rates.output, "cache_read": rates.cache_read,
+        "cache_write": rates.cache_write, "cache_write_1h": rates.cache_write_1h_effective,
+        "reasoning": rates.reasoning_effective,
+    }
+
+
+def price_history(catalog: Catalog, provider: str | None, model: str) -> list[dict[str, Any]]:
+    """A model's price periods, oldest first, for a step chart.
+
+    Each row: effective_from / effective_to (aware UTC datetimes, None for an open end),
+    currency, source, checked, the base rates per 1M tokens (as billed), and `windows` and
+    `tiers` with their own rates. Raises UnknownModelError for an unknown model.
+    """
+    entry: ModelPrice = catalog.resolve(model, provider)
+    rows = []
+    for p in entry.periods:
+        rows.append({
+            "provider": entry.provider,
+            "model": entry.id,
+            "effective_from": p.effective_from,
+            "effective_to": p.effective_to,
+            "currency": p.currency,
+            "source": p.source,
+            "checked": p.checked,
+            **_rates_row(p.rates),
+            "windows": [
+                {"name": w.name, "weekdays": [WEEKDAYS[d] for d in sorted(w.weekdays)],
+                 "hours_utc": [tuple(h) for h in w.hours], **_rates_row(w.rates)}
+                for w in p.windows
+            ],
+            "tiers": [{"above_prompt_tokens": t.above_prompt_tokens, **_rates_row(t.rates)} for t in p.tiers],
+        })
+    return rows
