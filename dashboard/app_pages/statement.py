@@ -19,7 +19,7 @@ if not months:
     st.stop()
 month = right.selectbox("Month", months, key="statement_month")
 st.caption(f"{month} in {tz}; the sidebar's provider, model, project, key and tag filters apply, its dates do not. "
-           f"Differences over {FLAG_SHARE * 100}% or ${FLAG_ABS_USD} are highlighted. {fmt.ROUNDING_NOTE}")
+           f"Differences over {FLAG_SHARE * 100:g}% or ${FLAG_ABS_USD} are highlighted. {fmt.ROUNDING_NOTE}")
 
 report = cache.month_statement(month, tz, view.filters)
 total = report.total
@@ -34,10 +34,11 @@ if total.unpriced_requests:
     st.warning(f"{total.unpriced_requests:,} requests have no price and are not in the computed total.")
     st.page_link("app_pages/prices.py", label="Open Prices", icon=":material/sell:")
 
-flagged = [line for dim in ("model", "project", "api_key") for line in report.lines(dim) if line.flag]
-for line in flagged:
-    st.warning(f"**{line.dimension} {line.key or '(none)'}**: billed {display_usd(line.billed_usd)} vs computed "
-               f"{display_usd(line.computed_usd)}: {line.explanation}")
+flagged = tables.flagged_lines([line for dim in ("model", "project", "api_key") for line in report.lines(dim)])
+if len(flagged):
+    st.warning(f"{len(flagged)} lines where billed and computed differ beyond the thresholds; explanations below.")
+    st.dataframe(tables.display(flagged), column_config=tables.column_config(flagged), hide_index=True,
+                 key="statement_flagged")
 
 for tab, dim in zip(st.tabs(["By model", "By project", "By API key", "By provider", "By day"]),
                     ("model", "project", "api_key", "provider", "day"), strict=True):

@@ -99,3 +99,13 @@ def statement_table(frame: pd.DataFrame) -> Any:
             lambda v: None if v is None else float(v)), errors="coerce")
     flags = frame["flag"].tolist() if "flag" in frame.columns else [False] * len(frame)
     return shown.style.apply(lambda row: [FLAG_STYLE if flags[row.name] else ""] * len(row), axis=1)
+
+
+def flagged_lines(lines: list[Any]) -> pd.DataFrame:
+    """Statement lines whose billed and computed costs disagree, with the explanation (money as Decimal)."""
+    return pd.DataFrame(
+        [{"breakdown": line.dimension, "key": line.key or "(none)", "billed_usd": line.billed_usd,
+          "computed_usd": line.computed_usd, "difference_usd": line.difference_usd,
+          "explanation": line.explanation} for line in lines if line.flag],
+        columns=["breakdown", "key", "billed_usd", "computed_usd", "difference_usd", "explanation"],
+    )

@@ -1,0 +1,159 @@
+"""One real browser pass: `streamlit run` on loopback, headless Chromium over every page.
+
+Needs Debian's /usr/bin/chromium (no browser download). Screenshots go to
+artifacts/screenshots/ (git-ignored); the Overview one is copied to docs/overview.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "artifacts" / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = {"overview": "", "explore": "explore", "cache": "caching", "statement": "statement", "prices": "prices",
+         "import": "import_logs"}
+UPLOAD = (
+    "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
+    "2026-01-05T10:00:00Z,openai,gpt-4o-mini,100,20,e2e-1\n"
+    "2026-01-05T11:00:00Z,openai,gpt-4o-mini,200,30,e2e-2\n"
+)
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (apt install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _month_total(db: Path, month: str) -> Decimal:
+    from dashboard.warehouse import Warehouse
+
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    with Warehouse.open(db) as wh:
+        return wh.query(f"SELECT sum(cost) FROM ({wh.priced_sql()}) WHERE ts >= ? AND ts < ?", [start, end]
+                        ).fetchone()[0]
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    db = tmp_path / "e2e.duckdb"  # empty: the first start fills it with demo data
+    port = _free_port()
+    env = {**os.environ, "USAGE_DB": str(db)}
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url, db
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _settle(page) -> None:
+    """Wait until the script run is over (the status widget disappears) and the page has content."""
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+    page.wait_for_timeout(500)
+
+
+def test_every_page_in_a_real_browser(server):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1500}, accept_downloads=True)
+        page = context.new_page()
+        for name, path in PAGES.items():
+            page.goto(f"{url}/{path}")
+            _settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, name
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+            if name == "overview":
+                assert page.get_by_text("Spend", exact=True).count() >= 1
+                assert page.get_by_text("demo data").count() >= 1
+                shutil.copyfile(SHOTS / "overview.png", REPO / "docs" / "overview.png")
+
+        # The statement CSV adds up to the warehouse's computed total of the month shown.
+        page.goto(f"{url}/statement")
+        _settle(page)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV (by model)").click()
+        month = download.value.suggested_filename.removeprefix("statement-").removesuffix(".csv")
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        total = sum((Decimal(r["computed_usd"]) for r in rows if r["computed_usd"]), Decimal(0))
+
+        # An upload on the Import page reports what it added.
+        page.goto(f"{url}/import_logs")
+        _settle(page)
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "e2e.csv", "mimeType": "text/csv", "buffer": UPLOAD.encode()}]
+        )
+        page.get_by_role("button", name="Import 1 file(s)").click()
+        page.get_by_text("Added", exact=True).wait_for(timeout=60_000)
+        _settle(page)
+        added = page.locator('[data-testid="stMetric"]').filter(has_text="Added")
+        assert added.locator('[data-testid="stMetricValue"]').inner_text().strip() == "2"
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(SHOTS / "import-done.png"), full_page=True)
+        browser.close()
+    assert total == _month_total_from_copy(server[1], month)
+
+
+def _month_total_from_copy(db: Path, month: str) -> Decimal:
+    """The month's computed total from the file itself (the upload is dated outside that month).
+
+    The server still holds the file's lock, so read a copy.
+    """
+    copy = db.with_name("copy.duckdb")
+    shutil.copyfile(db, copy)
+    wal = db.with_name(db.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+    return _month_total(copy, month)
