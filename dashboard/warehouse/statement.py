@@ -95,11 +95,6 @@ class StatementLine:
     flag: bool = False
     explanation: str | None = None
 
-    def plus(self, other: StatementLine) -> StatementLine:
-        values: dict[str, Any] = {f: getattr(self, f) + getattr(other, f) for f in _COUNT_FIELDS}
-        values |= {f: _add(getattr(self, f), getattr(other, f)) for f in _MONEY_FIELDS}
-        return replace(self, **values)
-
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
@@ -198,6 +193,17 @@ def _cells(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[
     return out
 
 
+def _accumulate(into: dict[Any, dict[str, Any]], key: Any, sums: dict[str, Any]) -> None:
+    acc = into.get(key)
+    if acc is None:
+        into[key] = dict(sums)
+        return
+    for name in _COUNT_FIELDS:
+        acc[name] += sums[name]
+    for name in _MONEY_FIELDS:
+        acc[name] = _add(acc[name], sums[name])
+
+
 def _compare(computed: Decimal | None, billed: Decimal | None) -> tuple[Decimal | None, Decimal | None, bool]:
     """(difference, difference percent, flag) of billed against computed."""
     if billed is None:
@@ -255,29 +261,27 @@ def statement(wh: Warehouse, month: str, tz: str = "UTC", filters: Filters | Non
 def _statement(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> Statement:
     f, start, end = _month_filters(month, tz, filters)
     cells = _cells(wh, month, tz, filters)
-    empty = {name: StatementLine(name, None) for name in ("total", "day", *DIMENSIONS)}
 
     def group(dimension: str, key_of: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> list[StatementLine]:
-        lines: dict[tuple[Any, ...], StatementLine] = {}
-        per_day: dict[tuple[Any, ...], dict[date, StatementLine]] = {}
+        # Plain dicts while summing: building a frozen line per cell would cost more than the query.
+        sums_of: dict[tuple[Any, ...], dict[str, Any]] = {}
+        per_day: dict[tuple[Any, ...], dict[date, dict[str, Any]]] = {}
         for cell_key, sums in cells:
             key = key_of(cell_key)
-            part = replace(empty[dimension], **sums)
-            lines[key] = lines[key].plus(part) if key in lines else part
-            days = per_day.setdefault(key, {})
-            day = cell_key[0]
-            days[day] = days[day].plus(part) if day in days else replace(part, dimension="day", key=day.isoformat())
+            _accumulate(sums_of, key, sums)
+            _accumulate(per_day.setdefault(key, {}), cell_key[0], sums)
         out = []
-        for key, line in lines.items():
-            day_lines = [per_day[key][d] for d in sorted(per_day[key])]
+        for key, totals in sums_of.items():
+            days = per_day[key]
+            day_lines = [StatementLine("day", d.isoformat(), **days[d]) for d in sorted(days)]
             label = key[-1] if dimension != "day" else key[0].isoformat()
-            provider = key[0] if dimension == "model" else None
-            line = replace(line, key=None if label is None else str(label), provider=provider)
+            line = StatementLine(dimension, None if label is None else str(label),
+                                 key[0] if dimension == "model" else None, **totals)
             out.append(_finish(line, day_lines if dimension != "day" else ()))
         return out
 
     total_lines = group("total", lambda c: ("total",))
-    total = replace(total_lines[0], key=None) if total_lines else _finish(empty["total"])
+    total = replace(total_lines[0], key=None) if total_lines else _finish(StatementLine("total", None))
     return Statement(
         month=month,
         timezone=f.tz,
