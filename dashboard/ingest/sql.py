@@ -124,7 +124,8 @@ SELECT
     ing_text(v."user") AS "user",
     CASE
         WHEN ing_blank(v.tags) THEN NULL
-        WHEN trim(v.tags) LIKE '[%' THEN TRY_CAST(json_extract_string(v.tags, '$[*]') AS VARCHAR[])
+        WHEN trim(v.tags) LIKE '[%' AND json_valid(v.tags)
+            THEN TRY_CAST(json_extract_string(v.tags, '$[*]') AS VARCHAR[])
         ELSE list_filter(list_transform(string_split(v.tags, ','), lambda s: trim(s)), lambda s: s <> '')
     END AS tags,
     CASE WHEN v.included THEN v.n_prompt_tokens - v.cache_total ELSE v.n_prompt_tokens END AS input_tokens,
