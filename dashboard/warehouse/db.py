@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -47,12 +48,18 @@ def key_hint(key: str | None) -> str | None:
     return "…" + key[-4:] if len(key) > 4 else key
 
 
+class LockedError(WarehouseError):
+    """Another process holds the warehouse file."""
+
+
 def translate(e: Exception, path: Path | str) -> WarehouseError:
     text = str(e)
-    if "lock" in text.lower():
-        return WarehouseError(
-            f"the warehouse file {str(path)!r} is locked by another process; close the other program "
-            "(or another copy of the app) using it, or point USAGE_DB / --db at another file"
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        holder = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+        who = f" (PID {holder.group(2)}, {holder.group(1)})" if holder else ""
+        return LockedError(
+            f"the warehouse file {str(path)!r} is locked by another process{who}; close that program "
+            "(or the other copy of the app) or point USAGE_DB / --db at another file"
         )
     if "not a valid DuckDB database" in text or "Corrupt" in text or "corrupt" in text:
         return WarehouseError(
@@ -70,6 +77,7 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self.catalog = catalog
+        self.notice: str | None = None  # why the file is open read-only, for a banner
         self._write_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
@@ -85,16 +93,36 @@ class Warehouse:
         path: Path | str | None = None,
         read_only: bool = False,
         catalog: Catalog | None = None,
+        fallback_read_only: bool = False,
     ) -> Warehouse:
+        """Open and migrate a warehouse file.
+
+        With `fallback_read_only`, a file another process holds read-only is opened
+        read-only too (imports disabled, `notice` says why) instead of failing.
+        """
         target = Path(path) if path else cls.default_path()
         if not read_only:
             target.parent.mkdir(parents=True, exist_ok=True)
+        notice = None
         try:
             con = duckdb.connect(str(target), read_only=read_only)
+        except duckdb.Error as e:
+            error = translate(e, target)
+            if not (fallback_read_only and not read_only and isinstance(error, LockedError)):
+                raise error from e
+            try:
+                con = duckdb.connect(str(target), read_only=True)
+            except duckdb.Error:
+                raise error from e
+            read_only = True
+            notice = f"{error}. Opened read-only instead: you can look, but imports and price edits are disabled."
+        try:
             con.execute("SET TimeZone = 'UTC'")
         except duckdb.Error as e:
+            con.close()
             raise translate(e, target) from e
         wh = cls(con, target, read_only, catalog or default_catalog())
+        wh.notice = notice
         try:
             wh._migrate()
             if not read_only:

@@ -80,3 +80,48 @@ def test_reopening_with_another_catalog_re_resolves_every_model(tmp_path):
     wh = Warehouse.open(path)  # the shipped catalog alone has no route 'extra'
     assert wh.query(f"SELECT unpriced, cost FROM ({wh.priced_sql()})").fetchone() == (True, None)
     wh.close()
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); print('held', flush=True); time.sleep(30)"
+
+
+def _hold(path, mode):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), mode], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_file_held_by_a_writer_gives_a_clear_error_naming_it(tmp_path):
+    from dashboard.warehouse.db import LockedError
+
+    path = tmp_path / "held.duckdb"
+    Warehouse.open(path).close()
+    proc = _hold(path, "rw")
+    try:
+        with pytest.raises(LockedError, match=r"held.duckdb.*locked by another process \(PID \d+"):
+            Warehouse.open(path, fallback_read_only=True)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def test_a_file_held_read_only_elsewhere_opens_read_only_with_a_notice(tmp_path):
+    path = tmp_path / "shared.duckdb"
+    wh = Warehouse.open(path)
+    wh.insert_requests([{"request_id": "a", "ts": datetime(2026, 11, 1, tzinfo=UTC), "model": "gpt-4o"}], source="t")
+    wh.close()
+    proc = _hold(path, "ro")
+    try:
+        wh = Warehouse.open(path, fallback_read_only=True)
+        assert wh.read_only
+        assert "imports and price edits are disabled" in wh.notice
+        assert wh.query("SELECT count(*) FROM requests").fetchone()[0] == 1
+        wh.close()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
