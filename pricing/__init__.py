@@ -16,6 +16,7 @@ from pricing.usage import Usage, normalize_usage
 
 __all__ = [
     "CATALOG_DIR",
+    "LOCAL_DIR",
     "LOCAL_OVERLAY",
     "Catalog",
     "CatalogError",
@@ -35,6 +36,7 @@ __all__ = [
     "cost",
     "default_catalog",
     "load_catalog",
+    "local_overlays",
     "money_str",
     "normalize_usage",
     "price_rows",
@@ -43,12 +45,19 @@ __all__ = [
 ]
 
 LOCAL_OVERLAY = Path("data") / "prices.local.toml"
+LOCAL_DIR = Path("data") / "catalog.d"
+
+
+def local_overlays() -> list[Path]:
+    """Local catalog files, loaded after the shipped ones: every `data/catalog.d/*.toml`
+    (converted imports, one file per provider) and then `data/prices.local.toml`."""
+    return [*sorted(LOCAL_DIR.glob("*.toml")), LOCAL_OVERLAY]
 
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The shipped catalog plus `data/prices.local.toml` when present (relative to the cwd)."""
-    return load_catalog(overlays=[LOCAL_OVERLAY])
+    """The shipped catalog plus the local overlays that exist (paths relative to the cwd)."""
+    return load_catalog(overlays=local_overlays())
 
 
 def cost(

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pricing import LOCAL_OVERLAY, CatalogError, PricingError, Usage, cost, load_catalog, normalize_usage, to_utc
+from pricing import CatalogError, PricingError, Usage, cost, load_catalog, local_overlays, normalize_usage, to_utc
 from pricing.catalog import Catalog
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    overlays = [Path(p) for p in (args.overlay or [])] or [LOCAL_OVERLAY]
+    overlays = [Path(p) for p in (args.overlay or [])] or local_overlays()
     return load_catalog(overlays=overlays)
 
 
@@ -154,7 +154,8 @@ def cmd_import_litellm(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pricing", description="Exact LLM API prices and costs.")
     parser.add_argument("--overlay", action="append",
-                        help="extra catalog file(s) loaded after the shipped ones (default: data/prices.local.toml)")
+                        help="extra catalog file(s) loaded after the shipped ones "
+                        "(default: data/catalog.d/*.toml, then data/prices.local.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     q = sub.add_parser("quote", help="the exact cost of one request")
