@@ -9,6 +9,7 @@ edit, clearing the demo data). Loaders never read widgets: the pages pass what t
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,13 +20,14 @@ from typing import IO, Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import demo, exports, ingest
+from dashboard import demo, exports, ingest, prices_local
 from dashboard.errors import ImportFailed
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, is_empty
+from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog
 
 TTL_S = 600
 ENTRIES = 256
@@ -34,10 +36,15 @@ ENTRIES = 256
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Warehouse:
     """Open (and migrate) the file once per process; a first start on an empty file shows demo data."""
-    wh = Warehouse.open(path)
+    wh = Warehouse.open(path, catalog=load_catalog(overlays=[local_prices_path()]))
     if not wh.read_only and is_empty(wh) and not ex.demo_declined(wh):
         demo.fill(wh)
     return wh
+
+
+def local_prices_path() -> Path:
+    """The local price overrides: `PRICES_LOCAL` when set, else data/prices.local.toml (git-ignored)."""
+    return Path(os.environ.get("PRICES_LOCAL") or LOCAL_OVERLAY)
 
 
 def db_path() -> str:
@@ -206,6 +213,34 @@ def _statement_downloads(db: str, month: str, tz: str, filters: Filters) -> dict
 def statement_downloads(month: str, tz: str, filters: Filters) -> dict[str, tuple[str, bytes, str]]:
     """label -> (file name, bytes, MIME type) of the month's statement exports; money exact in each."""
     return _statement_downloads(db_path(), month, tz, filters)
+
+
+def catalog() -> Catalog:
+    """The catalog the warehouse prices with (shipped files plus the local overrides)."""
+    return warehouse().catalog
+
+
+@_cached
+def _route_comparison(db: str, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
+    usage = Usage(input_tokens=prompt_tokens - cached_tokens, cache_read_tokens=cached_tokens,
+                  output_tokens=output_tokens)
+    return pd.DataFrame(prices_local.route_comparison(_open(db).catalog, usage))
+
+
+def route_comparison(prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
+    """One typical request (prompt tokens, of which cached, and output) priced on every route, cheapest first."""
+    return _route_comparison(db_path(), prompt_tokens, min(cached_tokens, prompt_tokens), output_tokens)
+
+
+def price_history(provider: str, model: str) -> list[dict[str, Any]]:
+    return prices_local.price_history(catalog(), provider, model)
+
+
+def save_price(provider: str, model: str, rates: dict[str, str], effective_from: Any, source: str) -> None:
+    """Save an override to the local file, re-price all history with it, forget cached results."""
+    new = prices_local.save_override(local_prices_path(), provider, model, rates, effective_from, source)
+    warehouse().reload_catalog(new)
+    clear_data()
 
 
 def import_history() -> pd.DataFrame:

@@ -1,6 +1,61 @@
-"""prices (coming)."""
+"""Prices: the catalog, one typical request on every route, a model's price history, local overrides."""
+
+from datetime import date
 
 import streamlit as st
 
-st.title("prices")
-st.info("This page is not built yet.")
+from dashboard import cache
+from dashboard.charts import figures, tables
+from dashboard.errors import DashboardError
+from dashboard.prices_local import OPTIONAL_RATES, REQUIRED_RATES
+from pricing import PricingError
+
+st.title("Prices")
+catalog = cache.catalog()
+st.caption("Rates in USD (or the route's currency) per 1M tokens, exact as published; the source of each is listed. "
+           "A saved override re-prices all history at once.")
+
+st.subheader("Catalog")
+frame = tables.catalog_frame(catalog)
+st.dataframe(tables.display(frame), column_config=tables.column_config(frame), hide_index=True, key="catalog_table")
+
+st.subheader("One typical request on every route")
+a, b, c = st.columns(3)
+prompt = a.number_input("Prompt tokens", min_value=0, value=8000, step=500, key="typical_prompt")
+cached = b.number_input("of which served from cache", min_value=0, value=4000, step=500, key="typical_cached")
+output = c.number_input("Output tokens", min_value=0, value=500, step=100, key="typical_output")
+routes = cache.route_comparison(int(prompt), int(cached), int(output))
+st.plotly_chart(figures.route_costs(routes, "Cost of the request by route, cheapest at the bottom"),
+                theme="streamlit", key="routes_chart")
+st.dataframe(tables.display(routes), column_config=tables.column_config(routes, "$%.6f"), hide_index=True,
+             key="routes_table")
+
+st.subheader("Price history")
+names = [f"{m.provider}/{m.id}" for m in catalog.models]
+chosen = st.selectbox("Model", names, key="history_model")
+provider, model = chosen.split("/", 1)
+history = cache.price_history(provider, model)
+st.plotly_chart(figures.price_history(tables.history_frame(history), f"{chosen}: USD per 1M tokens"),
+                theme="streamlit", key="history_chart")
+
+st.subheader("Add a price override")
+st.caption(f"Saved to {cache.local_prices_path()} (git-ignored). Rates per 1M tokens, written exactly as typed.")
+with st.form("override", clear_on_submit=False):
+    a, b = st.columns(2)
+    o_provider = a.text_input("Provider (route as billed)", value=provider, key="o_provider")
+    o_model = b.text_input("Model id", value=model, key="o_model")
+    cols = st.columns(len(REQUIRED_RATES) + len(OPTIONAL_RATES))
+    rates = {r: col.text_input(r.replace("_", " ") + ("" if r in REQUIRED_RATES else " (optional)"), key=f"o_{r}")
+             for r, col in zip((*REQUIRED_RATES, *OPTIONAL_RATES), cols, strict=True)}
+    a, b = st.columns(2)
+    whole = a.checkbox("Applies to all of history", value=False, key="o_whole")
+    since = a.date_input("Effective from (00:00 UTC)", value=date.today(), key="o_since")
+    source = b.text_input("Source (contract, invoice or page)", key="o_source")
+    if st.form_submit_button("Save and re-price history", type="primary"):
+        try:
+            cache.save_price(o_provider, o_model, {k: v for k, v in rates.items() if v.strip()},
+                             None if whole else since, source)
+        except (DashboardError, PricingError) as e:
+            st.error(f"Not saved: {e}")
+        else:
+            st.success(f"Saved {o_provider}/{o_model}; all history is re-priced.")

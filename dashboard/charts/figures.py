@@ -132,12 +132,13 @@ def price_history(frame: pd.DataFrame, title: str) -> go.Figure:
 
 
 def route_costs(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Horizontal bars of one typical request's cost on every route (columns route, cost_usd)."""
+    """Horizontal bars of one typical request's cost on every route (columns route, total_usd)."""
     if frame.empty:
         return _empty(title)
-    data = to_float(frame, ["cost_usd"]).sort_values("cost_usd", ascending=False)
-    fig = px.bar(data, x="cost_usd", y="route", orientation="h")
+    data = to_float(frame, ["total_usd"]).sort_values("total_usd", ascending=False)
+    fig = px.bar(data, x="total_usd", y="route", orientation="h")
     fig.update_traces(hovertemplate="%{y}: $%{x:,.6f}<extra></extra>")
     fig = _style(fig, title, "")
+    fig.update_layout(height=max(320, 22 * len(data) + 80))
     fig.update_xaxes(title="Cost of the request (USD)")
     return fig

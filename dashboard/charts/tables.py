@@ -44,23 +44,28 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _number(label: str, fmt: str) -> dict[str, Any]:
+    """st.column_config.NumberColumn as the plain dict it builds (keeps this module free of Streamlit)."""
+    return {"label": label, "type_config": {"type": "number", "format": fmt}}
+
+
 def column_config(frame: pd.DataFrame, money_format: str = "$%.2f") -> dict[str, Any]:
     """Labels and formats for st.dataframe: money in dollars, rates in percent, tokens with separators."""
-    import streamlit as st  # the column config types only; this module draws nothing
-
     config: dict[str, Any] = {}
     for c in frame.columns:
         label = LABELS.get(c, c.replace("_", " "))
         if c.endswith("_usd"):
-            config[c] = st.column_config.NumberColumn(label, format=money_format)
+            config[c] = _number(label, money_format)
         elif c == "cache_hit_rate":
-            config[c] = st.column_config.NumberColumn(label, format="percent")
+            config[c] = _number(label, "percent")
         elif c.endswith(("_tokens", "requests")):
-            config[c] = st.column_config.NumberColumn(label, format="localized")
+            config[c] = _number(label, "localized")
         elif c.endswith("_ms"):
-            config[c] = st.column_config.NumberColumn(label, format="%.0f")
+            config[c] = _number(label, "%.0f")
+        elif c.endswith("_per_mtok"):
+            config[c] = _number(label.replace(" per mtok", " ($/1M)"), "%.4f")
         else:
-            config[c] = st.column_config.Column(label)
+            config[c] = {"label": label}
     return config
 
 
@@ -109,3 +114,47 @@ def flagged_lines(lines: list[Any]) -> pd.DataFrame:
           "explanation": line.explanation} for line in lines if line.flag],
         columns=["breakdown", "key", "billed_usd", "computed_usd", "difference_usd", "explanation"],
     )
+
+
+RATE_BUCKETS = ("input", "output", "cache_read", "cache_write")
+
+
+def catalog_frame(catalog: Any, at: Any = None) -> pd.DataFrame:
+    """Every model of the catalog with the rates in force now (USD per 1M tokens, Decimal)."""
+    from datetime import UTC, datetime
+
+    moment = at or datetime.now(UTC)
+    rows = []
+    for m in catalog.models:
+        period = next((p for p in m.periods if p.covers(moment)), m.periods[-1])
+        rows.append({
+            "provider": m.provider, "model": m.id,
+            **{f"{b}_per_mtok": getattr(period.rates, b) for b in RATE_BUCKETS},
+            "windows": ", ".join(w.name for w in period.windows), "tiers": len(period.tiers),
+            "since": period.effective_from.date() if period.effective_from else None,
+            "currency": period.currency, "source": period.source, "checked": period.checked,
+            "aliases": ", ".join(m.aliases),
+        })
+    return pd.DataFrame(rows).sort_values(["provider", "model"], ignore_index=True)
+
+
+def history_frame(rows: list[dict[str, Any]], now: Any = None) -> pd.DataFrame:
+    """Price periods as step-chart points: columns effective_from, bucket, usd_per_mtok (Decimal).
+
+    An open start is drawn from the first known date, an open end up to now.
+    """
+    from datetime import UTC, datetime
+
+    points = []
+    end = now or datetime.now(UTC)
+    for row in rows:
+        for b in RATE_BUCKETS:
+            points.append({"effective_from": row["effective_from"], "bucket": b, "usd_per_mtok": row[b]})
+    if rows:
+        last = rows[-1]
+        points += [{"effective_from": last["effective_to"] or end, "bucket": b, "usd_per_mtok": last[b]}
+                   for b in RATE_BUCKETS]
+    frame = pd.DataFrame(points, columns=["effective_from", "bucket", "usd_per_mtok"])
+    first = frame["effective_from"].dropna().min() if len(frame) else None
+    frame["effective_from"] = frame["effective_from"].fillna(first if first is not None else end)
+    return frame

@@ -1,0 +1,29 @@
+"""Live calls: one call, a cache probe, a sample run or a comparison against OpenAI-compatible endpoints.
+
+The widgets are in live_widgets.py and the tabs in live_tabs.py; the calls, the prices and the
+display rows come from dashboard/live/ (no Streamlit there).
+"""
+
+import streamlit as st
+
+from dashboard.app_pages import live_tabs, live_widgets
+
+st.title("Live calls")
+st.caption("Call an endpoint and see latency, tokens and the exact cost of each call. The API key is sent only in "
+           "the Authorization header: it is never shown, logged or stored (the warehouse keeps its last 4 characters).")
+
+with st.container(border=True):
+    settings = live_widgets.endpoint_form()
+with st.container(border=True):
+    request = live_widgets.request_form(settings.model)
+st.checkbox("Record the calls in the warehouse (source `live`)", value=True, key="live_record")
+
+single, probe, sample, compare = st.tabs(["Single call", "Cache probe", "Sample run", "Compare"])
+with single:
+    live_tabs.single(settings, request)
+with probe:
+    live_tabs.probe(settings, request)
+with sample:
+    live_tabs.sample(settings, request)
+with compare:
+    live_tabs.comparison(settings, request)

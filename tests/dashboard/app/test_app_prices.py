@@ -1,0 +1,75 @@
+"""Prices page: catalog, route comparison, history; an override re-prices history (own warehouse)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import app_fixture as fixture
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import cache
+from pricing import Usage, load_catalog, price_usage
+
+APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db = fixture.build(tmp_path / "prices.duckdb", n=60)
+    local = tmp_path / "prices.local.toml"
+    monkeypatch.setenv("USAGE_DB", str(db))
+    monkeypatch.setenv("PRICES_LOCAL", str(local))
+    cache.clear_data()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["range"] = "all"
+    at.run()
+    at.switch_page("app_pages/prices.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at, db, local
+
+
+def test_catalog_and_route_comparison(fresh):
+    at, _, local = fresh
+    catalog = load_catalog(overlays=[local])
+    assert len(at.dataframe[0].value) == len(catalog.models)
+    routes = at.dataframe[1].value
+    usage = Usage(input_tokens=8000 - 4000, cache_read_tokens=4000, output_tokens=500)
+    cheapest = routes.iloc[0]
+    expected = price_usage(catalog.resolve(cheapest["model"], cheapest["provider"]), usage).total_usd
+    assert cheapest["total_usd"] == pytest.approx(float(expected), abs=1e-12)
+    assert list(routes["total_usd"]) == sorted(routes["total_usd"])
+
+
+def test_override_reprices_history(fresh):
+    at, db, local = fresh
+    at.text_input(key="o_provider").set_value("acme")
+    at.text_input(key="o_model").set_value("acme-unpriced")
+    for rate, value in {"input": "1.5", "output": "6", "cache_read": "0.15", "cache_write": "0"}.items():
+        at.text_input(key=f"o_{rate}").set_value(value)
+    at.checkbox(key="o_whole").check()
+    at.text_input(key="o_source").set_value("contract 2026-11")
+    next(b for b in at.button if b.label.startswith("Save")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "prices.local.toml" in local.name and "acme-unpriced" in local.read_text()
+    wh = cache._open(str(db.resolve()))
+    unpriced, cost = wh.query(
+        f"SELECT count(*) FILTER (WHERE unpriced), sum(cost) FILTER (WHERE model = 'acme-unpriced') "
+        f"FROM ({wh.priced_sql()})"
+    ).fetchone()
+    assert unpriced == 0
+    tokens = wh.query(
+        "SELECT sum(input_tokens), sum(cache_read_tokens), sum(output_tokens) FROM requests "
+        "WHERE model = 'acme-unpriced'"
+    ).fetchone()
+    assert cost == (Decimal("1.5") * tokens[0] + Decimal("0.15") * tokens[1] + 6 * tokens[2]) / 1_000_000
+    at.switch_page("app_pages/overview.py").run()
+    assert next(m for m in at.metric if m.label == "Unpriced requests").value == "0"
+
+
+def test_history_of_every_model_draws(fresh):
+    at, _, _ = fresh
+    for name in at.selectbox(key="history_model").options[:40]:
+        at.selectbox(key="history_model").set_value(name).run()
+        assert not at.exception, name
