@@ -316,3 +316,134 @@ def import_upload(upload: IO[bytes], name: str, fmt_name: str | None, options: i
             return ingest.import_file(warehouse(), path, fmt_name, options)
         finally:
             clear_data()
+
+
+# ---- forecast page
+# The forecast rooms are imported inside the loaders: statsmodels and the simulations would
+# slow the start of every other page.
+
+
+@_cached
+def _traffic_history(db: str, filters: Filters) -> pd.DataFrame:
+    from dashboard.warehouse.reprice import traffic_history
+
+    return traffic_history(_open(db), filters)
+
+
+def traffic_history(filters: Filters) -> pd.DataFrame:
+    """Requests and token buckets per day of the filtered history ("use my traffic")."""
+    return _traffic_history(db_path(), filters)
+
+
+@_cached
+def _daily_spend(db: str, filters: Filters) -> pd.DataFrame:
+    from dashboard.warehouse.queries import daily_spend
+
+    return daily_spend(_open(db), filters)
+
+
+def daily_spend(filters: Filters) -> pd.DataFrame:
+    """Computed spend per day in the filter's zone, days without traffic as 0 (Decimal)."""
+    return _daily_spend(db_path(), filters)
+
+
+@_cached
+def _spend_forecast(db: str, filters: Filters, horizon_days: int) -> Any:
+    from dashboard.forecasts.trend import forecast_spend
+    from dashboard.warehouse.queries import daily_spend
+
+    frame = daily_spend(_open(db), filters)
+    series = pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]), dtype=object)
+    return forecast_spend(series, horizon_days=horizon_days)
+
+
+def spend_forecast(filters: Filters, horizon_days: int) -> Any:
+    """`forecasts.trend.SpendForecast` of the filtered daily spend; DashboardError under 7 days."""
+    return _spend_forecast(db_path(), filters, int(horizon_days))
+
+
+@_cached
+def _monte_carlo(db: str, filters: Filters, route: str, months: int, growth_pct: str, simulations: int,
+                 seed: int, limit: int) -> Any:
+    from dashboard.forecasts.scenario import monte_carlo
+    from dashboard.warehouse.reprice import request_samples, traffic_history
+
+    wh = _open(db)
+    samples = request_samples(wh, filters, limit, seed)
+    daily = traffic_history(wh, filters)
+    days = daily["requests"].to_numpy() if not daily.empty else []
+    return monte_carlo(samples, days, route, months, growth_pct, simulations, seed, catalog=wh.catalog)
+
+
+def monte_carlo(filters: Filters, route: str, months: int, growth_pct: Any, simulations: int, seed: int,
+                limit: int = 20_000) -> Any:
+    """P10/P50/P90 per month on `route`, bootstrapping at most `limit` sampled requests and the daily counts."""
+    return _monte_carlo(db_path(), filters, route, int(months), str(growth_pct), int(simulations), int(seed),
+                        int(limit))
+
+
+@_cached
+def _reprice(db: str, filters: Filters, route: str | None, price_file: str | None,
+             upload: tuple[str, bytes] | None, rate: str | None) -> Any:
+    import io
+    from decimal import Decimal
+
+    from dashboard.errors import DashboardError
+    from dashboard.warehouse.reprice import reprice
+    from pricing import local_overlays
+
+    def with_overlay(path: Path) -> Catalog:
+        # The price list overlays the catalog in use: shipped files, local overrides, then this file.
+        return load_catalog(overlays=[*local_overlays(), path])
+
+    catalog, name = None, None
+    if upload is not None:
+        name = upload[0]
+        with _saved(io.BytesIO(upload[1]), upload[0]) as path:
+            catalog = with_overlay(path)
+    elif price_file:
+        path = Path(price_file).expanduser()
+        if not path.is_file():
+            raise DashboardError(f"no price list at {price_file!r}; give the path of a catalog TOML file")
+        catalog, name = with_overlay(path), path.name
+    return reprice(_open(db), filters, route=route, catalog=catalog, price_list=name,
+                   cache_hit_rate=None if rate is None else Decimal(rate))
+
+
+def reprice(filters: Filters, route: str | None = None, price_file: str | None = None,
+            upload: tuple[str, bytes] | None = None, cache_hit_rate: Any = None) -> Any:
+    """`warehouse.reprice.RepriceResult` of the filtered history; a price list as a path or (name, bytes)."""
+    rate = None if cache_hit_rate is None else str(cache_hit_rate)
+    return _reprice(db_path(), filters, route, price_file or None, upload, rate)
+
+
+def _trace_key(trace: str | tuple[str, bytes]) -> tuple[str, Any]:
+    from dashboard.errors import DashboardError
+
+    if isinstance(trace, tuple):
+        return trace
+    path = Path(trace).expanduser()
+    try:
+        return str(path.resolve()), path.stat().st_mtime_ns  # a changed file is simulated again
+    except OSError as e:
+        raise DashboardError(f"cannot read trace {trace!r}: {e.strerror}; check the path") from e
+
+
+@_cached
+def _simulate(db: str, trace: tuple[str, Any], capacities: tuple[int | None, ...], ttl_seconds: float | None,
+              route: str) -> list[Any]:
+    import io
+
+    from dashboard.forecasts.cache_sim import simulate_cache
+
+    catalog = _open(db).catalog
+    if isinstance(trace[1], bytes):
+        with _saved(io.BytesIO(trace[1]), trace[0]) as path:
+            return [simulate_cache(path, c, ttl_seconds, route, catalog=catalog) for c in capacities]
+    return [simulate_cache(trace[0], c, ttl_seconds, route, catalog=catalog) for c in capacities]
+
+
+def simulate_cache(trace: str | tuple[str, bytes], capacities: tuple[int | None, ...], ttl_seconds: float | None,
+                   route: str) -> list[Any]:
+    """One `forecasts.cache_sim.CacheSimulation` per capacity (None = unbounded) of a trace path or (name, bytes)."""
+    return _simulate(db_path(), _trace_key(trace), tuple(capacities), ttl_seconds, route)
