@@ -102,8 +102,9 @@ def probe(settings: w.Settings, request: ChatRequest | None) -> None:
     b.metric("Total cost", fmt.usd(result.total_cost_usd))
     frame = pd.DataFrame(call_rows(result.results))
     st.dataframe(frame.drop(columns="cost_usd_chart"), hide_index=True)
-    left, right = st.columns(2)
+    left, mid, right = st.columns(3)
     left.bar_chart(frame, x="call", y="cached_tokens", y_label="cached tokens")
+    mid.line_chart(frame, x="call", y="hit_rate_pct", y_label="cache hit rate (%)")
     right.bar_chart(frame, x="call", y="cost_usd_chart", y_label="cost per call (USD)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,7 +13,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
-from dashboard.live.ui_support import PLANNER_KEY
+from dashboard.errors import LiveCallError
+from dashboard.live.ui_support import (
+    PLANNER_KEY,
+    KeyChoice,
+    build_request,
+    compare_rows,
+    exact_usd,
+    other_targets,
+    parse_messages,
+    run_compare,
+)
 from pricing import Usage, cost, default_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
@@ -54,10 +65,12 @@ def live_page(base_url: str) -> AppTest:
     return at
 
 
-def shown_bytes(at: AppTest) -> Iterator[bytes]:
-    """Every element of the page as the bytes sent to the browser, plus its value as text."""
+def shown_bytes(at: AppTest, skip: object = None) -> Iterator[bytes]:
+    """Every element of the page (but `skip`) as the bytes sent to the browser, plus its value as text."""
     for root in (at.main, at.sidebar):
         for node in root:
+            if node is skip:
+                continue
             if node.proto is not None:
                 yield node.proto.SerializeToString()
             try:
@@ -143,3 +156,122 @@ def test_sample_run_reports_and_hands_numbers_to_the_planner(db: Path, fake: Fak
     assert plan["output_tokens"] == Decimal(REPLY_TOKENS)
     assert plan["monthly_cost_usd"] == plan["mean_cost_usd"] * 1000 * 30
     assert any("Forecast" in s.value for s in at.success)
+
+
+def test_cache_probe_table_and_token_weighted_hit_rate(db: Path, fake: FakeOpenAI) -> None:
+    at = live_page(fake.base_url())
+    at.number_input(key="live_probe_n").set_value(3)
+    at.button(key="live_probe_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = next(d.value for d in at.dataframe if "cached_tokens" in d.value.columns)
+    prompt, cached = list(table["prompt_tokens"]), list(table["cached_tokens"])
+    assert cached[0] == 0 and all(c > 0 and c % 64 == 0 for c in cached[1:]), cached
+    rate = next(m.value for m in at.metric if m.label.startswith("Cache hit rate"))
+    assert rate == f"{sum(cached) / sum(prompt) * 100:.1f}%"
+    rows = live_rows(cache._open(str(db.resolve())))
+    assert [r[5] for r in rows] == cached and len(rows) == 3
+
+
+# ------------------------------------------------------------------------ the page's plain helpers
+
+ENV = {"OURTOKEN_API_KEY": FAKE_KEY, "EMPTY_KEY": "  "}
+
+
+def no_secret(name: str) -> str | None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("choice", "typed", "found", "error"),
+    [
+        (KeyChoice("env", "OURTOKEN_API_KEY"), None, True, None),
+        (KeyChoice("env", "MISSING_KEY"), None, False, "the environment variable MISSING_KEY is not set"),
+        (KeyChoice("env", "EMPTY_KEY"), None, False, "the environment variable EMPTY_KEY is not set"),
+        (KeyChoice("secrets", "IN_SECRETS"), None, True, None),
+        (KeyChoice("secrets", "MISSING_KEY"), None, False, "Streamlit secrets ('MISSING_KEY') is not set"),
+        (KeyChoice("typed", None), FAKE_KEY, True, None),
+        (KeyChoice("typed", None), "", False, "paste one in the key field"),
+        (KeyChoice("none", "OURTOKEN_API_KEY"), None, False, None),
+    ],
+    ids=["env", "env-missing", "env-blank", "secrets", "secrets-missing", "typed", "typed-empty", "none"],
+)
+def test_key_choice(choice: KeyChoice, typed: str | None, found: bool, error: str | None) -> None:
+    def secret(name: str) -> str | None:
+        return FAKE_KEY if name == "IN_SECRETS" else None
+
+    if error:
+        with pytest.raises(LiveCallError, match=re.escape(error)) as caught:
+            choice.resolve(ENV, secret, typed)
+        assert FAKE_KEY not in str(caught.value)
+        return
+    key = choice.resolve(ENV, secret, typed)
+    assert (key is not None) == found
+    if key:
+        assert key.reveal() == FAKE_KEY and FAKE_KEY not in repr(key)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('[{"role": "user", "content": "Hi"}]', None),
+        ('{"messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}]}', None),
+        ("[{'role': 'user'}]", "the messages are not JSON"),
+        ("[]", "non-empty list of objects with a role"),
+        ('[{"content": "Hi"}]', "non-empty list of objects with a role"),
+    ],
+    ids=["list", "wrapped", "not-json", "empty", "no-role"],
+)
+def test_parse_messages(text: str, error: str | None) -> None:
+    if error:
+        with pytest.raises(LiveCallError, match=error):
+            parse_messages(text)
+    else:
+        assert parse_messages(text)[-1] == {"role": "user", "content": "Hi"}
+
+
+def test_compare_two_loopback_rows_exact_mean_cost(fake: FakeOpenAI) -> None:
+    rows = [
+        {"label": label, "base_url": fake.base_url(mode), "provider": "ourtoken", "model": "deepseek-v4-flash",
+         "key_env": None}
+        for label, mode in (("plain", ""), ("slow", "delay=0.05"))
+    ]
+    targets = other_targets(rows, ENV, no_secret)
+    request = build_request("deepseek-v4-flash", PROMPT, None, None, None, stream=True)
+    result = compare_rows(run_compare(targets, request, n=2, requests_per_day=100, catalog=default_catalog()))
+    assert [r["label"] for r in result] == ["plain", "slow"] and all(r["errors"] == 0 for r in result)
+    assert all("Authorization" not in h.headers for h in fake.hits)  # no key variable named: none sent
+    one = cost(Usage(input_tokens=5, output_tokens=REPLY_TOKENS), "deepseek-v4-flash", "ourtoken",
+               catalog=default_catalog()).total_usd
+    assert [r["mean_cost_usd"] for r in result] == [exact_usd(one)] * 2
+    assert [r["monthly_cost_usd"] for r in result] == [exact_usd(one * 100 * 30)] * 2
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ({"label": "far", "base_url": "http://api.example.com/v1", "model": "m"}, "'far': refusing plain http://"),
+        ({"label": "keyless", "base_url": "https://api.example.com/v1", "model": "m", "key_env": "NOPE_KEY"},
+         "'keyless': NOPE_KEY is set neither in the environment nor in Streamlit secrets"),
+        ({"label": "blank", "base_url": "https://api.example.com/v1", "model": float("nan")}, "'blank' has no model"),
+    ],
+    ids=["plain-http", "no-key", "no-model"],
+)
+def test_compare_rows_are_checked(row: dict, error: str) -> None:
+    with pytest.raises(LiveCallError, match=re.escape(error)):
+        other_targets([row], ENV, no_secret)
+
+
+def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OURTOKEN_API_KEY")
+    at = live_page(fake.base_url())
+    assert "OURTOKEN_API_KEY (not set)" in at.radio(key="live_key_source").options
+    at.radio(key="live_key_source").set_value("typed").run()
+    at.text_input(key="live_typed_key").input(FAKE_KEY)
+    at.button(key="live_send").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert fake.hits[0].headers["Authorization"] == f"Bearer {FAKE_KEY}"
+    field = at.text_input(key="live_typed_key")
+    assert field.proto.type == field.proto.PASSWORD
+    leaks = [b for b in shown_bytes(at, skip=field) if FAKE_KEY.encode() in b]
+    assert not leaks
+    assert live_rows(cache._open(str(db.resolve())))[0][3] == FAKE_KEY[-4:]
