@@ -66,7 +66,7 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
         for line in lines[:10]:
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # deeply nested JSON is hostile input, not a crash
                 continue
             if isinstance(obj, dict):
                 records.append(obj)
@@ -75,7 +75,10 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
         return Sample(name, "lines", records=tuple(records))
     if head.startswith("["):
         _, rows = read_sample(wh, readers.reader_sql("json") + " LIMIT 10", name)
-        records = [json.loads(r[1]) for r in rows]
+        try:
+            records = [json.loads(r[1]) for r in rows]
+        except (ValueError, RecursionError) as e:
+            raise ImportFailed(f"{name}: a JSON array whose first records cannot be read: {e}") from e
         return Sample(name, "json", records=tuple(r for r in records if isinstance(r, dict)))
     delimiter = readers.guess_delimiter(head)
     columns, _ = read_sample(wh, readers.header_sql(delimiter), name)
