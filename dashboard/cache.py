@@ -9,6 +9,7 @@ edit, clearing the demo data). Loaders never read widgets: the pages pass what t
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -198,21 +199,37 @@ def month_statement(month: str, tz: str, filters: Filters) -> statement.Statemen
     return _statement(db_path(), month, tz, filters)
 
 
+STATEMENT_FILES = {
+    # label: (file name pattern, MIME type)
+    "CSV (by model)": ("statement-{month}.csv", "text/csv"),
+    "Excel (.xlsx)": ("statement-{month}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "FOCUS CSV": ("focus-{month}.csv", "text/csv"),
+}
+
+
 @_cached
-def _statement_downloads(db: str, month: str, tz: str, filters: Filters) -> dict[str, tuple[str, bytes, str]]:
-    report = statement.statement(_open(db), month, tz, filters)
-    focus = statement.focus_lines(_open(db), month, tz, filters)
+def _statement_file(db: str, month: str, tz: str, filters: Filters, label: str) -> bytes:
+    wh = _open(db)
+    if label == "FOCUS CSV":
+        return exports.focus_csv(statement.focus_lines(wh, month, tz, filters))
+    report = statement.statement(wh, month, tz, filters)
+    if label == "Excel (.xlsx)":
+        return exports.to_xlsx(exports.statement_sheets(report))
+    return exports.to_csv(report.frame("model"))
+
+
+def statement_file(month: str, tz: str, filters: Filters, label: str) -> bytes:
+    """One statement export (a label of STATEMENT_FILES) as bytes; money exact."""
+    return _statement_file(db_path(), month, tz, filters, label)
+
+
+def statement_downloads(month: str, tz: str, filters: Filters) -> dict[str, tuple[str, Any, str]]:
+    """label -> (file name, a callable building the bytes, MIME type): built only when clicked."""
+    db = db_path()
     return {
-        "CSV (by model)": (f"statement-{month}.csv", exports.to_csv(report.frame("model")), "text/csv"),
-        "Excel (.xlsx)": (f"statement-{month}.xlsx", exports.to_xlsx(exports.statement_sheets(report)),
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        "FOCUS CSV": (f"focus-{month}.csv", exports.focus_csv(focus), "text/csv"),
+        label: (name.format(month=month), functools.partial(_statement_file, db, month, tz, filters, label), mime)
+        for label, (name, mime) in STATEMENT_FILES.items()
     }
-
-
-def statement_downloads(month: str, tz: str, filters: Filters) -> dict[str, tuple[str, bytes, str]]:
-    """label -> (file name, bytes, MIME type) of the month's statement exports; money exact in each."""
-    return _statement_downloads(db_path(), month, tz, filters)
 
 
 def catalog() -> Catalog:

@@ -1,0 +1,108 @@
+"""Time every page's loaders on a large warehouse, cold (caches cleared) and warm (through the cache layer).
+
+    python benchmarks/dashboard_bench.py                 # builds bench-out/dashboard.duckdb (5M rows) once
+    python benchmarks/dashboard_bench.py --db FILE       # reuse (or build) another file
+    python benchmarks/dashboard_bench.py --rows 500000   # a smaller run
+
+Goals: cold < 1.0 s and warm < 0.1 s per page, for the default view (the last 30 days).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import logging
+
+from dashboard import demo
+from dashboard.warehouse import Warehouse
+
+COLD_GOAL_S, WARM_GOAL_S = 1.0, 0.1
+DAYS = 120
+CHUNK_SEEDS = 10  # the rows arrive in this many Arrow tables of about rows / 10 each
+
+
+def build(path: Path, rows: int) -> None:
+    """Demo traffic in chunks (one generator seed per chunk, so request ids never collide)."""
+    per_day = max(1, round(rows / CHUNK_SEEDS / DAYS / 1.39))  # growth and weekends average to ~1.39x
+    with Warehouse.open(path) as wh:
+        have = wh.query("SELECT count(*) FROM requests").fetchone()[0]
+        if have >= rows * 0.9:
+            print(f"reusing {path}: {have:,} rows")
+            return
+        models = {(m.provider, m.id) for m in wh.catalog.models}
+        started = time.perf_counter()
+        for seed in range(CHUNK_SEEDS):
+            table = demo.generate(DAYS, seed=1000 + seed, requests_per_day=per_day, catalog_models=models)
+            wh.insert_table(table)
+            print(f"  chunk {seed + 1}/{CHUNK_SEEDS}: {table.num_rows:,} rows", flush=True)
+        total = wh.query("SELECT count(*) FROM requests").fetchone()[0]
+        print(f"built {path}: {total:,} rows in {time.perf_counter() - started:.1f} s")
+
+
+def pages(view, month: str, tz: str) -> dict[str, Callable[[], object]]:
+    from dashboard import cache
+
+    f, grain = view.filters, view.grain
+    return {
+        "sidebar": lambda: [cache.distinct_values(n) for n in ("provider", "model", "project", "api_key", "tag")],
+        "overview": lambda: (cache.kpis(f), cache.spend_over_time(f, grain, "model"),
+                             cache.cache_rate_over_time(f, grain), cache.top(f, "model"), cache.top(f, "project")),
+        "explore": lambda: (cache.group_by(f, ("model",), None), cache.raw_rows(f, 0)),
+        "explore 2 dims x day": lambda: cache.group_by(f, ("project", "api_key"), "day"),
+        "cache": lambda: (cache.cache_savings(f), cache.kpis(f), cache.cache_rate_over_time(f, grain, True),
+                          cache.cache_write_over_time(f, grain), cache.largest_uncached(f)),
+        "statement": lambda: (cache.months_with_data(tz), cache.month_statement(month, tz, f)),
+        "statement CSV+xlsx": lambda: [cache.statement_file(month, tz, f, k) for k in ("CSV (by model)",
+                                                                                        "Excel (.xlsx)")],
+        "statement FOCUS CSV": lambda: cache.statement_file(month, tz, f, "FOCUS CSV"),
+        "prices": lambda: (cache.route_comparison(8000, 4000, 500), cache.price_history("openai", "gpt-4o-mini")),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=Path("bench-out") / "dashboard.duckdb")
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--repeat", type=int, default=3, help="warm runs per page (the best is shown)")
+    args = ap.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    build(args.db, args.rows)
+
+    os.environ["USAGE_DB"] = str(args.db)
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from dashboard import cache, state
+
+    wh = cache.warehouse()
+    rows = wh.query("SELECT count(*) FROM requests").fetchone()[0]
+    last = wh.query("SELECT max(ts) FROM requests").fetchone()[0].date()
+    tz = "UTC"
+    filters = state.make_filters(last - timedelta(days=29), last, tz)
+    view = state.View(filters, "day", "last 30 days")
+    month = (last.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # the last complete month
+
+    print(f"\n{rows:,} rows; view: last 30 days to {last} ({tz}), grain day; statement month {month}")
+    print(f"{'page':<22}{'cold s':>9}{'warm s':>9}   goal (cold < {COLD_GOAL_S}, warm < {WARM_GOAL_S})")
+    for name, load in pages(view, month, tz).items():
+        cache.clear_data()
+        t = time.perf_counter()
+        load()
+        cold = time.perf_counter() - t
+        warm = float("inf")
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            load()
+            warm = min(warm, time.perf_counter() - t)
+        ok = "ok" if cold < COLD_GOAL_S and warm < WARM_GOAL_S else "MISSED"
+        print(f"{name:<22}{cold:>9.3f}{warm:>9.4f}   {ok}")
+
+
+if __name__ == "__main__":
+    main()
