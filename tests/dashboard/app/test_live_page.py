@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
@@ -106,6 +107,7 @@ def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Pat
     exact = f"${format(expected.normalize(), 'f')}"
     assert any(f"**Cost:** {exact} (exact" in m.value for m in at.markdown)
     assert any("Bearer ***" in str(j.value) for j in at.json)
+    assert [t.value for t in at.toast] == ["Recorded 1 call(s) in the warehouse as source `live`"]
 
     wh.query("CHECKPOINT")
     secret = FAKE_KEY.encode()
@@ -275,3 +277,11 @@ def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkey
     leaks = [b for b in shown_bytes(at, skip=field) if FAKE_KEY.encode() in b]
     assert not leaks
     assert live_rows(cache._open(str(db.resolve())))[0][3] == FAKE_KEY[-4:]
+
+
+def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
+    code = "import sys, dashboard.live.ui_support; print([m for m in ('streamlit', 'duckdb') if m in sys.modules])"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parents[1], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
