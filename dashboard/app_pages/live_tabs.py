@@ -23,6 +23,7 @@ from dashboard.live.ui_support import (
     facts,
     other_targets,
     planner_inputs,
+    planner_widget_values,
     probe_prefix,
     run_compare,
     run_probe,
@@ -128,9 +129,11 @@ def sample(settings: w.Settings, request: ChatRequest | None) -> None:
         st.dataframe(pd.DataFrame(call_rows(report.results)).drop(columns="cost_usd_chart"), hide_index=True)
     if st.button("Use these numbers in the Forecast planner", key="live_to_planner"):
         try:
-            st.session_state[PLANNER_KEY] = planner_inputs(report, provider, model)
-            st.success("Saved: open the **Forecast** page; its planner can start from this run's requests per "
-                       "day, tokens per request and cache hit rate.")
+            plan = planner_inputs(report, provider, model)
+            st.session_state[PLANNER_KEY] = plan
+            st.session_state.update(planner_widget_values(plan))
+            st.success("Saved: the **Forecast** page's planner now starts from this run's requests per day, "
+                       f"tokens per request and cache hit rate (route {', '.join(plan['routes']) or 'unknown'}).")
         except LiveCallError as e:
             st.error(str(e))
 

@@ -47,6 +47,7 @@ __all__ = [
     "other_targets",
     "parse_messages",
     "planner_inputs",
+    "planner_widget_values",
     "preset_by_name",
     "probe_prefix",
     "run_compare",
@@ -381,3 +382,18 @@ def compare_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
             row[name] = None if row[name] is None else round(row[name], 1)
         rows.append(row)
     return rows
+
+
+def planner_widget_values(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """`planner_inputs` as the Forecast planner's own inputs (its session keys, which take floats), so
+    its form opens on this run's traffic. Routes are left to the planner: its route list has a default."""
+    values: dict[str, Any] = {
+        "fc_mode": "Requests per day",
+        "fc_in": float(plan["input_tokens"]),
+        "fc_out": float(plan["output_tokens"]),
+        "fc_hit": float(plan["cache_hit_rate"]),
+        "fc_reason": float(plan["reasoning_share"]),
+    }
+    if plan["requests_per_day"] is not None:
+        values["fc_rpd"] = float(plan["requests_per_day"])
+    return values

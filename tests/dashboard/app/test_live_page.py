@@ -147,17 +147,21 @@ def test_sample_run_reports_and_hands_numbers_to_the_planner(db: Path, fake: Fak
     at = live_page(fake.base_url())
     at.number_input(key="live_sample_n").set_value(4)
     at.number_input(key="live_sample_c").set_value(2)
-    at.number_input(key="live_sample_rpd").set_value(1000)
+    at.number_input(key="live_sample_rpd").set_value(250)
     at.checkbox(key="live_record").uncheck()
     at.button(key="live_sample_go").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert fake.count() == 4 and not live_rows(cache._open(str(db.resolve())))  # not recorded: opted out
     at.button(key="live_to_planner").click().run()
     plan = at.session_state[PLANNER_KEY]
-    assert plan["routes"] == ("ourtoken/deepseek-v4-flash",) and plan["requests_per_day"] == 1000
+    assert plan["routes"] == ("ourtoken/deepseek-v4-flash",) and plan["requests_per_day"] == 250
     assert plan["output_tokens"] == Decimal(REPLY_TOKENS)
-    assert plan["monthly_cost_usd"] == plan["mean_cost_usd"] * 1000 * 30
+    assert plan["monthly_cost_usd"] == plan["mean_cost_usd"] * 250 * 30
     assert any("Forecast" in s.value for s in at.success)
+    at.switch_page("app_pages/forecast.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = {k: at.number_input(key=k).value for k in ("fc_rpd", "fc_in", "fc_out", "fc_hit")}
+    assert shown == {"fc_rpd": 250.0, "fc_in": 5.0, "fc_out": float(REPLY_TOKENS), "fc_hit": 0.0}
 
 
 def test_cache_probe_table_and_token_weighted_hit_rate(db: Path, fake: FakeOpenAI) -> None:
