@@ -57,8 +57,10 @@ def show_call(result: CallResult) -> None:
         for col, (label, value) in zip(st.columns(5), row, strict=False):
             col.metric(label, value)
     money = cost_text(result)
-    if result.cost is None:
-        (st.warning if result.ok else st.caption)(f"Cost: {money}")
+    if result.cost is None and result.ok:
+        st.warning(f"Cost: {money}")
+    elif result.cost is None:
+        st.caption(f"Cost: {money}")
     else:
         st.markdown(f"**Cost:** {money} (exact; about {fmt.usd(result.cost.total_usd)}), priced on "
                     f"`{result.cost.provider}/{result.cost.model}`")
