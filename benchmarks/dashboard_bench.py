@@ -53,11 +53,11 @@ def pages(view, month: str, tz: str) -> dict[str, Callable[[], object]]:
     f, grain = view.filters, view.grain
     return {
         "sidebar": lambda: [cache.distinct_values(n) for n in ("provider", "model", "project", "api_key", "tag")],
-        "overview": lambda: (cache.kpis(f), cache.spend_over_time(f, grain, "model"),
+        "overview": lambda: (cache.kpis(f, grain), cache.spend_over_time(f, grain, "model"),
                              cache.cache_rate_over_time(f, grain), cache.top(f, "model"), cache.top(f, "project")),
         "explore": lambda: (cache.group_by(f, ("model",), None), cache.raw_rows(f, 0)),
         "explore 2 dims x day": lambda: cache.group_by(f, ("project", "api_key"), "day"),
-        "cache": lambda: (cache.cache_savings(f), cache.kpis(f), cache.cache_rate_over_time(f, grain, True),
+        "cache": lambda: (cache.kpis(f, grain), cache.cache_rate_over_time(f, grain, True),
                           cache.cache_write_over_time(f, grain), cache.largest_uncached(f)),
         "statement": lambda: (cache.months_with_data(tz), cache.month_statement(month, tz, f)),
         "statement CSV+xlsx": lambda: [cache.statement_file(month, tz, f, k) for k in ("CSV (by model)",

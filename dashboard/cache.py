@@ -79,42 +79,40 @@ def _cached(fn):  # type: ignore[no-untyped-def]
 
 
 @_cached
-def _kpis(db: str, filters: Filters) -> tuple[ex.Totals, ex.Totals | None]:
-    wh = _open(db)
-    previous = ex.previous_period(filters)
-    return ex.totals(wh, filters), (ex.totals(wh, previous) if previous else None)
+def _rollup(db: str, filters: Filters, unit: str) -> pd.DataFrame:
+    return ex.rollup(_open(db), filters, unit)
 
 
-def kpis(filters: Filters) -> tuple[ex.Totals, ex.Totals | None]:
-    """Totals of the period and of the equal period before it (None for an unbounded range)."""
-    return _kpis(db_path(), filters)
+def _roll(filters: Filters, grain: str = "day") -> pd.DataFrame:
+    """The Overview/Cache rollup (hourly for the hour grain, daily otherwise), shared by their loaders."""
+    return _rollup(db_path(), filters, "hour" if grain == "hour" else "day")
 
 
 @_cached
-def _spend_over_time(db: str, filters: Filters, grain: str, by: str) -> pd.DataFrame:
-    return ex.spend_over_time(_open(db), filters, grain, by)
+def _at_input(db: str, filters: Filters) -> tuple:
+    return ex.cache_reads_at_input(_open(db), filters)
+
+
+def kpis(filters: Filters, grain: str = "day") -> tuple[ex.Totals, ex.Totals | None]:
+    """Totals of the period and of the equal period before it (None for an unbounded range)."""
+    bounded = filters.start is not None and filters.end is not None
+    return ex.kpis(_roll(filters, grain), _at_input(db_path(), filters), bounded)
 
 
 def spend_over_time(filters: Filters, grain: str, by: str) -> pd.DataFrame:
-    return _spend_over_time(db_path(), filters, grain, by)
-
-
-@_cached
-def _cache_rate(db: str, filters: Filters, grain: str, by_model: bool) -> pd.DataFrame:
-    return ex.cache_rate_over_time(_open(db), filters, grain, by_model)
+    return ex.spend_over_time(_roll(filters, grain), grain, by)
 
 
 def cache_rate_over_time(filters: Filters, grain: str, by_model: bool = False) -> pd.DataFrame:
-    return _cache_rate(db_path(), filters, grain, by_model)
+    return ex.cache_rate_over_time(_roll(filters, grain), grain, by_model)
 
 
-@_cached
-def _top(db: str, filters: Filters, dimension: str, limit: int) -> pd.DataFrame:
-    return ex.top(_open(db), filters, dimension, limit)
+def top(filters: Filters, dimension: str, limit: int = 10, grain: str = "day") -> pd.DataFrame:
+    return ex.top(_roll(filters, grain), dimension, limit)
 
 
-def top(filters: Filters, dimension: str, limit: int = 10) -> pd.DataFrame:
-    return _top(db_path(), filters, dimension, limit)
+def cache_write_over_time(filters: Filters, grain: str) -> pd.DataFrame:
+    return ex.cache_write_over_time(_roll(filters, grain), grain)
 
 
 @_cached
@@ -133,24 +131,6 @@ def _raw_rows(db: str, filters: Filters, page: int, page_size: int) -> pd.DataFr
 
 def raw_rows(filters: Filters, page: int = 0, page_size: int = 100) -> pd.DataFrame:
     return _raw_rows(db_path(), filters, page, page_size)
-
-
-@_cached
-def _cache_savings(db: str, filters: Filters) -> ex.CacheSavings:
-    return ex.cache_savings(_open(db), filters)
-
-
-def cache_savings(filters: Filters) -> ex.CacheSavings:
-    return _cache_savings(db_path(), filters)
-
-
-@_cached
-def _cache_writes(db: str, filters: Filters, grain: str) -> pd.DataFrame:
-    return ex.cache_write_over_time(_open(db), filters, grain)
-
-
-def cache_write_over_time(filters: Filters, grain: str) -> pd.DataFrame:
-    return _cache_writes(db_path(), filters, grain)
 
 
 @_cached

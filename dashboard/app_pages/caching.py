@@ -10,20 +10,19 @@ view = state.current()
 st.title("Prompt cache")
 st.caption(f"{view.label} · {fmt.ROUNDING_NOTE}")
 
-savings = cache.cache_savings(view.filters)
-current, _ = cache.kpis(view.filters)
+current, _ = cache.kpis(view.filters, view.grain)
 a, b, c, d = st.columns(4)
 a.metric("Cache hit rate", fmt.pct(current.cache_hit_rate), border=True,
          help="Cache-read tokens / (input + cache-read + cache-write tokens), weighted by tokens.")
-b.metric("Saved by caching", fmt.usd(savings.saved_usd), border=True,
+b.metric("Saved by caching", fmt.usd(current.cache_saved_usd), border=True,
          help="Spend with cache reads billed at the input rate, minus spend as computed.")
-c.metric("Cache read spend", fmt.usd(savings.cache_read_usd), border=True)
-d.metric("Cache write spend", fmt.usd(savings.cache_write_usd), border=True)
+c.metric("Cache read spend", fmt.usd(current.cache_read_usd), border=True)
+d.metric("Cache write spend", fmt.usd(current.cache_write_usd), border=True)
 
 st.plotly_chart(figures.cache_hit_rate(cache.cache_rate_over_time(view.filters, view.grain, True), view.grain, True),
                 theme="streamlit", key="cache_rate")
 left, right = st.columns(2)
-left.plotly_chart(figures.cache_savings(savings.cost_usd, savings.cost_without_cache_usd),
+left.plotly_chart(figures.cache_savings(current.cost_usd, current.cost_without_cache_usd),
                   theme="streamlit", key="cache_savings")
 right.plotly_chart(figures.cache_writes(cache.cache_write_over_time(view.filters, view.grain), view.grain),
                    theme="streamlit", key="cache_writes")

@@ -12,7 +12,7 @@ view = state.current()
 st.title("Overview")
 st.caption(f"{view.label} · compared with the previous period of the same length · {fmt.ROUNDING_NOTE}")
 
-current, previous = cache.kpis(view.filters)
+current, previous = cache.kpis(view.filters, view.grain)
 cards = overview_cards(current, previous)
 for row in (cards[:4], cards[4:]):
     for col, card in zip(st.columns(4), row, strict=False):
@@ -38,6 +38,6 @@ st.plotly_chart(
     theme="streamlit", key="overview_cache",
 )
 left, right = st.columns(2)
-left.plotly_chart(figures.top_spend(cache.top(view.filters, "model"), "models"), theme="streamlit", key="top_m")
-right.plotly_chart(figures.top_spend(cache.top(view.filters, "project"), "projects"), theme="streamlit",
-                   key="top_p")
+for col, dim, what in ((left, "model", "models"), (right, "project", "projects")):
+    col.plotly_chart(figures.top_spend(cache.top(view.filters, dim, grain=view.grain), what), theme="streamlit",
+                     key=f"top_{dim}")

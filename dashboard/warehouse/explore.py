@@ -16,7 +16,8 @@ import pandas as pd
 
 from dashboard.errors import DashboardError
 from dashboard.warehouse.db import Warehouse
-from dashboard.warehouse.queries import DIMENSIONS, GRAINS, TOTALS, Filters, priced
+from dashboard.warehouse.queries import DIMENSIONS, GRAINS, Filters, priced
+from pricing.sql import priced_requests_sql
 
 # What the Explore page may group by, and the column each reads ("tag" unnests the tag list).
 GROUPS = {k: v for k, v in DIMENSIONS.items() if k != "day"}
@@ -68,7 +69,15 @@ def _tagged(sql: str) -> str:
     )
 
 
-# ---------------------------------------------------------------------------------------- KPIs
+# ------------------------------------------------------------------------------------- rollup
+# The Overview and Cache pages read one rollup: a single priced scan of the range and the
+# equal range before it, summed per hour or day (in the filter's zone), provider, model,
+# project and key. Pricing is the costly part of a scan, so every KPI, series and top-N of
+# those pages is derived from this small frame (Decimal sums stay exact in pandas).
+
+ROLLUP_KEYS = ("provider", "model", "project", "api_key")
+ROLLUP_SUMS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+               "input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd", "unpriced_requests")
 
 
 def previous_period(filters: Filters) -> Filters | None:
@@ -76,6 +85,77 @@ def previous_period(filters: Filters) -> Filters | None:
     if filters.start is None or filters.end is None:
         return None
     return replace(filters, start=filters.start - (filters.end - filters.start), end=filters.start)
+
+
+def _scan_filters(filters: Filters) -> Filters:
+    previous = previous_period(filters)
+    return replace(filters, start=previous.start) if previous else filters
+
+
+def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
+    """Columns bucket (local hour or day), previous (bool), ROLLUP_KEYS, ROLLUP_SUMS, billed_usd."""
+    unit = "hour" if _grain(grain) == "hour" else "day"
+    sql, params = priced(wh, _scan_filters(filters))
+    params["tz"] = filters.tz
+    params["cur_start"] = filters.start
+    previous = "q.ts < $cur_start" if filters.start is not None and filters.end is not None else "false"
+    if previous == "false":
+        del params["cur_start"]
+    return _frame(wh.query(
+        f"""
+        SELECT date_trunc('{unit}', timezone($tz, q.ts)) AS bucket, {previous} AS previous,
+            coalesce(q.provider, '(none)') AS provider, q.model AS model,
+            coalesce(q.project, '(none)') AS project, coalesce(q.api_key, '(none)') AS api_key,
+            sum(q.request_count) AS requests,
+            sum(q.input_tokens) AS input_tokens,
+            sum(q.cache_read_tokens) AS cache_read_tokens,
+            sum(q.cache_write_tokens + q.cache_write_1h_tokens) AS cache_write_tokens,
+            sum(q.output_tokens) AS output_tokens,
+            coalesce(sum(q.input_cost), 0) AS input_usd,
+            coalesce(sum(q.cache_read_cost), 0) AS cache_read_usd,
+            coalesce(sum(q.cache_write_cost + q.cache_write_1h_cost), 0) AS cache_write_usd,
+            coalesce(sum(q.output_cost), 0) AS output_usd,
+            coalesce(sum(q.cost), 0) AS cost_usd,
+            sum(q.billed_cost) AS billed_usd,
+            sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests
+        FROM ({sql}) AS q GROUP BY ALL
+        """,
+        params,
+    ))
+
+
+def cache_reads_at_input(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal]:
+    """(range, previous range): cache-read tokens priced at the input rate (the second, cheaper-to-skip scan)."""
+    sql, params = priced(wh, _scan_filters(filters), prices=CACHE_AS_INPUT)
+    if filters.start is not None and filters.end is not None:
+        params["cur_start"] = filters.start
+        split = "q.ts >= $cur_start"
+    else:
+        split = "true"
+    row = wh.query(
+        f"{_CACHE_AS_INPUT_CTE} SELECT coalesce(sum(q.cache_read_cost) FILTER (WHERE {split}), 0), "
+        f"coalesce(sum(q.cache_read_cost) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
+        params,
+    ).fetchone()
+    return row[0], row[1]
+
+
+def _current(roll: pd.DataFrame) -> pd.DataFrame:
+    return roll[~roll["previous"].astype(bool)] if len(roll) else roll
+
+
+def _period_of(buckets: pd.Series, grain: str) -> pd.Series:
+    """Re-truncate local hour/day buckets to the grain (weeks start on Monday, as in DuckDB)."""
+    ts = pd.to_datetime(buckets)
+    if grain == "week":
+        return (ts - pd.to_timedelta(ts.dt.day_of_week, unit="D")).dt.normalize()
+    if grain == "month":
+        return ts.dt.to_period("M").dt.to_timestamp()
+    return ts.dt.floor("h") if grain == "hour" else ts.dt.normalize()
+
+
+def _sum(frame: pd.DataFrame, column: str) -> Any:
+    return sum(frame[column].tolist(), Decimal(0) if column.endswith("_usd") else 0)
 
 
 @dataclass(frozen=True)
@@ -89,6 +169,8 @@ class Totals:
     billed_usd: Decimal | None
     unpriced_requests: int
     cache_saved_usd: Decimal
+    cache_read_usd: Decimal = Decimal(0)
+    cache_write_usd: Decimal = Decimal(0)
 
     @property
     def tokens(self) -> int:
@@ -104,26 +186,38 @@ class Totals:
     def cost_per_1k_requests_usd(self) -> Decimal | None:
         return self.cost_usd * 1000 / self.requests if self.requests else None
 
+    @property
+    def cost_without_cache_usd(self) -> Decimal:
+        """The same traffic with every cache read billed at the input rate."""
+        return self.cost_usd + self.cache_saved_usd
+
+
+def totals_of(roll: pd.DataFrame, cache_reads_at_input_usd: Decimal) -> Totals:
+    billed = [v for v in roll["billed_usd"].tolist() if v is not None] if len(roll) else []
+    cache_read_usd = _sum(roll, "cache_read_usd") if len(roll) else Decimal(0)
+    return Totals(
+        **{c: int(_sum(roll, c)) if len(roll) else 0 for c in ("requests", "input_tokens", "cache_read_tokens",
+                                                             "cache_write_tokens", "output_tokens",
+                                                             "unpriced_requests")},
+        cost_usd=_sum(roll, "cost_usd") if len(roll) else Decimal(0),
+        billed_usd=sum(billed, Decimal(0)) if billed else None,
+        cache_saved_usd=cache_reads_at_input_usd - cache_read_usd,
+        cache_read_usd=cache_read_usd,
+        cache_write_usd=_sum(roll, "cache_write_usd") if len(roll) else Decimal(0),
+    )
+
+
+def kpis(roll: pd.DataFrame, at_input: tuple[Decimal, Decimal], bounded: bool) -> tuple[Totals, Totals | None]:
+    """Totals of the range and (for a bounded range) of the equal range before it."""
+    current = totals_of(_current(roll), at_input[0])
+    if not bounded:
+        return current, None
+    return current, totals_of(roll[roll["previous"].astype(bool)] if len(roll) else roll, at_input[1])
+
 
 def totals(wh: Warehouse, filters: Filters) -> Totals:
-    """Totals of the filtered period, with the money caching saved (cache reads at the input rate)."""
-    sql, params = priced(wh, filters)
-    row = wh.query(f"SELECT {TOTALS}, coalesce(sum(q.cache_read_cost), 0) FROM ({sql}) AS q", params).fetchone()
-    as_input, params2 = priced(wh, filters, prices=CACHE_AS_INPUT)
-    at_input = wh.query(
-        f"{_CACHE_AS_INPUT_CTE} SELECT coalesce(sum(q.cache_read_cost), 0) FROM ({as_input}) AS q", params2
-    ).fetchone()[0]
-    return Totals(
-        requests=int(row[0] or 0),
-        input_tokens=int(row[1] or 0),
-        cache_read_tokens=int(row[2] or 0),
-        cache_write_tokens=int(row[3] or 0),
-        output_tokens=int(row[4] or 0),
-        cost_usd=row[6],
-        billed_usd=row[7],
-        unpriced_requests=int(row[8] or 0),
-        cache_saved_usd=at_input - row[10],
-    )
+    """Totals of the filtered range, with the money caching saved (cache reads at the input rate)."""
+    return kpis(rollup(wh, filters), cache_reads_at_input(wh, filters), False)[0]
 
 
 def change(current: float | Decimal | None, previous: float | Decimal | None) -> float | None:
@@ -133,62 +227,61 @@ def change(current: float | Decimal | None, previous: float | Decimal | None) ->
     return float((current - previous) / previous)
 
 
-# ---------------------------------------------------------------------------------- over time
-
-
-def spend_over_time(wh: Warehouse, filters: Filters, grain: str = "day", by: str = "model") -> pd.DataFrame:
+def spend_over_time(roll: pd.DataFrame, grain: str = "day", by: str = "model") -> pd.DataFrame:
     """Columns period, series, cost_usd (Decimal): spend per period split by a dimension or by bucket."""
-    sql, params = priced(wh, filters)
-    params["tz"] = filters.tz
-    period = _period(grain)
-    if by == "bucket":
-        parts = " UNION ALL ".join(
-            f"SELECT {period} AS period, '{name}' AS series, coalesce(sum({expr}), 0) AS cost_usd "
-            f"FROM ({sql}) AS q GROUP BY 1"
-            for name, expr in BUCKETS.items()
-        )
-        return _frame(wh.query(f"SELECT * FROM ({parts}) ORDER BY period, series", params))
     if by not in SPLITS:
         raise DashboardError(f"cannot split spend by {by!r}; choose one of {', '.join(SPLITS)}")
-    column = _group(by)
-    return _frame(wh.query(
-        f"SELECT {period} AS period, coalesce(CAST({column} AS VARCHAR), '(none)') AS series, "
-        f"coalesce(sum(q.cost), 0) AS cost_usd FROM ({sql}) AS q GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
-    ))
+    cur = _current(roll)
+    if cur.empty:
+        return pd.DataFrame(columns=["period", "series", "cost_usd"])
+    cur = cur.assign(period=_period_of(cur["bucket"], _grain(grain)))
+    if by == "bucket":
+        columns = {"input": "input_usd", "output": "output_usd", "cache read": "cache_read_usd",
+                   "cache write": "cache_write_usd"}
+        parts = [cur.groupby("period")[col].agg(lambda v: sum(v, Decimal(0))).rename("cost_usd").reset_index()
+                 .assign(series=name) for name, col in columns.items()]
+        out = pd.concat(parts, ignore_index=True)
+    else:
+        out = (cur.groupby(["period", by])["cost_usd"].agg(lambda v: sum(v, Decimal(0))).reset_index()
+               .rename(columns={by: "series"}))
+    return out[["period", "series", "cost_usd"]].sort_values(["period", "series"], ignore_index=True)
 
 
-def cache_rate_over_time(wh: Warehouse, filters: Filters, grain: str = "day",
-                         by_model: bool = False) -> pd.DataFrame:
+def cache_rate_over_time(roll: pd.DataFrame, grain: str = "day", by_model: bool = False) -> pd.DataFrame:
     """Columns period, [model], cache_read_tokens, prompt_tokens, cache_hit_rate (token-weighted)."""
-    sql, params = priced(wh, filters)
-    params["tz"] = filters.tz
-    keys = f"{_period(grain)} AS period" + (", q.model AS model" if by_model else "")
-    n = 2 if by_model else 1
-    group = ", ".join(str(i) for i in range(1, n + 1))
-    return _frame(wh.query(
-        f"""
-        SELECT {keys}, sum(q.cache_read_tokens) AS cache_read_tokens, sum({PROMPT_TOKENS}) AS prompt_tokens,
-               sum(q.cache_read_tokens) / nullif(sum({PROMPT_TOKENS}), 0) AS cache_hit_rate
-        FROM ({sql}) AS q GROUP BY {group} ORDER BY {group}
-        """,
-        params,
-    ))
+    keys = ["period", "model"] if by_model else ["period"]
+    cur = _current(roll)
+    if cur.empty:
+        return pd.DataFrame(columns=[*keys, "cache_read_tokens", "prompt_tokens", "cache_hit_rate"])
+    cur = cur.assign(period=_period_of(cur["bucket"], _grain(grain)),
+                     prompt_tokens=cur["input_tokens"] + cur["cache_read_tokens"] + cur["cache_write_tokens"])
+    out = cur.groupby(keys)[["cache_read_tokens", "prompt_tokens"]].sum().reset_index()
+    out["cache_hit_rate"] = (out["cache_read_tokens"] / out["prompt_tokens"].where(out["prompt_tokens"] > 0))
+    return out.sort_values(keys, ignore_index=True)
 
 
-def top(wh: Warehouse, filters: Filters, dimension: str, limit: int = 10) -> pd.DataFrame:
+def top(roll: pd.DataFrame, dimension: str, limit: int = 10) -> pd.DataFrame:
     """Columns key, requests, cost_usd: the dimension's values with the most spend."""
-    column = _group(dimension)
-    sql, params = priced(wh, filters)
-    if dimension == "tag":
-        sql = _tagged(sql)
-    params["limit"] = int(limit)
-    return _frame(wh.query(
-        f"SELECT coalesce(CAST({column} AS VARCHAR), '(none)') AS key, sum(q.request_count) AS requests, "
-        f"coalesce(sum(q.cost), 0) AS cost_usd FROM ({sql}) AS q GROUP BY 1 "
-        f"ORDER BY cost_usd DESC, key LIMIT $limit",
-        params,
-    ))
+    if dimension not in ROLLUP_KEYS:
+        raise DashboardError(f"no top list by {dimension!r}; choose one of {', '.join(ROLLUP_KEYS)}")
+    cur = _current(roll)
+    if cur.empty:
+        return pd.DataFrame(columns=["key", "requests", "cost_usd"])
+    out = cur.groupby(dimension).agg(requests=("requests", "sum"),
+                                     cost_usd=("cost_usd", lambda v: sum(v, Decimal(0)))).reset_index()
+    out = out.rename(columns={dimension: "key"})
+    return out.sort_values(["cost_usd", "key"], ascending=[False, True], ignore_index=True).head(limit)
+
+
+def cache_write_over_time(roll: pd.DataFrame, grain: str = "day") -> pd.DataFrame:
+    """Columns period, model, cache_write_usd: spend on cache writes."""
+    cur = _current(roll)
+    cur = cur[cur["cache_write_tokens"] > 0] if len(cur) else cur
+    if cur.empty:
+        return pd.DataFrame(columns=["period", "model", "cache_write_usd"])
+    cur = cur.assign(period=_period_of(cur["bucket"], _grain(grain)))
+    return (cur.groupby(["period", "model"])["cache_write_usd"].agg(lambda v: sum(v, Decimal(0))).reset_index()
+            .sort_values(["period", "model"], ignore_index=True))
 
 
 # ------------------------------------------------------------------------------------ explore
@@ -233,75 +326,40 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
     ))
 
 
+def _picked(filters: Filters, order: str, limit: int, offset: int = 0,
+            where: str = "true") -> tuple[str, str, dict[str, Any]]:
+    """(WITH clause, priced SQL over it, params): pick the rows first (cheap), then price only them."""
+    clauses, params = filters.where("r")
+    params.update(limit=int(limit), offset=int(offset))
+    cte = (f"WITH picked AS (SELECT * FROM requests AS r WHERE {clauses} AND {where} "
+           f"ORDER BY {order} LIMIT $limit OFFSET $offset)")
+    return cte, priced_requests_sql(requests="picked"), params
+
+
 def raw_rows(wh: Warehouse, filters: Filters, page: int = 0, page_size: int = 100) -> pd.DataFrame:
     """One page of priced requests, newest first."""
-    sql, params = priced(wh, filters)
-    params.update(limit=int(page_size), offset=int(page) * int(page_size))
+    cte, sql, params = _picked(filters, "r.ts DESC, r.request_id", page_size, page * page_size)
     return _frame(wh.query(
         f"""
-        SELECT q.ts, q.provider, q.model, q.project, q.api_key, q."user", q.tags, q.input_tokens,
+        {cte} SELECT q.ts, q.provider, q.model, q.project, q.api_key, q."user", q.tags, q.input_tokens,
                q.cache_read_tokens, q.cache_write_tokens + q.cache_write_1h_tokens AS cache_write_tokens,
                q.output_tokens, q.cost AS cost_usd, q.billed_cost AS billed_usd, q.latency_ms, q.ttft_ms,
                q.status, q.source, q.request_id
-        FROM ({sql}) AS q ORDER BY q.ts DESC, q.request_id LIMIT $limit OFFSET $offset
+        FROM ({sql}) AS q ORDER BY q.ts DESC, q.request_id
         """,
-        params,
-    ))
-
-
-# -------------------------------------------------------------------------------------- cache
-
-
-@dataclass(frozen=True)
-class CacheSavings:
-    cost_usd: Decimal  # as computed, cache reads at the cache-read rate
-    cost_without_cache_usd: Decimal  # the same tokens with cache reads at the input rate
-    cache_read_usd: Decimal
-    cache_write_usd: Decimal
-
-    @property
-    def saved_usd(self) -> Decimal:
-        return self.cost_without_cache_usd - self.cost_usd
-
-
-def cache_savings(wh: Warehouse, filters: Filters) -> CacheSavings:
-    sql, params = priced(wh, filters)
-    cost, cache_read, cache_write = wh.query(
-        f"SELECT coalesce(sum(q.cost), 0), coalesce(sum(q.cache_read_cost), 0), "
-        f"coalesce(sum(q.cache_write_cost + q.cache_write_1h_cost), 0) FROM ({sql}) AS q",
-        params,
-    ).fetchone()
-    as_input, params2 = priced(wh, filters, prices=CACHE_AS_INPUT)
-    without = wh.query(
-        f"{_CACHE_AS_INPUT_CTE} SELECT coalesce(sum(q.cost), 0) FROM ({as_input}) AS q", params2
-    ).fetchone()[0]
-    return CacheSavings(cost, without, cache_read, cache_write)
-
-
-def cache_write_over_time(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
-    """Columns period, model, cache_write_usd: spend on cache writes."""
-    sql, params = priced(wh, filters)
-    params["tz"] = filters.tz
-    return _frame(wh.query(
-        f"SELECT {_period(grain)} AS period, q.model AS model, "
-        f"coalesce(sum(q.cache_write_cost + q.cache_write_1h_cost), 0) AS cache_write_usd "
-        f"FROM ({sql}) AS q WHERE q.cache_write_tokens + q.cache_write_1h_tokens > 0 "
-        f"GROUP BY 1, 2 ORDER BY 1, 2",
         params,
     ))
 
 
 def largest_uncached(wh: Warehouse, filters: Filters, limit: int = 20) -> pd.DataFrame:
     """The requests that sent the most prompt tokens at the full input rate."""
-    sql, params = priced(wh, filters)
-    params["limit"] = int(limit)
+    cte, sql, params = _picked(filters, "r.input_tokens DESC, r.ts DESC", limit, where="r.request_count = 1")
     return _frame(wh.query(
         f"""
-        SELECT q.ts, q.provider, q.model, q.project, q.input_tokens, q.cache_read_tokens,
-               q.cache_write_tokens + q.cache_write_1h_tokens AS cache_write_tokens, q.input_cost AS input_usd,
-               q.cost AS cost_usd, q.request_id
-        FROM ({sql}) AS q WHERE q.request_count = 1
-        ORDER BY q.input_tokens DESC, q.ts DESC LIMIT $limit
+        {cte} SELECT q.ts, q.provider, q.model, q.project, q.input_tokens, q.cache_read_tokens,
+               q.cache_write_tokens + q.cache_write_1h_tokens AS cache_write_tokens,
+               q.input_cost AS input_usd, q.cost AS cost_usd, q.request_id
+        FROM ({sql}) AS q ORDER BY q.input_tokens DESC, q.ts DESC
         """,
         params,
     ))

@@ -26,8 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGES = {"overview": "", "explore": "explore", "cache": "caching", "statement": "statement", "prices": "prices",
-         "import": "import_logs"}
+PAGES = {"overview": "", "explore": "explore", "cache": "caching", "forecast": "forecast", "statement": "statement",
+         "prices": "prices", "live-calls": "live_calls", "import": "import_logs"}
 UPLOAD = (
     "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
     "2026-01-05T10:00:00Z,openai,gpt-4o-mini,100,20,e2e-1\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
+
 from dashboard.warehouse.queries import Filters
 
 
@@ -36,3 +38,31 @@ def test_overview_filter_from_url_narrows_the_figures(app, wh):
     cost = wh.query(f"SELECT sum(cost) FROM ({wh.priced_sql()}) AS q WHERE {where}", params).fetchone()[0]
     assert metric(at, "Spend").value == f"${cost.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
     assert at.query_params["model"] in ("gpt-4o-mini", ["gpt-4o-mini"])
+
+
+@pytest.mark.parametrize("grain", ["hour", "day", "week", "month"], ids=str)
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "America/Los_Angeles"], ids=str)
+def test_rollup_series_equal_sql_per_grain_and_zone(wh, grain, tz):
+    from datetime import date, timedelta
+
+    from dashboard.state import make_filters
+    from dashboard.warehouse import explore
+
+    today = date.today()
+    f = make_filters(today - timedelta(days=20), today, tz)
+    roll = explore.rollup(wh, f, grain)
+    got = explore.spend_over_time(roll, grain, "model")
+    where, params = f.where("q")
+    expected = wh.query(
+        f"SELECT date_trunc('{grain}', timezone($tz, q.ts)) AS p, q.model, coalesce(sum(q.cost), 0) "
+        f"FROM ({wh.priced_sql()}) AS q WHERE {where} GROUP BY ALL ORDER BY 1, 2",
+        {**params, "tz": tz},
+    ).fetchall()
+    assert [(r.period.to_pydatetime(), r.series, r.cost_usd) for r in got.itertuples()] == expected
+    current, previous = explore.kpis(roll, explore.cache_reads_at_input(wh, f), True)
+    pw, pp = explore.previous_period(f).where("q")
+    prev_cost, prev_requests = wh.query(
+        f"SELECT sum(q.cost), sum(q.request_count) FROM ({wh.priced_sql()}) AS q WHERE {pw}", pp
+    ).fetchone()
+    assert (previous.cost_usd, previous.requests) == (prev_cost, prev_requests)
+    assert current.cost_usd == sum((r[2] for r in expected), Decimal(0))
