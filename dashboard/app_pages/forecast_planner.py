@@ -41,10 +41,10 @@ def render(view: state.View) -> None:
         st.error(str(e))
         return
     best = result.cheapest
-    a, b, c = st.columns(3)
-    a.metric("Cheapest route", best.route, border=True)
-    b.metric("Month 1 on the cheapest route", fmt.usd(best.months[0].total_usd), border=True)
-    c.metric(f"Total over {inputs.months} months", fmt.usd(best.total_usd), border=True)
+    st.markdown(f"Cheapest over {inputs.months} months: **{best.route}** ★")
+    a, b, _ = st.columns(3)
+    a.metric("Month 1 on the cheapest route", fmt.usd(best.months[0].total_usd), border=True)
+    b.metric(f"Total over {inputs.months} months", fmt.usd(best.total_usd), border=True)
     totals = charts.scenario_totals(result)
     st.dataframe(tables.display(totals), column_config=tables.column_config(totals), hide_index=True,
                  key="fc_totals")

@@ -32,17 +32,20 @@ def render(view: state.View) -> None:
     me, bt = fc.month_end, fc.backtest
     a, b, c, d = st.columns(4)
     a.metric(f"Projected {me.month:%B %Y}", fmt.usd(me.projected_usd), border=True,
-             help=f"80% interval {_interval(me.lo80_usd, me.hi80_usd)}; "
-                  f"95% interval {_interval(me.lo95_usd, me.hi95_usd)}. The interval is for the month's sum.")
-    b.metric("80% interval", _interval(me.lo80_usd, me.hi80_usd), border=True)
-    c.metric("Spent so far this month", fmt.usd(me.actual_to_date_usd), border=True)
+             help="Spent so far plus the forecast mean of the rest of the month.")
+    b.metric("Spent so far this month", fmt.usd(me.actual_to_date_usd), border=True)
     if bt is None:
-        d.metric("Backtest", "—", border=True, help="Needs 7 days of history before the last 14.")
+        c.metric("Backtest MAPE", "—", border=True, help="Needs 7 days of history before the last 14.")
+        d.metric("Days in the 80% band", "—", border=True)
     else:
-        d.metric(f"Backtest, last {bt.holdout_days} days", "—" if bt.mape is None else f"MAPE {fmt.pct(bt.mape)}",
-                 f"{fmt.pct(bt.coverage80, 0)} of days in the 80% band", delta_color="off", border=True,
-                 help=f"The model ({bt.model}) refit without the last {bt.holdout_days} days and scored on them.")
-    st.caption(f"Model: {fc.model}, on {fc.history_days} days to {fc.last_day}.")
+        how = f"The model ({bt.model}) refit without the last {bt.holdout_days} days and scored on them."
+        c.metric(f"Backtest MAPE, last {bt.holdout_days} days", "—" if bt.mape is None else fmt.pct(bt.mape),
+                 border=True, help=how)
+        d.metric(f"Days in the 80% band, last {bt.holdout_days}", fmt.pct(bt.coverage80, 0), border=True, help=how)
+    st.markdown(f"**{me.month:%B %Y}**: projected {fmt.usd(me.projected_usd)}, 80% interval "
+                f"{_interval(me.lo80_usd, me.hi80_usd)}, 95% interval {_interval(me.lo95_usd, me.hi95_usd)} "
+                "(intervals of the month's sum).")
+    st.caption(f"Model: {fc.model}, on {fc.history_days} days to {fc.last_day} (the last day may be incomplete).")
 
     budget = st.number_input("Monthly budget (USD, 0 = none)", min_value=0.0, step=100.0, key="fc_budget")
     if budget > 0:

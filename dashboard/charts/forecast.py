@@ -25,8 +25,10 @@ INPUT_LABELS = {
     "cache_write_share": "Cache write share",
     "reasoning_share": "Reasoning share",
 }
-BAND_80 = "rgba(99, 110, 250, 0.35)"
-BAND_95 = "rgba(99, 110, 250, 0.15)"
+ACTUAL = "#1f77b4"
+FORECAST = "#d62728"
+BAND_80 = "rgba(214, 39, 40, 0.30)"
+BAND_95 = "rgba(214, 39, 40, 0.12)"
 
 
 # ------------------------------------------------------------------------------ planner
@@ -126,6 +128,7 @@ def monte_carlo_fan(months: Sequence[Any], route: str) -> go.Figure:
         go.Scatter(x=x, y=[float(m.p10_usd) for m in months], mode="lines", line={"width": 0}, fill="tonexty",
                    fillcolor=BAND_80, name="P10 – P90", hovertemplate="P10: " + MONEY_HOVER + "<extra></extra>"),
         go.Scatter(x=x, y=[float(m.p50_usd) for m in months], mode="lines+markers", name="P50",
+                   line={"color": FORECAST},
                    hovertemplate="P50: " + MONEY_HOVER + "<extra></extra>"),
     ])
     return _style(fig, title, "Cost (USD)", "Month")
@@ -151,10 +154,11 @@ def spend_forecast(history: pd.DataFrame, forecast: Any) -> go.Figure:
     fig = go.Figure([
         *band("lo95_usd", "hi95_usd", "95% interval", BAND_95),
         *band("lo80_usd", "hi80_usd", "80% interval", BAND_80),
-        go.Scatter(x=data["day"], y=data["cost_usd"], mode="lines+markers", name="Actual",
+        go.Scatter(x=data["day"], y=data["cost_usd"], mode="lines+markers", name="Actual", line={"color": ACTUAL},
                    hovertemplate="actual: " + MONEY_HOVER + "<extra></extra>"),
         go.Scatter(x=days, y=[float(p.mean_usd) for p in forecast.points], mode="lines", name="Forecast",
-                   line={"dash": "dash"}, hovertemplate="forecast: " + MONEY_HOVER + "<extra></extra>"),
+                   line={"dash": "dash", "color": FORECAST},
+                   hovertemplate="forecast: " + MONEY_HOVER + "<extra></extra>"),
     ])
     fig = _style(fig, title, "Spend per day (USD)", "Day")
     fig.update_yaxes(rangemode="tozero")
