@@ -41,7 +41,7 @@ def render(view: state.View) -> None:
         how = f"The model ({bt.model}) refit without the last {bt.holdout_days} days and scored on them."
         c.metric(f"Backtest MAPE, last {bt.holdout_days} days", "—" if bt.mape is None else fmt.pct(bt.mape),
                  border=True, help=how)
-        d.metric(f"Days in the 80% band, last {bt.holdout_days}", fmt.pct(bt.coverage80, 0), border=True, help=how)
+        d.metric("Days in the 80% band", fmt.pct(bt.coverage80, 0), border=True, help=how)
     st.markdown(f"**{me.month:%B %Y}**: projected {fmt.usd(me.projected_usd)}, 80% interval "
                 f"{_interval(me.lo80_usd, me.hi80_usd)}, 95% interval {_interval(me.lo95_usd, me.hi95_usd)} "
                 "(intervals of the month's sum).")

@@ -98,7 +98,7 @@ def test_trend_projection_and_budget_match_the_forecast(app, wh):
     runs_out = outlook.runs_out_on.isoformat() if outlook.runs_out_on else "not this month"
     assert metric(at, "Budget runs out").value == runs_out
     assert metric(at, "Backtest MAPE, last 14 days").value.endswith("%")
-    assert metric(at, "Days in the 80% band, last 14").value == fmt.pct(fc.backtest.coverage80, 0)
+    assert metric(at, "Days in the 80% band").value == fmt.pct(fc.backtest.coverage80, 0)
 
 
 def test_trend_with_under_7_days_says_so(app):
