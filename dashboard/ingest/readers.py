@@ -38,7 +38,8 @@ def reader_sql(shape: str, delimiter: str = ",") -> str:
         return f"""
         SELECT line, raw, doc, doc IS NOT NULL AS ok FROM (
             SELECT row_number() OVER () AS line, raw,
-                   CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN raw END AS doc
+                   -- a cheap text test first, so valid lines are parsed once here and once for fields
+                   CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
             FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
                           quote = '', escape = '', auto_detect = false, strict_mode = false,
                           max_line_size = {MAX_LINE_BYTES}, {_REJECTS})
