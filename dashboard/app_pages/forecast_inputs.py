@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import cache, state
 from dashboard.errors import DashboardError
 from dashboard.forecasts.scenario import ScenarioInputs, inputs_from_history
+from dashboard.live.ui_support import PLANNER_KEY
 
 PREFERRED_ROUTES = ("ourtoken/deepseek-v4-flash", "deepseek/deepseek-v4-flash", "openai/gpt-5.4-mini")
 DEFAULTS: dict[str, Any] = {
@@ -20,7 +21,10 @@ SHARES = ("fc_hit", "fc_write", "fc_reason")
 
 
 def default_routes(routes: list[str]) -> list[str]:
-    return [r for r in PREFERRED_ROUTES if r in routes] or routes[:2]
+    """The route of a live sample run (Live calls page) first, when there was one, then the usual three."""
+    live = (st.session_state.get(PLANNER_KEY) or {}).get("routes", ())
+    wanted = [r for r in (*live, *PREFERRED_ROUTES) if r in routes]
+    return list(dict.fromkeys(wanted)) or routes[:2]
 
 
 def dec(value: float | int) -> Decimal:

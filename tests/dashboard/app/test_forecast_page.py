@@ -168,3 +168,28 @@ def test_cache_simulation_of_a_small_trace(app, wh, tmp_path):
     # requests 2 and 3 reads one block.
     at.number_input(key="fc_cs_capacity").set_value(1).run()
     assert metric(at, "Hit rate").value == fmt.pct((512 + 512) / prompt)
+
+
+def test_planner_starts_from_a_live_sample_run(db, wh, monkeypatch):
+    """The Live calls page leaves its run's route and traffic in the session; the planner opens on them."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import cache
+    from dashboard.live.ui_support import PLANNER_KEY
+
+    monkeypatch.setenv("USAGE_DB", str(db))
+    cache.clear_data()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"), default_timeout=60)
+    at.query_params.update({"range": "all"})
+    at.session_state[PLANNER_KEY] = {"routes": ("anthropic/claude-haiku-4-5",)}
+    at.session_state["fc_rpd"] = 100.0
+    at.session_state["fc_in"] = 1000.0
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    routes = at.multiselect(key="fc_routes").value
+    assert routes[0] == "anthropic/claude-haiku-4-5"
+    costs = {r: first_month_usd(wh, r, 3_000, 1000, Decimal(0), 500) for r in routes}
+    assert metric(at, "Month 1 on the cheapest route").value == fmt.usd(min(costs.values()))
