@@ -60,6 +60,7 @@ def warehouse() -> Warehouse:
 def clear_data() -> None:
     """Forget every cached query result: the data or the prices changed."""
     st.cache_data.clear()
+    _rollup.clear()
 
 
 def showing_demo() -> bool:
@@ -78,14 +79,16 @@ def _cached(fn):  # type: ignore[no-untyped-def]
     return st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)(fn)
 
 
-@_cached
+# The rollup is shared read-only rather than copied: cache_data would pickle its Decimal
+# columns on every read, which costs more than the loaders derived from it.
+@st.cache_resource(ttl=TTL_S, max_entries=32, show_spinner=False)
 def _rollup(db: str, filters: Filters, unit: str) -> pd.DataFrame:
     return ex.rollup(_open(db), filters, unit)
 
 
-def _roll(filters: Filters, grain: str = "day") -> pd.DataFrame:
-    """The Overview/Cache rollup (hourly for the hour grain, daily otherwise), shared by their loaders."""
-    return _rollup(db_path(), filters, "hour" if grain == "hour" else "day")
+def _unit(grain: str) -> str:
+    """The rollup's resolution: hourly for the hour grain, daily otherwise."""
+    return "hour" if grain == "hour" else "day"
 
 
 @_cached
@@ -93,26 +96,51 @@ def _at_input(db: str, filters: Filters) -> tuple:
     return ex.cache_reads_at_input(_open(db), filters)
 
 
+@_cached
+def _kpis(db: str, filters: Filters, unit: str) -> tuple[ex.Totals, ex.Totals | None]:
+    bounded = filters.start is not None and filters.end is not None
+    return ex.kpis(_rollup(db, filters, unit), _at_input(db, filters), bounded)
+
+
 def kpis(filters: Filters, grain: str = "day") -> tuple[ex.Totals, ex.Totals | None]:
     """Totals of the period and of the equal period before it (None for an unbounded range)."""
-    bounded = filters.start is not None and filters.end is not None
-    return ex.kpis(_roll(filters, grain), _at_input(db_path(), filters), bounded)
+    return _kpis(db_path(), filters, _unit(grain))
+
+
+@_cached
+def _spend(db: str, filters: Filters, grain: str, by: str) -> pd.DataFrame:
+    return ex.spend_over_time(_rollup(db, filters, _unit(grain)), grain, by)
 
 
 def spend_over_time(filters: Filters, grain: str, by: str) -> pd.DataFrame:
-    return ex.spend_over_time(_roll(filters, grain), grain, by)
+    return _spend(db_path(), filters, grain, by)
+
+
+@_cached
+def _rate(db: str, filters: Filters, grain: str, by_model: bool) -> pd.DataFrame:
+    return ex.cache_rate_over_time(_rollup(db, filters, _unit(grain)), grain, by_model)
 
 
 def cache_rate_over_time(filters: Filters, grain: str, by_model: bool = False) -> pd.DataFrame:
-    return ex.cache_rate_over_time(_roll(filters, grain), grain, by_model)
+    return _rate(db_path(), filters, grain, by_model)
+
+
+@_cached
+def _top(db: str, filters: Filters, dimension: str, limit: int, unit: str) -> pd.DataFrame:
+    return ex.top(_rollup(db, filters, unit), dimension, limit)
 
 
 def top(filters: Filters, dimension: str, limit: int = 10, grain: str = "day") -> pd.DataFrame:
-    return ex.top(_roll(filters, grain), dimension, limit)
+    return _top(db_path(), filters, dimension, limit, _unit(grain))
+
+
+@_cached
+def _writes(db: str, filters: Filters, grain: str) -> pd.DataFrame:
+    return ex.cache_write_over_time(_rollup(db, filters, _unit(grain)), grain)
 
 
 def cache_write_over_time(filters: Filters, grain: str) -> pd.DataFrame:
-    return ex.cache_write_over_time(_roll(filters, grain), grain)
+    return _writes(db_path(), filters, grain)
 
 
 @_cached
