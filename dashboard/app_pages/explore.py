@@ -23,7 +23,8 @@ if "tag" in dims:
     st.caption("A request with several tags counts once under each of its tags.")
 
 frame = tables.explore_table(cache.group_by(view.filters, tuple(dims), None if grain == "none" else grain))
-metric = right.selectbox("Chart", tables.chart_metrics(frame), key="explore_metric",
+metrics = tables.chart_metrics(frame)
+metric = right.selectbox("Chart", metrics, index=metrics.index("cost_usd"), key="explore_metric",
                          format_func=lambda m: tables.LABELS.get(m, m))
 st.plotly_chart(figures.explore(frame, tuple(dims), None if grain == "none" else grain, metric),
                 theme="streamlit", key="explore_chart")

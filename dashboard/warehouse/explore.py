@@ -311,7 +311,7 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
             sum(q.cache_read_tokens) AS cache_read_tokens,
             sum(q.cache_write_tokens + q.cache_write_1h_tokens) AS cache_write_tokens,
             sum(q.output_tokens) AS output_tokens,
-            coalesce(sum(q.cost), 0) AS cost_usd,
+            sum(q.cost) AS cost_usd,  -- NULL when no request of the group has a price
             sum(q.billed_cost) AS billed_usd,
             sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
             sum(q.cache_read_tokens) / nullif(sum({PROMPT_TOKENS}), 0) AS cache_hit_rate,
@@ -320,7 +320,7 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
             quantile_cont(q.latency_ms, 0.99) AS latency_p99_ms,
             quantile_cont(q.ttft_ms, 0.5) AS ttft_p50_ms,
             quantile_cont(q.ttft_ms, 0.95) AS ttft_p95_ms
-        FROM ({sql}) AS q GROUP BY {group} ORDER BY cost_usd DESC, {group}
+        FROM ({sql}) AS q GROUP BY {group} ORDER BY cost_usd DESC NULLS LAST, {group}
         """,
         params,
     ))
