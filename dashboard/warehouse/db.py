@@ -78,7 +78,7 @@ class Warehouse:
         self.read_only = read_only
         self.catalog = catalog
         self.notice: str | None = None  # why the file is open read-only, for a banner
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
 
     # ------------------------------------------------------------------ opening
 
@@ -157,7 +157,8 @@ class Warehouse:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         current = 0
         if "schema_version" in tables:
-            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            # fetchall: an unread result would keep a transaction open on this long-lived connection.
+            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
         if current > SCHEMA_VERSION:
             raise WarehouseError(
                 f"the warehouse file {str(self.path)!r} has schema version {current}, newer than this "
@@ -268,14 +269,15 @@ class Warehouse:
         cur = self.cursor()
         cur.register("staged", pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
         with self._write_lock:
+            batch, was_fresh = self.begin_batch(cur)
             cur.execute("BEGIN TRANSACTION")
             try:
-                added = insert_new_requests(cur, "staged")
+                added = insert_new_requests(cur, "staged", batch_id=batch)
                 cur.execute("COMMIT")
             except duckdb.Error as e:
                 cur.execute("ROLLBACK")
                 raise translate(e, self.path) from e
-            self._refresh_model_map(cur)
+            self.after_batch(cur, batch, was_fresh)
         return added, len(materialized) - added
 
     def insert_table(self, table: pa.Table) -> int:
@@ -283,16 +285,17 @@ class Warehouse:
         cur = self.cursor()
         cur.register("staged_table", table)
         with self._write_lock:
+            batch, was_fresh = self.begin_batch(cur)
             cur.execute("BEGIN TRANSACTION")
             try:
-                added = insert_new_requests(cur, "staged_table")
+                added = insert_new_requests(cur, "staged_table", batch_id=batch)
                 cur.execute("COMMIT")
             except duckdb.Error as e:
                 cur.execute("ROLLBACK")
                 raise translate(e, self.path) from e
             finally:
                 cur.unregister("staged_table")
-            self._refresh_model_map(cur)
+            self.after_batch(cur, batch, was_fresh)
         return added
 
     def daily_spend(self, filters: Any = None) -> Any:
@@ -302,14 +305,81 @@ class Warehouse:
         return daily_spend(self, filters)
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
-        """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError."""
+        """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError.
+
+        A statement that writes to `requests` marks the priced cache stale.
+        """
         try:
-            return self.cursor().execute(sql, params or [])
+            cur = self.cursor()
+            result = cur.execute(sql, params or [])
+            if _WRITES.match(sql) and "RETURNING" not in sql.upper():
+                # Consume the count now: an open result keeps its write transaction open,
+                # which blocks CHECKPOINT and other writers.
+                result.fetchall()
+                if _WRITES_REQUESTS.match(sql):
+                    with self._write_lock:
+                        _bump_version(cur)
+            return result
         except duckdb.Error as e:
             raise translate(e, self.path) from e
 
+    # ------------------------------------------------------------------ the priced cache
+
     def priced_sql(self, prices: str = "prices") -> str:
-        return priced_requests_sql(prices=prices)
+        """SELECT of every request with its cost columns (see pricing.sql.priced_requests_sql).
+
+        With the warehouse's own prices this reads `priced_cache`, a materialised copy of
+        that view kept in step with every write (new batches are appended; a price or
+        catalog change, or a direct write, rebuilds it on the next read). Cost is still a
+        view of usage x prices: the cache is derived data, never edited by hand. Another
+        price table (a what-if) always gets the live view.
+        """
+        if prices != "prices":
+            return priced_requests_sql(prices=prices)
+        cur = self.cursor()
+        if _cache_fresh(cur):
+            return "SELECT * FROM priced_cache"
+        if self.read_only:
+            return priced_requests_sql()
+        self.refresh_priced_cache()
+        return "SELECT * FROM priced_cache"
+
+    def refresh_priced_cache(self) -> None:
+        """Rebuild the priced cache from the view when it is stale."""
+        cur = self.cursor()
+        with self._write_lock:
+            if _cache_fresh(cur):
+                return
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
+                _mark_fresh(cur)
+                cur.execute("COMMIT")
+            except duckdb.Error as e:
+                cur.execute("ROLLBACK")
+                raise translate(e, self.path) from e
+
+    def begin_batch(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+        """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
+        batch = cur.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
+        return int(batch), _cache_fresh(cur)
+
+    def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool) -> None:
+        """After an insert: map new model names, then price just the new rows into a fresh cache."""
+        self._refresh_model_map(cur)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            _bump_version(cur)
+            if was_fresh:
+                cur.execute(
+                    f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
+                )
+                cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
+                _mark_fresh(cur)
+            cur.execute("COMMIT")
+        except duckdb.Error as e:
+            cur.execute("ROLLBACK")
+            raise translate(e, self.path) from e
 
 
 _REQUEST_ARROW = pa.schema(
@@ -326,9 +396,36 @@ _REQUEST_ARROW = pa.schema(
 )
 
 _INSERT_COLUMNS = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE|CHECKPOINT)\b", re.I)
+_WRITES_REQUESTS = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\brequests\b", re.I | re.S)
 
 
-def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true") -> int:
+def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = cur.execute(
+        "SELECT key, value FROM settings WHERE key IN ('prices_sha256', 'requests_version', 'priced_cache_token')"
+    ).fetchall()
+    return dict(rows)
+
+
+def _token(values: dict[str, str]) -> str:
+    return f"{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
+
+
+def _cache_fresh(cur: duckdb.DuckDBPyConnection) -> bool:
+    values = _settings(cur)
+    return values.get("priced_cache_token") == _token(values)
+
+
+def _mark_fresh(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("INSERT OR REPLACE INTO settings VALUES ('priced_cache_token', ?)", [_token(_settings(cur))]).fetchall()
+
+
+def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
+    version = int(_settings(cur).get("requests_version", "0")) + 1
+    cur.execute("INSERT OR REPLACE INTO settings VALUES ('requests_version', ?)", [str(version)]).fetchall()
+
+
+def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true", batch_id: int = 0) -> int:
     """Copy rows of `staged` whose (source, request_id) is new into `requests`; returns rows added.
 
     Duplicates inside `staged` keep their first occurrence. This is the only insert path,
@@ -356,8 +453,8 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         qualify = qualify.replace(" ORDER BY s.line", "")
     result = cur.execute(
         f"""
-        INSERT INTO requests ({_INSERT_COLUMNS})
-        SELECT {select} FROM {staged} AS s
+        INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
+        SELECT {select}, {int(batch_id)} FROM {staged} AS s
         WHERE {" AND ".join(conditions)}
         {qualify}
         """

@@ -53,6 +53,7 @@ def run_import(
     cur = wh.cursor()
     reject_table, reject_scan = rejects
     with wh._write_lock:
+        batch, was_fresh = wh.begin_batch(cur)
         try:
             cur.execute(macros)
             cur.execute("BEGIN TRANSACTION")
@@ -84,7 +85,7 @@ def run_import(
             )
             rejected = cur.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0]
             good = cur.execute("SELECT count(*) FROM staged WHERE reason IS NULL").fetchone()[0]
-            added = insert_new_requests(cur, "staged", "s.reason IS NULL")
+            added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
             rejected += len(structural)
             cur.execute(
                 "UPDATE imports SET rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
@@ -101,7 +102,7 @@ def run_import(
             raise ImportFailed(
                 f"{file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
             ) from e
-        wh._refresh_model_map(cur)
+        wh.after_batch(cur, batch, was_fresh)
     return ImportCounts(import_id, added, good - added, rejected)
 
 

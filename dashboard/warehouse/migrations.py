@@ -84,6 +84,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR);
     """,
+    # 3: every insert is a batch, so the priced cache can take just the new rows.
+    """
+    ALTER TABLE requests ADD COLUMN batch_id BIGINT;
+    CREATE SEQUENCE batch_ids START 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -58,7 +58,7 @@ def test_readers_keep_answering_while_a_large_import_runs(warehouse, tmp_path):
                 if k % 3 == 0:
                     explore.totals(warehouse, f)
                 elif k % 3 == 1:
-                    explore.spend_over_time(warehouse, f, "day", "model")
+                    explore.spend_over_time(explore.rollup(warehouse, f), "day", "model")
                 else:
                     month_report(warehouse, "2026-11", "project", f.tz)
             except BaseException as e:  # noqa: BLE001
