@@ -94,3 +94,41 @@ def test_a_price_edit_reprices_all_history(tmp_path):
     wh.reload_catalog(load_catalog(overlays=[overlay]))
     assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == Decimal("0.1")
     wh.close()
+
+
+def _view_and_cache(wh):
+    from pricing.sql import priced_requests_sql
+
+    key = "ORDER BY source, request_id"
+    view = wh.query(f"SELECT source, request_id, cost, unpriced FROM ({priced_requests_sql()}) {key}").fetchall()
+    cached = wh.query(f"SELECT source, request_id, cost, unpriced FROM ({wh.priced_sql()}) {key}").fetchall()
+    return view, cached
+
+
+def test_priced_cache_follows_every_kind_of_write(tmp_path):
+    from pricing import load_catalog
+
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+
+    def row(i, model="deepseek-v4-flash", provider="ourtoken"):
+        return {"request_id": str(i), "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": provider,
+                "model": model, "input_tokens": 1000 * i, "output_tokens": i}
+
+    wh.insert_requests([row(1)], source="a")
+    assert wh.priced_sql() == "SELECT * FROM priced_cache"  # built on first read
+    view, cached = _view_and_cache(wh)
+    assert view == cached and len(view) == 1
+    wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")  # appended
+    view, cached = _view_and_cache(wh)
+    assert view == cached and len(view) == 3 and cached[2][3] is True
+    wh.query("DELETE FROM requests WHERE request_id = '2'")  # a direct write marks the cache stale
+    view, cached = _view_and_cache(wh)
+    assert view == cached and len(view) == 2
+    overlay = tmp_path / "local.toml"
+    overlay.write_text('[route]\nprovider = "acme"\n[[models]]\nid = "brand-new-model"\n[[models.periods]]\n'
+                       'source = "contract"\nchecked = 2026-11-28\ninput = 1\noutput = 2\ncache_read = 0\ncache_write = 0\n')
+    wh.reload_catalog(load_catalog(overlays=[overlay]))  # a price edit re-prices everything
+    view, cached = _view_and_cache(wh)
+    assert view == cached
+    assert cached[1][2:] == (Decimal(3000) / 1_000_000 + Decimal(3 * 2) / 1_000_000, False)
+    wh.close()
