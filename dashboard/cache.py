@@ -294,21 +294,6 @@ def _saved(upload: IO[bytes], name: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class _OneCursor:
-    """The warehouse seen through a single cursor: the preview creates temporary macros on one
-    cursor and reads with another, and DuckDB keeps temporary objects per cursor."""
-
-    def __init__(self, wh: Warehouse) -> None:
-        self._wh = wh
-        self._cursor = wh.cursor()
-
-    def cursor(self) -> Any:
-        return self._cursor
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wh, name)
-
-
 def format_names() -> list[str]:
     return [f.NAME for f in all_formats()]
 
@@ -331,14 +316,14 @@ def inspect_upload(upload: IO[bytes], name: str) -> tuple[str | None, list[str],
 def preview_upload(upload: IO[bytes], name: str, fmt_name: str | None,
                    options: ingest.Options) -> tuple[str, list[str], list[tuple[Any, ...]]]:
     with _saved(upload, name) as path:
-        return ingest.preview(_OneCursor(warehouse()), path, fmt_name, options)  # type: ignore[arg-type]
+        return ingest.preview(warehouse(), path, fmt_name, options)
 
 
 def import_upload(upload: IO[bytes], name: str, fmt_name: str | None, options: ingest.Options) -> ingest.ImportResult:
     """Import one uploaded file in one transaction, then forget cached results (the data changed)."""
     with _saved(upload, name) as path:
         try:
-            return ingest.import_file(warehouse(), path, fmt_name, options)
+            return ingest.import_file(warehouse(), path, fmt_name, options, display_name=name)
         finally:
             clear_data()
 

@@ -15,7 +15,7 @@ from dashboard.ingest.base import Options, Sample
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, canonical_sql
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import read_sample, run_import
+from dashboard.warehouse.loader import preview_rows, read_sample, run_import
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,7 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     fmt = choose(sample, fmt_name, options)
     sql, params = _build(fmt, sample, options, path)
-    wh.cursor().execute(MACROS)
-    columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None})
+    columns, rows = preview_rows(wh, MACROS, sql, {**params, "import_id": None}, str(path))
     return fmt.NAME, columns, rows
 
 
@@ -147,8 +146,12 @@ def _build(fmt: ModuleType, sample: Sample, options: Options, path: Path) -> tup
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
-                options: Options | None = None) -> ImportResult:
-    """Import one file; a file that cannot be read changes nothing and raises ImportFailed."""
+                options: Options | None = None, display_name: str | None = None) -> ImportResult:
+    """Import one file; a file that cannot be read changes nothing and raises ImportFailed.
+
+    `display_name` is what the register and the result call the file (an upload's own
+    name rather than the temporary path it was saved under).
+    """
     if wh.read_only:
         raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
     path = Path(path)
@@ -162,11 +165,12 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         macros=MACROS,
         select_sql=sql,
         params=params,
-        file_name=str(path),
+        file_name=display_name or str(path),
         sha256=sha256_of(path),
         format_name=fmt.NAME,
         uses_csv_rejects=shape in ("lines", "csv"),
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
     )
-    return ImportResult(str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected, "complete",
+    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
+                        "complete",
                         import_id=counts.import_id)

@@ -38,6 +38,20 @@ def read_sample(
         raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
 
 
+def preview_rows(
+    wh: Warehouse, macros: str, sql: str, params: dict[str, Any], path: str, limit: int = 20
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The first mapped rows of an import, without writing; macros and query share one cursor
+    (DuckDB keeps temporary macros per cursor)."""
+    cur = wh.cursor()
+    try:
+        cur.execute(macros)
+        rel = cur.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", params)
+        return [d[0] for d in rel.description], rel.fetchall()
+    except duckdb.Error as e:
+        raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
+
+
 def run_import(
     wh: Warehouse,
     *,
