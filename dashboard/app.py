@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import cache, state  # noqa: E402
+from dashboard import cache, gate, state  # noqa: E402
 from dashboard.errors import DashboardError  # noqa: E402
 from pricing import PricingError  # noqa: E402
 
@@ -33,11 +33,15 @@ PAGES = [
     st.Page("app_pages/import_logs.py", title="Import", icon=":material/upload_file:"),
 ]
 
+gate.guard()
+
 try:
     wh = cache.warehouse()
 except (DashboardError, PricingError) as e:
     st.error(f"Cannot open the warehouse: {e}")
     st.stop()
+if wh.notice:
+    st.warning(wh.notice)
 
 page = st.navigation(PAGES)
 try:

@@ -28,7 +28,7 @@ from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, is_empty
-from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog
+from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog, local_overlays
 
 TTL_S = 600
 ENTRIES = 256
@@ -37,7 +37,8 @@ ENTRIES = 256
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Warehouse:
     """Open (and migrate) the file once per process; a first start on an empty file shows demo data."""
-    wh = Warehouse.open(path, catalog=load_catalog(overlays=[local_prices_path()]))
+    catalog = load_catalog(overlays=local_overlays(local_prices_path()))
+    wh = Warehouse.open(path, catalog=catalog, fallback_read_only=True)
     if not wh.read_only and is_empty(wh) and not ex.demo_declined(wh):
         demo.fill(wh)
     return wh
@@ -263,8 +264,9 @@ def price_history(provider: str, model: str) -> list[dict[str, Any]]:
 
 def save_price(provider: str, model: str, rates: dict[str, str], effective_from: Any, source: str) -> None:
     """Save an override to the local file, re-price all history with it, forget cached results."""
-    new = prices_local.save_override(local_prices_path(), provider, model, rates, effective_from, source)
-    warehouse().reload_catalog(new)
+    prices_local.save_override(local_prices_path(), provider, model, rates, effective_from, source)
+    # Reload everything local (converted imports too), not just the overrides file.
+    warehouse().reload_catalog(load_catalog(overlays=local_overlays(local_prices_path())))
     clear_data()
 
 
@@ -404,7 +406,7 @@ def _reprice(db: str, filters: Filters, route: str | None, price_file: str | Non
 
     def with_overlay(path: Path) -> Catalog:
         # The price list overlays the catalog in use: shipped files, local overrides, then this file.
-        return load_catalog(overlays=[*local_overlays(), path])
+        return load_catalog(overlays=[*local_overlays(local_prices_path()), path])
 
     catalog, name = None, None
     if upload is not None:

@@ -48,10 +48,11 @@ LOCAL_OVERLAY = Path("data") / "prices.local.toml"
 LOCAL_DIR = Path("data") / "catalog.d"
 
 
-def local_overlays() -> list[Path]:
+def local_overlays(local_file: Path | None = None) -> list[Path]:
     """Local catalog files, loaded after the shipped ones: every `data/catalog.d/*.toml`
-    (converted imports, one file per provider) and then `data/prices.local.toml`."""
-    return [*sorted(LOCAL_DIR.glob("*.toml")), LOCAL_OVERLAY]
+    (converted imports, one file per provider) and then `data/prices.local.toml` (or
+    `local_file`, the overrides saved from the Prices page)."""
+    return [*sorted(LOCAL_DIR.glob("*.toml")), local_file or LOCAL_OVERLAY]
 
 
 @lru_cache(maxsize=1)
