@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import demo, exports, ingest, prices_local
-from dashboard.errors import ImportFailed
+from dashboard.errors import DashboardError, ImportFailed
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, statement
@@ -284,7 +284,10 @@ def rejected_rows(import_id: int) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def _saved(upload: IO[bytes], name: str) -> Iterator[Path]:
-    """The upload as a file under its own name in a private temp directory, deleted afterwards."""
+    """The upload as a file under its own name in a private temp directory, deleted afterwards.
+
+    Errors name the upload as the person knows it, not the temporary path.
+    """
     folder = Path(tempfile.mkdtemp(prefix="usage-upload-"))
     path = folder / (Path(name).name or "upload")
     try:
@@ -292,6 +295,8 @@ def _saved(upload: IO[bytes], name: str) -> Iterator[Path]:
         with path.open("wb") as out:
             shutil.copyfileobj(upload, out, 1 << 20)
         yield path
+    except DashboardError as e:
+        raise type(e)(str(e).replace(str(path), name)) from e
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

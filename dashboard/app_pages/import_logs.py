@@ -15,8 +15,12 @@ if cache.warehouse().read_only:
     st.warning("The warehouse is open read-only: imports are disabled.")
     st.stop()
 
-uploads = st.file_uploader("Log files (CSV, TSV, JSON, JSON lines, Parquet)", accept_multiple_files=True,
-                           key="uploads")
+# Streamlit refuses other types and files over server.maxUploadSize (.streamlit/config.toml)
+# with its own message; what passes is then checked by content (detection) below.
+UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "ndjson", "log", "parquet", "gz", "zst"]
+uploads = st.file_uploader("Log files (CSV, TSV, JSON, JSON lines, Parquet; .gz and .zst too)",
+                           type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads",
+                           help=f"Up to {st.get_option('server.maxUploadSize'):,} MB per file.")
 plans = []
 for up in uploads or []:
     with st.expander(f"{up.name} ({up.size:,} bytes)", expanded=True):

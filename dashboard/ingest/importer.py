@@ -46,6 +46,25 @@ def _is_parquet(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd
+
+
+def _looks_binary(path: Path) -> bool:
+    """Mostly control bytes in the first 8 KiB (a stray NUL in a text log is a bad row, not this)."""
+    with path.open("rb") as f:
+        head = f.read(8192)
+    if head.startswith(COMPRESSED_MAGIC):
+        return False
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return control > len(head) // 10
+
+
+def _shown(names: tuple[str, ...] | list[str], limit: int = 12) -> str:
+    """Column names for a message: a few, each cut short, never a wall of junk."""
+    parts = [repr(n[:40] + ("…" if len(n) > 40 else "")) for n in list(names)[:limit]]
+    return "[" + ", ".join(parts) + (", …" if len(names) > limit else "") + "]"
+
+
 def sample_file(wh: Warehouse, path: Path) -> Sample:
     """What detection needs: the reading shape and the header or the first records."""
     name = str(path)
@@ -53,6 +72,9 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
         raise ImportFailed(f"{name}: no such file")
     if path.stat().st_size == 0:
         raise ImportFailed(f"{name}: the file is empty")
+    if _looks_binary(path):
+        raise ImportFailed(f"{name}: looks like a binary file, not a text log or a Parquet file; "
+                           "export the logs as CSV, JSON lines or Parquet")
     if _is_parquet(path):
         columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name)
         return Sample(name, "parquet", columns=tuple(columns))
@@ -102,7 +124,7 @@ def detect(sample: Sample) -> ModuleType:
     score, _, best = max(scored, key=lambda s: (s[0], s[1]))
     if score <= 0:
         known = ", ".join(f.NAME for f in all_formats())
-        what = f"columns {list(sample.columns)[:12]}" if sample.columns else "its records"
+        what = f"columns {_shown(sample.columns)}" if sample.columns else "its records"
         raise ImportFailed(
             f"{sample.name}: format not recognised from {what}; pass --format NAME "
             f"(known: {known}) or, for a generic file, --map HEADER=FIELD"

@@ -63,3 +63,21 @@ def test_unrecognised_file_gets_a_mapping_form(fresh):
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.button(key="import").click().run()
     assert {m.label: m.value for m in at.metric}["Added"] == "1"
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    pytest.param("empty.csv", b"", "the file is empty", id="empty"),
+    pytest.param("blob.csv", b"\x00\x01\x02" * 3000, "looks like a binary file", id="binary"),
+])
+def test_refused_uploads_get_a_clear_message_and_change_nothing(fresh, name, data, message):
+    at, db = fresh
+    wh = cache._open(str(db.resolve()))
+    before = wh.query("SELECT count(*) FROM requests").fetchone()[0]
+    at.file_uploader[0].set_value([(name, data, "text/csv")]).run()
+    assert not at.exception
+    if not at.error and any(b.key == "import" for b in at.button):
+        at.button(key="import").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert errors.startswith(f"{name}: ") and message in errors, errors  # named as uploaded, not a temp path
+    assert wh.query("SELECT count(*) FROM requests").fetchone()[0] == before
