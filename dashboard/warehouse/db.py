@@ -39,13 +39,16 @@ TOKEN_COLUMNS = (
 
 
 def key_hint(key: str | None) -> str | None:
-    """API keys are stored as a hint only: the last 4 characters, never the whole key."""
+    """API keys are stored as a hint only: "…" and the last 4 characters, never the whole key.
+
+    Idempotent, so a caller that already cut a key to its hint gets the same form.
+    """
     if key is None:
         return None
     key = str(key).strip()
     if not key:
         return None
-    return "…" + key[-4:] if len(key) > 4 else key
+    return key if key.startswith("…") and len(key) <= 5 else "…" + key[-4:]
 
 
 class LockedError(WarehouseError):

@@ -98,7 +98,7 @@ def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Pat
     wh = cache._open(str(db.resolve()))
     [(ts, provider, model, hint, input_t, cached_t, output_t, status)] = live_rows(wh)
     assert (provider, model, hint, input_t, cached_t, output_t, status) == (
-        "ourtoken", "deepseek-v4-flash", FAKE_KEY[-4:], 5, 0, REPLY_TOKENS, "200"
+        "ourtoken", "deepseek-v4-flash", "…" + FAKE_KEY[-4:], 5, 0, REPLY_TOKENS, "200"
     )
     breakdown = cost(Usage(input_tokens=5, output_tokens=REPLY_TOKENS), "deepseek-v4-flash", "ourtoken", at=ts,
                      catalog=default_catalog())
@@ -280,7 +280,7 @@ def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkey
     assert field.proto.type == field.proto.PASSWORD
     leaks = [b for b in shown_bytes(at, skip=field) if FAKE_KEY.encode() in b]
     assert not leaks
-    assert live_rows(cache._open(str(db.resolve())))[0][3] == FAKE_KEY[-4:]
+    assert live_rows(cache._open(str(db.resolve())))[0][3] == "…" + FAKE_KEY[-4:]
 
 
 def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:

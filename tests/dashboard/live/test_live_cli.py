@@ -79,7 +79,7 @@ def test_repeated_streaming_calls_as_json_are_recorded(fake: FakeOpenAI, workdir
     with Warehouse.open(db, read_only=True) as wh:
         rows = wh.query("SELECT provider, model, api_key, status, output_tokens FROM requests "
                         "WHERE source = 'live'").fetchall()
-    assert rows == [("loopback", "fake-model", "7890", "200", 5)] * 3
+    assert rows == [("loopback", "fake-model", "…7890", "200", 5)] * 3
     assert FAKE_KEY.encode() not in db.read_bytes()
 
 

@@ -56,7 +56,7 @@ def test_record_calls_into_the_warehouse(fake: FakeOpenAI, catalog: Catalog, tmp
             "FROM requests WHERE source = 'live' ORDER BY ts"
         ).fetchall()
     assert [(r[1], r[3], r[4]) for r in rows] == [("200", 3, 5), ("200", 3, 5), ("401", 0, 0)]
-    assert {r[2] for r in rows} == {"7890"} and {r[6] for r in rows} == {"p1"}
+    assert {r[2] for r in rows} == {"…7890"} and {r[6] for r in rows} == {"p1"}
     assert rows[0][5] == Decimal("0.0012")
     assert FAKE_KEY.encode() not in path.read_bytes()
 

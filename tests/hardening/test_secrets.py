@@ -1,0 +1,80 @@
+"""No full API key anywhere: after live calls (CLI, with the key in the environment) and
+imports whose rows carry whole keys, the key's text is in no byte of the warehouse file
+or its WAL, the command output, or any export (CSV, Excel, Parquet, FOCUS)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard import exports
+from dashboard.ingest import import_file
+from dashboard.warehouse import Warehouse
+from dashboard.warehouse.queries import Filters
+from dashboard.warehouse.statement import focus_lines, statement
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "dashboard" / "live"))
+from fake_server import FakeOpenAI  # noqa: E402
+
+LIVE_KEY = "sk-live-TOPSECRET-aaaaBBBBccccDDDD-9z9z"
+IMPORTED_KEYS = ["sk-proj-IMPORTED-SECRET-0001-abcd", "sk-ant-IMPORTED-SECRET-0002-wxyz"]
+
+
+@pytest.fixture
+def server():
+    s = FakeOpenAI().start()
+    yield s
+    s.stop()
+
+
+def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
+    db = tmp_path / "usage.duckdb"
+    env = {**os.environ, "USAGE_DB": str(db), "MY_KEY": LIVE_KEY}
+    call = subprocess.run(
+        [sys.executable, "-m", "dashboard", "call", "--base-url", server.base_url("unauthorized-once"),
+         "--model", "gpt-4o-mini", "--provider", "openai", "--prompt", "hello there", "--repeat", "3",
+         "--api-key-env", "MY_KEY", "--json"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    ok = subprocess.run(
+        [sys.executable, "-m", "dashboard", "call", "--base-url", server.base_url(), "--model", "gpt-4o-mini",
+         "--provider", "openai", "--prompt", "hello again", "--stream", "--api-key-env", "MY_KEY", "--json"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert server.hits and all(h.headers.get("Authorization") == f"Bearer {LIVE_KEY}" for h in server.hits)
+    csv = tmp_path / "with-keys.csv"
+    csv.write_text("request_id,timestamp,model,provider,api_key,prompt_tokens,completion_tokens\n"
+                   + "".join(f"k{i},2026-11-0{i + 1}T10:00:00Z,gpt-4o-mini,openai,{key},100,10\n"
+                             for i, key in enumerate(IMPORTED_KEYS)))
+    with Warehouse.open(db) as wh:
+        result = import_file(wh, csv)
+        assert result.added == 2
+        month = "2026-11"
+        st = statement(wh, month)
+        outputs = {
+            "statement.csv": exports.to_csv(st.frame("api_key")),
+            "statement.xlsx": exports.to_xlsx(exports.statement_sheets(st)),
+            "statement.parquet": exports.to_parquet(st.frame("model")),
+            "focus.csv": exports.focus_csv(focus_lines(wh, month)),
+        }
+        hints = {r[0] for r in wh.query("SELECT api_key FROM requests").fetchall()}
+        wh.query("CHECKPOINT")
+        rows = wh.query(f"SELECT count(*) FROM ({wh.priced_sql()}) WHERE source = 'live'").fetchone()[0]
+    assert rows == 4
+    assert hints == {"…" + LIVE_KEY[-4:], *("…" + k[-4:] for k in IMPORTED_KEYS)}
+    for name in ("live key", *IMPORTED_KEYS):
+        secret = LIVE_KEY if name == "live key" else name
+        core = secret[:-4]  # even the hint's prefix must not leak: everything but the last 4
+        blobs = {"cli stdout/stderr": (call.stdout + call.stderr + ok.stdout + ok.stderr).encode(), **outputs}
+        for path in tmp_path.rglob("*"):
+            if path.is_file() and path != csv:  # the import's own input holds the keys, of course
+                blobs[str(path.relative_to(tmp_path))] = path.read_bytes()
+        for where, blob in blobs.items():
+            assert core.encode() not in blob, f"{name} found in {where}"
+    assert json.loads(ok.stdout)["calls"][0]["status"] == 200
+    assert Filters()  # the statement above used the default filters
