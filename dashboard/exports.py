@@ -15,6 +15,7 @@ negative ones included, stay numbers.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -76,7 +77,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=4096)  # the period columns repeat the same few moments on every line
+def _iso_or_naive(value: datetime) -> str:
+    return _iso(value) if value.tzinfo else value.isoformat()
+
+
+# Exact-type fast paths: exports write millions of cells, most of them str, Decimal or int.
+_FAST_CELLS: dict[type, Any] = {
+    str: neutralise,
+    Decimal: lambda v: decimal_text(v),
+    int: repr,
+    bool: lambda v: "true" if v else "false",
+    datetime: _iso_or_naive,
+    date: date.isoformat,
+    type(None): lambda v: "",
+}
+
+
 def _csv_cell(value: Any) -> str:
+    fast = _FAST_CELLS.get(type(value))
+    if fast is not None:
+        return fast(value)
     value = _plain(value)
     if value is None:
         return ""

@@ -229,7 +229,7 @@ def test_focus_hostile_values_are_neutralised(wh):
     rows, _ = _focus(wh)
     evil_project = [r for r in rows if r["x_Project"] == "'" + EVIL]
     assert evil_project and all(r["SubAccountId"] == "'" + EVIL for r in evil_project)
-    assert all(r["ResourceId"] == "'@x+1" for r in evil_project)  # a 4-character key is its own hint
+    assert all(r["ResourceId"] == "…@x+1" for r in evil_project)  # the hint's leading … keeps even this key inert
     assert all(r["Tags"] == '{"-rm": true, "team": true}' for r in evil_project)
     evil_model = [r for r in rows if r["x_Model"] == "'" + EVIL]
     assert evil_model and all(r["x_Unpriced"] == "true" for r in evil_model)
