@@ -270,6 +270,13 @@ def save_price(provider: str, model: str, rates: dict[str, str], effective_from:
     clear_data()
 
 
+def save_discount(provider: str, model: str, percent: str, effective_from: Any, source: str) -> None:
+    """A negotiated discount off the list price from a date on; re-price history, forget cached results."""
+    prices_local.discount_override(local_prices_path(), provider, model, percent, effective_from, source or None)
+    warehouse().reload_catalog(load_catalog(overlays=local_overlays(local_prices_path())))
+    clear_data()
+
+
 def import_history() -> pd.DataFrame:
     """Not cached: it is small and must show an import the moment it finishes."""
     return ex.import_history(warehouse())

@@ -38,6 +38,24 @@ history = cache.price_history(provider, model)
 st.plotly_chart(figures.price_history(tables.history_frame(history), f"{chosen}: USD per 1M tokens"),
                 theme="streamlit", key="history_chart")
 
+st.subheader("Negotiated discount")
+st.caption("A percentage off the list price of a model from a date on (every rate of the period, peak windows "
+           "and long-context tiers included); earlier requests keep the list price.")
+with st.form("discount", clear_on_submit=False):
+    a, b, c = st.columns(3)
+    d_route = a.selectbox("Model", names, index=names.index(chosen), key="d_route")
+    d_percent = b.text_input("Discount, % off list", value="10", key="d_percent")
+    d_since = c.date_input("Effective from (00:00 UTC)", value=date.today().replace(day=1), key="d_since")
+    d_source = st.text_input("Source (contract or order form)", key="d_source")
+    if st.form_submit_button("Apply discount and re-price", type="primary"):
+        d_provider, d_model = d_route.split("/", 1)
+        try:
+            cache.save_discount(d_provider, d_model, d_percent.strip(), d_since, d_source)
+        except (DashboardError, PricingError) as e:
+            st.error(f"Not saved: {e}")
+        else:
+            st.success(f"Saved {d_percent.strip()} % off {d_route} from {d_since}; all history is re-priced.")
+
 st.subheader("Add a price override")
 st.caption(f"Saved to {cache.local_prices_path()} (git-ignored). Rates per 1M tokens, written exactly as typed.")
 with st.form("override", clear_on_submit=False):

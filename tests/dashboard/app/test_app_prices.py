@@ -73,3 +73,21 @@ def test_history_of_every_model_draws(fresh):
     for name in at.selectbox(key="history_model").options[:40]:
         at.selectbox(key="history_model").set_value(name).run()
         assert not at.exception, name
+
+
+def test_negotiated_discount_reprices_from_its_date(fresh):
+    at, db, local = fresh
+    wh = cache._open(str(db.resolve()))
+    where = "provider = 'openai' AND model = 'gpt-4o-mini'"
+    first, before = wh.query(f"SELECT min(ts), sum(cost) FROM ({wh.priced_sql()}) WHERE {where}").fetchone()
+    assert before > 0
+    at.selectbox(key="d_route").set_value("openai/gpt-4o-mini")
+    at.text_input(key="d_percent").set_value("20")
+    at.date_input(key="d_since").set_value(first.date())
+    at.text_input(key="d_source").set_value("order form 42")
+    next(b for b in at.button if b.label.startswith("Apply discount")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "gpt-4o-mini" in local.read_text()
+    after = wh.query(f"SELECT sum(cost) FROM ({wh.priced_sql()}) WHERE {where}").fetchone()[0]
+    # gpt-4o-mini's list rates (0.15 / 0.6 / 0.075 per 1M) take 20 % off exactly, so every request does too.
+    assert after == before * Decimal("0.8")
