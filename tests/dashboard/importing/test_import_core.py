@@ -199,3 +199,15 @@ def test_cli_import_and_report_json(tmp_path):
                                     "output_tokens", "cost_usd", "billed_usd"}
     assert (data["month"], data["timezone"], data["unpriced_requests"], data["billed_usd"]) == (
         "2026-11", "UTC", 0, None)
+
+
+def test_shipped_samples_import_as_documented(warehouse):
+    samples = REPO / "data" / "samples"
+    a = import_file(warehouse, samples / "ourtoken-responses.jsonl", options=Options(provider="ourtoken"))
+    b = import_file(warehouse, samples / "ourtoken-history.csv", options=Options(
+        provider="ourtoken", cached_included=False, mapping={"Requests": "request_count", "Spend (USD)": "cost"}))
+    assert (a.added, a.rejected, b.added, b.rejected) == (3, 0, 2, 0)
+    # The history export's spend is exactly what the catalog computes for its tokens.
+    billed, computed = warehouse.query(
+        f"SELECT sum(billed_cost), sum(cost) FROM ({warehouse.priced_sql()}) WHERE source = 'generic'").fetchone()
+    assert billed == computed == Decimal("1.1564") + Decimal("0.6516")
