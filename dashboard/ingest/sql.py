@@ -81,6 +81,7 @@ t AS (
         {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, ing_text(x.model)) AS model_final,
+        TRY_CAST(trim(x.billed_cost) AS DECIMAL(38, 12)) AS billed_dec,
         {_token_values()}
     FROM x
 ),
@@ -99,8 +100,7 @@ v AS (
                      || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'
             WHEN t.n_reasoning > t.n_output
                 THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
-            WHEN t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''
-                 AND TRY_CAST(trim(t.billed_cost) AS DECIMAL(38, 12)) IS NULL
+            WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''
                 THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)
         END AS reason
     FROM t
@@ -137,7 +137,7 @@ SELECT
     TRY_CAST(v.latency_ms AS DOUBLE) AS latency_ms,
     TRY_CAST(v.ttft_ms AS DOUBLE) AS ttft_ms,
     ing_text(v.status) AS status,
-    TRY_CAST(trim(v.billed_cost) AS DECIMAL(38, 12)) AS billed_cost,
+    v.billed_dec AS billed_cost,
     coalesce(ing_text(v.currency), CASE WHEN NOT ing_blank(v.billed_cost) THEN 'USD' END) AS currency,
     $import_id AS import_id,
     CASE WHEN v.requests IS NULL OR trim(v.requests) = '' THEN 1 ELSE v.n_requests END AS request_count
