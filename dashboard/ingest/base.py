@@ -140,3 +140,33 @@ def csv_raw(sample: Sample) -> str:
     """SQL rebuilding a CSV record's text from its columns (kept only for rejected rows)."""
     cols = [f'coalesce(src."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
     return f"concat_ws(',', {', '.join(cols)})" if cols else "''"
+
+
+def field(sample: Sample, *names: str) -> str:
+    """The first present of several fields: a CSV column, or a top-level JSON key."""
+    if sample.shape == "csv":
+        return col(sample, *names)
+    return first(*(j(f"$.{n}") for n in names))
+
+
+def in_json(text: str, path: str) -> str:
+    """A field of JSON held as text; NULL when the text is not JSON."""
+    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '{path}') END"
+
+
+def ms_between(start: str, end: str) -> str:
+    """Milliseconds from one timestamp text to another, as text (NULL when either is not a time)."""
+    diff = f"date_diff('millisecond', TRY_CAST({start} AS TIMESTAMPTZ), TRY_CAST({end} AS TIMESTAMPTZ))"
+    return f"CAST({diff} AS VARCHAR)"
+
+
+def safe_tags(text: str) -> str:
+    """The tag list, dropped when it looks like JSON but is not (one bad row must not fail the file)."""
+    return f"CASE WHEN trim({text}) NOT LIKE '[%' OR json_valid({text}) THEN {text} END"
+
+
+def field_names(sample: Sample) -> set[str]:
+    """Lower-case CSV headers, or the keys of the sample JSON records."""
+    if sample.shape == "csv":
+        return sample.lower_columns
+    return {k.lower() for r in sample.records for k in r}

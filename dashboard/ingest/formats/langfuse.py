@@ -21,47 +21,39 @@ named `input*` into input. So `usageDetails.input` excludes cached tokens
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, col, csv_raw, first, j, select
+from dashboard.ingest.base import (
+    Options,
+    Sample,
+    csv_raw,
+    field,
+    field_names,
+    first,
+    in_json,
+    ms_between,
+    safe_tags,
+    select,
+)
 
 NAME = "langfuse"
 SHAPE = "auto"  # CSV, JSON array or JSON lines
 SOURCE = "langfuse"
 
 
-def _keys(sample: Sample) -> set[str]:
-    if sample.shape == "csv":
-        return sample.lower_columns
-    return {k.lower() for r in sample.records for k in r}
-
-
 def sniff(sample: Sample) -> int:
     if sample.shape == "parquet":
         return 0
-    keys = _keys(sample)
+    keys = field_names(sample)
     if {"traceid", "starttime"} <= keys and keys & {"usagedetails", "prompttokens", "usage"}:
         return 90
     return 0
 
 
-def _field(sample: Sample, *names: str) -> str:
-    if sample.shape == "csv":
-        return col(sample, *names)
-    return first(*(j(f"$.{n}") for n in names))
 
 
-def _in_json(text: str, path: str) -> str:
-    """A field of JSON held as text; NULL when the text is not JSON."""
-    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '{path}') END"
 
 
-def _ms_between(start: str, end: str) -> str:
-    diff = f"date_diff('millisecond', TRY_CAST({start} AS TIMESTAMPTZ), TRY_CAST({end} AS TIMESTAMPTZ))"
-    return f"CAST({diff} AS VARCHAR)"
 
 
-def _tags(text: str) -> str:
-    """The tag list, dropped when it looks like JSON but is not (one bad row must not fail the file)."""
-    return f"CASE WHEN trim({text}) NOT LIKE '[%' OR json_valid({text}) THEN {text} END"
 
 
 def _plus(a: str, b: str) -> str:
@@ -76,37 +68,37 @@ def _plus(a: str, b: str) -> str:
 def select_sql(sample: Sample, options: Options) -> str:
     if sample.shape not in ("csv", "json", "lines"):
         raise ValueError(f"the langfuse format reads CSV, JSON or JSON lines, not {sample.shape}")
-    usage_details = _field(sample, "usageDetails")
-    cost_details = _field(sample, "costDetails")
-    legacy_usage = _field(sample, "usage")
+    usage_details = field(sample, "usageDetails")
+    cost_details = field(sample, "costDetails")
+    legacy_usage = field(sample, "usage")
 
     def usage(*keys: str) -> str:
-        return first(*(_in_json(usage_details, f'$."{k}"') for k in keys))
+        return first(*(in_json(usage_details, f'$."{k}"') for k in keys))
 
     reasoning = usage("output_reasoning_tokens", "output_reasoning")
-    output = first(usage("output"), _field(sample, "completionTokens"), _in_json(legacy_usage, "$.output"))
-    obs_type = _field(sample, "type")
-    start = _field(sample, "startTime")
+    output = first(usage("output"), field(sample, "completionTokens"), in_json(legacy_usage, "$.output"))
+    obs_type = field(sample, "type")
+    start = field(sample, "startTime")
     where = f"coalesce(upper(trim({obs_type})), 'GENERATION') = 'GENERATION'"
     if sample.shape != "csv":
         where = f"NOT src.ok OR ({where})"
     return select(
         where=where,
         raw=csv_raw(sample) if sample.shape == "csv" else None,
-        request_id=_field(sample, "id"),
+        request_id=field(sample, "id"),
         ts=start,
-        model=first(f"nullif(trim({_field(sample, 'model')}), '')", _field(sample, "providedModelName")),
-        project=_field(sample, "projectId"),
-        user=_field(sample, "userId"),
-        tags=_tags(_field(sample, "tags")),
-        prompt_tokens=first(usage("input"), _field(sample, "promptTokens"), _in_json(legacy_usage, "$.input")),
+        model=first(f"nullif(trim({field(sample, 'model')}), '')", field(sample, "providedModelName")),
+        project=field(sample, "projectId"),
+        user=field(sample, "userId"),
+        tags=safe_tags(field(sample, "tags")),
+        prompt_tokens=first(usage("input"), field(sample, "promptTokens"), in_json(legacy_usage, "$.input")),
         cache_read=usage("input_cached_tokens", "cache_read_input_tokens", "input_cache_read"),
         cache_write=usage("cache_creation_input_tokens", "input_cache_creation"),
         output=_plus(output, reasoning),
         reasoning=reasoning,
         cached_included="false",
-        latency_ms=_ms_between(start, _field(sample, "endTime")),
-        ttft_ms=_ms_between(start, _field(sample, "completionStartTime")),
-        status=_field(sample, "level"),
-        billed_cost=first(_in_json(cost_details, "$.total"), _field(sample, "totalCost", "calculatedTotalCost")),
+        latency_ms=ms_between(start, field(sample, "endTime")),
+        ttft_ms=ms_between(start, field(sample, "completionStartTime")),
+        status=field(sample, "level"),
+        billed_cost=first(in_json(cost_details, "$.total"), field(sample, "totalCost", "calculatedTotalCost")),
     )

@@ -21,7 +21,18 @@ end_user, team_id, metadata, cache_hit, request_tags, status.
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, col, csv_raw, first, j, select
+from dashboard.ingest.base import (
+    Options,
+    Sample,
+    csv_raw,
+    field,
+    field_names,
+    first,
+    in_json,
+    ms_between,
+    safe_tags,
+    select,
+)
 
 NAME = "litellm"
 SHAPE = "auto"  # CSV dump, JSON array or JSON lines
@@ -30,70 +41,51 @@ SOURCE = "litellm"
 _SIGNATURE = ("request_id", "call_type", "spend", "starttime")
 
 
-def _keys(sample: Sample) -> set[str]:
-    if sample.shape == "csv":
-        return sample.lower_columns
-    return {k.lower() for r in sample.records for k in r}
-
-
 def sniff(sample: Sample) -> int:
     if sample.shape == "parquet":
         return 0
-    return 95 if set(_SIGNATURE) <= _keys(sample) else 0
+    return 95 if set(_SIGNATURE) <= field_names(sample) else 0
 
 
-def _field(sample: Sample, *names: str) -> str:
-    if sample.shape == "csv":
-        return col(sample, *names)
-    return first(*(j(f"$.{n}") for n in names))
 
 
-def _in_json(text: str, path: str) -> str:
-    """A field of JSON held as text; NULL when the text is not JSON."""
-    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '{path}') END"
 
 
-def _ms_between(start: str, end: str) -> str:
-    diff = f"date_diff('millisecond', TRY_CAST({start} AS TIMESTAMPTZ), TRY_CAST({end} AS TIMESTAMPTZ))"
-    return f"CAST({diff} AS VARCHAR)"
 
 
-def _tags(text: str) -> str:
-    """The tag list, dropped when it looks like JSON but is not (one bad row must not fail the file)."""
-    return f"CASE WHEN trim({text}) NOT LIKE '[%' OR json_valid({text}) THEN {text} END"
 
 
 def select_sql(sample: Sample, options: Options) -> str:
     if sample.shape not in ("csv", "json", "lines"):
         raise ValueError(f"the litellm format reads CSV, JSON or JSON lines, not {sample.shape}")
-    meta = _field(sample, "metadata")
+    meta = field(sample, "metadata")
 
     def usage(path: str) -> str:
-        return first(_in_json(meta, f"$.additional_usage_values.{path}"), _in_json(meta, f"$.usage_object.{path}"))
+        return first(in_json(meta, f"$.additional_usage_values.{path}"), in_json(meta, f"$.usage_object.{path}"))
 
-    start = _field(sample, "startTime")
+    start = field(sample, "startTime")
     return select(
         raw=csv_raw(sample) if sample.shape == "csv" else None,
-        request_id=_field(sample, "request_id"),
+        request_id=field(sample, "request_id"),
         ts=start,
-        provider=_field(sample, "custom_llm_provider"),
-        model=first(f"nullif(trim({_field(sample, 'model')}), '')", _field(sample, "model_group")),
+        provider=field(sample, "custom_llm_provider"),
+        model=first(f"nullif(trim({field(sample, 'model')}), '')", field(sample, "model_group")),
         project=first(
-            _in_json(meta, "$.user_api_key_project_alias"), _in_json(meta, "$.user_api_key_project_id"),
-            _in_json(meta, "$.user_api_key_team_alias"), _field(sample, "team_id"),
+            in_json(meta, "$.user_api_key_project_alias"), in_json(meta, "$.user_api_key_project_id"),
+            in_json(meta, "$.user_api_key_team_alias"), field(sample, "team_id"),
         ),
-        api_key=_field(sample, "api_key"),
-        api_key_name=_in_json(meta, "$.user_api_key_alias"),
-        user=first(f"nullif(trim({_field(sample, 'end_user')}), '')", f"nullif(trim({_field(sample, 'user')}), '')"),
-        tags=_tags(_field(sample, "request_tags")),
-        prompt_tokens=_field(sample, "prompt_tokens"),
+        api_key=field(sample, "api_key"),
+        api_key_name=in_json(meta, "$.user_api_key_alias"),
+        user=first(f"nullif(trim({field(sample, 'end_user')}), '')", f"nullif(trim({field(sample, 'user')}), '')"),
+        tags=safe_tags(field(sample, "request_tags")),
+        prompt_tokens=field(sample, "prompt_tokens"),
         cache_read=first(usage("prompt_tokens_details.cached_tokens"), usage("cache_read_input_tokens")),
         cache_write=first(usage("cache_creation_input_tokens"), usage("prompt_tokens_details.cache_creation_tokens")),
-        output=_field(sample, "completion_tokens"),
+        output=field(sample, "completion_tokens"),
         reasoning=usage("completion_tokens_details.reasoning_tokens"),
         cached_included="true",
-        latency_ms=first(_field(sample, "request_duration_ms"), _ms_between(start, _field(sample, "endTime"))),
-        ttft_ms=_ms_between(start, _field(sample, "completionStartTime")),
-        status=first(f"nullif(trim({_field(sample, 'status')}), '')", _in_json(meta, "$.status")),
-        billed_cost=_field(sample, "spend"),
+        latency_ms=first(field(sample, "request_duration_ms"), ms_between(start, field(sample, "endTime"))),
+        ttft_ms=ms_between(start, field(sample, "completionStartTime")),
+        status=first(f"nullif(trim({field(sample, 'status')}), '')", in_json(meta, "$.status")),
+        billed_cost=field(sample, "spend"),
     )
