@@ -81,7 +81,11 @@ def child(kind: str, what: str, path: str, db: str) -> None:
 
         with Warehouse.open(db) as wh:
             start = time.perf_counter()
+            month_report(wh, "2026-10", "model")  # the first read after a CLI import builds the priced cache
+            first = time.perf_counter() - start
+            start = time.perf_counter()
             month_report(wh, "2026-10", "model")
+            print(json.dumps({"first_read": first}))
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
@@ -126,8 +130,11 @@ def main() -> None:
     for kind, goal in (("csv", 1.5), ("jsonl", 2.0)):
         ratio = results[(kind, "ours")] / results[(kind, "baseline")]
         print(f"{kind} ratio ours / DuckDB alone: {ratio:.2f} (goal <= {goal})")
-    seconds, _ = measure("csv", "report", folder / "requests.csv", folder / "csv-ours.duckdb")
-    print(f"report --month on the {args.rows:,}-row warehouse: {seconds:.2f} s")
+    out = subprocess.run([sys.executable, __file__, "--child", "csv", "report", str(folder / "requests.csv"),
+                          str(folder / "csv-ours.duckdb")], cwd=REPO, capture_output=True, text=True, check=True)
+    lines = [json.loads(x) for x in out.stdout.strip().splitlines()]
+    print(f"report --month on the {args.rows:,}-row warehouse: {lines[-1]['seconds']:.2f} s "
+          f"({lines[0]['first_read']:.2f} s for the first read after the import, which builds the priced cache)")
     print("peak MB: max resident memory of the process doing that load")
 
 

@@ -51,6 +51,14 @@ def key_hint(key: str | None) -> str | None:
     return key if key.startswith("…") and len(key) <= 5 else "…" + key[-4:]
 
 
+def _memory_limit() -> str:
+    """DuckDB's memory limit for this process: `USAGE_DB_MEMORY` (e.g. "2GB"), else 1GB."""
+    value = os.environ.get("USAGE_DB_MEMORY", "1GB").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
+        raise WarehouseError(f"USAGE_DB_MEMORY={value!r} is not a size such as '1GB' or '512MB'")
+    return value
+
+
 class LockedError(WarehouseError):
     """Another process holds the warehouse file."""
 
@@ -121,6 +129,8 @@ class Warehouse:
             notice = f"{error}. Opened read-only instead: you can look, but imports and price edits are disabled."
         try:
             con.execute("SET TimeZone = 'UTC'")
+            # Bounded memory however large an import is: past this DuckDB spills to disk.
+            con.execute(f"SET memory_limit = '{_memory_limit()}'")
         except duckdb.Error as e:
             con.close()
             raise translate(e, target) from e
