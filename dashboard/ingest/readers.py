@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
 REJECTS_TABLE = "ingest_reject_errors"
