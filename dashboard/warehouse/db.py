@@ -72,7 +72,9 @@ def translate(e: Exception, path: Path | str) -> WarehouseError:
             f"the warehouse file {str(path)!r} is locked by another process{who}; close that program "
             "(or the other copy of the app) or point USAGE_DB / --db at another file"
         )
-    if "not a valid DuckDB database" in text or "Corrupt" in text or "corrupt" in text:
+    damaged = ("not a valid DuckDB database", "corrupt", "could not read enough bytes", "checksum",
+               "failed to read database header", "invalid database header")
+    if any(marker in text.lower() for marker in (m.lower() for m in damaged)):
         return WarehouseError(
             f"the warehouse file {str(path)!r} is damaged or not a DuckDB file; move it aside and "
             "re-import your logs (the imports register lists every file that was imported)"

@@ -125,3 +125,16 @@ def test_a_file_held_read_only_elsewhere_opens_read_only_with_a_notice(tmp_path)
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def test_a_truncated_warehouse_names_the_file_and_the_recovery(tmp_path):
+    path = tmp_path / "cut.duckdb"
+    wh = Warehouse.open(path)
+    wh.insert_requests([{"request_id": str(i), "ts": datetime(2026, 11, 1, tzinfo=UTC), "model": "gpt-4o",
+                         "input_tokens": i} for i in range(2000)], source="t")
+    wh.query("CHECKPOINT")
+    wh.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(WarehouseError, match=r"cut\.duckdb.*(damaged|re-import)"):
+        Warehouse.open(path)
