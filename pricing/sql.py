@@ -41,6 +41,8 @@ def priced_requests_sql(requests: str = "requests", prices: str = "prices", mode
         mm.price_provider,
         mm.price_model,
         pr.price_window,
+        pr.input_per_token,
+        pr.cache_read_per_token,
         pr.input_per_token IS NULL AS unpriced,
         q.input_tokens * pr.input_per_token AS input_cost,
         q.cache_read_tokens * pr.cache_read_per_token AS cache_read_cost,

@@ -422,8 +422,12 @@ def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
+# Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
+PRICED_CACHE_VERSION = 2
+
+
 def _token(values: dict[str, str]) -> str:
-    return f"{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
+    return f"v{PRICED_CACHE_VERSION}:{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
 
 
 def _cache_fresh(cur: duckdb.DuckDBPyConnection) -> bool:

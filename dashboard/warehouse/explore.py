@@ -32,11 +32,6 @@ BUCKETS = {
     "cache write": "q.cache_write_cost + q.cache_write_1h_cost",
 }
 PROMPT_TOKENS = "q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens"
-# Cache reads re-priced at the input rate: the money caching saved is this minus the real cost.
-CACHE_AS_INPUT = "cache_as_input"
-_CACHE_AS_INPUT_CTE = (
-    f"WITH {CACHE_AS_INPUT} AS (SELECT * REPLACE (input_per_token AS cache_read_per_token) FROM prices) "
-)
 
 
 def _grain(grain: str) -> str:
@@ -125,16 +120,16 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
 
 
 def cache_reads_at_input(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal]:
-    """(range, previous range): cache-read tokens priced at the input rate (the second, cheaper-to-skip scan)."""
-    sql, params = priced(wh, _scan_filters(filters), prices=CACHE_AS_INPUT)
+    """(range, previous range): cache-read tokens priced at the input rate of the same price row."""
+    sql, params = priced(wh, _scan_filters(filters))
     if filters.start is not None and filters.end is not None:
         params["cur_start"] = filters.start
         split = "q.ts >= $cur_start"
     else:
         split = "true"
     row = wh.query(
-        f"{_CACHE_AS_INPUT_CTE} SELECT coalesce(sum(q.cache_read_cost) FILTER (WHERE {split}), 0), "
-        f"coalesce(sum(q.cache_read_cost) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
+        f"SELECT coalesce(sum(q.cache_read_tokens * q.input_per_token) FILTER (WHERE {split}), 0), "
+        f"coalesce(sum(q.cache_read_tokens * q.input_per_token) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
         params,
     ).fetchone()
     return row[0], row[1]
