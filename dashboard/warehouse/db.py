@@ -281,22 +281,11 @@ class Warehouse:
             materialized.append(rec)
         if not materialized:
             return 0, 0
-        cur = self.cursor()
-        cur.register("staged", pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
-        with self._write_lock:
-            batch, was_fresh = self.begin_batch(cur)
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                added = insert_new_requests(cur, "staged", batch_id=batch)
-                cur.execute("COMMIT")
-            except duckdb.Error as e:
-                cur.execute("ROLLBACK")
-                raise translate(e, self.path) from e
-            self.after_batch(cur, batch, was_fresh)
+        added = self.insert_table(pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
         return added, len(materialized) - added
 
     def insert_table(self, table: pa.Table) -> int:
-        """Bulk insert an Arrow table with the request columns (demo data, benchmarks); returns rows added."""
+        """Insert an Arrow table with the request columns as one batch; returns rows added (new ids only)."""
         cur = self.cursor()
         cur.register("staged_table", table)
         with self._write_lock:
