@@ -21,6 +21,7 @@ models; every amount that comes out is Decimal, quantized to 0.000001 USD (half-
 
 from __future__ import annotations
 
+import abc
 import calendar
 import math
 import warnings
@@ -174,16 +175,18 @@ def daily_series(spend: pd.Series) -> pd.Series:
     return values.reindex(full, fill_value=0.0).asfreq("D")
 
 
-class _Fit:
+class _Fit(abc.ABC):
     """A fitted model: daily means and bounds, and sums over the next h days."""
 
     name: str
 
+    @abc.abstractmethod
     def predict(self, h: int) -> pd.DataFrame:  # columns mean, lo80, hi80, lo95, hi95 (floats)
-        raise NotImplementedError
+        """Daily forecast for the next h days."""
 
+    @abc.abstractmethod
     def sum_bounds(self, h: int, seed: int) -> tuple[float, float, float, float]:
-        raise NotImplementedError
+        """80% and 95% bounds of the sum over the next h days."""
 
 
 class _WeekMean(_Fit):

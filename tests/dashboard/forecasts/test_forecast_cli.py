@@ -138,17 +138,9 @@ def test_simulate_cache_on_mooncake() -> None:
 
 
 def _warehouse_with_daily_spend(path: Path, days: int) -> None:
-    try:
-        from dashboard.warehouse import Warehouse
-    except ImportError as e:  # pragma: no cover - depends on the warehouse being present
-        pytest.skip(f"the warehouse package is not importable yet: {e}")
+    from dashboard.warehouse import Warehouse
+
     wh = Warehouse.open(path)
-    if not hasattr(wh, "daily_spend"):
-        try:
-            from dashboard.warehouse.queries import daily_spend  # noqa: F401
-        except ImportError:
-            wh.close()
-            pytest.skip("the warehouse offers no daily_spend query yet")
     start = datetime(2026, 9, 1, 12, tzinfo=UTC)
     weekly = [10, 12, 11, 13, 14, 6, 5]
     rows = [
