@@ -412,7 +412,7 @@ def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 # Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
-PRICED_CACHE_VERSION = 2
+PRICED_CACHE_VERSION = 3
 
 
 def _token(values: dict[str, str]) -> str:

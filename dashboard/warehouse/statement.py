@@ -301,19 +301,9 @@ def _statement(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> S
 FOCUS_BUCKETS = ("input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
 ADJUSTMENT = "billed_difference"
 
-# The priced view keeps only costs; the unit prices come from the same `prices` row it
-# matched (same conditions as pricing.sql.priced_requests_sql). `focus_lines` checks that
+# The priced view carries the rates of the `prices` row each request matched, so the unit
+# prices below are the ones its costs were computed with; `focus_lines` still checks that
 # tokens x unit price equals the view's cost, so a drift between the two cannot go unseen.
-_RATE_JOIN = """
-    LEFT JOIN prices AS pr
-        ON pr.provider = q.price_provider
-        AND pr.model = q.price_model
-        AND pr.weekday = CAST(((epoch_ms(q.ts) // 86400000) + 3) % 7 AS TINYINT)
-        AND pr.hour = CAST((epoch_ms(q.ts) // 3600000) % 24 AS TINYINT)
-        AND q.ts >= pr.valid_from AND q.ts < pr.valid_to
-        AND q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens
-            BETWEEN pr.min_prompt_tokens AND pr.max_prompt_tokens
-"""
 _RATE_COLUMNS = (
     "input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
     "output_per_token", "reasoning_per_token",
@@ -351,19 +341,18 @@ def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) ->
         f"""
         SELECT q.day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key,
             list_sort(q.tags) AS tags,
-            coalesce(pr.currency, q.currency, 'USD') AS currency,
-            {", ".join(f"pr.{c}" for c in _RATE_COLUMNS)},
+            coalesce(q.price_currency, q.currency, 'USD') AS currency,
+            {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
             sum(q.request_count),
             sum(q.input_tokens), sum(q.cache_read_tokens), sum(q.cache_write_tokens),
             sum(q.cache_write_1h_tokens), sum(q.output_tokens - q.reasoning_tokens), sum(q.reasoning_tokens),
             sum(q.input_cost), sum(q.cache_read_cost), sum(q.cache_write_cost), sum(q.cache_write_1h_cost),
-            sum((q.output_tokens - q.reasoning_tokens) * pr.output_per_token),
-            sum(q.reasoning_tokens * pr.reasoning_per_token),
+            sum((q.output_tokens - q.reasoning_tokens) * q.output_per_token),
+            sum(q.reasoning_tokens * q.reasoning_per_token),
             sum(q.output_cost), sum(q.cost), sum(q.billed_cost),
             sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END),
             sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END)
         FROM ({sql}) AS q
-        {_RATE_JOIN}
         GROUP BY ALL
         ORDER BY ALL
         """,
