@@ -6,11 +6,12 @@ are translated here, once, into `WarehouseError` with the file name and what to 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -159,6 +160,17 @@ class Warehouse:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def transaction(self, cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """BEGIN ... COMMIT on `cur`; on a DuckDB error, ROLLBACK and raise it as WarehouseError."""
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            cur.execute("COMMIT")
+        except duckdb.Error as e:
+            cur.execute("ROLLBACK")
+            raise translate(e, self.path) from e
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
         cur = self.con.cursor()
@@ -187,14 +199,9 @@ class Warehouse:
                 f"{SCHEMA_VERSION}) but is open read-only; open it once without another process holding it"
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with self.transaction(con):
                 con.execute(MIGRATIONS[version - 1])
                 con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-                con.execute("COMMIT")
-            except duckdb.Error:
-                con.execute("ROLLBACK")
-                raise
 
     # ------------------------------------------------------------------ prices
 
@@ -213,22 +220,14 @@ class Warehouse:
         columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
                    for c in PRICE_COLUMNS}
         cur.register("incoming_prices", pa.table(columns))
-        with self._write_lock:
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                cur.execute("DELETE FROM prices")
-                cur.execute(f"INSERT INTO prices SELECT {', '.join(PRICE_COLUMNS)} FROM incoming_prices")
-                cur.unregister("incoming_prices")
-                cur.execute(
-                    "INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest]
-                )
-                # Another catalog may resolve logged names differently: map every pair again.
-                cur.execute("DELETE FROM model_map")
-                self._refresh_model_map(cur)
-                cur.execute("COMMIT")
-            except duckdb.Error:
-                cur.execute("ROLLBACK")
-                raise
+        with self._write_lock, self.transaction(cur):
+            cur.execute("DELETE FROM prices")
+            cur.execute(f"INSERT INTO prices SELECT {', '.join(PRICE_COLUMNS)} FROM incoming_prices")
+            cur.unregister("incoming_prices")
+            cur.execute("INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest])
+            # Another catalog may resolve logged names differently: map every pair again.
+            cur.execute("DELETE FROM model_map")
+            self._refresh_model_map(cur)
 
     def _refresh_model_map(self, cur: duckdb.DuckDBPyConnection) -> None:
         pairs = cur.execute(
@@ -290,13 +289,9 @@ class Warehouse:
         cur.register("staged_table", table)
         with self._write_lock:
             batch, was_fresh = self.begin_batch(cur)
-            cur.execute("BEGIN TRANSACTION")
             try:
-                added = insert_new_requests(cur, "staged_table", batch_id=batch)
-                cur.execute("COMMIT")
-            except duckdb.Error as e:
-                cur.execute("ROLLBACK")
-                raise translate(e, self.path) from e
+                with self.transaction(cur):
+                    added = insert_new_requests(cur, "staged_table", batch_id=batch)
             finally:
                 cur.unregister("staged_table")
             self.after_batch(cur, batch, was_fresh)
@@ -354,14 +349,9 @@ class Warehouse:
         with self._write_lock:
             if _cache_fresh(cur):
                 return
-            try:
-                cur.execute("BEGIN TRANSACTION")
+            with self.transaction(cur):
                 cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
                 _mark_fresh(cur)
-                cur.execute("COMMIT")
-            except duckdb.Error as e:
-                cur.execute("ROLLBACK")
-                raise translate(e, self.path) from e
 
     def begin_batch(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
         """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
@@ -371,8 +361,7 @@ class Warehouse:
     def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool) -> None:
         """After an insert: map new model names, then price just the new rows into a fresh cache."""
         self._refresh_model_map(cur)
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction(cur):
             _bump_version(cur)
             if was_fresh:
                 cur.execute(
@@ -380,10 +369,6 @@ class Warehouse:
                 )
                 cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
                 _mark_fresh(cur)
-            cur.execute("COMMIT")
-        except duckdb.Error as e:
-            cur.execute("ROLLBACK")
-            raise translate(e, self.path) from e
 
 
 _REQUEST_ARROW = pa.schema(
