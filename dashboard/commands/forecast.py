@@ -45,6 +45,7 @@ def _daily_spend(db: str | None) -> pd.Series:
     import pandas as pd
 
     from dashboard.warehouse import Warehouse
+    from dashboard.warehouse.queries import daily_spend
 
     path = Path(db) if db is not None else Warehouse.default_path()
     if not path.exists():
@@ -53,12 +54,7 @@ def _daily_spend(db: str | None) -> pd.Series:
         )
     wh = Warehouse.open(path)
     try:
-        if hasattr(wh, "daily_spend"):
-            frame = wh.daily_spend()
-        else:
-            from dashboard.warehouse.queries import daily_spend
-
-            frame = daily_spend(wh)
+        frame = daily_spend(wh)
     finally:
         wh.close()
     if frame.empty:

@@ -297,12 +297,6 @@ class Warehouse:
             self.after_batch(cur, batch, was_fresh)
         return added
 
-    def daily_spend(self, filters: Any = None) -> Any:
-        """Computed spend per day: a DataFrame with `day` (date) and `cost_usd` (Decimal)."""
-        from dashboard.warehouse.queries import daily_spend
-
-        return daily_spend(self, filters)
-
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
         """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError.
 
