@@ -15,7 +15,7 @@ from dashboard.ingest.base import Options, Sample
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, canonical_sql
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import preview_rows, read_sample, run_import
+from dashboard.warehouse.loader import read_sample, run_import
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,8 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     fmt = choose(sample, fmt_name, options)
     sql, params = _build(fmt, sample, options, path)
-    columns, rows = preview_rows(wh, MACROS, sql, {**params, "import_id": None}, str(path))
+    columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None},
+                                macros=MACROS)
     return fmt.NAME, columns, rows
 
 

@@ -27,26 +27,17 @@ class ImportCounts:
 
 
 def read_sample(
-    wh: Warehouse, sql: str, path: str, params: dict[str, Any] | None = None
+    wh: Warehouse, sql: str, path: str, params: dict[str, Any] | None = None, macros: str | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run a small read-only query (header, first lines, a preview); returns (columns, rows)."""
+    """Run a small read-only query (header, first lines, a preview); returns (columns, rows).
+
+    `macros` are created first on the same cursor (DuckDB keeps temporary macros per cursor).
+    """
     cur = wh.cursor()
     try:
+        if macros:
+            cur.execute(macros)
         rel = cur.execute(sql, params or {"path": path})
-        return [d[0] for d in rel.description], rel.fetchall()
-    except duckdb.Error as e:
-        raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
-
-
-def preview_rows(
-    wh: Warehouse, macros: str, sql: str, params: dict[str, Any], path: str, limit: int = 20
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The first mapped rows of an import, without writing; macros and query share one cursor
-    (DuckDB keeps temporary macros per cursor)."""
-    cur = wh.cursor()
-    try:
-        cur.execute(macros)
-        rel = cur.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", params)
         return [d[0] for d in rel.description], rel.fetchall()
     except duckdb.Error as e:
         raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
