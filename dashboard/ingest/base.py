@@ -114,6 +114,9 @@ def select(where: str | None = None, **exprs: str) -> str:
         if c == "line":
             e = e or "src.line"
         elif c == "raw":
+            if e and exprs.get("request_id"):
+                # The record's text is only hashed into an id when the record has none.
+                e = f"CASE WHEN nullif(trim({exprs['request_id']}), '') IS NULL THEN {e} END"
             e = e or "src.raw"
         elif c == "cached_included":
             e = e or "NULL"
@@ -137,7 +140,7 @@ def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
 
 
 def csv_raw(sample: Sample) -> str:
-    """SQL rebuilding a CSV record's text from its columns (kept only for rejected rows)."""
+    """SQL rebuilding a CSV record's text from its columns (for derived ids and rejected rows)."""
     cols = [f'coalesce(src."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
     return f"concat_ws(',', {', '.join(cols)})" if cols else "''"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from dashboard.errors import ImportFailed
 from dashboard.ingest import readers
-from dashboard.ingest.base import Options, Sample
+from dashboard.ingest.base import Options, Sample, csv_raw
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, canonical_sql
 from dashboard.warehouse import Warehouse
@@ -153,8 +153,11 @@ def _build(fmt: ModuleType, sample: Sample, options: Options, path: Path) -> tup
         format_sql = fmt.select_sql(sample, options)
     except ValueError as e:
         raise ImportFailed(f"{path}: {e}") from e
-    format_sql, reader = readers.parse_json_once(format_sql, readers.reader_sql(shape, sample.delimiter))
     derive_ids = 'NULL AS "request_id"' in format_sql
+    # Formats that filter, join or dedupe records, or number derived ids, need line numbers
+    # up front; the rest get them from the staging table, only for the rows rejected.
+    numbered = derive_ids or "\nWHERE " in format_sql or format_sql.count("src.line") > 1
+    format_sql, reader = readers.parse_json_once(format_sql, readers.reader_sql(shape, sample.delimiter, numbered))
     sql = f"WITH src AS ({reader}),\n" + canonical_sql(format_sql, zone_given=bool(options.tz), derive_ids=derive_ids)
     params = {
         "path": str(path),
@@ -193,6 +196,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         format_name=fmt.NAME,
         uses_csv_rejects=shape in ("lines", "csv"),
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
+        first_line=readers.FIRST_LINE[shape],
+        raw_sql=readers.csv_raw_sql(sample.delimiter, csv_raw(sample)) if shape == "csv" else None,
     )
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
                         "complete",

@@ -28,41 +28,61 @@ def guess_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def reader_sql(shape: str, delimiter: str = ",") -> str:
+def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, and `raw` + `doc` (JSON) or the file's columns.
 
-    `doc` is the record when it is a valid JSON object, else NULL (and `ok` false), so a
-    malformed line becomes a rejected row instead of failing the whole file.
+    Every record the reader yields is a row, in file order, so a staging table's rowid is
+    the record number. `numbered` adds `line` as a column (formats that join or dedupe on
+    it); otherwise `line` is NULL and the loader numbers rejected rows from the rowid,
+    which spares a single-threaded window over the whole file.
+
+    CSV: `raw` is NULL; formats rebuild it where they hash it into a derived id, and the
+    loader fills it in for rejected rows from `csv_raw_sql`.
+    Lines: `doc` is the text when it is a JSON object, else NULL (and `ok` false), so a
+    malformed line becomes a rejected row instead of failing the whole file; `ok` is NULL
+    for a blank line, which is no record at all.
     """
+    line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     if shape == "lines":
         return f"""
-        SELECT line, raw, doc, doc IS NOT NULL AS ok FROM (
-            SELECT row_number() OVER () AS line, raw,
+        SELECT line, raw, doc, CASE WHEN trim(raw) <> '' THEN doc IS NOT NULL END AS ok FROM (
+            SELECT {line} AS line, raw,
                    -- a cheap text test first, so valid lines are parsed once here and once for fields
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
             FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
-                          quote = '', escape = '', auto_detect = false, strict_mode = false,
+                      quote = '', escape = '', auto_detect = false, strict_mode = false,
                           max_line_size = {MAX_LINE_BYTES}, {_REJECTS})
-        ) WHERE raw IS NOT NULL AND trim(raw) <> ''
+        )
         """
     if shape == "csv":
-        return f"""
-        SELECT row_number() OVER () + 1 AS line, true AS ok, *
-        FROM read_csv($path, header = true, all_varchar = true, max_line_size = {MAX_LINE_BYTES},
-                      delim = {DELIMITERS[delimiter]}, quote = '"', escape = '"', {_REJECTS})
-        """
+        return f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, * FROM {_read_csv(delimiter, _REJECTS)}"
     if shape == "json":
         # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
         return """
         SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
                CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
-               json_type(json) = 'OBJECT' AS ok
+               coalesce(json_type(json) = 'OBJECT', false) AS ok
         FROM read_json($path, format = 'array', records = false, columns = {'json': 'JSON'},
                        maximum_object_size = 67108864)
         """
     if shape == "parquet":
         return "SELECT row_number() OVER () AS line, true AS ok, * FROM read_parquet($path)"
     raise ValueError(f"unknown reading shape {shape!r}")
+
+
+# Where the first record sits: record n (0-based rowid) of a CSV is line n + 2 (after the header).
+FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1}
+
+
+def _read_csv(delimiter: str, errors: str) -> str:
+    return (f"read_csv($path, header = true, all_varchar = true, max_line_size = {MAX_LINE_BYTES}, "
+            f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
+
+
+def csv_raw_sql(delimiter: str, raw_expr: str) -> str:
+    """(line, raw) for every record of a CSV, numbered as the reader numbers them (same skipped lines)."""
+    return (f"SELECT row_number() OVER () + 1 AS line, {raw_expr} AS raw "
+            f"FROM {_read_csv(delimiter, 'ignore_errors = true')} AS src")  # src: the formats' name for it
 
 
 def header_sql(delimiter: str) -> str:

@@ -4,33 +4,44 @@ Formats only extract text (see base.py); this wraps their SELECT so that every f
 follows the same rules. Values the person typed (provider, model, time zone, source) are
 bound parameters, never spliced into the text.
 
-It runs once per record of files with millions of rows, so each value is parsed once:
-tokens take a fast integer cast whose text round-trips, and only the rest (" 12 ", "1e3",
-"12.5") go through the slower decimal check.
+It runs once per record of files with millions of rows, so each value is parsed once and
+the common case goes first: tokens take a fast integer cast whose text round-trips, and
+only the rest (" 12 ", "1e3", "12.5") go through the slower decimal check; a time that
+looks like a date is cast as one, a bare number is read as epoch seconds or milliseconds
+(a failed cast costs more than the successful one, so neither is tried blindly first).
 """
 
 from __future__ import annotations
 
 MACROS = """
-CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(trim(v) AS DECIMAL(38, 6));
-CREATE OR REPLACE TEMP MACRO ing_blank(v) AS v IS NULL OR trim(CAST(v AS VARCHAR)) = '';
+CREATE OR REPLACE TEMP MACRO ing_text(v) AS
+    CASE WHEN CAST(v AS VARCHAR) LIKE ' %' OR CAST(v AS VARCHAR) LIKE '% ' THEN nullif(trim(CAST(v AS VARCHAR)), '')
+         ELSE nullif(CAST(v AS VARCHAR), '') END;
+CREATE OR REPLACE TEMP MACRO ing_blank(v) AS ing_text(v) IS NULL;
+CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(v AS DECIMAL(38, 6));
 CREATE OR REPLACE TEMP MACRO ing_tok_slow(v) AS
     CASE WHEN trim(v) = '' THEN 0
          WHEN ing_dec(v) = floor(ing_dec(v)) AND abs(ing_dec(v)) < 1000000000000000
          THEN CAST(ing_dec(v) AS BIGINT) END;
-CREATE OR REPLACE TEMP MACRO ing_epoch(v) AS
-    CASE WHEN regexp_full_match(trim(v), '[0-9]{11,14}(\\.[0-9]+)?')
-            THEN to_timestamp(TRY_CAST(trim(v) AS DOUBLE) / 1000)
-         WHEN regexp_full_match(trim(v), '[0-9]{9,10}(\\.[0-9]+)?')
-            THEN to_timestamp(TRY_CAST(trim(v) AS DOUBLE)) END;
+CREATE OR REPLACE TEMP MACRO ing_epoch_n(n) AS
+    CASE WHEN n >= 1e10 AND n < 1e14 THEN to_timestamp(n / 1000)
+         WHEN n >= 1e8 AND n < 1e10 THEN to_timestamp(n) END;
+CREATE OR REPLACE TEMP MACRO ing_epoch(v) AS ing_epoch_n(TRY_CAST(v AS DOUBLE));
+CREATE OR REPLACE TEMP MACRO ing_datelike(v) AS contains(v, '-') OR contains(v, ':') OR contains(v, '/');
 CREATE OR REPLACE TEMP MACRO ing_ts_utc(v) AS
-    CASE WHEN v IS NULL THEN NULL ELSE coalesce(TRY_CAST(v AS TIMESTAMPTZ), ing_epoch(v)) END;
+    CASE WHEN v IS NULL THEN NULL
+         WHEN ing_datelike(v) THEN TRY_CAST(v AS TIMESTAMPTZ)
+         ELSE coalesce(ing_epoch(v), TRY_CAST(v AS TIMESTAMPTZ)) END;
 CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, tz) AS
     CASE WHEN v IS NULL THEN NULL
-         WHEN regexp_matches(trim(v), '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
-         ELSE coalesce(timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)), ing_epoch(v)) END;
-CREATE OR REPLACE TEMP MACRO ing_text(v) AS nullif(trim(CAST(v AS VARCHAR)), '');
+         WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
+         WHEN ing_datelike(v) THEN timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))
+         ELSE coalesce(ing_epoch(v), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))) END;
 """
+
+# The reason of a row that is no record at all (a blank line): neither imported nor rejected.
+SKIPPED = ""
 
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
 
@@ -56,7 +67,8 @@ def _token_reasons() -> str:
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
-    The result has the `requests` columns plus `line`, `raw` and `reason`.
+    The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
+    row, SKIPPED for a row that is no record, else why the row is rejected).
     `zone_given`: naive timestamps are in $tz rather than UTC (a slower parse).
     `derive_ids`: the format has no request id, so every row gets a stable derived one
     (a hash of the record plus its occurrence number, so identical requests stay distinct).
@@ -81,7 +93,7 @@ t AS (
         {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, ing_text(x.model)) AS model_final,
-        TRY_CAST(trim(x.billed_cost) AS DECIMAL(38, 12)) AS billed_dec,
+        TRY_CAST(x.billed_cost AS DECIMAL(38, 12)) AS billed_dec,
         {_token_values()}
     FROM x
 ),
@@ -90,7 +102,8 @@ v AS (
         t.*,
         t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
         CASE
-            WHEN NOT coalesce(t.parsed, true) THEN 'not a valid JSON object'
+            WHEN t.parsed IS NULL THEN '{SKIPPED}'
+            WHEN NOT t.parsed THEN 'not a valid JSON object'
             WHEN ing_blank(t.ts) THEN 'missing time'
             WHEN t.ts_parsed IS NULL THEN 'unparsable time: ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'

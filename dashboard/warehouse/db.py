@@ -434,10 +434,10 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         conditions.append(
             "NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.source = s.source AND r.request_id = s.request_id)"
         )
-    qualify = "QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.line) = 1" if repeats else ""
-    order_column = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
-    if not order_column:
-        qualify = qualify.replace(" ORDER BY s.line", "")
+    # A loader's staging table keeps file order: its line, else its rowid, says which came first.
+    numbered = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
+    order = " ORDER BY s.line, s.rowid" if numbered else ""
+    qualify = f"QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id{order}) = 1" if repeats else ""
     result = cur.execute(
         f"""
         INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)

@@ -54,7 +54,16 @@ def run_import(
     format_name: str,
     uses_csv_rejects: bool,
     rejects: tuple[str, str],
+    first_line: int = 1,
+    raw_sql: str | None = None,
 ) -> ImportCounts:
+    """Stage the file's rows, then keep the rejected ones and insert the new good ones.
+
+    `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
+    is no record), so where the reader left `line` NULL the staging rowid numbers it:
+    record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
+    whose rows carry no text of their own (CSV); it is read only when rows are rejected.
+    """
     cur = wh.cursor()
     reject_table, reject_scan = rejects
     with wh._write_lock:
@@ -78,18 +87,22 @@ def run_import(
                 ).fetchall()
                 cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
                 cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
+            good, rejected = cur.execute(
+                "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> '') FROM staged"
+            ).fetchone()
+            if rejected:
+                _number_rejected(cur, first_line, raw_sql, params["path"])
             if structural:
                 _fix_lines(cur, [r[0] for r in structural])
                 cur.executemany(
                     "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
                     [(import_id, line, raw, f"unreadable record: {why}") for line, raw, why in structural],
                 )
-            cur.execute(
-                "INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE reason IS NOT NULL",
-                [import_id],
-            )
-            rejected = cur.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0]
-            good = cur.execute("SELECT count(*) FROM staged WHERE reason IS NULL").fetchone()[0]
+            if rejected:
+                cur.execute(
+                    "INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE reason <> ''",
+                    [import_id],
+                )
             added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
             rejected += len(structural)
             cur.execute(
@@ -111,13 +124,28 @@ def run_import(
     return ImportCounts(import_id, added, good - added, rejected)
 
 
+def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: str | None, path: str) -> None:
+    """Give rejected rows their line (from the rowid) and, for CSV, their text."""
+    # rowids run on in file order from wherever DuckDB starts them (not 0 inside a transaction).
+    cur.execute(
+        f"UPDATE staged SET line = rowid - (SELECT min(rowid) FROM staged) + {int(first_line)} "
+        "WHERE line IS NULL AND reason <> ''"
+    )
+    if raw_sql:
+        cur.execute(
+            f"UPDATE staged SET raw = left(r.raw, 100000) FROM ({raw_sql}) AS r "
+            "WHERE staged.line = r.line AND staged.reason <> '' AND staged.raw IS NULL",
+            {"path": path},
+        )
+
+
 def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
     """Staged rows count records, not lines; shift the lines of rejected ones past skipped lines.
 
     DuckDB drops unreadable lines before numbering, so the record numbered n really sits
     at line n + (number of unreadable lines up to it).
     """
-    rows = cur.execute("SELECT DISTINCT line FROM staged WHERE reason IS NOT NULL").fetchall()
+    rows = cur.execute("SELECT DISTINCT line FROM staged WHERE reason <> ''").fetchall()
     old, new = [], []
     for (line,) in rows:
         real = line

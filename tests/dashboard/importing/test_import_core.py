@@ -127,6 +127,16 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     assert got["c"] == datetime(2026, 11, 1, 14, tzinfo=UTC)  # 09:00 EST (UTC-5): DST ended at 06:00 UTC that day
 
 
+def test_a_daily_export_with_dates_only_is_read_in_the_named_zone(warehouse, tmp_path):
+    f = tmp_path / "daily.csv"
+    f.write_text("request_id,date,model,prompt_tokens,completion_tokens\n"
+                 "d1,2026-11-02,gpt-4o,10,1\nd2,1793577600,gpt-4o,10,1\n")
+    import_file(warehouse, f, options=Options(tz="Europe/Berlin"))
+    got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
+    assert got["d1"] == datetime(2026, 11, 1, 23, tzinfo=UTC)  # midnight in Berlin (UTC+1)
+    assert got["d2"] == datetime(2026, 11, 2, tzinfo=UTC)  # epoch seconds carry no zone
+
+
 def test_gateway_history_export_imports_as_generic_csv(warehouse, tmp_path):
     # The OurToken history export: daily rows with a request count, input/output/cache read tokens, spend.
     f = tmp_path / "ourtoken-history.csv"
@@ -165,6 +175,28 @@ def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(
     got = warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
     assert got[0][0] == 3 and "MISSING COLUMNS" in got[0][1]
     assert got[1] == (4, "prompt_tokens is not a whole number: x")
+    raw = warehouse.query("SELECT raw FROM rejected_rows WHERE line = 4").fetchone()[0]
+    assert raw == "c,2026-11-01T00:00:00Z,gpt-4o,x,1"
+
+
+def test_blank_lines_are_no_records_and_keep_later_line_numbers_right(warehouse, tmp_path):
+    f = write(tmp_path / "gappy.jsonl", [line(1), "", "   ", line(4, prompt=-1, cached=0), "", line(6)])
+    res = import_file(warehouse, f)
+    assert (res.added, res.duplicates, res.rejected) == (2, 0, 1)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
+        (4, "prompt_tokens is negative: -1")]
+
+
+def test_rows_with_a_blank_id_get_ids_from_their_own_text(warehouse, tmp_path):
+    f = tmp_path / "some-ids.csv"
+    f.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                 "a,2026-11-01T00:00:00Z,gpt-4o,10,1\n"
+                 ",2026-11-01T00:00:00Z,gpt-4o,20,1\n"
+                 ",2026-11-01T00:00:00Z,gpt-4o,30,1\n")
+    assert import_file(warehouse, f).added == 3
+    assert import_file(warehouse, f).duplicates == 3
+    ids = [r[0] for r in rows(warehouse)]
+    assert ids[0] == "a" and len(set(ids)) == 3 and all(i.startswith("h") for i in ids[1:])
 
 
 def test_rows_without_ids_get_stable_ids(warehouse, tmp_path):
