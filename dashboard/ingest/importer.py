@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +17,7 @@ from dashboard.ingest.base import Options, Sample, csv_raw
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, canonical_sql
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import read_sample, run_import
+from dashboard.warehouse.loader import ImportCounts, read_sample, run_import
 
 
 @dataclass(frozen=True)
@@ -185,20 +187,28 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
     sql, params = _build(fmt, sample, options, path)
+    # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_of, path)
+        counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
+    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
+                        "complete",
+                        import_id=counts.import_id)
+
+
+def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
+         display_name: str | None, sha256: Callable[[], str]) -> ImportCounts:
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
-    counts = run_import(
+    return run_import(
         wh,
         macros=MACROS,
         select_sql=sql,
         params=params,
         file_name=display_name or str(path),
-        sha256=sha256_of(path),
+        sha256=sha256,
         format_name=fmt.NAME,
         uses_csv_rejects=shape in ("lines", "csv"),
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
         raw_sql=readers.csv_raw_sql(sample.delimiter, csv_raw(sample)) if shape == "csv" else None,
     )
-    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
-                        "complete",
-                        import_id=counts.import_id)

@@ -219,11 +219,12 @@ class Warehouse:
             return
         columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
                    for c in PRICE_COLUMNS}
-        cur.register("incoming_prices", pa.table(columns))
+        # Lists unnested by DuckDB: building an Arrow table from Python lists would import pandas,
+        # a second's start-up for a command-line import.
+        unnested = ", ".join(f"unnest(${c})" for c in PRICE_COLUMNS)
         with self._write_lock, self.transaction(cur):
             cur.execute("DELETE FROM prices")
-            cur.execute(f"INSERT INTO prices SELECT {', '.join(PRICE_COLUMNS)} FROM incoming_prices")
-            cur.unregister("incoming_prices")
+            cur.execute(f"INSERT INTO prices SELECT {unnested}", columns)
             cur.execute("INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest])
             # Another catalog may resolve logged names differently: map every pair again.
             cur.execute("DELETE FROM model_map")

@@ -8,6 +8,7 @@ rows, write the register. Any DuckDB error rolls everything back.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,7 @@ def run_import(
     select_sql: str,
     params: dict[str, Any],
     file_name: str,
-    sha256: str,
+    sha256: Callable[[], str],
     format_name: str,
     uses_csv_rejects: bool,
     rejects: tuple[str, str],
@@ -63,6 +64,7 @@ def run_import(
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
     record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
     whose rows carry no text of their own (CSV); it is read only when rows are rejected.
+    `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
     """
     cur = wh.cursor()
     reject_table, reject_scan = rejects
@@ -73,9 +75,9 @@ def run_import(
             cur.execute("BEGIN TRANSACTION")
             import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
             cur.execute(
-                "INSERT INTO imports (import_id, file_name, file_sha256, format, source, started_at, status) "
-                "VALUES (?, ?, ?, ?, ?, now(), 'running')",
-                [import_id, file_name, sha256, format_name, params.get("source")],
+                "INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
+                "VALUES (?, ?, ?, ?, now(), 'running')",
+                [import_id, file_name, format_name, params.get("source")],
             )
             cur.execute("DROP TABLE IF EXISTS staged")
             cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", {**params, "import_id": import_id})
@@ -106,9 +108,9 @@ def run_import(
             added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
             rejected += len(structural)
             cur.execute(
-                "UPDATE imports SET rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
+                "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
                 "finished_at = now(), status = 'complete' WHERE import_id = ?",
-                [added, good - added, rejected, import_id],
+                [sha256(), added, good - added, rejected, import_id],
             )
             cur.execute("DROP TABLE staged")
             cur.execute("COMMIT")
