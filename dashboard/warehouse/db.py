@@ -424,8 +424,10 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
     select = ", ".join(
         "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
     )
+    # Distinct hashes prove distinct ids (and are cheaper to count); a shared hash, whether
+    # a real repeat or a collision, just takes the exact path below.
     repeats = cur.execute(
-        f"SELECT count(*) - count(DISTINCT (s.source, s.request_id)) FROM {staged} AS s WHERE {where}"
+        f"SELECT count(*) - count(DISTINCT hash(s.source, s.request_id)) FROM {staged} AS s WHERE {where}"
     ).fetchone()[0]
     overlap = cur.execute(
         f"SELECT count(*) FROM requests WHERE source IN (SELECT DISTINCT s.source FROM {staged} AS s)"
