@@ -106,6 +106,14 @@ def head_lines_sql() -> str:
 _JSON_FIELD = re.compile(r"json_extract_string\(src\.doc, '((?:[^']|'')*)'\)")
 
 
+def _paths(format_sql: str) -> list[str]:
+    paths: list[str] = []
+    for path in _JSON_FIELD.findall(format_sql):
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
 def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
     """Parse each JSON record once instead of once per field.
 
@@ -113,12 +121,60 @@ def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
     multi-path extraction done in the reader (DuckDB parses the document a single time
     for all paths), which is what keeps wide JSON formats near DuckDB's own speed.
     """
-    paths: list[str] = []
-    for path in _JSON_FIELD.findall(format_sql):
-        if path not in paths:
-            paths.append(path)
+    paths = _paths(format_sql)
     if not paths:
         return format_sql, reader
     format_sql = _JSON_FIELD.sub(lambda m: f"src.__j[{paths.index(m.group(1)) + 1}]", format_sql)
     listed = ", ".join(f"'{p}'" for p in paths)
     return format_sql, f"SELECT *, json_extract_string(doc, [{listed}]) AS __j FROM ({reader})"
+
+
+_PLAIN_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_READER_COLUMNS = {"line", "raw", "doc", "ok", "__j"}
+
+
+def typed_lines(format_sql: str) -> tuple[str, str] | None:
+    """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
+
+    `read_json` with a declared nested STRUCT (every leaf VARCHAR) parses each line once,
+    in parallel, straight into those fields: about twice as fast as reading lines and
+    extracting paths. But it fails the whole file on one malformed line and knows neither
+    line numbers nor a line's text, so the importer takes it only for a file it reads
+    cleanly with no rejected row, and reads any other file line by line again.
+    Possible when every field is a plain dotted path and the format uses the record
+    through those paths only.
+    """
+    paths = _paths(format_sql)
+    if not paths or not all(_PLAIN_PATH.fullmatch(p) for p in paths):
+        return None
+    spec: dict = {}
+    for path in paths:
+        *parents, leaf = path[2:].split(".")
+        node = spec
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                return None  # a field that is also read as a whole: not a struct
+        if isinstance(node.get(leaf), dict):
+            return None
+        node[leaf] = "VARCHAR"
+    if _READER_COLUMNS & set(spec):
+        return None
+    format_sql = _JSON_FIELD.sub(
+        lambda m: "src." + ".".join(f'"{k}"' for k in m.group(1)[2:].split(".")), format_sql
+    )
+    if "src.doc" in format_sql or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
+        return None
+
+    def sql_type(node: dict | str) -> str:
+        if isinstance(node, str):
+            return node
+        return "STRUCT(" + ", ".join(f'"{k}" {sql_type(v)}' for k, v in node.items()) + ")"
+
+    columns = "{" + ", ".join(f"'{k}': '{sql_type(v)}'" for k, v in spec.items()) + "}"
+    reader = f"""
+        SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, *
+        FROM read_json($path, format = 'newline_delimited', columns = {columns},
+                       maximum_object_size = {MAX_LINE_BYTES})
+        """
+    return format_sql, reader

@@ -8,6 +8,7 @@ rows, write the register. Any DuckDB error rolls everything back.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,14 @@ import pyarrow as pa
 
 from dashboard.errors import ImportFailed
 from dashboard.warehouse.db import Warehouse, insert_new_requests
+
+
+class NotClean(Exception):
+    """A clean-only attempt met a row it cannot keep as read (rejected, or without an id of its own)."""
+
+
+# The id every row without one gets when the reader has no text of the record to hash.
+NO_TEXT_ID = "h" + hashlib.md5(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ def run_import(
     rejects: tuple[str, str],
     first_line: int = 1,
     raw_sql: str | None = None,
+    clean_only: bool = False,
 ) -> ImportCounts:
     """Stage the file's rows, then keep the rejected ones and insert the new good ones.
 
@@ -65,6 +75,7 @@ def run_import(
     record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
     whose rows carry no text of their own (CSV); it is read only when rows are rejected.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
+    `clean_only`: roll back and raise NotClean unless every record is good and has an id.
     """
     cur = wh.cursor()
     reject_table, reject_scan = rejects
@@ -89,9 +100,14 @@ def run_import(
                 ).fetchall()
                 cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
                 cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
-            good, rejected = cur.execute(
-                "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> '') FROM staged"
+            good, rejected, unnamed = cur.execute(
+                "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> ''), "
+                "count(*) FILTER (WHERE request_id = ?) FROM staged",
+                [NO_TEXT_ID],
             ).fetchone()
+            if clean_only and (rejected or unnamed or structural):
+                cur.execute("ROLLBACK")
+                raise NotClean
             if rejected:
                 _number_rejected(cur, first_line, raw_sql, params["path"])
             if structural:

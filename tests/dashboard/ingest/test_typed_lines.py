@@ -1,0 +1,94 @@
+"""Clean JSON lines take DuckDB's typed JSON reader; the result must equal the line-by-line read.
+
+Records follow the OpenAI chat completions reference, DeepSeek's hit/miss usage fields,
+OpenRouter's inline `usage.cost`, and the `{request, response}` pair shape.
+"""
+
+import hashlib
+import json
+
+from ingest_helpers import write_lines
+
+from dashboard.ingest import import_file
+from dashboard.ingest.base import Options
+from dashboard.ingest.importer import _build, choose, sample_file
+from dashboard.ingest.readers import typed_lines
+from dashboard.ingest.sql import MACROS
+from dashboard.warehouse.loader import read_sample
+
+RECORDS = [
+    {"id": "chatcmpl-1", "object": "chat.completion", "created": 1790000000, "model": "deepseek-v4-flash",
+     "usage": {"prompt_tokens": 1200, "completion_tokens": 80, "total_tokens": 1280,
+               "prompt_tokens_details": {"cached_tokens": 1024}}},
+    {"id": "chatcmpl-2", "object": "chat.completion", "created": 1790000060, "model": "deepseek-chat",
+     "route": "deepseek", "usage": {"prompt_tokens": 900, "prompt_cache_hit_tokens": 640,
+                                    "prompt_cache_miss_tokens": 260, "completion_tokens": 40,
+                                    "completion_tokens_details": {"reasoning_tokens": 12}}},
+    {"id": "gen-3", "created": 1790000120, "model": "openai/gpt-4o-mini", "provider": "OpenAI",
+     "usage": {"prompt_tokens": 50, "completion_tokens": 5, "cost": 0.00001275}},
+    {"request": {"user": "u-7", "metadata": {"project": "search"}},
+     "response": {"id": "chatcmpl-4", "created": 1790000180, "model": "gpt-4o",
+                  "usage": {"prompt_tokens": 3000, "completion_tokens": 300,
+                            "prompt_tokens_details": {"cached_tokens": 0}}},
+     "latency_ms": 812.5, "tags": ["nightly", "eval"]},
+    {"id": "chatcmpl-5", "created": "2026-09-21T14:16:00.250+02:00", "model": "gpt-4o", "project": "ünïcode",
+     "usage": {"prompt_tokens": 10.0, "completion_tokens": 1}, "status": 200},
+]
+
+
+def _both_reads(warehouse, path):
+    sample = sample_file(warehouse, path)
+    fmt = choose(sample, None, Options())
+    sql, params, fast = _build(fmt, sample, Options(), path)
+    assert fast is not None, "clean OpenAI lines should have a typed read"
+    params = {**params, "import_id": None}
+    order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
+    _, by_line = read_sample(warehouse, order.format(sql), str(path), params, macros=MACROS)
+    _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)
+    return by_line, typed
+
+
+def test_the_typed_read_gives_the_same_rows_as_the_line_by_line_read(warehouse, tmp_path):
+    f = write_lines(tmp_path / "mixed-shapes.jsonl", [json.dumps(r) for r in RECORDS])
+    by_line, typed = _both_reads(warehouse, f)
+    assert len(by_line) == len(RECORDS) and all(row[0] is None for row in by_line)  # no reason: all good
+    assert typed == by_line
+
+
+def test_a_file_the_typed_read_cannot_keep_as_read_is_read_line_by_line(warehouse, tmp_path):
+    no_id = {k: v for k, v in RECORDS[0].items() if k != "id"}
+    lines = [json.dumps(RECORDS[0]), json.dumps(no_id), "", "{broken", json.dumps(RECORDS[2])]
+    f = write_lines(tmp_path / "needs-lines.jsonl", lines)
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (3, 1)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [(4, "not a valid JSON object")]
+    # The record without an id is named by its own text, as the line-by-line read names it.
+    ids = {r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()}
+    assert "h" + hashlib.md5(lines[1].encode()).hexdigest() in ids
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates) == (0, 3)
+
+
+def test_clean_lines_import_through_the_typed_read_exactly_once(warehouse, tmp_path):
+    f = write_lines(tmp_path / "clean.jsonl", [json.dumps(r) for r in RECORDS])
+    first = import_file(warehouse, f)
+    assert (first.added, first.rejected) == (len(RECORDS), 0)
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates) == (0, len(RECORDS))
+
+
+def test_formats_that_read_the_record_itself_keep_the_line_reader():
+    by_path = "SELECT json_extract_string(src.doc, '$.usage.input_tokens') AS a FROM src"
+    assert typed_lines(by_path) is not None
+    assert typed_lines(by_path + " WHERE json_exists(src.doc, '$.usage')") is None  # the document itself
+    both = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage') AS b")
+    assert typed_lines(both) is None  # a field read whole and through: no single struct type
+    assert typed_lines("SELECT json_extract_string(src.doc, '$.\"odd key\"') AS a FROM src") is None
+
+
+def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(warehouse, tmp_path):
+    no_id = json.dumps({k: v for k, v in RECORDS[2].items() if k != "id"})
+    f = write_lines(tmp_path / "one-unnamed.jsonl", [json.dumps(RECORDS[0]), no_id])
+    assert import_file(warehouse, f).added == 2
+    ids = {r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()}
+    assert ids == {"chatcmpl-1", "h" + hashlib.md5(no_id.encode()).hexdigest()}
