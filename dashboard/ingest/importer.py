@@ -166,7 +166,9 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     sql = f"WITH src AS ({reader}),\n" + canonical_sql(format_sql, zone_given=bool(options.tz), derive_ids=derive_ids)
     fast = None
     if typed:
-        fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(typed[0], zone_given=bool(options.tz), derive_ids=False)
+        fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
+            typed[0], zone_given=bool(options.tz), derive_ids=False, record_text=False
+        )
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,

@@ -50,7 +50,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True) -> str:
                    -- a cheap text test first, so valid lines are parsed once here and once for fields
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
             FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
-                      quote = '', escape = '', auto_detect = false, strict_mode = false,
+                          quote = '', escape = '', auto_detect = false, strict_mode = false,
                           max_line_size = {MAX_LINE_BYTES}, {_REJECTS})
         )
         """
@@ -130,7 +130,7 @@ def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
 
 
 _PLAIN_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
-_READER_COLUMNS = {"line", "raw", "doc", "ok", "__j"}
+_READER_COLUMNS = {"line", "raw", "doc", "ok"}
 
 
 def typed_lines(format_sql: str) -> tuple[str, str] | None:

@@ -13,6 +13,8 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 
 from __future__ import annotations
 
+from dashboard.warehouse.loader import SKIPPED
+
 MACROS = """
 CREATE OR REPLACE TEMP MACRO ing_text(v) AS
     CASE WHEN CAST(v AS VARCHAR) LIKE ' %' OR CAST(v AS VARCHAR) LIKE '% ' THEN nullif(trim(CAST(v AS VARCHAR)), '')
@@ -40,9 +42,6 @@ CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, tz) AS
          ELSE coalesce(ing_epoch(v), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))) END;
 """
 
-# The reason of a row that is no record at all (a blank line): neither imported nor rejected.
-SKIPPED = ""
-
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
 
 
@@ -64,7 +63,8 @@ def _token_reasons() -> str:
     return "\n            ".join(parts)
 
 
-def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True) -> str:
+def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
+                  record_text: bool = True) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -72,6 +72,9 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     `zone_given`: naive timestamps are in $tz rather than UTC (a slower parse).
     `derive_ids`: the format has no request id, so every row gets a stable derived one
     (a hash of the record plus its occurrence number, so identical requests stay distinct).
+    `record_text`: False when the reader has no text of the record (the typed JSON read);
+    a row without an id of its own then cannot be named, so it is rejected, and the
+    clean-only import that uses this read falls back to the line reader.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
     ts = "ing_ts_zone(x.ts, $tz)" if zone_given else "ing_ts_utc(x.ts)"
@@ -81,8 +84,11 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
         'h' || md5(coalesce(v.raw, '')) || '-'
             || row_number() OVER (PARTITION BY md5(coalesce(v.raw, '')) ORDER BY v.line)
     )"""
-    else:
+    elif record_text:
         request_id = "coalesce(ing_text(v.request_id), 'h' || md5(coalesce(v.raw, '')))"
+    else:
+        request_id = "ing_text(v.request_id)"
+    unnamed = "" if record_text else "WHEN ing_text(t.request_id) IS NULL THEN 'no id, and no text to derive one'"
     return f"""
 x AS (
 {format_sql}
@@ -104,6 +110,7 @@ v AS (
         CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN 'not a valid JSON object'
+            {unnamed}
             WHEN ing_blank(t.ts) THEN 'missing time'
             WHEN t.ts_parsed IS NULL THEN 'unparsable time: ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'

@@ -8,7 +8,6 @@ rows, write the register. Any DuckDB error rolls everything back.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,12 @@ from dashboard.warehouse.db import Warehouse, insert_new_requests
 
 
 class NotClean(Exception):
-    """A clean-only attempt met a row it cannot keep as read (rejected, or without an id of its own)."""
+    """A clean-only attempt met a row it could not keep."""
 
 
-# The id every row without one gets when the reader has no text of the record to hash.
-NO_TEXT_ID = "h" + hashlib.md5(b"").hexdigest()
+# The reason of a staged row that is no record at all (a blank line): neither imported nor rejected.
+SKIPPED = ""
+_REJECTED = f"reason <> '{SKIPPED}'"
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def run_import(
     record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
     whose rows carry no text of their own (CSV); it is read only when rows are rejected.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
-    `clean_only`: roll back and raise NotClean unless every record is good and has an id.
+    `clean_only`: roll back and raise NotClean unless every record is good.
     """
     cur = wh.cursor()
     reject_table, reject_scan = rejects
@@ -100,12 +100,10 @@ def run_import(
                 ).fetchall()
                 cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
                 cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
-            good, rejected, unnamed = cur.execute(
-                "SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason <> ''), "
-                "count(*) FILTER (WHERE request_id = ?) FROM staged",
-                [NO_TEXT_ID],
+            good, rejected = cur.execute(
+                f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
             ).fetchone()
-            if clean_only and (rejected or unnamed or structural):
+            if clean_only and (rejected or structural):
                 cur.execute("ROLLBACK")
                 raise NotClean
             if rejected:
@@ -118,7 +116,7 @@ def run_import(
                 )
             if rejected:
                 cur.execute(
-                    "INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE reason <> ''",
+                    f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
                     [import_id],
                 )
             added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
@@ -147,12 +145,12 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: s
     # rowids run on in file order from wherever DuckDB starts them (not 0 inside a transaction).
     cur.execute(
         f"UPDATE staged SET line = rowid - (SELECT min(rowid) FROM staged) + {int(first_line)} "
-        "WHERE line IS NULL AND reason <> ''"
+        f"WHERE line IS NULL AND {_REJECTED}"
     )
     if raw_sql:
         cur.execute(
             f"UPDATE staged SET raw = left(r.raw, 100000) FROM ({raw_sql}) AS r "
-            "WHERE staged.line = r.line AND staged.reason <> '' AND staged.raw IS NULL",
+            f"WHERE staged.line = r.line AND staged.{_REJECTED} AND staged.raw IS NULL",
             {"path": path},
         )
 
@@ -163,7 +161,7 @@ def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
     DuckDB drops unreadable lines before numbering, so the record numbered n really sits
     at line n + (number of unreadable lines up to it).
     """
-    rows = cur.execute("SELECT DISTINCT line FROM staged WHERE reason <> ''").fetchall()
+    rows = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchall()
     old, new = [], []
     for (line,) in rows:
         real = line
