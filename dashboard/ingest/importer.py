@@ -30,6 +30,7 @@ class ImportResult:
     status: str  # "complete" or "failed"
     message: str = ""
     import_id: int | None = None
+    staged: bool = False  # True when bad rows or repeated ids sent the file through a staging table
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,8 +149,12 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], str | None]:
-    """The import's SQL and parameters, plus a faster typed SQL for clean JSON lines (or None)."""
+           path: Path) -> tuple[str, dict[str, Any], str]:
+    """The import's SQL and parameters, plus the SQL of a clean-only read.
+
+    The clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
+    JSON lines, uses DuckDB's typed JSON reader where the format allows.
+    """
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
         raise ImportFailed(f"{path}: format {fmt.NAME} reads {fmt.SHAPE} files, but this file is {sample.shape}")
@@ -161,14 +166,20 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     # Formats that filter, join or dedupe records, or number derived ids, need line numbers
     # up front; the rest get them from the staging table, only for the rows rejected.
     numbered = derive_ids or "\nWHERE " in format_sql or format_sql.count("src.line") > 1
+    zone_given = bool(options.tz)
+
+    def full(reader: str) -> str:
+        mapped, reader = readers.parse_json_once(format_sql, reader)
+        return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids)
+
+    sql = full(readers.reader_sql(shape, sample.delimiter, numbered))
     typed = readers.typed_lines(format_sql) if shape == "lines" and not numbered else None
-    format_sql, reader = readers.parse_json_once(format_sql, readers.reader_sql(shape, sample.delimiter, numbered))
-    sql = f"WITH src AS ({reader}),\n" + canonical_sql(format_sql, zone_given=bool(options.tz), derive_ids=derive_ids)
-    fast = None
     if typed:
         fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
-            typed[0], zone_given=bool(options.tz), derive_ids=False, record_text=False
+            typed[0], zone_given=zone_given, derive_ids=False, record_text=False
         )
+    else:
+        fast = full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False))
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -198,17 +209,15 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_of, path)
-        counts = None
-        if fast:
-            try:
-                counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True)
-            except (NotClean, ImportFailed):
-                counts = None  # read line by line instead: bad lines get their number, text and reason
-        if counts is None:
+        # Most files are clean: straight from the reader into the table. A file with a bad
+        # row, a repeated id or a line DuckDB cannot read is staged instead, which keeps
+        # each bad row with its line, text and reason.
+        try:
+            counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True)
+        except (NotClean, ImportFailed):
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
-                        "complete",
-                        import_id=counts.import_id)
+                        "complete", import_id=counts.import_id, staged=counts.staged)
 
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,

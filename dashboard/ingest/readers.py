@@ -28,7 +28,7 @@ def guess_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True) -> str:
+def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
@@ -41,7 +41,9 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True) -> str:
     Lines: `doc` is the text when it is a JSON object, else NULL (and `ok` false), so a
     malformed line becomes a rejected row instead of failing the whole file; `ok` is NULL
     for a blank line, which is no record at all.
+    `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
     """
+    rejects = _REJECTS if keep_rejects else "ignore_errors = false"
     line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     if shape == "lines":
         return f"""
@@ -51,11 +53,11 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True) -> str:
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
             FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
                           quote = '', escape = '', auto_detect = false, strict_mode = false,
-                          max_line_size = {MAX_LINE_BYTES}, {_REJECTS})
+                          max_line_size = {MAX_LINE_BYTES}, {rejects})
         )
         """
     if shape == "csv":
-        return f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, * FROM {_read_csv(delimiter, _REJECTS)}"
+        return f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, * FROM {_read_csv(delimiter, rejects)}"
     if shape == "json":
         # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
         return """
@@ -133,6 +135,13 @@ _PLAIN_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
 _READER_COLUMNS = {"line", "raw", "doc", "ok"}
 
 
+def _case_clash(spec: dict) -> bool:
+    """Two keys of one object that differ only in case (`project`, `Project`): DuckDB's STRUCT
+    field names ignore case, so such fields have no typed read."""
+    keys = [k.lower() for k in spec]
+    return len(set(keys)) < len(keys) or any(isinstance(v, dict) and _case_clash(v) for v in spec.values())
+
+
 def typed_lines(format_sql: str) -> tuple[str, str] | None:
     """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
 
@@ -141,8 +150,8 @@ def typed_lines(format_sql: str) -> tuple[str, str] | None:
     extracting paths. But it fails the whole file on one malformed line and knows neither
     line numbers nor a line's text, so the importer takes it only for a file it reads
     cleanly with no rejected row, and reads any other file line by line again.
-    Possible when every field is a plain dotted path and the format uses the record
-    through those paths only.
+    Possible when every field is a plain dotted path, no two differ only in case, and
+    the format uses the record through those paths only.
     """
     paths = _paths(format_sql)
     if not paths or not all(_PLAIN_PATH.fullmatch(p) for p in paths):
@@ -158,7 +167,7 @@ def typed_lines(format_sql: str) -> tuple[str, str] | None:
         if isinstance(node.get(leaf), dict):
             return None
         node[leaf] = "VARCHAR"
-    if _READER_COLUMNS & set(spec):
+    if _READER_COLUMNS & set(spec) or _case_clash(spec):
         return None
     format_sql = _JSON_FIELD.sub(
         lambda m: "src." + ".".join(f'"{k}"' for k in m.group(1)[2:].split(".")), format_sql

@@ -421,9 +421,7 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
     The two dedupe steps are skipped when they cannot matter (no repeated id in the batch;
     no earlier row from the same sources), which is the common case of a first import.
     """
-    select = ", ".join(
-        "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
-    )
+    select = _SELECT_STAGED
     # Distinct hashes prove distinct ids (and are cheaper to count); a shared hash, whether
     # a real repeat or a collision, just takes the exact path below.
     repeats = cur.execute(
@@ -450,3 +448,63 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         """
     ).fetchone()
     return int(result[0])
+
+
+_SELECT_STAGED = ", ".join(
+    "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
+)
+
+
+# The `reason` of a row that is no record at all (a blank line): neither imported nor rejected.
+SKIPPED = ""
+
+
+class NotClean(Exception):
+    """A clean-only insert met a row it could not keep, or a repeated id; nothing was written."""
+
+
+def insert_clean_requests(
+    cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int
+) -> tuple[int, int]:
+    """Insert a file's rows straight from its reader, with no staging table; returns (good, added).
+
+    Every row must be good: `select_sql` yields `reason` (NULL for a good row, SKIPPED for
+    no record at all) and the first rejected row aborts the statement, as does a
+    repeated id inside the file; both raise NotClean and the caller, whose transaction
+    this runs in, rolls back and takes the staged path that keeps bad rows and first
+    occurrences. Rows whose (source, request_id) an earlier insert holds are then deleted
+    again: a later export overlapping an earlier one costs only its overlap.
+    """
+    try:
+        good = cur.execute(
+            f"""
+            INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
+            SELECT {_SELECT_STAGED}, {int(batch_id)} FROM ({select_sql}) AS s
+            WHERE s.reason IS NULL OR (s.reason <> '{SKIPPED}' AND error('rejected row') IS NULL)
+            """,
+            params,
+        ).fetchone()[0]
+        repeats = cur.execute(
+            "SELECT count(*) - count(DISTINCT hash(source, request_id)) FROM requests WHERE batch_id = $b",
+            {"b": batch_id},
+        ).fetchone()[0]
+    except duckdb.Error as e:
+        raise NotClean(str(e).splitlines()[0]) from e
+    if repeats:
+        raise NotClean("a request id repeats inside the file")
+    earlier = cur.execute(
+        "SELECT count(*) FROM requests WHERE batch_id IS DISTINCT FROM $b "
+        "AND source IN (SELECT DISTINCT source FROM requests WHERE batch_id = $b)",
+        {"b": batch_id},
+    ).fetchone()[0]
+    duplicates = 0
+    if earlier:
+        duplicates = cur.execute(
+            """
+            DELETE FROM requests AS r WHERE r.batch_id = $b AND EXISTS (
+                SELECT 1 FROM requests AS o
+                WHERE o.batch_id IS DISTINCT FROM $b AND o.source = r.source AND o.request_id = r.request_id)
+            """,
+            {"b": batch_id},
+        ).fetchone()[0]
+    return int(good), int(good) - int(duplicates)

@@ -16,15 +16,11 @@ import duckdb
 import pyarrow as pa
 
 from dashboard.errors import ImportFailed
-from dashboard.warehouse.db import Warehouse, insert_new_requests
+from dashboard.warehouse.db import SKIPPED, NotClean, Warehouse, insert_clean_requests, insert_new_requests
+
+__all__ = ["SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
 
 
-class NotClean(Exception):
-    """A clean-only attempt met a row it could not keep."""
-
-
-# The reason of a staged row that is no record at all (a blank line): neither imported nor rejected.
-SKIPPED = ""
 _REJECTED = f"reason <> '{SKIPPED}'"
 
 
@@ -34,6 +30,7 @@ class ImportCounts:
     added: int
     duplicates: int
     rejected: int
+    staged: bool  # False: read straight into `requests` (a clean file)
 
 
 def read_sample(
@@ -68,17 +65,20 @@ def run_import(
     raw_sql: str | None = None,
     clean_only: bool = False,
 ) -> ImportCounts:
-    """Stage the file's rows, then keep the rejected ones and insert the new good ones.
+    """Import one file's rows in one transaction: every row lands, or none does.
+
+    Staged (the default): stage the rows, then keep the rejected ones and insert the new
+    good ones. `clean_only`: insert straight from the reader with no staging table, for a
+    file with no bad row and no repeated id; anything else rolls back and raises NotClean
+    (as does a file imported before, whose rows would all be written and deleted again).
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
     record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
     whose rows carry no text of their own (CSV); it is read only when rows are rejected.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
-    `clean_only`: roll back and raise NotClean unless every record is good.
     """
     cur = wh.cursor()
-    reject_table, reject_scan = rejects
     with wh._write_lock:
         batch, was_fresh = wh.begin_batch(cur)
         try:
@@ -90,44 +90,25 @@ def run_import(
                 "VALUES (?, ?, ?, ?, now(), 'running')",
                 [import_id, file_name, format_name, params.get("source")],
             )
-            cur.execute("DROP TABLE IF EXISTS staged")
-            cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", {**params, "import_id": import_id})
-            structural: list[tuple[int, str, str]] = []
-            if uses_csv_rejects:
-                structural = cur.execute(
-                    f"SELECT line, first(csv_line), first(error_type || ': ' || error_message) "
-                    f"FROM {reject_table} GROUP BY line ORDER BY line"
-                ).fetchall()
-                cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
-                cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
-            good, rejected = cur.execute(
-                f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
-            ).fetchone()
-            if clean_only and (rejected or structural):
-                cur.execute("ROLLBACK")
-                raise NotClean
-            if rejected:
-                _number_rejected(cur, first_line, raw_sql, params["path"])
-            if structural:
-                _fix_lines(cur, [r[0] for r in structural])
-                cur.executemany(
-                    "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
-                    [(import_id, line, raw, f"unreadable record: {why}") for line, raw, why in structural],
+            if clean_only:
+                if _file_seen(cur, params.get("source"), sha256):
+                    raise NotClean("the same file was imported before")
+                good, added = insert_clean_requests(cur, select_sql, {**params, "import_id": import_id}, batch)
+                rejected = 0
+            else:
+                good, added, rejected = _stage_and_insert(
+                    cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
+                    uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line, raw_sql=raw_sql,
                 )
-            if rejected:
-                cur.execute(
-                    f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
-                    [import_id],
-                )
-            added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
-            rejected += len(structural)
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
                 "finished_at = now(), status = 'complete' WHERE import_id = ?",
                 [sha256(), added, good - added, rejected, import_id],
             )
-            cur.execute("DROP TABLE staged")
             cur.execute("COMMIT")
+        except NotClean:
+            cur.execute("ROLLBACK")
+            raise
         except duckdb.Error as e:
             try:
                 cur.execute("ROLLBACK")
@@ -137,7 +118,54 @@ def run_import(
                 f"{file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
             ) from e
         wh.after_batch(cur, batch, was_fresh)
-    return ImportCounts(import_id, added, good - added, rejected)
+    return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only)
+
+
+def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Callable[[], str]) -> bool:
+    """Whether rows of this source exist and an import already took a file with this digest."""
+    earlier = cur.execute("SELECT count(*) FROM (SELECT 1 FROM requests WHERE source = ? LIMIT 1)", [source])
+    if not earlier.fetchone()[0]:
+        return False
+    return bool(cur.execute(
+        "SELECT count(*) FROM imports WHERE file_sha256 = ? AND status = 'complete'", [sha256()]
+    ).fetchone()[0])
+
+
+def _stage_and_insert(
+    cur: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, Any], import_id: int, batch: int, *,
+    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, raw_sql: str | None,
+) -> tuple[int, int, int]:
+    """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected)."""
+    reject_table, reject_scan = rejects
+    cur.execute("DROP TABLE IF EXISTS staged")
+    cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", params)
+    structural: list[tuple[int, str, str]] = []
+    if uses_csv_rejects:
+        structural = cur.execute(
+            f"SELECT line, first(csv_line), first(error_type || ': ' || error_message) "
+            f"FROM {reject_table} GROUP BY line ORDER BY line"
+        ).fetchall()
+        cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
+        cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
+    good, rejected = cur.execute(
+        f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
+    ).fetchone()
+    if rejected:
+        _number_rejected(cur, first_line, raw_sql, params["path"])
+    if structural:
+        _fix_lines(cur, [r[0] for r in structural])
+        cur.executemany(
+            "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
+            [(import_id, line, raw, f"unreadable record: {why}") for line, raw, why in structural],
+        )
+    if rejected:
+        cur.execute(
+            f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
+            [import_id],
+        )
+    added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
+    cur.execute("DROP TABLE staged")
+    return good, added, rejected + len(structural)
 
 
 def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: str | None, path: str) -> None:

@@ -84,6 +84,8 @@ def test_formats_that_read_the_record_itself_keep_the_line_reader():
     both = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage') AS b")
     assert typed_lines(both) is None  # a field read whole and through: no single struct type
     assert typed_lines("SELECT json_extract_string(src.doc, '$.\"odd key\"') AS a FROM src") is None
+    cased = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.Usage.x') AS b")
+    assert typed_lines(cased) is None  # STRUCT field names ignore case: `usage` and `Usage` clash
 
 
 def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(warehouse, tmp_path):

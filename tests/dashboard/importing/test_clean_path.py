@@ -1,0 +1,125 @@
+"""Clean files go straight from DuckDB's reader into `requests`; anything else is staged.
+
+Both paths must give the same rows and counts: these cases sit where they part (a bad
+row late in the file, an id repeated inside it, an export overlapping an earlier one,
+the same file again), and check that the abandoned clean attempt leaves no trace.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dashboard.ingest import Options, import_file
+from dashboard.warehouse.db import NotClean, insert_clean_requests
+
+HEADER = "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
+
+
+def csv_row(i, prompt=1000, cached=100, completion=10):
+    return f"r{i},2026-11-01T00:{i % 60:02d}:00Z,deepseek-v4-flash,{prompt},{cached},{completion},0.0001\n"
+
+
+def write_csv(path, rows):
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+def counts(wh):
+    return wh.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM imports), "
+                    "(SELECT count(*) FROM rejected_rows)").fetchone()
+
+
+def test_a_bad_row_at_the_end_is_staged_with_its_line_and_the_rest_land_once(warehouse, tmp_path):
+    f = write_csv(tmp_path / "late.csv", [csv_row(i) for i in range(1, 200)] + [csv_row(200, prompt=5)])
+    res = import_file(warehouse, f)
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (199, 0, 1, True)
+    assert counts(warehouse) == (199, 1, 1)  # the abandoned clean attempt left no register row
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
+        (201, "cached tokens (100) exceed prompt tokens (5)")]
+
+
+def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path):
+    f = write_csv(tmp_path / "repeat.csv", [csv_row(1), csv_row(2, completion=20), csv_row(2, completion=99)])
+    res = import_file(warehouse, f)
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (2, 1, 0, True)
+    got = warehouse.query("SELECT request_id, output_tokens FROM requests ORDER BY 1").fetchall()
+    assert got == [("r1", 10), ("r2", 20)]
+
+
+def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones(warehouse, tmp_path):
+    first = import_file(warehouse, write_csv(tmp_path / "oct.csv", [csv_row(i) for i in range(1, 6)]))
+    later = write_csv(tmp_path / "nov.csv", [csv_row(i, completion=77) for i in range(4, 9)])
+    res = import_file(warehouse, later)
+    assert (first.staged, res.added, res.duplicates, res.rejected, res.staged) == (False, 3, 2, 0, False)
+    got = warehouse.query("SELECT request_id, output_tokens, import_id FROM requests ORDER BY 1").fetchall()
+    assert [(r[0], r[1]) for r in got] == [
+        ("r1", 10), ("r2", 10), ("r3", 10), ("r4", 10), ("r5", 10), ("r6", 77), ("r7", 77), ("r8", 77)]
+    assert {r[2] for r in got[:5]} == {first.import_id}
+    register = warehouse.query("SELECT rows_added, rows_duplicate FROM imports ORDER BY import_id").fetchall()
+    assert register == [(5, 0), (3, 2)]
+    # the priced cache holds each kept row once
+    priced = warehouse.query(f"SELECT count(*), count(DISTINCT request_id) FROM ({warehouse.priced_sql()})")
+    assert priced.fetchone() == (8, 8)
+
+
+def test_the_same_file_again_adds_nothing_and_counts_every_row_as_duplicate(warehouse, tmp_path):
+    f = write_csv(tmp_path / "same.csv", [csv_row(i) for i in range(1, 51)])
+    assert import_file(warehouse, f).added == 50
+    again = import_file(warehouse, f)  # staged: a clean read would write every row and delete it again
+    assert (again.added, again.duplicates, again.rejected, again.staged) == (0, 50, 0, True)
+    assert counts(warehouse) == (50, 2, 0)
+
+
+def _insert(warehouse, select_sql):
+    cur = warehouse.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        return insert_clean_requests(cur, select_sql, {}, batch_id=999)
+    finally:
+        cur.execute("ROLLBACK")
+
+
+ROW = ("SELECT {reason} AS reason, 'src' AS source, {id} AS request_id, TIMESTAMPTZ '2026-11-01 00:00:00+00' AS ts, "
+       "NULL AS provider, NULL AS upstream_provider, 'm' AS model, NULL AS project, NULL AS api_key, NULL AS \"user\", "
+       "NULL::VARCHAR[] AS tags, 1 AS input_tokens, 0 AS cache_read_tokens, 0 AS cache_write_tokens, "
+       "0 AS cache_write_1h_tokens, 1 AS output_tokens, 0 AS reasoning_tokens, NULL AS latency_ms, NULL AS ttft_ms, "
+       "NULL AS status, NULL AS billed_cost, NULL AS currency, 1 AS import_id, 1 AS request_count")
+
+
+def test_clean_insert_refuses_a_rejected_row_but_passes_over_a_blank_one(warehouse):
+    good = ROW.format(reason="NULL", id="'a'")
+    blank = ROW.format(reason="''", id="'b'")
+    bad = ROW.format(reason="'missing time'", id="'c'")
+    assert _insert(warehouse, f"{good} UNION ALL {blank}") == (1, 1)
+    with pytest.raises(NotClean):
+        _insert(warehouse, f"{good} UNION ALL {bad}")
+    with pytest.raises(NotClean, match="repeats"):
+        _insert(warehouse, f"{good} UNION ALL {good}")
+    assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
+
+
+def test_a_clean_json_file_and_a_staged_one_give_the_same_rows(warehouse, tmp_path):
+    def line(i, completion=5):
+        return json.dumps({"id": f"c{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "gpt-4o",
+                           "usage": {"prompt_tokens": 100 + i, "completion_tokens": completion,
+                                     "prompt_tokens_details": {"cached_tokens": i}}})
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(line(i) for i in range(1, 30)) + "\n")
+    dirty = tmp_path / "dirty.jsonl"
+    dirty.write_text("\n".join([line(i) for i in range(30, 59)] + ['{"id": "broken"']) + "\n")
+    assert (import_file(warehouse, clean).staged, import_file(warehouse, dirty).staged) == (False, True)
+    got = warehouse.query("SELECT request_id, input_tokens, cache_read_tokens, output_tokens, epoch(ts) "
+                          "FROM requests ORDER BY epoch(ts)").fetchall()
+    assert got == [(f"c{i}", 100, i, 5, 1790000000 + i) for i in range(1, 59)]
+
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "ingest" / "samples").iterdir())
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_every_clean_sample_export_takes_the_clean_path(warehouse, sample):
+    traces = Options(provider="ourtoken", model="deepseek-v4-flash")
+    res = import_file(warehouse, sample, options=traces if sample.name.startswith(("azure", "mooncake")) else None)
+    assert (res.rejected, res.staged) == (0, False)
+    assert res.added > 0
