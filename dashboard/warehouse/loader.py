@@ -8,7 +8,8 @@ rows, write the register. Any DuckDB error rolls everything back.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,7 @@ def run_import(
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
     """
     cur = wh.cursor()
-    with wh._write_lock:
+    with wh._write_lock, _unordered(cur, clean_only):
         batch, was_fresh = wh.begin_batch(cur)
         try:
             cur.execute(macros)
@@ -119,6 +120,23 @@ def run_import(
             ) from e
         wh.after_batch(cur, batch, was_fresh)
     return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only)
+
+
+@contextlib.contextmanager
+def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
+    """Let DuckDB write rows in any order (in parallel, not merged back into file order).
+
+    Only the clean path may: it keeps no line numbers and aborts on a repeated id, so the
+    order of its rows means nothing. The setting is global, so it is restored at once;
+    every other writer waits on the same lock meanwhile.
+    """
+    if on:
+        cur.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        if on:
+            cur.execute("RESET preserve_insertion_order")
 
 
 def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Callable[[], str]) -> bool:

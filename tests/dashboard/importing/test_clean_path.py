@@ -123,3 +123,11 @@ def test_every_clean_sample_export_takes_the_clean_path(warehouse, sample):
     res = import_file(warehouse, sample, options=traces if sample.name.startswith(("azure", "mooncake")) else None)
     assert (res.rejected, res.staged) == (0, False)
     assert res.added > 0
+
+
+def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_import(warehouse, tmp_path):
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    assert import_file(warehouse, write_csv(tmp_path / "ok.csv", [csv_row(1)])).staged is False
+    assert warehouse.query(setting).fetchone()[0] is True
+    assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).staged
+    assert warehouse.query(setting).fetchone()[0] is True
