@@ -1,8 +1,9 @@
 """Run one file import as one transaction: all of it lands, or none of it.
 
 Ingest builds the SQL (readers, format mapping, validation); this module, which owns
-DuckDB, runs it: stage, keep every rejected row with its line and reason, insert the new
-rows, write the register. Any DuckDB error rolls everything back.
+DuckDB, runs it: a clean file straight into `requests`; any other staged, keeping every
+rejected row with its line and reason before the new rows go in; then the register.
+Any DuckDB error rolls everything back.
 """
 
 from __future__ import annotations
