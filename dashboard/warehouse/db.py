@@ -335,7 +335,13 @@ class Warehouse:
             return "SELECT * FROM priced_cache"
         if self.read_only:
             return priced_requests_sql()
-        self.refresh_priced_cache()
+        # A write (an import) is running: answer from the view rather than wait for it to end.
+        if not self._write_lock.acquire(blocking=False):
+            return priced_requests_sql()
+        try:
+            self.refresh_priced_cache()
+        finally:
+            self._write_lock.release()
         return "SELECT * FROM priced_cache"
 
     def refresh_priced_cache(self) -> None:

@@ -132,3 +132,34 @@ def test_priced_cache_follows_every_kind_of_write(tmp_path):
     assert view == cached
     assert cached[1][2:] == (Decimal(3000) / 1_000_000 + Decimal(3 * 2) / 1_000_000, False)
     wh.close()
+
+
+def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path):
+    import threading
+
+    from pricing.sql import priced_requests_sql
+
+    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
+                         "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
+    wh.query("DELETE FROM requests WHERE request_id = 'none'")  # any direct write leaves the cache stale
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():  # stands for an import: it holds the write lock for its whole run
+        with wh._write_lock:
+            holding.set()
+            release.wait(30)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    holding.wait(5)
+    try:
+        assert wh.priced_sql() == priced_requests_sql()  # the live view, at once
+        cost = wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0]
+    finally:
+        release.set()
+        t.join()
+    assert cost == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
+    assert wh.priced_sql() == "SELECT * FROM priced_cache"  # rebuilt once the write is over
+    assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == cost
+    wh.close()
