@@ -422,17 +422,13 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
 def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true", batch_id: int = 0) -> int:
     """Copy rows of `staged` whose (source, request_id) is new into `requests`; returns rows added.
 
-    Duplicates inside `staged` keep their first occurrence. This is the only insert path,
-    which is what keeps (source, request_id) unique without an index slowing bulk loads.
+    Duplicates inside `staged` keep their first occurrence. This and insert_clean_requests
+    are the only insert paths, which is what keeps (source, request_id) unique without an
+    index slowing bulk loads.
     The two dedupe steps are skipped when they cannot matter (no repeated id in the batch;
     no earlier row from the same sources), which is the common case of a first import.
     """
-    select = _SELECT_STAGED
-    # Distinct hashes prove distinct ids (and are cheaper to count); a shared hash, whether
-    # a real repeat or a collision, just takes the exact path below.
-    repeats = cur.execute(
-        f"SELECT count(*) - count(DISTINCT hash(s.source, s.request_id)) FROM {staged} AS s WHERE {where}"
-    ).fetchone()[0]
+    repeats = _repeated_ids(cur, f"{staged} AS s", where)
     overlap = cur.execute(
         f"SELECT count(*) FROM requests WHERE source IN (SELECT DISTINCT s.source FROM {staged} AS s)"
     ).fetchone()[0]
@@ -448,7 +444,7 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
     result = cur.execute(
         f"""
         INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-        SELECT {select}, {int(batch_id)} FROM {staged} AS s
+        SELECT {_SELECT_ROW}, {int(batch_id)} FROM {staged} AS s
         WHERE {" AND ".join(conditions)}
         {qualify}
         """
@@ -456,7 +452,19 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
     return int(result[0])
 
 
-_SELECT_STAGED = ", ".join(
+def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
+                  params: Mapping[str, Any] | None = None) -> int:
+    """Rows of `rows` whose (source, request_id) hash an earlier row shares; 0 proves every id distinct.
+
+    Distinct hashes are cheaper to count than distinct pairs; a shared hash, whether a
+    real repeat or a collision, just sends the caller down its exact path.
+    """
+    sql = f"SELECT count(*) - count(DISTINCT hash(source, request_id)) FROM {rows} WHERE {where}"
+    return int(cur.execute(sql, params or {}).fetchone()[0])
+
+
+# The request columns of a row source aliased `s` (staged rows or a file's reader), in table order.
+_SELECT_ROW = ", ".join(
     "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
 )
 
@@ -485,15 +493,12 @@ def insert_clean_requests(
         good = cur.execute(
             f"""
             INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-            SELECT {_SELECT_STAGED}, {int(batch_id)} FROM ({select_sql}) AS s
+            SELECT {_SELECT_ROW}, {int(batch_id)} FROM ({select_sql}) AS s
             WHERE s.reason IS NULL OR (s.reason <> '{SKIPPED}' AND error('rejected row') IS NULL)
             """,
             params,
         ).fetchone()[0]
-        repeats = cur.execute(
-            "SELECT count(*) - count(DISTINCT hash(source, request_id)) FROM requests WHERE batch_id = $b",
-            {"b": batch_id},
-        ).fetchone()[0]
+        repeats = _repeated_ids(cur, "requests", "batch_id = $b", {"b": batch_id})
     except duckdb.Error as e:
         raise NotClean(str(e).splitlines()[0]) from e
     if repeats:
