@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
+# DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
+# 20-line sample then reads that much, and a large file is cut into fewer, larger pieces.
+# A buffer of one longest line still reads such a line whole.
+LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}"
 
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
 REJECTS_TABLE = "ingest_reject_errors"
@@ -53,7 +57,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
             FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
                           quote = '', escape = '', auto_detect = false, strict_mode = false,
-                          max_line_size = {MAX_LINE_BYTES}, {rejects})
+                          {LINE_LIMITS}, {rejects})
         )
         """
     if shape == "csv":
@@ -77,7 +81,7 @@ FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1}
 
 
 def _read_csv(delimiter: str, errors: str) -> str:
-    return (f"read_csv($path, header = true, all_varchar = true, max_line_size = {MAX_LINE_BYTES}, "
+    return (f"read_csv($path, header = true, all_varchar = true, {LINE_LIMITS}, "
             f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
 
 
@@ -100,7 +104,7 @@ def head_lines_sql() -> str:
     return f"""
     SELECT raw FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
                              quote = '', escape = '', auto_detect = false, strict_mode = false,
-                             max_line_size = {MAX_LINE_BYTES}, ignore_errors = true)
+                             {LINE_LIMITS}, ignore_errors = true)
     LIMIT 20
     """
 
