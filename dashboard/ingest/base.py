@@ -116,7 +116,7 @@ def select(where: str | None = None, **exprs: str) -> str:
         elif c == "raw":
             if e and exprs.get("request_id"):
                 # The record's text is only hashed into an id when the record has none.
-                e = f"CASE WHEN nullif(trim({exprs['request_id']}), '') IS NULL THEN {e} END"
+                e = f"CASE WHEN ing_blank({exprs['request_id']}) THEN {e} END"
             e = e or "src.raw"
         elif c == "cached_included":
             e = e or "NULL"

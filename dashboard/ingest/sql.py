@@ -21,6 +21,9 @@ CREATE OR REPLACE TEMP MACRO ing_text(v) AS
          ELSE nullif(CAST(v AS VARCHAR), '') END;
 CREATE OR REPLACE TEMP MACRO ing_blank(v) AS ing_text(v) IS NULL;
 CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(v AS DECIMAL(38, 6));
+-- Money at the warehouse's scale. DECIMAL(18, 12) is the same exact parse for any amount
+-- under a million, and several times faster than DECIMAL(38, 12) on text such as '1.3e-05'.
+CREATE OR REPLACE TEMP MACRO ing_money(v) AS coalesce(TRY_CAST(v AS DECIMAL(18, 12)), TRY_CAST(v AS DECIMAL(38, 12)));
 CREATE OR REPLACE TEMP MACRO ing_tok_slow(v) AS
     CASE WHEN trim(v) = '' THEN 0
          WHEN ing_dec(v) = floor(ing_dec(v)) AND abs(ing_dec(v)) < 1000000000000000
@@ -99,7 +102,7 @@ t AS (
         {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, ing_text(x.model)) AS model_final,
-        TRY_CAST(x.billed_cost AS DECIMAL(38, 12)) AS billed_dec,
+        ing_money(x.billed_cost) AS billed_dec,
         {_token_values()}
     FROM x
 ),
@@ -112,7 +115,11 @@ v AS (
             WHEN NOT t.parsed THEN 'not a valid JSON object'
             {unnamed}
             WHEN ing_blank(t.ts) THEN 'missing time'
-            WHEN t.ts_parsed IS NULL THEN 'unparsable time: ' || left(t.ts, 60)
+            -- DuckDB also reads 'infinity', '-infinity', 'inf' and 'epoch' as times: none is a request's.
+            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed)
+                 OR (t.ts_parsed BETWEEN TIMESTAMPTZ '1969-12-31 00:00:00+00' AND TIMESTAMPTZ '1970-01-02 00:00:00+00'
+                     AND NOT regexp_matches(t.ts, '[0-9]'))
+                THEN 'unparsable time: ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons()}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens

@@ -127,6 +127,22 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     assert got["c"] == datetime(2026, 11, 1, 14, tzinfo=UTC)  # 09:00 EST (UTC-5): DST ended at 06:00 UTC that day
 
 
+@pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
+def test_words_duckdb_reads_as_times_are_unparsable_times(warehouse, tmp_path, tz):
+    # DuckDB casts 'infinity', '-infinity', 'inf' and 'epoch' to timestamps; no request happened then.
+    csv = tmp_path / "t.csv"
+    csv.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                   "a,infinity,gpt-4o,10,1\nb,-infinity,gpt-4o,10,1\nc, Inf ,gpt-4o,10,1\nd,EPOCH,gpt-4o,10,1\n"
+                   "e,1970-01-01 00:00:00,gpt-4o,10,1\nf,2026-11-01 09:00:00,gpt-4o,10,1\n")
+    res = import_file(warehouse, csv, options=Options(tz=tz))
+    assert (res.added, res.rejected) == (2, 4)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (2, "unparsable time: infinity"), (3, "unparsable time: -infinity"),
+        (4, "unparsable time:  Inf "), (5, "unparsable time: EPOCH"),
+    ]
+    assert sorted(r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()) == ["e", "f"]
+
+
 def test_a_daily_export_with_dates_only_is_read_in_the_named_zone(warehouse, tmp_path):
     f = tmp_path / "daily.csv"
     f.write_text("request_id,date,model,prompt_tokens,completion_tokens\n"

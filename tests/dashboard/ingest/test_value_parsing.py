@@ -1,0 +1,49 @@
+"""The shared value parsers every import goes through (dashboard/ingest/sql.py MACROS).
+
+Money is parsed at the warehouse's scale (DECIMAL(38, 12)); the import takes a faster
+DECIMAL(18, 12) parse first, which must give the very same value for every text.
+"""
+
+import random
+from decimal import Decimal
+
+from dashboard.ingest.sql import MACROS
+
+
+def _money_texts() -> list[str]:
+    rng = random.Random(7)
+    texts = ["0", "0.0", "-0", "1", "0.000013", "1.3e-05", "1.3E-5", "1e-12", "5e-13", "4e-13", "1e-13",
+             "999999.999999999999", "999999.9999999999995", "999999.9999999999994", "1000000", "1e6",
+             "1000000.000000000001", "123456789012345678901234.5", "1e25", "-0.25", " 0.25 ", "+0.5",
+             "0.1234567890125", "0.1234567890135", "-0.0000000000005", ".5", "5.", "1,5", "abc", "", "nan",
+             "inf", "1e400", "0x10", "12.5.1"]
+    for _ in range(3000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 22)))
+        point = rng.randint(0, len(digits))
+        text = (digits[:point] or "0") + "." + (digits[point:] or "0")
+        if rng.random() < 0.4:
+            text = f"{rng.randint(1, 9)}.{digits[:rng.randint(0, 8)] or '0'}e{rng.randint(-16, 8)}"
+        if rng.random() < 0.2:
+            text = "-" + text
+        texts.append(text)
+    return texts
+
+
+def test_the_fast_money_parse_equals_the_exact_parse_for_every_text(warehouse):
+    cur = warehouse.cursor()
+    cur.execute(MACROS)
+    texts = _money_texts()
+    got = cur.execute(
+        "SELECT t, ing_money(t), TRY_CAST(t AS DECIMAL(38, 12)) FROM unnest(?::VARCHAR[]) AS u(t)", [texts]
+    ).fetchall()
+    assert len(got) == len(texts)
+    differ = [(t, fast, exact) for t, fast, exact in got if fast != exact]
+    assert differ == []
+    # And the values are the ones a person reads, to the 12th decimal.
+    by_text = {t: fast for t, fast, _ in got}
+    assert by_text["1.3e-05"] == Decimal("0.000013")
+    assert by_text["999999.999999999999"] == Decimal("999999.999999999999")
+    assert by_text["1000000.000000000001"] == Decimal("1000000.000000000001")
+    assert by_text["123456789012345678901234.5"] == Decimal("123456789012345678901234.5")
+    assert by_text["abc"] is None and by_text["1e400"] is None
+    assert sum(1 for _, fast, _ in got if fast is not None) > 2500  # the corpus is mostly numbers
