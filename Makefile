@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test lint bench demo clean screenshot
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
+
+# Refresh docs/overview.png (the README's picture) from the browser test's Overview screenshot.
+screenshot: $(VENV)/.dev
+	REFRESH_DOCS_SCREENSHOT=1 $(PY) -m pytest -q tests/e2e
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/import_bench.py
