@@ -116,9 +116,9 @@ def child(kind: str, what: str, path: str, db: str) -> None:
         from dashboard.warehouse import Warehouse
         from dashboard.warehouse.queries import month_report
 
-        with Warehouse.open(db) as wh:
+        with Warehouse.open(db) as wh:  # as the app opens it: the first read builds the priced cache
             start = time.perf_counter()
-            month_report(wh, "2026-10", "model")  # the first read after a CLI import builds the priced cache
+            month_report(wh, "2026-10", "model")
             first = time.perf_counter() - start
             start = time.perf_counter()
             month_report(wh, "2026-10", "model")
@@ -189,11 +189,17 @@ def main() -> None:
         by_cpu = cpu[(kind, "ours")] / cpu[(kind, "baseline")]
         print(f"{kind} ratio ours / DuckDB alone: {ratio:.2f} (goal <= {goal}); "
               f"floor / DuckDB alone: {floor:.2f}; ours / floor: {over:.2f}; by CPU seconds: {by_cpu:.2f}")
+    warehouse = str(folder / "csv-ours.duckdb")
+    start = time.perf_counter()  # the command itself, end to end, right after the import
+    subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-10", "--db", warehouse, "--json"],
+                   cwd=REPO, capture_output=True, text=True, check=True)
+    command = time.perf_counter() - start
     out = subprocess.run([sys.executable, __file__, "--child", "csv", "report", str(folder / "requests.csv"),
-                          str(folder / "csv-ours.duckdb")], cwd=REPO, capture_output=True, text=True, check=True)
+                          warehouse], cwd=REPO, capture_output=True, text=True, check=True)
     lines = [json.loads(x) for x in out.stdout.strip().splitlines()]
-    print(f"report --month on the {args.rows:,}-row warehouse: {lines[-1]['seconds']:.2f} s "
-          f"({lines[0]['first_read']:.2f} s for the first read after the import, which builds the priced cache)")
+    print(f"report --month on the {args.rows:,}-row warehouse: the command takes {command:.2f} s end to end "
+          f"(Python start-up included; it reads the live cost view). In the app: {lines[-1]['seconds']:.2f} s "
+          f"per report once the priced cache is built ({lines[0]['first_read']:.2f} s, on its first read)")
     print("seconds and cpu s: the best of --repeat runs; peak MB: the highest max resident memory of the "
           "process doing that load; cpu s: its CPU time, all threads")
 

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard.warehouse import Warehouse
+from pricing.sql import priced_requests_sql
 
 DEMO_SOURCE = "demo"
 
@@ -105,11 +106,12 @@ def fill(wh: Warehouse, days: int = 120, seed: int = 7, end: datetime | None = N
     """Insert demo traffic, bill the OurToken route as computed (off by 3% on a few days), flag it."""
     models = {(m.provider, m.id) for m in wh.catalog.models}
     added = wh.insert_table(generate(days, seed, end, requests_per_day, models))
+    # The live view, not the priced cache: this write would leave a cache built for it stale at once.
     wh.query(
         f"""
         UPDATE requests SET billed_cost = p.cost * CASE
                 WHEN (epoch_ms(requests.ts) // 86400000) % 23 = 5 THEN 1.03 ELSE 1 END
-        FROM ({wh.priced_sql()}) AS p
+        FROM ({priced_requests_sql()}) AS p
         WHERE requests.source = '{DEMO_SOURCE}' AND p.source = requests.source
           AND p.request_id = requests.request_id AND requests.provider = 'ourtoken'
         """

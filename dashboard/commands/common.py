@@ -12,4 +12,5 @@ def add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def open_warehouse(args: argparse.Namespace, read_only: bool = False) -> Warehouse:
-    return Warehouse.open(args.db or None, read_only=read_only)
+    """A command runs once: a stale priced cache is not rebuilt for it (see Warehouse.open)."""
+    return Warehouse.open(args.db or None, read_only=read_only, cache=False)

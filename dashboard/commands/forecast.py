@@ -52,7 +52,7 @@ def _daily_spend(db: str | None) -> pd.Series:
         raise DashboardError(
             f"no warehouse at {str(path)!r}; import some logs first or pass --db PATH to an existing one"
         )
-    wh = Warehouse.open(path)
+    wh = Warehouse.open(path, cache=False)  # one read: the live view beats building the cache
     try:
         frame = daily_spend(wh)
     finally:

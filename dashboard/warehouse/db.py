@@ -92,6 +92,7 @@ class Warehouse:
         self.read_only = read_only
         self.catalog = catalog
         self.notice: str | None = None  # why the file is open read-only, for a banner
+        self.build_cache = True  # see open(cache=...)
         self._write_lock = threading.RLock()
 
     # ------------------------------------------------------------------ opening
@@ -108,11 +109,16 @@ class Warehouse:
         read_only: bool = False,
         catalog: Catalog | None = None,
         fallback_read_only: bool = False,
+        cache: bool = True,
     ) -> Warehouse:
         """Open and migrate a warehouse file.
 
         With `fallback_read_only`, a file another process holds read-only is opened
         read-only too (imports disabled, `notice` says why) instead of failing.
+        `cache` False, for a one-shot command: a read that finds the priced cache stale
+        answers from the live cost view instead of building the cache first. On 5,000,000
+        rows a month report from the view takes about half a second; building the cache
+        takes several, which only a long-lived process (the app) earns back.
         """
         target = Path(path) if path else cls.default_path()
         if not read_only:
@@ -139,6 +145,7 @@ class Warehouse:
             raise translate(e, target) from e
         wh = cls(con, target, read_only, catalog or default_catalog())
         wh.notice = notice
+        wh.build_cache = cache
         try:
             wh._migrate()
             if not read_only:
@@ -324,7 +331,8 @@ class Warehouse:
 
         With the warehouse's own prices this reads `priced_cache`, a materialised copy of
         that view kept in step with every write (new batches are appended; a price or
-        catalog change, or a direct write, rebuilds it on the next read). Cost is still a
+        catalog change, or a direct write, rebuilds it on the next read, unless the
+        warehouse was opened with `cache=False`: then a stale cache leaves reads on the view). Cost is still a
         view of usage x prices: the cache is derived data, never edited by hand. Another
         price table (a what-if) always gets the live view.
         """
@@ -333,7 +341,7 @@ class Warehouse:
         cur = self.cursor()
         if _cache_fresh(cur):
             return "SELECT * FROM priced_cache"
-        if self.read_only:
+        if self.read_only or not self.build_cache:
             return priced_requests_sql()
         # A write (an import) is running: answer from the view rather than wait for it to end.
         if not self._write_lock.acquire(blocking=False):

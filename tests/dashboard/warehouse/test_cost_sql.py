@@ -134,6 +134,26 @@ def test_priced_cache_follows_every_kind_of_write(tmp_path):
     wh.close()
 
 
+def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tmp_path):
+    from pricing.sql import priced_requests_sql
+
+    path = tmp_path / "w.duckdb"
+    rows = [{"request_id": str(i), "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
+             "model": "deepseek-v4-flash", "input_tokens": 1000 * i, "output_tokens": i} for i in (1, 2)]
+    with Warehouse.open(path, cache=False) as wh:  # as every CLI command opens it
+        wh.insert_requests(rows, source="a")
+        assert wh.priced_sql() == priced_requests_sql()
+        live = wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY 1").fetchall()
+        tables = {r[0] for r in wh.query("SELECT table_name FROM information_schema.tables").fetchall()}
+        assert "priced_cache" not in tables  # nothing built for a single read
+    with Warehouse.open(path) as wh:  # the app: builds it on its first read and keeps it
+        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+        assert wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY 1").fetchall() == live
+    with Warehouse.open(path, cache=False) as wh:  # a fresh cache serves one-shot reads too
+        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+    assert live[0][1] == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
+
+
 def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path):
     import threading
 
