@@ -115,11 +115,13 @@ v AS (
             WHEN NOT t.parsed THEN 'not a valid JSON object'
             {unnamed}
             WHEN ing_blank(t.ts) THEN 'missing time'
-            -- DuckDB also reads 'infinity', '-infinity', 'inf' and 'epoch' as times: none is a request's.
-            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed)
-                 OR (t.ts_parsed BETWEEN TIMESTAMPTZ '1969-12-31 00:00:00+00' AND TIMESTAMPTZ '1970-01-02 00:00:00+00'
-                     AND NOT regexp_matches(t.ts, '[0-9]'))
-                THEN 'unparsable time: ' || left(t.ts, 60)
+            -- DuckDB also reads 'infinity', '-infinity' and 'inf' as times: none is a request's.
+            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left(t.ts, 60)
+            -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
+            -- row in a month no statement shows: its cost would silently fall out of every total.
+            WHEN t.ts_parsed < TIMESTAMPTZ '2000-01-01 00:00:00+00'
+                 OR t.ts_parsed >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
+                THEN 'time out of range (not in 2000 to 2099): ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons()}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens

@@ -128,19 +128,24 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
 
 
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
-def test_words_duckdb_reads_as_times_are_unparsable_times(warehouse, tmp_path, tz):
-    # DuckDB casts 'infinity', '-infinity', 'inf' and 'epoch' to timestamps; no request happened then.
+def test_words_and_placeholder_times_are_rejected_not_filed_under_another_century(warehouse, tmp_path, tz):
+    # DuckDB casts 'infinity', '-infinity', 'inf' and 'epoch' to timestamps, and a zero time
+    # (0001-01-01, Go's default) parses fine: kept, such rows would fall out of every month.
     csv = tmp_path / "t.csv"
     csv.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
                    "a,infinity,gpt-4o,10,1\nb,-infinity,gpt-4o,10,1\nc, Inf ,gpt-4o,10,1\nd,EPOCH,gpt-4o,10,1\n"
-                   "e,1970-01-01 00:00:00,gpt-4o,10,1\nf,2026-11-01 09:00:00,gpt-4o,10,1\n")
+                   "e,0001-01-01T00:00:00Z,gpt-4o,10,1\nf,2100-01-01 12:00:00,gpt-4o,10,1\n"
+                   "g,2000-01-01 12:00:00,gpt-4o,10,1\nh,2026-11-01 09:00:00,gpt-4o,10,1\n"
+                   "i,1790000000,gpt-4o,10,1\nj,100000000,gpt-4o,10,1\n")
     res = import_file(warehouse, csv, options=Options(tz=tz))
-    assert (res.added, res.rejected) == (2, 4)
+    assert (res.added, res.rejected) == (3, 7)
+    out_of_range = "time out of range (not in 2000 to 2099): "
     assert warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall() == [
-        (2, "unparsable time: infinity"), (3, "unparsable time: -infinity"),
-        (4, "unparsable time:  Inf "), (5, "unparsable time: EPOCH"),
+        (2, "unparsable time: infinity"), (3, "unparsable time: -infinity"), (4, "unparsable time:  Inf "),
+        (5, out_of_range + "EPOCH"), (6, out_of_range + "0001-01-01T00:00:00Z"),
+        (7, out_of_range + "2100-01-01 12:00:00"), (11, out_of_range + "100000000"),  # epoch seconds: 1973
     ]
-    assert sorted(r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()) == ["e", "f"]
+    assert sorted(r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()) == ["g", "h", "i"]
 
 
 def test_a_daily_export_with_dates_only_is_read_in_the_named_zone(warehouse, tmp_path):
