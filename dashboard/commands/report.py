@@ -27,6 +27,11 @@ def _money(v: object) -> str:
     return "-" if v is None else f"{v:,.2f}"
 
 
+def _cost(row: dict) -> str:
+    """The computed cost; a row with no priced request says so rather than show 0 or a bare dash."""
+    return "no price" if row["cost_usd"] is None and row["unpriced_requests"] else _money(row["cost_usd"])
+
+
 def run(args: argparse.Namespace) -> int:
     with open_warehouse(args) as wh:
         report = month_report(wh, args.month, args.by, args.tz)
@@ -35,13 +40,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{report.month} ({report.timezone}), by {args.by}; amounts in USD rounded to cents for display")
     header = f"{'key':<32} {'requests':>10} {'input':>14} {'cache read':>14} {'cache write':>12} {'output':>12} " \
-             f"{'cost':>12} {'billed':>12}"
+             f"{'cost':>12} {'billed':>12} {'unpriced':>9}"
     print(header)
     print("-" * len(header))
     for r in report.rows:
         print(f"{str(r['key'])[:32]:<32} {r['requests']:>10,} {r['input_tokens']:>14,} {r['cache_read_tokens']:>14,} "
-              f"{r['cache_write_tokens']:>12,} {r['output_tokens']:>12,} {_money(r['cost_usd']):>12} "
-              f"{_money(r['billed_usd']):>12}")
+              f"{r['cache_write_tokens']:>12,} {r['output_tokens']:>12,} {_cost(r):>12} "
+              f"{_money(r['billed_usd']):>12} {r['unpriced_requests'] or '':>9}")
     print("-" * len(header))
     print(f"total computed {_money(report.total_usd)}  billed {_money(report.billed_usd)}  "
           f"unpriced requests {report.unpriced_requests}")

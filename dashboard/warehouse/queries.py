@@ -161,7 +161,11 @@ class MonthReport:
 
 def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = None,
                  filters: Filters | None = None) -> MonthReport:
-    """The month's requests, tokens per bucket, computed and billed cost, grouped by one dimension."""
+    """The month's requests, tokens per bucket, computed and billed cost, grouped by one dimension.
+
+    A row none of whose requests has a price has no computed cost (None), not a cost of 0:
+    its volume and `unpriced_requests` say what is missing.
+    """
     if by not in DIMENSIONS or by == "tag":
         raise DashboardError(f"cannot group by {by!r}; choose one of {', '.join(k for k in DIMENSIONS if k != 'tag')}")
     start, end = month_bounds(month, tz)
@@ -171,7 +175,7 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     key = DIMENSIONS[by]
     rows = wh.query(
         f"""
-        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}
+        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost
         FROM ({sql}) AS q GROUP BY 1 ORDER BY cost_usd DESC, key NULLS LAST
         """,
         params,
@@ -181,9 +185,9 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
         out.append({
             "key": r[0], "requests": int(r[1]), "input_tokens": int(r[2]), "cache_read_tokens": int(r[3]),
             "cache_write_tokens": int(r[4]), "output_tokens": int(r[5]), "reasoning_tokens": int(r[6]),
-            "cost_usd": r[7], "billed_usd": r[8], "unpriced_requests": int(r[9]),
+            "cost_usd": r[11], "billed_usd": r[8], "unpriced_requests": int(r[9]),
         })
-    total = sum((r["cost_usd"] for r in out), Decimal(0))
+    total = sum((r["cost_usd"] for r in out if r["cost_usd"] is not None), Decimal(0))
     billed_parts = [r["billed_usd"] for r in out if r["billed_usd"] is not None]
     return MonthReport(
         month=month,

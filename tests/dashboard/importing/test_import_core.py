@@ -254,6 +254,30 @@ def test_cli_import_and_report_json(tmp_path):
         "2026-11", "UTC", 0, None)
 
 
+def test_a_month_row_with_no_priced_request_has_no_cost_not_a_cost_of_zero(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    f = write(tmp_path / "log.jsonl", [line(1, created=1793491200),  # 2026-11-01, priced
+                                       line(2, created=1793491200, model="acme-unlisted-model")])
+    subprocess.run([sys.executable, "-m", "dashboard", "import", str(f), "--db", str(db), "--provider", "ourtoken"],
+                   cwd=REPO, capture_output=True, text=True, check=True)
+
+    def report(*extra):
+        out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db", str(db),
+                              *extra], cwd=REPO, capture_output=True, text=True, check=True)
+        return out.stdout
+
+    data = json.loads(report("--json"))
+    rows = {r["key"]: r for r in data["rows"]}
+    assert rows["acme-unlisted-model"]["cost_usd"] is None and rows["acme-unlisted-model"]["unpriced_requests"] == 1
+    assert rows["acme-unlisted-model"]["requests"] == 1 and rows["acme-unlisted-model"]["input_tokens"] == 800
+    per_request = (800 * Decimal("0.112") + 200 * Decimal("0.002") + 50 * Decimal("0.224")) / 1_000_000
+    assert Decimal(rows["deepseek-v4-flash"]["cost_usd"]) == Decimal(data["total_usd"]) == per_request
+    assert data["unpriced_requests"] == 1
+    text = {ln.split()[0]: ln for ln in report().splitlines() if ln.startswith(("acme", "deepseek"))}
+    assert "no price" in text["acme-unlisted-model"] and text["acme-unlisted-model"].split()[-1] == "1"
+    assert "no price" not in text["deepseek-v4-flash"]
+
+
 def test_shipped_samples_import_as_documented(warehouse):
     samples = REPO / "data" / "samples"
     a = import_file(warehouse, samples / "ourtoken-responses.jsonl", options=Options(provider="ourtoken"))
