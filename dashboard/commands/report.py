@@ -50,4 +50,8 @@ def run(args: argparse.Namespace) -> int:
     print("-" * len(header))
     print(f"total computed {_money(report.total_usd)}  billed {_money(report.billed_usd)}  "
           f"unpriced requests {report.unpriced_requests}")
+    total_requests = sum(r["requests"] for r in report.rows)
+    if report.billed_requests and report.billed_requests < total_requests:
+        print(f"billed cost is known for {report.billed_requests:,} of {total_requests:,} requests; "
+              f"computed cost of those: {_money(report.comparable_computed_usd)}")
     return 0

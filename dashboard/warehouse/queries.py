@@ -142,6 +142,8 @@ class MonthReport:
     billed_usd: Decimal | None
     unpriced_requests: int
     rows: list[dict[str, Any]]
+    billed_requests: int = 0
+    comparable_computed_usd: Decimal | None = None  # computed cost of the requests that have a billed cost
 
     def as_dict(self) -> dict[str, Any]:
         def money(v: Decimal | None) -> str | None:
@@ -153,8 +155,11 @@ class MonthReport:
             "total_usd": money(self.total_usd),
             "billed_usd": money(self.billed_usd),
             "unpriced_requests": self.unpriced_requests,
+            "billed_requests": self.billed_requests,
+            "comparable_computed_usd": money(self.comparable_computed_usd),
             "rows": [
-                {**r, "cost_usd": money(r["cost_usd"]), "billed_usd": money(r["billed_usd"])} for r in self.rows
+                {**r, "cost_usd": money(r["cost_usd"]), "billed_usd": money(r["billed_usd"]),
+                 "comparable_computed_usd": money(r["comparable_computed_usd"])} for r in self.rows
             ],
         }
 
@@ -164,7 +169,10 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     """The month's requests, tokens per bucket, computed and billed cost, grouped by one dimension.
 
     A row none of whose requests has a price has no computed cost (None), not a cost of 0:
-    its volume and `unpriced_requests` say what is missing.
+    its volume and `unpriced_requests` say what is missing. Billed cost often covers only
+    some requests (one route's log has it, another's not), so each row also carries
+    `billed_requests` and `comparable_computed_usd`, the computed cost of just those
+    requests: the like-for-like figure to hold `billed_usd` against, as the statement does.
     """
     if by not in DIMENSIONS or by == "tag":
         raise DashboardError(f"cannot group by {by!r}; choose one of {', '.join(k for k in DIMENSIONS if k != 'tag')}")
@@ -175,7 +183,9 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     key = DIMENSIONS[by]
     rows = wh.query(
         f"""
-        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost
+        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost,
+               sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
+               sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd
         FROM ({sql}) AS q GROUP BY 1 ORDER BY cost_usd DESC, key NULLS LAST
         """,
         params,
@@ -186,16 +196,22 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
             "key": r[0], "requests": int(r[1]), "input_tokens": int(r[2]), "cache_read_tokens": int(r[3]),
             "cache_write_tokens": int(r[4]), "output_tokens": int(r[5]), "reasoning_tokens": int(r[6]),
             "cost_usd": r[11], "billed_usd": r[8], "unpriced_requests": int(r[9]),
+            "billed_requests": int(r[12]), "comparable_computed_usd": r[13],
         })
-    total = sum((r["cost_usd"] for r in out if r["cost_usd"] is not None), Decimal(0))
-    billed_parts = [r["billed_usd"] for r in out if r["billed_usd"] is not None]
+
+    def total_of(name: str) -> Decimal | None:
+        parts = [r[name] for r in out if r[name] is not None]
+        return sum(parts, Decimal(0)) if parts else None
+
     return MonthReport(
         month=month,
         timezone=tz or "UTC",
-        total_usd=total,
-        billed_usd=sum(billed_parts, Decimal(0)) if billed_parts else None,
+        total_usd=total_of("cost_usd") or Decimal(0),
+        billed_usd=total_of("billed_usd"),
         unpriced_requests=sum(r["unpriced_requests"] for r in out),
         rows=out,
+        billed_requests=sum(r["billed_requests"] for r in out),
+        comparable_computed_usd=total_of("comparable_computed_usd"),
     )
 
 

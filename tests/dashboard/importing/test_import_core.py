@@ -278,6 +278,27 @@ def test_a_month_row_with_no_priced_request_has_no_cost_not_a_cost_of_zero(tmp_p
     assert "no price" not in text["deepseek-v4-flash"]
 
 
+def test_month_report_holds_billed_cost_against_the_computed_cost_of_the_same_requests(warehouse, tmp_path):
+    from dashboard.warehouse.queries import month_report
+
+    billed = json.loads(line(1, created=1793491200))
+    billed["usage"]["cost"] = "0.000200"  # the route's own bill, on one request of three
+    f = write(tmp_path / "log.jsonl", [json.dumps(billed), line(2, created=1793491200), line(3, created=1793491200)])
+    import_file(warehouse, f, options=Options(provider="ourtoken"))
+    rep = month_report(warehouse, "2026-11")
+    per_request = (800 * Decimal("0.112") + 200 * Decimal("0.002") + 50 * Decimal("0.224")) / 1_000_000
+    row = rep.rows[0]
+    assert (row["requests"], row["billed_requests"]) == (3, 1)
+    assert row["cost_usd"] == 3 * per_request and row["billed_usd"] == Decimal("0.0002")
+    assert row["comparable_computed_usd"] == per_request  # like for like: the one billed request
+    data = rep.as_dict()
+    assert (data["billed_requests"], Decimal(data["comparable_computed_usd"])) == (1, per_request)
+    warehouse.close()  # the command opens the file itself
+    out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db",
+                          str(warehouse.path)], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "billed cost is known for 1 of 3 requests; computed cost of those: 0.00" in out.stdout
+
+
 def test_shipped_samples_import_as_documented(warehouse):
     samples = REPO / "data" / "samples"
     a = import_file(warehouse, samples / "ourtoken-responses.jsonl", options=Options(provider="ourtoken"))
