@@ -55,9 +55,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
             SELECT {line} AS line, raw,
                    -- a cheap text test first, so valid lines are parsed once here and once for fields
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
-            FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
-                          quote = '', escape = '', auto_detect = false, strict_mode = false,
-                          {LINE_LIMITS}, {rejects})
+            FROM {_read_lines(rejects)}
         )
         """
     if shape == "csv":
@@ -78,6 +76,12 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
 
 # Where the first record sits: record n (0-based rowid) of a CSV is line n + 2 (after the header).
 FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1}
+
+
+def _read_lines(errors: str) -> str:
+    """Every line of the file as one text column `raw`, nothing split or unquoted."""
+    return ("read_csv($path, columns = {'raw': 'VARCHAR'}, header = false, delim = chr(1), quote = '', "
+            f"escape = '', auto_detect = false, strict_mode = false, {LINE_LIMITS}, {errors})")
 
 
 def _read_csv(delimiter: str, errors: str) -> str:
@@ -101,12 +105,7 @@ def header_sql(delimiter: str) -> str:
 
 def head_lines_sql() -> str:
     """The first lines as text, for detection (DuckDB decompresses by extension)."""
-    return f"""
-    SELECT raw FROM read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(1),
-                             quote = '', escape = '', auto_detect = false, strict_mode = false,
-                             {LINE_LIMITS}, ignore_errors = true)
-    LIMIT 20
-    """
+    return f"SELECT raw FROM {_read_lines('ignore_errors = true')} LIMIT 20"
 
 
 _JSON_FIELD = re.compile(r"json_extract_string\(src\.doc, '((?:[^']|'')*)'\)")
