@@ -173,7 +173,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
         return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids)
 
     sql = full(readers.reader_sql(shape, sample.delimiter, numbered))
-    typed = readers.typed_lines(format_sql) if shape == "lines" and not numbered else None
+    typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
     if typed:
         fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
             typed[0], zone_given=zone_given, derive_ids=False, record_text=False

@@ -94,3 +94,36 @@ def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(
     assert import_file(warehouse, f).added == 2
     ids = {r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()}
     assert ids == {"chatcmpl-1", "h" + hashlib.md5(no_id.encode()).hexdigest()}
+
+
+def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehouse, tmp_path):
+    # The first 20 lines (all that detection sees) are plain responses; the pair shape, `metadata`
+    # and `request` come only after them, so the typed read takes those objects as JSON values.
+    plain = [{**RECORDS[0], "id": f"chatcmpl-p{i}"} for i in range(25)]
+    late = [RECORDS[3], {**RECORDS[2], "metadata": {"project": "late", "tags": "a, b"}},
+            {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
+    f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
+    sample = sample_file(warehouse, f)
+    _, _, fast = _build(choose(sample, None, Options()), sample, Options(), f)
+    assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
+    by_line, typed = _both_reads(warehouse, f)
+    assert len(by_line) == 28 and all(row[0] is None for row in by_line)
+    assert typed == by_line
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (28, 0, False)
+    got = warehouse.query(
+        "SELECT request_id, project, \"user\", tags, input_tokens, cache_read_tokens FROM requests "
+        "WHERE request_id IN ('chatcmpl-4', 'gen-3', 'chatcmpl-2') ORDER BY request_id"
+    ).fetchall()
+    assert got == [("chatcmpl-2", "from-request", "u-9", None, 260, 640),
+                   ("chatcmpl-4", "search", "u-7", ["nightly", "eval"], 3000, 0),
+                   ("gen-3", "late", None, ["a", "b"], 50, 0)]
+
+
+def test_typed_lines_reads_an_object_no_sample_record_has_as_one_json_value():
+    sql = ("SELECT json_extract_string(src.doc, '$.usage.input_tokens') AS a, "
+           "json_extract_string(src.doc, '$.response.usage.input_tokens') AS b FROM src")
+    fmt, reader = typed_lines(sql, [{"usage": {"input_tokens": 3}}])
+    assert "'response': 'JSON'" in reader and "'usage': 'STRUCT(" in reader
+    assert "json_extract_string(src.\"response\", '$.usage.input_tokens')" in fmt
+    assert "'response': 'STRUCT(" in typed_lines(sql, [{"response": {}}])[1]
