@@ -31,18 +31,18 @@ CREATE OR REPLACE TEMP MACRO ing_tok_slow(v) AS
 CREATE OR REPLACE TEMP MACRO ing_epoch_n(n) AS
     CASE WHEN n >= 1e10 AND n < 1e14 THEN to_timestamp(n / 1000)
          WHEN n >= 1e8 AND n < 1e10 THEN to_timestamp(n) END;
-CREATE OR REPLACE TEMP MACRO ing_epoch(v) AS ing_epoch_n(TRY_CAST(v AS DOUBLE));
 CREATE OR REPLACE TEMP MACRO ing_datelike(v) AS contains(v, '-') OR contains(v, ':') OR contains(v, '/');
-CREATE OR REPLACE TEMP MACRO ing_ts_utc(v) AS
-    CASE WHEN v IS NULL THEN NULL
-         WHEN ing_datelike(v) THEN TRY_CAST(v AS TIMESTAMPTZ)
-         ELSE coalesce(ing_epoch(v), TRY_CAST(v AS TIMESTAMPTZ)) END;
-CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, tz) AS
-    CASE WHEN v IS NULL THEN NULL
+-- The time as a number, when it is one (NULL for a date-like text): computed once, in the
+-- layer below the parse, because a macro repeats its argument at every use.
+CREATE OR REPLACE TEMP MACRO ing_ts_number(v) AS CASE WHEN NOT ing_datelike(v) THEN TRY_CAST(v AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO ing_ts_utc(v, n) AS
+    CASE WHEN n IS NULL THEN TRY_CAST(v AS TIMESTAMPTZ)
+         ELSE coalesce(ing_epoch_n(n), TRY_CAST(v AS TIMESTAMPTZ)) END;
+CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
+    CASE WHEN n IS NOT NULL THEN coalesce(ing_epoch_n(n), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)))
          WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
-         WHEN ing_datelike(v) THEN timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))
-         ELSE coalesce(ing_epoch(v), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))) END;
+         ELSE timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)) END;
 """
 
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
@@ -80,7 +80,7 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     clean-only import that uses this read falls back to the line reader.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
-    ts = "ing_ts_zone(x.ts, $tz)" if zone_given else "ing_ts_utc(x.ts)"
+    ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
     if derive_ids:
         request_id = """coalesce(
         ing_text(v.request_id),
@@ -94,7 +94,9 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     unnamed = "" if record_text else "WHEN ing_text(t.request_id) IS NULL THEN 'no id, and no text to derive one'"
     return f"""
 x AS (
+    SELECT *, ing_ts_number(ts) AS ts_number FROM (
 {format_sql}
+    )
 ),
 t AS (
     SELECT
