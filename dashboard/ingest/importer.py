@@ -75,12 +75,12 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
         raise ImportFailed(f"{name}: no such file")
     if path.stat().st_size == 0:
         raise ImportFailed(f"{name}: the file is empty")
+    if _is_parquet(path):  # before the binary test: a Parquet file is binary by design
+        columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name)
+        return Sample(name, "parquet", columns=tuple(columns))
     if _looks_binary(path):
         raise ImportFailed(f"{name}: looks like a binary file, not a text log or a Parquet file; "
                            "export the logs as CSV, JSON lines or Parquet")
-    if _is_parquet(path):
-        columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name)
-        return Sample(name, "parquet", columns=tuple(columns))
     _, rows = read_sample(wh, readers.head_lines_sql(), name)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
@@ -234,6 +234,7 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         uses_csv_rejects=shape in ("lines", "csv") and not clean_only,
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
-        raw_sql=readers.csv_raw_sql(sample.delimiter, csv_raw(sample)) if shape == "csv" else None,
+        raw_sql=(readers.csv_raw_sql(sample.delimiter, csv_raw(sample)) if shape == "csv"
+                 else readers.parquet_raw_sql() if shape == "parquet" else None),
         clean_only=clean_only,
     )

@@ -97,6 +97,11 @@ def csv_raw_sql(delimiter: str, raw_expr: str) -> str:
             f"FROM {_read_csv(delimiter, 'ignore_errors = true')} AS src")  # src: the formats' name for it
 
 
+def parquet_raw_sql() -> str:
+    """(line, raw) for every record of a Parquet file, numbered as the reader numbers it: the record as JSON."""
+    return "SELECT row_number() OVER () AS line, CAST(to_json(src) AS VARCHAR) AS raw FROM read_parquet($path) AS src"
+
+
 def header_sql(delimiter: str) -> str:
     """The CSV header, read by DuckDB with the given delimiter."""
     return (

@@ -76,8 +76,8 @@ def run_import(
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
-    record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for formats
-    whose rows carry no text of their own (CSV); it is read only when rows are rejected.
+    record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for shapes
+    whose rows carry no text of their own (CSV, Parquet); it is read only when rows are rejected.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
     """
     cur = wh.cursor()
@@ -188,7 +188,7 @@ def _stage_and_insert(
 
 
 def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: str | None, path: str) -> None:
-    """Give rejected rows their line (from the rowid) and, for CSV, their text."""
+    """Give rejected rows their line (from the rowid) and, for CSV and Parquet, their text."""
     # rowids run on in file order from wherever DuckDB starts them (not 0 inside a transaction).
     cur.execute(
         f"UPDATE staged SET line = rowid - (SELECT min(rowid) FROM staged) + {int(first_line)} "
@@ -197,7 +197,7 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: s
     if raw_sql:
         cur.execute(
             f"UPDATE staged SET raw = left(r.raw, 100000) FROM ({raw_sql}) AS r "
-            f"WHERE staged.line = r.line AND staged.{_REJECTED} AND staged.raw IS NULL",
+            f"WHERE staged.line = r.line AND staged.{_REJECTED}",
             {"path": path},
         )
 

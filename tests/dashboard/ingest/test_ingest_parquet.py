@@ -1,0 +1,93 @@
+"""Generic Parquet exports: detected by their magic bytes, mapped by header name, bad rows kept.
+
+Parquet is binary by design, so it must be recognised before the test that turns away binary
+junk. The files are written with pyarrow, typed as an export would type them (times as
+timestamps, tokens as integers, cost as a decimal), the way a warehouse dump of request
+logs looks.
+"""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ingest_helpers import rejected
+
+from dashboard.errors import ImportFailed
+from dashboard.ingest import import_file
+from dashboard.ingest.base import Options
+from dashboard.ingest.importer import sample_file
+
+T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+
+
+def _table(n: int, bad: dict[int, dict] | None = None) -> pa.Table:
+    rows = [
+        {"request_id": f"req-{i}", "timestamp": T0.replace(minute=i % 60), "model": "deepseek-v4-flash",
+         "prompt_tokens": 1000 + i, "cached_tokens": i % 500, "completion_tokens": 50 + i % 7,
+         "cost": Decimal(f"0.{i % 1000:06d}")}
+        for i in range(n)
+    ]
+    for i, change in (bad or {}).items():
+        rows[i].update(change)
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("request_id", pa.string()), ("timestamp", pa.timestamp("us", tz="UTC")), ("model", pa.string()),
+        ("prompt_tokens", pa.int64()), ("cached_tokens", pa.int64()), ("completion_tokens", pa.int64()),
+        ("cost", pa.decimal128(18, 6)),
+    ]))
+
+
+@pytest.mark.parametrize("compression", ["snappy", "zstd", "none"])
+def test_a_parquet_export_is_detected_and_mapped_not_turned_away_as_binary(warehouse, tmp_path, compression):
+    f = tmp_path / f"requests-{compression}.parquet"
+    pq.write_table(_table(3000), f, compression=compression)
+    assert sample_file(warehouse, f).shape == "parquet"
+    res = import_file(warehouse, f)
+    assert (res.format, res.added, res.rejected, res.status) == ("generic", 3000, 0, "complete")
+    row = warehouse.query(
+        "SELECT ts, model, input_tokens, cache_read_tokens, output_tokens, billed_cost, currency "
+        "FROM requests WHERE request_id = 'req-1234'"
+    ).fetchone()
+    # prompt_tokens includes cached_tokens by default, as the OpenAI-style fields it is named after.
+    assert row == (T0.replace(minute=1234 % 60), "deepseek-v4-flash", 2234 - 234, 234, 50 + 1234 % 7,
+                   Decimal("0.000234"), "USD")
+
+
+def test_bad_parquet_rows_are_kept_with_record_number_text_and_reason(warehouse, tmp_path):
+    f = tmp_path / "with-bad-rows.parquet"
+    pq.write_table(_table(50, bad={4: {"prompt_tokens": -3}, 40: {"model": None}}), f)
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (48, 2)
+    assert rejected(warehouse, res.import_id) == [
+        (5, "prompt_tokens is negative: -3"),
+        (41, "missing model (pass --model to attribute the file)"),
+    ]
+    raws = [json.loads(r[0]) for r in warehouse.query(
+        "SELECT raw FROM rejected_rows WHERE import_id = ? ORDER BY line", [res.import_id]).fetchall()]
+    assert [(r["request_id"], r["prompt_tokens"], r["model"]) for r in raws] == [
+        ("req-4", -3, "deepseek-v4-flash"), ("req-40", 1040, None)]
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates, again.rejected) == (0, 48, 2)
+    assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 48
+
+
+def test_naive_parquet_times_are_read_in_the_named_zone(warehouse, tmp_path):
+    f = tmp_path / "naive.parquet"
+    table = pa.table({"request_id": ["a"], "timestamp": pa.array([datetime(2026, 10, 1, 9, 30)], pa.timestamp("us")),
+                      "model": ["gpt-4o-mini"], "prompt_tokens": [10], "completion_tokens": [2]})
+    pq.write_table(table, f)
+    assert import_file(warehouse, f, options=Options(tz="Europe/Paris")).added == 1
+    assert warehouse.query("SELECT ts FROM requests").fetchone()[0] == datetime(2026, 10, 1, 7, 30, tzinfo=UTC)
+
+
+def test_a_truncated_parquet_file_changes_nothing(warehouse, tmp_path):
+    good = tmp_path / "good.parquet"
+    pq.write_table(_table(2000), good)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ImportFailed, match=r"cut\.parquet: cannot be read"):
+        import_file(warehouse, cut)
+    assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
+    assert warehouse.query("SELECT count(*) FROM rejected_rows").fetchone()[0] == 0
