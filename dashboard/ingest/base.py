@@ -139,10 +139,15 @@ def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
     return sum(all(has_path(r, p) for p in paths) for r in records)
 
 
-def csv_raw(sample: Sample) -> str:
-    """SQL rebuilding a CSV record's text from its columns (for derived ids and rejected rows)."""
+def csv_raw(sample: Sample, delimiter: str = ",") -> str:
+    """SQL rebuilding a CSV record's text from its columns.
+
+    Derived ids hash the text joined with commas, whatever the file's delimiter (so they stay
+    what earlier imports stored); a rejected row shows it joined with the file's own delimiter.
+    """
+    sep = delimiter.replace("'", "''")
     cols = [f'coalesce(src."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
-    return f"concat_ws(',', {', '.join(cols)})" if cols else "''"
+    return f"concat_ws('{sep}', {', '.join(cols)})" if cols else "''"
 
 
 def field(sample: Sample, *names: str) -> str:

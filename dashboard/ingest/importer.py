@@ -234,7 +234,7 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         uses_csv_rejects=shape in ("lines", "csv") and not clean_only,
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
-        raw_sql=(readers.csv_raw_sql(sample.delimiter, csv_raw(sample)) if shape == "csv"
+        raw_sql=(readers.csv_raw_sql(sample.delimiter, csv_raw(sample, sample.delimiter)) if shape == "csv"
                  else readers.parquet_raw_sql() if shape == "parquet" else None),
         clean_only=clean_only,
     )

@@ -200,6 +200,19 @@ def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(
     assert raw == "c,2026-11-01T00:00:00Z,gpt-4o,x,1"
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_rejected_row_of_a_delimited_file_keeps_its_text_with_the_files_delimiter(warehouse, tmp_path, sep):
+    header = sep.join(["request_id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost"])
+    bad = sep.join(["s2", "2026-11-01 10:00:00", "gpt-4o", "5", "1", "0,0012"])  # a decimal comma
+    f = tmp_path / "semicolons.csv"
+    f.write_text(f"{header}\n" + sep.join(["s1", "2026-11-01 10:00:00", "gpt-4o", "5", "1", "0.0012"])
+                 + f"\n{bad}\n")
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (1, 1)
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows").fetchall() == [
+        (3, bad, "billed cost is not a number: 0,0012")]
+
+
 def test_blank_lines_are_no_records_and_keep_later_line_numbers_right(warehouse, tmp_path):
     f = write(tmp_path / "gappy.jsonl", [line(1), "", "   ", line(4, prompt=-1, cached=0), "", line(6)])
     res = import_file(warehouse, f)
