@@ -108,12 +108,16 @@ def sniff(sample: Sample) -> int:
 def select_sql(sample: Sample, options: Options) -> str:
     mapping = guess_mapping(_headers(sample), dict(options.mapping))
 
-    def expr(header: str) -> str:
+    def expr(field: str, header: str) -> str:
+        quoted = 'src."' + header.replace('"', '""') + '"'
+        if sample.shape == "parquet" and field == "tags":
+            # A list column as its JSON text: DuckDB's own text for it, "[a, b]", would split wrongly.
+            return f"json_extract_string(to_json({quoted}), '$')"
         if sample.shape in ("csv", "parquet"):
-            return 'CAST(src."' + header.replace('"', '""') + '" AS VARCHAR)'
+            return f"CAST({quoted} AS VARCHAR)"
         return "json_extract_string(src.doc, '$.\"" + header.replace("'", "''").replace('"', '\\"') + "\"')"
 
-    exprs = {field: expr(header) for field, header in mapping.items()}
+    exprs = {field: expr(field, header) for field, header in mapping.items()}
     if sample.shape == "csv":
         exprs["raw"] = csv_raw(sample)
     elif sample.shape == "parquet":

@@ -91,3 +91,28 @@ def test_a_truncated_parquet_file_changes_nothing(warehouse, tmp_path):
         import_file(warehouse, cut)
     assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
     assert warehouse.query("SELECT count(*) FROM rejected_rows").fetchone()[0] == 0
+
+
+def test_parquet_list_tags_epoch_times_and_typed_columns_map_like_their_text(warehouse, tmp_path):
+    f = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({
+        "request_id": ["a", "b", "c"],
+        "created_at": pa.array([1790000000000, 1790000060000, 1790000120000], pa.int64()),  # epoch milliseconds
+        "model": ["gpt-4o"] * 3, "prompt_tokens": [10, 20, 30], "completion_tokens": [1, 2, 3],
+        "tags": pa.array([["nightly", "eval"], None, []], pa.list_(pa.string())),
+        "latency_ms": [812.5, None, 3.0], "user": ["u1", None, "u3"],
+    }), f)
+    assert import_file(warehouse, f).added == 3
+    got = warehouse.query('SELECT request_id, ts, tags, latency_ms, "user" FROM requests ORDER BY 1').fetchall()
+    assert got == [
+        ("a", datetime(2026, 9, 21, 14, 13, 20, tzinfo=UTC), ["nightly", "eval"], 812.5, "u1"),
+        ("b", datetime(2026, 9, 21, 14, 14, 20, tzinfo=UTC), None, None, None),
+        ("c", datetime(2026, 9, 21, 14, 15, 20, tzinfo=UTC), [], 3.0, "u3"),
+    ]
+    text = tmp_path / "text-tags.parquet"  # tags kept as text, comma-separated or as a JSON array
+    pq.write_table(pa.table({"request_id": ["d", "e"], "created_at": ["2026-10-01T00:00:00Z"] * 2,
+                             "model": ["gpt-4o"] * 2, "prompt_tokens": [1, 1], "completion_tokens": [1, 1],
+                             "tags": ["x, y", '["p", "q"]']}), text)
+    assert import_file(warehouse, text).added == 2
+    assert warehouse.query("SELECT tags FROM requests WHERE request_id IN ('d', 'e') ORDER BY request_id").fetchall() == [
+        (["x", "y"],), (["p", "q"],)]
