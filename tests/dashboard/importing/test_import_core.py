@@ -5,6 +5,7 @@ OpenAI-style lines follow the chat completions reference (`usage.prompt_tokens` 
 """
 
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -211,6 +212,13 @@ def test_a_rejected_row_of_a_delimited_file_keeps_its_text_with_the_files_delimi
     assert (res.added, res.rejected) == (1, 1)
     assert warehouse.query("SELECT line, raw, reason FROM rejected_rows").fetchall() == [
         (3, bad, "billed cost is not a number: 0,0012")]
+    # A row without an id is still named by its comma-joined text, as earlier imports named it.
+    unnamed = ["", "2026-11-02 10:00:00", "gpt-4o", "7", "1", ""]
+    g = tmp_path / "unnamed.csv"
+    g.write_text(f"{header}\n{sep.join(unnamed)}\n")
+    assert import_file(warehouse, g).added == 1
+    expected = "h" + hashlib.md5(",".join(unnamed).encode()).hexdigest()
+    assert warehouse.query("SELECT request_id FROM requests WHERE request_id LIKE 'h%'").fetchall() == [(expected,)]
 
 
 def test_blank_lines_are_no_records_and_keep_later_line_numbers_right(warehouse, tmp_path):
