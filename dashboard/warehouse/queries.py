@@ -181,12 +181,14 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     f = Filters(**{**base.__dict__, "start": start, "end": end, "tz": tz or "UTC"})
     sql, params = priced(wh, f)
     key = DIMENSIONS[by]
+    # Days read in calendar order; any other dimension from the largest cost down.
+    order = "key" if by == "day" else "cost_usd DESC, key NULLS LAST"
     rows = wh.query(
         f"""
         SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost,
                sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
                sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd
-        FROM ({sql}) AS q GROUP BY 1 ORDER BY cost_usd DESC, key NULLS LAST
+        FROM ({sql}) AS q GROUP BY 1 ORDER BY {order}
         """,
         params,
     ).fetchall()

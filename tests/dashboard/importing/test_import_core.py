@@ -275,6 +275,21 @@ def test_cli_import_and_report_json(tmp_path):
         "2026-11", "UTC", 0, None)
 
 
+def test_a_report_by_day_lists_the_days_in_calendar_order(warehouse, tmp_path):
+    from dashboard.warehouse.queries import month_report
+
+    nov1 = 1793491200  # 2026-11-01 00:00 UTC; line(i) adds i seconds, taken off again here
+    times = {1: nov1 + 1800, 2: nov1 + 20 * 3600, 3: nov1 + 34 * 3600}  # Nov 1 00:30, Nov 1 20:00, Nov 2 10:00
+    prompts = {1: 100, 2: 200, 3: 90000}  # the last request costs the most, so by cost Nov 2 would lead
+    lines = [line(i, prompt=prompts[i], cached=0, created=times[i] - i) for i in (1, 2, 3)]
+    import_file(warehouse, write(tmp_path / "days.jsonl", lines), options=Options(provider="ourtoken"))
+    assert [(r["key"], r["requests"]) for r in month_report(warehouse, "2026-11", "day").rows] == [
+        ("2026-11-01", 2), ("2026-11-02", 1)]
+    # In Tokyo (UTC+9) the 20:00 request falls on Nov 2: Nov 1 has one request, Nov 2 two.
+    assert [(r["key"], r["requests"]) for r in month_report(warehouse, "2026-11", "day", "Asia/Tokyo").rows] == [
+        ("2026-11-01", 1), ("2026-11-02", 2)]
+
+
 def test_a_month_row_with_no_priced_request_has_no_cost_not_a_cost_of_zero(tmp_path):
     db = tmp_path / "cli.duckdb"
     f = write(tmp_path / "log.jsonl", [line(1, created=1793491200),  # 2026-11-01, priced
