@@ -102,6 +102,12 @@ def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str
     return sql, params
 
 
+# The requests whose log carries a billed cost, and the computed cost of just those: the
+# like-for-like figures to hold billed cost against (the statement and `report` alike).
+BILLED_COVERAGE = """
+    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
+    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd"""
+
 TOTALS = """
     sum(q.request_count) AS requests,
     sum(q.input_tokens) AS input_tokens,
@@ -183,22 +189,24 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     key = DIMENSIONS[by]
     # Days read in calendar order; any other dimension from the largest cost down.
     order = "key" if by == "day" else "cost_usd DESC, key NULLS LAST"
-    rows = wh.query(
+    result = wh.query(
         f"""
-        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost,
-               sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
-               sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd
+        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost, {BILLED_COVERAGE}
         FROM ({sql}) AS q GROUP BY 1 ORDER BY {order}
         """,
         params,
-    ).fetchall()
+    )
+    names = [d[0] for d in result.description]
+    counts = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+              "reasoning_tokens")
     out = []
-    for r in rows:
+    for values in result.fetchall():
+        r = dict(zip(names, values, strict=True))
         out.append({
-            "key": r[0], "requests": int(r[1]), "input_tokens": int(r[2]), "cache_read_tokens": int(r[3]),
-            "cache_write_tokens": int(r[4]), "output_tokens": int(r[5]), "reasoning_tokens": int(r[6]),
-            "cost_usd": r[11], "billed_usd": r[8], "unpriced_requests": int(r[9]),
-            "billed_requests": int(r[12]), "comparable_computed_usd": r[13],
+            "key": r["key"], **{c: int(r[c]) for c in counts},
+            "cost_usd": r["priced_cost"], "billed_usd": r["billed_usd"],
+            "unpriced_requests": int(r["unpriced_requests"]),
+            "billed_requests": int(r["billed_requests"]), "comparable_computed_usd": r["comparable_computed_usd"],
         })
 
     def total_of(name: str) -> Decimal | None:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from dashboard.errors import WarehouseError
 from dashboard.warehouse.db import Warehouse
-from dashboard.warehouse.queries import Filters, month_bounds, priced, zone
+from dashboard.warehouse.queries import BILLED_COVERAGE, Filters, month_bounds, priced, zone
 
 # A line is flagged when |billed - computed| exceeds either threshold.
 FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
@@ -157,13 +157,11 @@ _SUMS = """
     sum(q.cost) AS computed_usd,
     sum(q.billed_cost) AS billed_usd,
     sum(coalesce(q.billed_cost, q.cost)) AS charged_usd,
-    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
     sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
     sum(CASE WHEN NOT q.unpriced THEN q.billed_cost END) AS comparable_billed_usd,
-    sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd
-"""
-_SUM_NAMES = (*_COUNT_FIELDS[:7], *_MONEY_FIELDS[:8], "billed_requests", "unpriced_requests",
-              "comparable_billed_usd", "comparable_computed_usd")
+""" + BILLED_COVERAGE
+_SUM_NAMES = (*_COUNT_FIELDS[:7], *_MONEY_FIELDS[:8], "unpriced_requests", "comparable_billed_usd",
+              "billed_requests", "comparable_computed_usd")
 
 
 def _month_filters(month: str, tz: str, filters: Filters | None) -> tuple[Filters, datetime, datetime]:
@@ -349,9 +347,7 @@ def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) ->
             sum(q.input_cost), sum(q.cache_read_cost), sum(q.cache_write_cost), sum(q.cache_write_1h_cost),
             sum((q.output_tokens - q.reasoning_tokens) * q.output_per_token),
             sum(q.reasoning_tokens * q.reasoning_per_token),
-            sum(q.output_cost), sum(q.cost), sum(q.billed_cost),
-            sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END),
-            sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END)
+            sum(q.output_cost), sum(q.cost), sum(q.billed_cost), {BILLED_COVERAGE}
         FROM ({sql}) AS q
         GROUP BY ALL
         ORDER BY ALL
