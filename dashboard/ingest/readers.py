@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dashboard.warehouse.loader import RAW_LINES
+
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 # DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
 # 20-line sample then reads that much, and a large file is cut into fewer, larger pieces.
@@ -20,6 +22,9 @@ LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
 REJECTS_TABLE = "ingest_reject_errors"
 REJECTS_SCAN = "ingest_reject_scans"
+
+# The record number column of csv_raw_sql: a name no export gives a column of its own.
+_NUMBER = '"__ingest_record_number"'
 
 _REJECTS = f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
 
@@ -92,14 +97,22 @@ def _read_csv(delimiter: str, errors: str) -> str:
 
 
 def csv_raw_sql(delimiter: str, raw_expr: str) -> str:
-    """(line, raw) for every record of a CSV, numbered as the reader numbers them (same skipped lines)."""
-    return (f"SELECT row_number() OVER () + 1 AS line, {raw_expr} AS raw "
-            f"FROM {_read_csv(delimiter, 'ignore_errors = true')} AS src")  # src: the formats' name for it
+    """(line, raw) for the records of a CSV the loader asks for, numbered as the reader numbers them.
+
+    The reader numbers every record (same skipped lines as the import's read), but the text
+    is built only for the lines listed in the loader's RAW_LINES table: a few rejected rows,
+    not a copy of the whole file.
+    """
+    return (f"SELECT src.{_NUMBER} AS line, {raw_expr} AS raw FROM ("
+            f"SELECT row_number() OVER () + 1 AS {_NUMBER}, * FROM {_read_csv(delimiter, 'ignore_errors = true')}"
+            f") AS src WHERE src.{_NUMBER} IN (SELECT line FROM {RAW_LINES})")  # src: the formats' name for it
 
 
 def parquet_raw_sql() -> str:
-    """(line, raw) for every record of a Parquet file, numbered as the reader numbers it: the record as JSON."""
-    return "SELECT row_number() OVER () AS line, CAST(to_json(src) AS VARCHAR) AS raw FROM read_parquet($path) AS src"
+    """(line, raw) for the records of a Parquet file the loader asks for (see csv_raw_sql): the record as JSON."""
+    return ("SELECT n.line, CAST(to_json(n.rec) AS VARCHAR) AS raw FROM ("
+            "SELECT row_number() OVER () AS line, src AS rec FROM read_parquet($path) AS src"
+            f") AS n WHERE n.line IN (SELECT line FROM {RAW_LINES})")
 
 
 def header_sql(delimiter: str) -> str:

@@ -20,10 +20,13 @@ import pyarrow as pa
 from dashboard.errors import ImportFailed
 from dashboard.warehouse.db import SKIPPED, NotClean, Warehouse, insert_clean_requests, insert_new_requests
 
-__all__ = ["SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
+__all__ = ["RAW_LINES", "SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
 
 
 _REJECTED = f"reason <> '{SKIPPED}'"
+
+# The lines whose text `raw_sql` is asked for (the rejected ones): a temporary table of `line`.
+RAW_LINES = "ingest_raw_lines"
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,10 @@ def run_import(
 def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
     """Let DuckDB write rows in any order (in parallel, not merged back into file order).
 
-    Only the clean path may: it keeps no line numbers and aborts on a repeated id, so the
-    order of its rows means nothing. The setting is global, so it is restored at once;
-    every other writer waits on the same lock meanwhile.
+    The clean path may: it keeps no line numbers and aborts on a repeated id, so the order
+    of its rows means nothing. So may the staged path's final insert, once the staging table
+    (which must keep file order: its rowid numbers rejected rows) is read. The setting is
+    global, so it is restored at once; every other writer waits on the same lock meanwhile.
     """
     if on:
         cur.execute("SET preserve_insertion_order = false")
@@ -182,7 +186,8 @@ def _stage_and_insert(
             f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
             [import_id],
         )
-    added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
+    with _unordered(cur, True):  # the staged rows are numbered now, and a repeat's first occurrence is by line
+        added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
     cur.execute("DROP TABLE staged")
     return good, added, rejected + len(structural)
 
@@ -195,11 +200,13 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: s
         f"WHERE line IS NULL AND {_REJECTED}"
     )
     if raw_sql:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_LINES} AS SELECT DISTINCT line FROM staged WHERE {_REJECTED}")
         cur.execute(
             f"UPDATE staged SET raw = left(r.raw, 100000) FROM ({raw_sql}) AS r "
             f"WHERE staged.line = r.line AND staged.{_REJECTED}",
             {"path": path},
         )
+        cur.execute(f"DROP TABLE {RAW_LINES}")
 
 
 def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:

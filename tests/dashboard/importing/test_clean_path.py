@@ -131,3 +131,21 @@ def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_impor
     assert warehouse.query(setting).fetchone()[0] is True
     assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).staged
     assert warehouse.query(setting).fetchone()[0] is True
+
+
+def test_a_large_staged_file_keeps_first_occurrences_and_each_rejected_rows_own_line_and_text(warehouse, tmp_path):
+    # Several row groups, so the staged insert runs in parallel and in any order: the first
+    # occurrence of a repeated id is still the earlier line, and each rejected row keeps
+    # the line and text of its own record.
+    n = 250_000
+    rows = [csv_row(i) for i in range(1, n + 1)]
+    rows[200_000] = csv_row(7, completion=99)  # line 200,002 repeats r7 (line 8)
+    rows[123_456] = csv_row(123_457, prompt=5)  # line 123,458: cached exceeds prompt
+    rows[-1] = csv_row(n, completion=-1)  # the last line
+    res = import_file(warehouse, write_csv(tmp_path / "big.csv", rows))
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (n - 3, 1, 2, True)
+    assert warehouse.query("SELECT output_tokens FROM requests WHERE request_id = 'r7'").fetchall() == [(10,)]
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (123_458, csv_row(123_457, prompt=5).strip(), "cached tokens (100) exceed prompt tokens (5)"),
+        (n + 1, csv_row(n, completion=-1).strip(), "output is negative: -1"),
+    ]
