@@ -115,8 +115,9 @@ def select(where: str | None = None, **exprs: str) -> str:
             e = e or "src.line"
         elif c == "raw":
             if e and exprs.get("request_id"):
-                # The record's text is only hashed into an id when the record has none.
-                e = f"CASE WHEN ing_blank({exprs['request_id']}) THEN {e} END"
+                # The record's text is only hashed into an id when the record has none
+                # (built for a few more rows than that: a cheap test, see ing_maybe_blank).
+                e = f"CASE WHEN ing_maybe_blank({exprs['request_id']}) THEN {e} END"
             e = e or "src.raw"
         elif c == "cached_included":
             e = e or "NULL"

@@ -20,6 +20,11 @@ CREATE OR REPLACE TEMP MACRO ing_text(v) AS
     CASE WHEN CAST(v AS VARCHAR) LIKE ' %' OR CAST(v AS VARCHAR) LIKE '% ' THEN nullif(trim(CAST(v AS VARCHAR)), '')
          ELSE nullif(CAST(v AS VARCHAR), '') END;
 CREATE OR REPLACE TEMP MACRO ing_blank(v) AS ing_text(v) IS NULL;
+-- True for every blank value (and for a few others: any starting with a space, a control
+-- character, '~' or a non-ASCII character), from the value's first bytes alone: a blank
+-- value is empty or starts with a character that trim removes, a space or a non-ASCII one.
+CREATE OR REPLACE TEMP MACRO ing_maybe_blank(v) AS
+    v IS NULL OR CAST(v AS VARCHAR) < '!' OR CAST(v AS VARCHAR) > '~';
 CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(v AS DECIMAL(38, 6));
 -- Money at the warehouse's scale. DECIMAL(18, 12) is the same exact parse for any amount
 -- under a million, and several times faster than DECIMAL(38, 12) on text such as '1.3e-05'.
@@ -51,6 +56,16 @@ TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache
 def _token_casts() -> str:
     # i_f: the fast integer cast, once per row in the layer below (inside a CASE it would run twice).
     return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS)
+
+
+# Text fields, each cleaned once per row in the layer below (s_f) however many places use it:
+# the test for a trailing space reads the end of every value, one of the import's dearer steps.
+TEXT_FIELDS = ("request_id", "provider", "upstream_provider", "model", "project", "api_key", "api_key_name",
+               "user", "status", "currency")
+
+
+def _text_values() -> str:
+    return ", ".join(f'ing_text("{f}") AS s_{f}' for f in TEXT_FIELDS)
 
 
 def _token_values() -> str:
@@ -88,18 +103,18 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
     if derive_ids:
         request_id = """coalesce(
-        ing_text(v.request_id),
+        v.s_request_id,
         'h' || md5(coalesce(v.raw, '')) || '-'
             || row_number() OVER (PARTITION BY md5(coalesce(v.raw, '')) ORDER BY v.line)
     )"""
     elif record_text:
-        request_id = "coalesce(ing_text(v.request_id), 'h' || md5(coalesce(v.raw, '')))"
+        request_id = "coalesce(v.s_request_id, 'h' || md5(coalesce(v.raw, '')))"
     else:
-        request_id = "ing_text(v.request_id)"
-    unnamed = "" if record_text else "WHEN ing_text(t.request_id) IS NULL THEN 'no id, and no text to derive one'"
+        request_id = "v.s_request_id"
+    unnamed = "" if record_text else "WHEN t.s_request_id IS NULL THEN 'no id, and no text to derive one'"
     return f"""
 x AS (
-    SELECT *, ing_ts_number(ts) AS ts_number, {_token_casts()} FROM (
+    SELECT *, ing_ts_number(ts) AS ts_number, {_token_casts()}, {_text_values()} FROM (
 {format_sql}
     )
 ),
@@ -108,7 +123,7 @@ t AS (
         x.*,
         {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
-        coalesce($model, ing_text(x.model)) AS model_final,
+        coalesce($model, x.s_model) AS model_final,
         ing_money(x.billed_cost) AS billed_dec,
         {_token_values()}
     FROM x
@@ -121,7 +136,8 @@ v AS (
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN 'not a valid JSON object'
             {unnamed}
-            WHEN ing_blank(t.ts) THEN 'missing time'
+            -- a blank time has no parse either: only rows without one are tested for blanks
+            WHEN t.ts_parsed IS NULL AND ing_blank(t.ts) THEN 'missing time'
             -- DuckDB also reads 'infinity', '-infinity' and 'inf' as times: none is a request's.
             WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left(t.ts, 60)
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
@@ -148,16 +164,16 @@ SELECT
     coalesce($source, 'import') AS source,
     {request_id} AS request_id,
     v.ts_parsed AS ts,
-    lower(coalesce($provider, ing_text(v.provider))) AS provider,
-    CASE WHEN $provider IS NOT NULL THEN lower(ing_text(v.provider)) ELSE ing_text(v.upstream_provider) END
+    lower(coalesce($provider, v.s_provider)) AS provider,
+    CASE WHEN $provider IS NOT NULL THEN lower(v.s_provider) ELSE v.s_upstream_provider END
         AS upstream_provider,
     v.model_final AS model,
-    ing_text(v.project) AS project,
+    v.s_project AS project,
     coalesce(
-        ing_text(v.api_key_name),
-        CASE WHEN ing_text(v.api_key) IS NOT NULL THEN '…' || right(ing_text(v.api_key), 4) END
+        v.s_api_key_name,
+        CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END
     ) AS api_key,
-    ing_text(v."user") AS "user",
+    v.s_user AS "user",
     CASE
         WHEN ing_blank(v.tags) THEN NULL
         WHEN trim(v.tags) LIKE '[%' AND json_valid(v.tags)
@@ -172,9 +188,10 @@ SELECT
     v.n_reasoning AS reasoning_tokens,
     TRY_CAST(v.latency_ms AS DOUBLE) AS latency_ms,
     TRY_CAST(v.ttft_ms AS DOUBLE) AS ttft_ms,
-    ing_text(v.status) AS status,
+    v.s_status AS status,
     v.billed_dec AS billed_cost,
-    coalesce(ing_text(v.currency), CASE WHEN NOT ing_blank(v.billed_cost) THEN 'USD' END) AS currency,
+    -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
+    coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
     CASE WHEN v.requests IS NULL OR trim(v.requests) = '' THEN 1 ELSE v.n_requests END AS request_count
 FROM v
