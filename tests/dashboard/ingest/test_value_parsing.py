@@ -47,3 +47,27 @@ def test_the_fast_money_parse_equals_the_exact_parse_for_every_text(warehouse):
     assert by_text["123456789012345678901234.5"] == Decimal("123456789012345678901234.5")
     assert by_text["abc"] is None and by_text["1e400"] is None
     assert sum(1 for _, fast, _ in got if fast is not None) > 2500  # the corpus is mostly numbers
+
+
+def test_the_cheap_blank_test_holds_every_value_the_exact_one_calls_blank(warehouse):
+    # ing_maybe_blank decides whether a CSV record's text is built (to hash into an id when
+    # the id is blank): it may say yes too often, never too rarely. Every code point, alone,
+    # doubled, and before or after a space.
+    cur = warehouse.cursor()
+    cur.execute(MACROS)
+    points = [p for p in range(1, 0x110000) if not 0xD800 <= p <= 0xDFFF]
+    values = [chr(p) for p in points]
+    values += [c + c for c in values] + [c + " " for c in values] + [" " + c for c in values]
+    values += ["", " ", "   ", "\u3000 ", "\u00a0\u00a0 "]
+    got = cur.execute(
+        "SELECT count(*) FILTER (WHERE ing_blank(v)), "
+        "count(*) FILTER (WHERE ing_blank(v) AND NOT ing_maybe_blank(v)), "
+        "count(*) FILTER (WHERE ing_maybe_blank(v) AND regexp_matches(v, '^[!-}]')) FROM unnest(?::VARCHAR[]) AS u(v)",
+        [values],
+    ).fetchone()
+    blank, missed, printable_maybe = got
+    assert blank > 20  # spaces, NBSP, ideographic space and more are blank after trimming
+    assert missed == 0
+    assert printable_maybe == 0  # text starting with a printable ASCII character (bar '~') is never built
+    assert cur.execute("SELECT ing_maybe_blank(NULL), ing_maybe_blank('req-1'), ing_maybe_blank('r 1')"
+                       ).fetchone() == (True, False, False)
