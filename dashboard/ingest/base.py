@@ -124,6 +124,7 @@ def select(where: str | None = None, **exprs: str) -> str:
         elif c == "parsed":
             e = e or "src.ok"
         parts.append(f"{e or 'NULL'} AS \"{c}\"")
+    parts.append('src."__record" AS "__record"')  # the reader's record, for a rejected row's text
     sql = "SELECT " + ",\n       ".join(parts) + "\nFROM src"
     return sql + (f"\nWHERE {where}" if where else "")
 
@@ -140,14 +141,14 @@ def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
     return sum(all(has_path(r, p) for p in paths) for r in records)
 
 
-def csv_raw(sample: Sample, delimiter: str = ",") -> str:
-    """SQL rebuilding a CSV record's text from its columns.
+def csv_raw(sample: Sample, delimiter: str = ",", record: str = "src") -> str:
+    """SQL rebuilding a CSV record's text from its columns (of `record`: a relation or a STRUCT).
 
     Derived ids hash the text joined with commas, whatever the file's delimiter (so they stay
     what earlier imports stored); a rejected row shows it joined with the file's own delimiter.
     """
     sep = delimiter.replace("'", "''")
-    cols = [f'coalesce(src."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
+    cols = [f'coalesce({record}."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
     return f"concat_ws('{sep}', {', '.join(cols)})" if cols else "''"
 
 

@@ -148,6 +148,18 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     return fmt.NAME, columns, rows
 
 
+def shown_sql(sample: Sample, shape: str) -> str:
+    """The text a rejected row keeps: the line itself, or the record rebuilt from the reader's `__record`.
+
+    A CSV record is joined with the file's own delimiter; a Parquet record is shown as JSON.
+    """
+    if shape == "csv":
+        return csv_raw(sample, sample.delimiter, record='v."__record"')
+    if shape == "parquet":
+        return 'CAST(to_json(v."__record") AS VARCHAR)'
+    return "v.raw"
+
+
 def _build(fmt: ModuleType, sample: Sample, options: Options,
            path: Path) -> tuple[str, dict[str, Any], str]:
     """The import's SQL and parameters, plus the SQL of a clean-only read.
@@ -170,7 +182,8 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
 
     def full(reader: str) -> str:
         mapped, reader = readers.parse_json_once(format_sql, reader)
-        return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids)
+        return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids,
+                                                            shown=shown_sql(sample, shape))
 
     sql = full(readers.reader_sql(shape, sample.delimiter, numbered))
     typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
@@ -234,7 +247,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         uses_csv_rejects=shape in ("lines", "csv") and not clean_only,
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
-        raw_sql=(readers.csv_raw_sql(sample.delimiter, csv_raw(sample, sample.delimiter)) if shape == "csv"
-                 else readers.parquet_raw_sql() if shape == "parquet" else None),
         clean_only=clean_only,
     )

@@ -11,8 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.warehouse.loader import RAW_LINES
-
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 # DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
 # 20-line sample then reads that much, and a large file is cut into fewer, larger pieces.
@@ -23,8 +21,8 @@ LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}
 REJECTS_TABLE = "ingest_reject_errors"
 REJECTS_SCAN = "ingest_reject_scans"
 
-# The record number column of csv_raw_sql: a name no export gives a column of its own.
-_NUMBER = '"__ingest_record_number"'
+# The reader's alias, whose row (a STRUCT of the file's columns) becomes `__record`.
+_RECORD = "ingest_record"
 
 _REJECTS = f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
 
@@ -40,15 +38,17 @@ def guess_delimiter(header_line: str) -> str:
 
 
 def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True) -> str:
-    """SELECT producing `src` for a shape: `line`, `ok`, and `raw` + `doc` (JSON) or the file's columns.
+    """SELECT producing `src` for a shape: `line`, `ok`, `__record`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
     the record number. `numbered` adds `line` as a column (formats that join or dedupe on
     it); otherwise `line` is NULL and the loader numbers rejected rows from the rowid,
     which spares a single-threaded window over the whole file.
 
-    CSV: `raw` is NULL; formats rebuild it where they hash it into a derived id, and the
-    loader fills it in for rejected rows from `csv_raw_sql`.
+    CSV: `raw` is NULL; formats rebuild it where they hash it into a derived id.
+    CSV and Parquet: `__record` is the record as a STRUCT of the file's columns, so a
+    rejected row's text is built from it for that row alone (see importer.shown_sql);
+    the other shapes carry their text in `raw` and leave `__record` NULL.
     Lines: `doc` is the text when it is a JSON object, else NULL (and `ok` false), so a
     malformed line becomes a rejected row instead of failing the whole file; `ok` is NULL
     for a blank line, which is no record at all.
@@ -58,7 +58,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     if shape == "lines":
         return f"""
-        SELECT line, raw, doc, CASE WHEN trim(raw) <> '' THEN doc IS NOT NULL END AS ok FROM (
+        SELECT line, raw, doc, CASE WHEN trim(raw) <> '' THEN doc IS NOT NULL END AS ok, NULL AS "__record" FROM (
             SELECT {line} AS line, raw,
                    -- a cheap text test first, so valid lines are parsed once here and once for fields
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
@@ -66,18 +66,20 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
         )
         """
     if shape == "csv":
-        return f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, * FROM {_read_csv(delimiter, rejects)}"
+        return (f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, *, {_RECORD} AS \"__record\" "
+                f"FROM {_read_csv(delimiter, rejects)} AS {_RECORD}")
     if shape == "json":
         # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
         return """
         SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
                CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
-               coalesce(json_type(json) = 'OBJECT', false) AS ok
+               coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
         FROM read_json($path, format = 'array', records = false, columns = {'json': 'JSON'},
                        maximum_object_size = 67108864)
         """
     if shape == "parquet":
-        return "SELECT row_number() OVER () AS line, true AS ok, * FROM read_parquet($path)"
+        return (f"SELECT row_number() OVER () AS line, true AS ok, *, {_RECORD} AS \"__record\" "
+                f"FROM read_parquet($path) AS {_RECORD}")
     raise ValueError(f"unknown reading shape {shape!r}")
 
 
@@ -94,25 +96,6 @@ def _read_lines(errors: str) -> str:
 def _read_csv(delimiter: str, errors: str) -> str:
     return (f"read_csv($path, header = true, all_varchar = true, {LINE_LIMITS}, "
             f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
-
-
-def csv_raw_sql(delimiter: str, raw_expr: str) -> str:
-    """(line, raw) for the records of a CSV the loader asks for, numbered as the reader numbers them.
-
-    The reader numbers every record (same skipped lines as the import's read), but the text
-    is built only for the lines listed in the loader's RAW_LINES table: a few rejected rows,
-    not a copy of the whole file.
-    """
-    return (f"SELECT src.{_NUMBER} AS line, {raw_expr} AS raw FROM ("
-            f"SELECT row_number() OVER () + 1 AS {_NUMBER}, * FROM {_read_csv(delimiter, 'ignore_errors = true')}"
-            f") AS src WHERE src.{_NUMBER} IN (SELECT line FROM {RAW_LINES})")  # src: the formats' name for it
-
-
-def parquet_raw_sql() -> str:
-    """(line, raw) for the records of a Parquet file the loader asks for (see csv_raw_sql): the record as JSON."""
-    return ("SELECT n.line, CAST(to_json(n.rec) AS VARCHAR) AS raw FROM ("
-            "SELECT row_number() OVER () AS line, src AS rec FROM read_parquet($path) AS src"
-            f") AS n WHERE n.line IN (SELECT line FROM {RAW_LINES})")
 
 
 def header_sql(delimiter: str) -> str:
@@ -155,7 +138,7 @@ def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
 
 
 _PLAIN_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
-_READER_COLUMNS = {"line", "raw", "doc", "ok"}
+_READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}
 
 
 def _case_clash(spec: dict) -> bool:
@@ -219,7 +202,7 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> t
 
     columns = "{" + ", ".join(f"'{k}': '{sql_type(v)}'" for k, v in spec.items()) + "}"
     reader = f"""
-        SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, *
+        SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record", *
         FROM read_json($path, format = 'newline_delimited', columns = {columns},
                        maximum_object_size = {MAX_LINE_BYTES})
         """

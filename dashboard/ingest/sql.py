@@ -87,7 +87,7 @@ def _token_reasons() -> str:
 
 
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
-                  record_text: bool = True) -> str:
+                  record_text: bool = True, shown: str = "v.raw") -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -98,6 +98,8 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     `record_text`: False when the reader has no text of the record (the typed JSON read);
     a row without an id of its own then cannot be named, so it is rejected, and the
     clean-only import that uses this read falls back to the line reader.
+    `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
+    record); computed for rejected rows only.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
     ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
@@ -159,7 +161,7 @@ v AS (
 )
 SELECT
     v.line,
-    CASE WHEN v.reason IS NOT NULL THEN left(v.raw, 100000) END AS raw,
+    CASE WHEN v.reason IS NOT NULL THEN left({shown}, 100000) END AS raw,
     v.reason,
     coalesce($source, 'import') AS source,
     {request_id} AS request_id,

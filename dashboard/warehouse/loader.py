@@ -20,13 +20,10 @@ import pyarrow as pa
 from dashboard.errors import ImportFailed
 from dashboard.warehouse.db import SKIPPED, NotClean, Warehouse, insert_clean_requests, insert_new_requests
 
-__all__ = ["RAW_LINES", "SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
+__all__ = ["SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
 
 
 _REJECTED = f"reason <> '{SKIPPED}'"
-
-# The lines whose text `raw_sql` is asked for (the rejected ones): a temporary table of `line`.
-RAW_LINES = "ingest_raw_lines"
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,6 @@ def run_import(
     uses_csv_rejects: bool,
     rejects: tuple[str, str],
     first_line: int = 1,
-    raw_sql: str | None = None,
     clean_only: bool = False,
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
@@ -79,8 +75,7 @@ def run_import(
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
-    record n (counting from 0) is line n + `first_line`. `raw_sql` gives (line, raw) for shapes
-    whose rows carry no text of their own (CSV, Parquet); it is read only when rows are rejected.
+    record n (counting from 0) is line n + `first_line`.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
     """
     cur = wh.cursor()
@@ -103,7 +98,7 @@ def run_import(
             else:
                 good, added, rejected = _stage_and_insert(
                     cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
-                    uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line, raw_sql=raw_sql,
+                    uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line,
                 )
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
@@ -156,7 +151,7 @@ def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Calla
 
 def _stage_and_insert(
     cur: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, Any], import_id: int, batch: int, *,
-    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, raw_sql: str | None,
+    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int,
 ) -> tuple[int, int, int]:
     """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected)."""
     reject_table, reject_scan = rejects
@@ -174,7 +169,7 @@ def _stage_and_insert(
         f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
     ).fetchone()
     if rejected:
-        _number_rejected(cur, first_line, raw_sql, params["path"])
+        _number_rejected(cur, first_line)
     if structural:
         _fix_lines(cur, [r[0] for r in structural])
         cur.executemany(
@@ -192,21 +187,13 @@ def _stage_and_insert(
     return good, added, rejected + len(structural)
 
 
-def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, raw_sql: str | None, path: str) -> None:
-    """Give rejected rows their line (from the rowid) and, for CSV and Parquet, their text."""
+def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:
+    """Give rejected rows their line, from the rowid."""
     # rowids run on in file order from wherever DuckDB starts them (not 0 inside a transaction).
     cur.execute(
         f"UPDATE staged SET line = rowid - (SELECT min(rowid) FROM staged) + {int(first_line)} "
         f"WHERE line IS NULL AND {_REJECTED}"
     )
-    if raw_sql:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_LINES} AS SELECT DISTINCT line FROM staged WHERE {_REJECTED}")
-        cur.execute(
-            f"UPDATE staged SET raw = left(r.raw, 100000) FROM ({raw_sql}) AS r "
-            f"WHERE staged.line = r.line AND staged.{_REJECTED}",
-            {"path": path},
-        )
-        cur.execute(f"DROP TABLE {RAW_LINES}")
 
 
 def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
