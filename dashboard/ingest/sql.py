@@ -86,6 +86,23 @@ def _token_reasons() -> str:
     return "\n            ".join(parts)
 
 
+def _all_checks_pass(record_text: bool) -> str:
+    """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
+    checks = [
+        "t.parsed",
+        *([] if record_text else ["t.s_request_id IS NOT NULL"]),
+        # a finite time in range: 'infinity' and the rest fall outside it
+        "t.ts_parsed >= TIMESTAMPTZ '2000-01-01 00:00:00+00'",
+        "t.ts_parsed < TIMESTAMPTZ '2100-01-01 00:00:00+00'",
+        "t.model_final IS NOT NULL",
+        *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS),
+        "(NOT t.included OR t.n_cache_read + t.n_cache_write + t.n_cache_write_1h <= t.n_prompt_tokens)",
+        "t.n_reasoning <= t.n_output",
+        "(t.billed_dec IS NOT NULL OR t.billed_cost IS NULL OR trim(t.billed_cost) = '')",
+    ]
+    return "\n            AND ".join(checks)
+
+
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
                   record_text: bool = True, shown: str = "v.raw") -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
@@ -134,7 +151,9 @@ v AS (
     SELECT
         t.*,
         t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
-        CASE
+        -- Most rows pass every check: one conjunction lets them skip the chain of reasons,
+        -- which only the rest go through (it decides, the conjunction only spares work).
+        CASE WHEN {_all_checks_pass(record_text)} THEN NULL ELSE CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN 'not a valid JSON object'
             {unnamed}
@@ -156,7 +175,7 @@ v AS (
                 THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
             WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''
                 THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)
-        END AS reason
+        END END AS reason
     FROM t
 )
 SELECT
