@@ -141,8 +141,11 @@ def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
     return sum(all(has_path(r, p) for p in paths) for r in records)
 
 
-def csv_raw(sample: Sample, delimiter: str = ",", record: str = "src") -> str:
-    """SQL rebuilding a CSV record's text from its columns (of `record`: a relation or a STRUCT).
+def csv_raw(sample: Sample, delimiter: str = ",", record: str = 'src."__record"') -> str:
+    """SQL rebuilding a CSV record's text from its columns, fields of the reader's `record` STRUCT.
+
+    From the STRUCT rather than from `src`, where a file column named like one of the reader's
+    own (`line`, `ok`, `raw`) would give the reader's value instead of the file's.
 
     Derived ids hash the text joined with commas, whatever the file's delimiter (so they stay
     what earlier imports stored); a rejected row shows it joined with the file's own delimiter.

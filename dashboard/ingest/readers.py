@@ -21,8 +21,16 @@ LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}
 REJECTS_TABLE = "ingest_reject_errors"
 REJECTS_SCAN = "ingest_reject_scans"
 
-# The reader's alias, whose row (a STRUCT of the file's columns) becomes `__record`.
-_RECORD = "ingest_record"
+def _record_alias(columns: Sequence[str]) -> str:
+    """The reader's alias, whose row (a STRUCT of the file's columns) becomes `__record`.
+
+    A file column of the same name would be taken instead of the row, so the name avoids them.
+    """
+    taken = {c.lower() for c in columns}
+    alias = "ingest_record"
+    while alias in taken:
+        alias += "_"
+    return alias
 
 _REJECTS = f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
 
@@ -37,7 +45,8 @@ def guess_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True) -> str:
+def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True,
+               columns: Sequence[str] = ()) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, `__record`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
@@ -53,7 +62,9 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     malformed line becomes a rejected row instead of failing the whole file; `ok` is NULL
     for a blank line, which is no record at all.
     `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
+    `columns`: the file's columns (CSV, Parquet), which the reader's own names must not shadow.
     """
+    record = _record_alias(columns)
     rejects = _REJECTS if keep_rejects else "ignore_errors = false"
     line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     if shape == "lines":
@@ -66,8 +77,9 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
         )
         """
     if shape == "csv":
-        return (f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, *, {_RECORD} AS \"__record\" "
-                f"FROM {_read_csv(delimiter, rejects)} AS {_RECORD}")
+        # The reader's own columns come first: a file column of the same name is found after them.
+        return (f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, {record} AS \"__record\", * "
+                f"FROM {_read_csv(delimiter, rejects)} AS {record}")
     if shape == "json":
         # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
         return """
@@ -78,8 +90,8 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
                        maximum_object_size = 67108864)
         """
     if shape == "parquet":
-        return (f"SELECT row_number() OVER () AS line, true AS ok, *, {_RECORD} AS \"__record\" "
-                f"FROM read_parquet($path) AS {_RECORD}")
+        return (f"SELECT row_number() OVER () AS line, true AS ok, {record} AS \"__record\", * "
+                f"FROM read_parquet($path) AS {record}")
     raise ValueError(f"unknown reading shape {shape!r}")
 
 

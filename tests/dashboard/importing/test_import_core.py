@@ -250,6 +250,26 @@ def test_rows_without_ids_get_stable_ids(warehouse, tmp_path):
     assert (again.added, again.duplicates) == (0, 2)
 
 
+def test_columns_named_like_the_readers_own_keep_their_values_in_ids_and_rejected_text(warehouse, tmp_path):
+    # `line`, `ok`, `raw`, `__record` and `ingest_record` are names the reader uses itself; a
+    # file's columns of those names must still be what ids are derived from and rows show.
+    header = "timestamp,model,prompt_tokens,completion_tokens,line,ok,raw,__record,ingest_record\n"
+    rows_ = [f"2026-11-01T00:00:0{i}Z,gpt-4o,10,1,L{i},O{i},R{i},X{i},I{i}\n" for i in range(5)]
+    first = tmp_path / "first.csv"
+    first.write_text(header + "".join(rows_[:4]) + "2026-11-01T00:00:09Z,gpt-4o,-1,1,Lb,Ob,Rb,Xb,Ib\n")
+    res = import_file(warehouse, first)
+    assert (res.added, res.rejected) == (4, 1)
+    assert warehouse.query("SELECT line, raw FROM rejected_rows").fetchall() == [
+        (6, "2026-11-01T00:00:09Z,gpt-4o,-1,1,Lb,Ob,Rb,Xb,Ib")]
+    expected = "h" + hashlib.md5(rows_[0].strip().encode()).hexdigest() + "-1"
+    assert expected in {r[0] for r in rows(warehouse)}
+    # A later export starting one row on: ids follow the rows' text, not their position.
+    later = tmp_path / "later.csv"
+    later.write_text(header + "".join(rows_[1:]))
+    res = import_file(warehouse, later)
+    assert (res.added, res.duplicates) == (1, 3)
+
+
 def test_cli_import_and_report_json(tmp_path):
     db = tmp_path / "cli.duckdb"
     f = write(tmp_path / "log.jsonl", [line(i, created=1793491200) for i in range(3)])  # 2026-11-01
