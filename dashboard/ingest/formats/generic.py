@@ -121,5 +121,5 @@ def select_sql(sample: Sample, options: Options) -> str:
     if sample.shape == "csv":
         exprs["raw"] = csv_raw(sample)
     elif sample.shape == "parquet":
-        exprs["raw"] = "CAST(to_json(src) AS VARCHAR)"
+        exprs["raw"] = 'CAST(to_json(src."__record") AS VARCHAR)'  # the file's record, not the reader's row
     return select(**exprs)

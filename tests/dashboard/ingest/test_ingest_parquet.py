@@ -116,3 +116,15 @@ def test_parquet_list_tags_epoch_times_and_typed_columns_map_like_their_text(war
     assert import_file(warehouse, text).added == 2
     assert warehouse.query("SELECT tags FROM requests WHERE request_id IN ('d', 'e') ORDER BY request_id").fetchall() == [
         (["x", "y"],), (["p", "q"],)]
+
+
+def test_parquet_rows_without_ids_are_named_by_their_record_not_their_position(warehouse, tmp_path):
+    table = _table(20).drop_columns(["request_id"])
+    first, later = tmp_path / "first.parquet", tmp_path / "later.parquet"
+    pq.write_table(table.slice(0, 15), first)
+    pq.write_table(table.slice(5, 15), later)  # an export starting five rows on
+    assert import_file(warehouse, first).added == 15
+    res = import_file(warehouse, later)
+    assert (res.added, res.duplicates) == (5, 10)
+    ids = [r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()]
+    assert len(set(ids)) == 20 and all(i.startswith("h") for i in ids)
