@@ -185,14 +185,21 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
         return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids,
                                                             shown=shown_sql(sample, shape))
 
-    sql = full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns))
+    def parsed(keep_rejects: bool) -> str | None:
+        # JSON lines parsed once per line into the format's fields, where the format allows.
+        read = readers.parsed_lines(format_sql, sample.records, numbered, keep_rejects) if shape == "lines" else None
+        return read and f"WITH src AS ({read[1]}),\n" + canonical_sql(read[0], zone_given=zone_given,
+                                                                      derive_ids=derive_ids)
+
+    sql = parsed(True) or full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns))
     typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
     if typed:
         fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
             typed[0], zone_given=zone_given, derive_ids=False, record_text=False
         )
     else:
-        fast = full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False, columns=sample.columns))
+        fast = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
+                                                        columns=sample.columns))
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,

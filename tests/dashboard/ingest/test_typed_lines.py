@@ -127,3 +127,44 @@ def test_typed_lines_reads_an_object_no_sample_record_has_as_one_json_value():
     assert "'response': 'JSON'" in reader and "'usage': 'STRUCT(" in reader
     assert "json_extract_string(src.\"response\", '$.usage.input_tokens')" in fmt
     assert "'response': 'STRUCT(" in typed_lines(sql, [{"response": {}}])[1]
+
+
+def test_parsed_lines_give_the_same_rows_as_the_plain_line_reader_bad_ones_too(warehouse, tmp_path):
+    # The staged import reads JSON lines parsed once per line (from_json); it must keep
+    # exactly what the plain reader (validate, then extract each path) keeps: every row,
+    # its line, its text and its reason.
+    from dashboard.ingest import readers
+    from dashboard.ingest.sql import canonical_sql
+
+    odd = [
+        "{broken", "[1, 2]", '"a string"', "42", "null", "   ", "",
+        json.dumps({"id": "x1", "created": 1790000000, "model": "gpt-4o", "usage": "n/a"}),
+        json.dumps({"id": "x2", "created": 1790000000, "model": {"name": "gpt-4o"},
+                    "usage": {"prompt_tokens": [1], "completion_tokens": True}}),
+        json.dumps({"id": "x3", "created": 1790000000, "model": "gpt-4o",
+                    "usage": {"prompt_tokens": 1e3, "completion_tokens": -2}}),
+        json.dumps({"id": "x4", "created": 1790000000, "model": "gpt-4o", "response": "not an object",
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 1}}),
+        '{"id": "x5", "id": "x6", "created": 1790000000, "model": "gpt-4o", "usage": {"prompt_tokens": 1}}',
+        '{"id": "x7", "created": 1790000000, "model": "gpt-4o"} trailing',
+    ]
+    lines = [json.dumps(r) for r in RECORDS] + odd
+    f = write_lines(tmp_path / "odd.jsonl", lines)
+    sample = sample_file(warehouse, f)
+    fmt = choose(sample, None, Options())
+    format_sql = fmt.select_sql(sample, Options())
+    mapped, reader = readers.parse_json_once(format_sql, readers.reader_sql("lines", numbered=True))
+    plain = f"WITH src AS ({reader}),\n" + canonical_sql(mapped, derive_ids=False)
+    parsed = readers.parsed_lines(format_sql, sample.records, numbered=True)
+    assert parsed is not None
+    once = f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], derive_ids=False)
+    params = {"path": str(f), "source": "t", "provider": None, "model": None, "cached_included": None,
+              "import_id": None}
+    order = "SELECT * FROM ({}) ORDER BY line"
+    _, want = read_sample(warehouse, order.format(plain), str(f), params, macros=MACROS)
+    _, got = read_sample(warehouse, order.format(once), str(f), params, macros=MACROS)
+    assert len(want) == len(lines)
+    reasons = {row[0]: row[2] for row in want}
+    assert reasons[len(RECORDS) + 1] == "not a valid JSON object" and reasons[len(RECORDS) + 6] == ""
+    assert sum(r is None for r in reasons.values()) >= len(RECORDS)
+    assert got == want
