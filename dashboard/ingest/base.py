@@ -155,6 +155,18 @@ def csv_raw(sample: Sample, delimiter: str = ",", record: str = 'src."__record"'
     return f"concat_ws('{sep}', {', '.join(cols)})" if cols else "''"
 
 
+def record_text(sample: Sample, delimiter: str = ",", record: str = 'src."__record"') -> str | None:
+    """SQL for the text of a CSV or Parquet record, from the reader's `record` STRUCT; None for JSON shapes.
+
+    A CSV record is its fields joined (see csv_raw); a Parquet record is its JSON.
+    """
+    if sample.shape == "csv":
+        return csv_raw(sample, delimiter, record)
+    if sample.shape == "parquet":
+        return f"CAST(to_json({record}) AS VARCHAR)"
+    return None
+
+
 def field(sample: Sample, *names: str) -> str:
     """The first present of several fields: a CSV column, or a top-level JSON key."""
     if sample.shape == "csv":

@@ -13,7 +13,7 @@ from typing import Any
 
 from dashboard.errors import ImportFailed
 from dashboard.ingest import readers
-from dashboard.ingest.base import Options, Sample, csv_raw
+from dashboard.ingest.base import Options, Sample, record_text
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, canonical_sql
 from dashboard.warehouse import Warehouse
@@ -148,16 +148,12 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     return fmt.NAME, columns, rows
 
 
-def shown_sql(sample: Sample, shape: str) -> str:
+def shown_sql(sample: Sample) -> str:
     """The text a rejected row keeps: the line itself, or the record rebuilt from the reader's `__record`.
 
     A CSV record is joined with the file's own delimiter; a Parquet record is shown as JSON.
     """
-    if shape == "csv":
-        return csv_raw(sample, sample.delimiter, record='v."__record"')
-    if shape == "parquet":
-        return 'CAST(to_json(v."__record") AS VARCHAR)'
-    return "v.raw"
+    return record_text(sample, sample.delimiter, 'v."__record"') or "v.raw"
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
@@ -183,7 +179,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     def full(reader: str) -> str:
         mapped, reader = readers.parse_json_once(format_sql, reader)
         return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids,
-                                                            shown=shown_sql(sample, shape))
+                                                            shown=shown_sql(sample))
 
     def parsed(keep_rejects: bool) -> str | None:
         # JSON lines parsed once per line into the format's fields, where the format allows.

@@ -22,17 +22,6 @@ LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}
 REJECTS_TABLE = "ingest_reject_errors"
 REJECTS_SCAN = "ingest_reject_scans"
 
-def _record_alias(columns: Sequence[str]) -> str:
-    """The reader's alias, whose row (a STRUCT of the file's columns) becomes `__record`.
-
-    A file column of the same name would be taken instead of the row, so the name avoids them.
-    """
-    taken = {c.lower() for c in columns}
-    alias = "ingest_record"
-    while alias in taken:
-        alias += "_"
-    return alias
-
 _REJECTS = f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
 
 
@@ -44,6 +33,18 @@ def guess_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _record_alias(columns: Sequence[str]) -> str:
+    """The reader's alias, whose row (a STRUCT of the file's columns) becomes `__record`.
+
+    A file column of the same name would be taken instead of the row, so the name avoids them.
+    """
+    taken = {c.lower() for c in columns}
+    alias = "ingest_record"
+    while alias in taken:
+        alias += "_"
+    return alias
 
 
 def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True,
@@ -214,7 +215,7 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> t
     if typed is None:
         return None
     format_sql, spec = typed
-    if "doc" in format_sql or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
+    if re.search(r"\bdoc\b", format_sql) or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
         return None  # the format reads the record itself, which this reader does not keep
 
     def sql_type(node: dict | str) -> str:

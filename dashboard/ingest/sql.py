@@ -86,14 +86,19 @@ def _token_reasons() -> str:
     return "\n            ".join(parts)
 
 
+# The times a request may have: a placeholder outside them would fall out of every month.
+TS_FROM = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
+TS_UNTIL = "TIMESTAMPTZ '2100-01-01 00:00:00+00'"
+
+
 def _all_checks_pass(record_text: bool) -> str:
     """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
     checks = [
         "t.parsed",
         *([] if record_text else ["t.s_request_id IS NOT NULL"]),
         # a finite time in range: 'infinity' and the rest fall outside it
-        "t.ts_parsed >= TIMESTAMPTZ '2000-01-01 00:00:00+00'",
-        "t.ts_parsed < TIMESTAMPTZ '2100-01-01 00:00:00+00'",
+        f"t.ts_parsed >= {TS_FROM}",
+        f"t.ts_parsed < {TS_UNTIL}",
         "t.model_final IS NOT NULL",
         *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS),
         "(NOT t.included OR t.n_cache_read + t.n_cache_write + t.n_cache_write_1h <= t.n_prompt_tokens)",
@@ -163,8 +168,7 @@ v AS (
             WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left(t.ts, 60)
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
             -- row in a month no statement shows: its cost would silently fall out of every total.
-            WHEN t.ts_parsed < TIMESTAMPTZ '2000-01-01 00:00:00+00'
-                 OR t.ts_parsed >= TIMESTAMPTZ '2100-01-01 00:00:00+00'
+            WHEN t.ts_parsed < {TS_FROM} OR t.ts_parsed >= {TS_UNTIL}
                 THEN 'time out of range (not in 2000 to 2099): ' || left(t.ts, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, csv_raw, select
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, record_text, select
 
 NAME = "generic"
 SHAPE = "auto"  # csv, lines or parquet: whatever the file is
@@ -118,8 +118,6 @@ def select_sql(sample: Sample, options: Options) -> str:
         return "json_extract_string(src.doc, '$.\"" + header.replace("'", "''").replace('"', '\\"') + "\"')"
 
     exprs = {field: expr(field, header) for field, header in mapping.items()}
-    if sample.shape == "csv":
-        exprs["raw"] = csv_raw(sample)
-    elif sample.shape == "parquet":
-        exprs["raw"] = 'CAST(to_json(src."__record") AS VARCHAR)'  # the file's record, not the reader's row
+    if sample.shape in ("csv", "parquet"):
+        exprs["raw"] = record_text(sample)  # the file's record, not the reader's row
     return select(**exprs)
