@@ -251,4 +251,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
         clean_only=clean_only,
+        line_events=readers.csv_line_events_sql() if shape == "csv" else None,
     )

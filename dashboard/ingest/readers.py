@@ -112,6 +112,24 @@ def _read_csv(delimiter: str, errors: str) -> str:
             f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
 
 
+def csv_line_events_sql() -> str:
+    """The lines that move a CSV's records off one line each, and the number of lines.
+
+    Rows (n, kind): kind 0 for a blank line n, 1 for a line n with an odd number of quotes,
+    and one row (number of lines, 2). A line with an odd number of quotes opens or closes
+    a quoted field that runs over several lines; DuckDB numbers such a record as one line
+    and yields no record for a blank line, so these are what finding a record's own line
+    needs (see loader.LineMap). Only files with rejected rows pay for this pass.
+    """
+    lines = _read_lines("ignore_errors = true")
+    odd_quotes = "contains(raw, '\"') AND (length(raw) - length(replace(raw, '\"', ''))) % 2 = 1"
+    return (
+        f"SELECT n, CASE WHEN raw IS NULL THEN 0 ELSE 1 END AS kind "
+        f"FROM (SELECT row_number() OVER () AS n, raw FROM {lines}) WHERE raw IS NULL OR {odd_quotes} "
+        f"UNION ALL SELECT count(*), 2 FROM {lines}"
+    )
+
+
 def header_sql(delimiter: str) -> str:
     """The CSV header, read by DuckDB with the given delimiter."""
     return (

@@ -8,13 +8,13 @@ Any DuckDB error rolls everything back.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from dashboard.errors import ImportFailed
@@ -65,6 +65,7 @@ def run_import(
     rejects: tuple[str, str],
     first_line: int = 1,
     clean_only: bool = False,
+    line_events: str | None = None,
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
 
@@ -75,7 +76,9 @@ def run_import(
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
-    record n (counting from 0) is line n + `first_line`.
+    record n (counting from 0) is line n + `first_line`. `line_events` (CSV: see
+    readers.csv_line_events_sql) moves the lines of rejected rows to where the records
+    really sit when blank lines or quoted fields with line breaks shift them.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
     """
     cur = wh.cursor()
@@ -99,6 +102,7 @@ def run_import(
                 good, added, rejected = _stage_and_insert(
                     cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
                     uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line,
+                    line_events=line_events,
                 )
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
@@ -151,7 +155,7 @@ def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Calla
 
 def _stage_and_insert(
     cur: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, Any], import_id: int, batch: int, *,
-    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int,
+    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, line_events: str | None,
 ) -> tuple[int, int, int]:
     """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected)."""
     reject_table, reject_scan = rejects
@@ -165,16 +169,24 @@ def _stage_and_insert(
         ).fetchall()
         cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
         cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
-    good, rejected = cur.execute(
-        f"SELECT count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
+    records, good, rejected = cur.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
     ).fetchone()
+    lines = None
+    if line_events and (rejected or structural):
+        lines = LineMap.read(cur, line_events, params["path"])
+        if lines.records != records + len(structural):
+            lines = None  # quotes DuckDB read otherwise (a stray one inside a field): keep record numbers
     if rejected:
         _number_rejected(cur, first_line)
+    skipped = np.unique(np.concatenate([[r[0] for r in structural], lines.blank if lines else []]).astype(np.int64))
+    if len(skipped) or lines:
+        _fix_lines(cur, skipped, lines)
     if structural:
-        _fix_lines(cur, [r[0] for r in structural])
         cur.executemany(
             "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
-            [(import_id, line, raw, f"unreadable record: {why}") for line, raw, why in structural],
+            [(import_id, int(lines.physical(line)) if lines else line, raw, f"unreadable record: {why}")
+             for line, raw, why in structural],
         )
     if rejected:
         cur.execute(
@@ -196,22 +208,67 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:
     )
 
 
-def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
-    """Staged rows count records, not lines; shift the lines of rejected ones past skipped lines.
+def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: np.ndarray, lines: LineMap | None) -> None:
+    """Staged rows count records, not lines; move the lines of rejected ones to where they sit.
 
-    DuckDB drops unreadable lines before numbering, so the record numbered n really sits
-    at line n + (number of unreadable lines up to it).
+    DuckDB yields no record for an unreadable or blank line (`skipped`, in its own line
+    numbers), so the record numbered n sits on the n-th line not skipped; `lines` then
+    turns DuckDB's line numbers, which count a record spanning lines as one, into the
+    file's own.
     """
-    rows = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchall()
-    old, new = [], []
-    for (line,) in rows:
-        real = line
-        while (candidate := line + bisect.bisect_right(skipped, real)) != real:
-            real = candidate
-        if real != line:
-            old.append(line)
-            new.append(real)
-    if old:
-        cur.register("line_fixes", pa.table({"old": old, "new": new}))
+    rows = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchnumpy()["line"]
+    old = np.asarray(rows, dtype=np.int64)
+    # Skipped line i (0-based, in order) has skipped[i] - i lines not skipped before it.
+    new = old + np.searchsorted(skipped - np.arange(len(skipped)), old, side="right")
+    if lines:
+        new = lines.physical(new)
+    moved = new != old
+    if moved.any():
+        cur.register("line_fixes", pa.table({"old": old[moved], "new": new[moved]}))
         cur.execute("UPDATE staged SET line = f.new FROM line_fixes AS f WHERE staged.line = f.old")
         cur.unregister("line_fixes")
+
+
+class LineMap:
+    """Where a CSV's records sit, from its blank lines and the lines inside quoted fields.
+
+    DuckDB numbers lines as if every record were one line (a quoted field with line breaks
+    counts once), blank lines included; an editor counts every line. Built from the rows
+    of readers.csv_line_events_sql: a line with an odd number of quotes opens a field that
+    the next such line closes (a doubled quote inside a field counts twice, so it never
+    does either). Line numbers count from 1; the header is the first line. Arrays, not
+    lists: a large export whose every record spans lines has millions of such lines.
+    """
+
+    def __init__(self, blank_lines: Sequence[int], odd_lines: Sequence[int], lines: int) -> None:
+        odd = np.sort(np.asarray(odd_lines, dtype=np.int64))
+        opens, closes = odd[0::2], odd[1::2]
+        if len(opens) > len(closes):  # a field never closed runs to the end
+            closes = np.append(closes, max(int(opens[-1]), lines))
+        keep = closes > opens
+        self.first, self.last = opens[keep] + 1, closes[keep]  # lines inside field k: first[k]..last[k]
+        self._before = np.concatenate(([0], np.cumsum(self.last - self.first + 1)))  # inside fields before k
+        # DuckDB's number of the line that opens field k: the lines it numbers after that sit further on.
+        self._anchor = self.first - 1 - self._before[:-1]
+        blank = np.sort(np.asarray(blank_lines, dtype=np.int64))
+        if len(self.first):  # a blank line inside a quoted field is part of its record
+            k = np.searchsorted(self.first, blank, side="right") - 1
+            blank = blank[(k < 0) | (blank > self.last[np.maximum(k, 0)])]
+        self.blank = self.logical(blank)  # DuckDB's numbers of the blank lines between records
+        self.records = lines - int(self._before[-1]) - len(blank) - 1  # the records after the header
+
+    @classmethod
+    def read(cls, cur: duckdb.DuckDBPyConnection, sql: str, path: str) -> LineMap:
+        rows = cur.execute(sql, {"path": path}).fetchnumpy()
+        n, kind = np.asarray(rows["n"], dtype=np.int64), np.asarray(rows["kind"])
+        return cls(n[kind == 0], n[kind == 1], int(n[kind == 2][0]))
+
+    def logical(self, physical: np.ndarray) -> np.ndarray:
+        """DuckDB's numbers of lines that start a record or are blank."""
+        physical = np.asarray(physical, dtype=np.int64)
+        return physical - self._before[np.searchsorted(self.first, physical, side="left")]
+
+    def physical(self, logical: np.ndarray) -> np.ndarray:
+        """The file's own numbers of DuckDB's lines `logical`."""
+        logical = np.asarray(logical, dtype=np.int64)
+        return logical + self._before[np.searchsorted(self._anchor, logical, side="left")]

@@ -1,0 +1,93 @@
+"""A rejected CSV row keeps the line an editor shows, however the records before it are laid out.
+
+DuckDB counts a record whose quoted field holds line breaks as one line and yields no
+record for a blank line, so counting records alone put every later rejected row on the
+wrong line. Each file here is built piece by piece, and the test counts the line each
+piece starts on as it writes it, so the expected lines owe nothing to the importer.
+"""
+
+import gzip
+
+import pytest
+
+from dashboard.ingest import import_file
+from dashboard.warehouse.loader import LineMap
+
+HEADER = "request_id,timestamp,model,prompt_tokens,completion_tokens,note\n"
+OK = "2026-10-01T00:00:00Z,deepseek-v4-flash,10,5"
+
+# (piece of the file, why it is rejected, or None for a good record or a blank line)
+PIECES = [
+    (f"g1,{OK},plain\n", None),
+    (f'g2,{OK},"two\nlines"\n', None),
+    ("b1,2026-10-01T00:00:00Z,deepseek-v4-flash,-3,5,plain\n", "prompt_tokens is negative: -3"),
+    ("\n", None),  # a blank line between records
+    (f'g3,{OK},"a blank line\n\ninside, and a ""quote"""\n', None),
+    ("b2,not-a-time,deepseek-v4-flash,1,1,x\n", "unparsable time: not-a-time"),
+    (f'b3,{OK}\n', "unreadable record"),  # a column short
+    (f'g4,{OK},"three\nmore\nlines"\n', None),
+    (f'b4,{OK},"too","many"\n', "unreadable record"),
+    ("\n\n", None),
+    ('b5,2026-10-01T00:00:00Z,,1,1,"no model\nover two lines"\n', "missing model"),
+    (f"g5,{OK},last\n", None),
+]
+
+
+def build() -> tuple[str, dict[int, str]]:
+    """The file's text and, for each rejected piece, the line it starts on -> the start of its reason."""
+    text, expected = HEADER, {}
+    for piece, why in PIECES:
+        if why:
+            expected[text.count("\n") + 1] = why
+        text += piece
+    return text, expected
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["csv", "csv.gz"])
+def test_rejected_rows_keep_the_line_they_start_on(warehouse, tmp_path, compressed):
+    text, expected = build()
+    path = tmp_path / ("log.csv.gz" if compressed else "log.csv")
+    path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
+    res = import_file(warehouse, path, "generic")
+    assert (res.added, res.rejected) == (5, len(expected))
+    got = warehouse.query("SELECT line, reason, raw FROM rejected_rows ORDER BY line").fetchall()
+    assert [line for line, _, _ in got] == sorted(expected)
+    for line, reason, raw in got:
+        assert reason.startswith(expected[line]), (line, reason)
+        assert raw.startswith(text.splitlines()[line - 1][:2])  # the record's id: it is that line's record
+
+
+def test_a_stray_quote_keeps_record_numbers(warehouse, tmp_path):
+    # `5" screen`: DuckDB reads the quote as text, so the quotes say nothing of where records
+    # start; the line map sees its records disagree with DuckDB's and is not used.
+    path = tmp_path / "stray.csv"
+    path.write_text(HEADER + f'g1,{OK},5" screen\nb1,never,deepseek-v4-flash,1,1,x\ng2,{OK},y\n', encoding="utf-8")
+    res = import_file(warehouse, path, "generic")
+    assert (res.added, res.rejected) == (2, 1)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [(3, "unparsable time: never")]
+
+
+def test_line_map_counts_quoted_lines_blank_lines_and_an_unclosed_field():
+    # 1 header, 2 record, 3 opens a field, 4 inside, 5 closes it, 6 blank, 7 record,
+    # 8 opens a field never closed: 9 (blank) and 10 are inside it.
+    lines = LineMap(blank_lines=[6, 9], odd_lines=[3, 5, 8], lines=10)
+    assert (lines.first.tolist(), lines.last.tolist()) == ([4, 9], [5, 10])
+    assert lines.blank.tolist() == [4]  # line 6 is DuckDB's line 4: lines 4 and 5 belong to line 3's record
+    assert lines.records == 10 - 4 - 1 - 1  # all lines, less those inside fields, the blank one and the header
+    assert lines.physical([1, 2, 3, 4, 5, 6]).tolist() == [1, 2, 3, 6, 7, 8]
+    assert lines.logical([1, 2, 3, 6, 7, 8]).tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_line_map_of_a_plain_file_changes_nothing():
+    lines = LineMap([], [], 5)
+    assert (len(lines.first), len(lines.blank), lines.records) == (0, 0, 4)
+    assert lines.physical([1, 2, 3, 4, 5]).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_many_blank_lines_in_a_row(warehouse, tmp_path):
+    # 300 blank lines before a bad record: each is a line DuckDB skips, and the line says so.
+    path = tmp_path / "gaps.csv"
+    path.write_text(HEADER + f"g1,{OK},x\n" + "\n" * 300 + "b1,never,deepseek-v4-flash,1,1,x\n", encoding="utf-8")
+    res = import_file(warehouse, path, "generic")
+    assert (res.added, res.rejected) == (1, 1)
+    assert warehouse.query("SELECT line FROM rejected_rows").fetchall() == [(303,)]
