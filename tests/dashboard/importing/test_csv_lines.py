@@ -33,13 +33,16 @@ PIECES = [
 ]
 
 
-def build() -> tuple[str, dict[int, str]]:
-    """The file's text and, for each rejected piece, the line it starts on -> the start of its reason."""
-    text, expected = HEADER, {}
+def build(ids: bool = True) -> tuple[str, dict[int, str]]:
+    """The file's text and, for each rejected piece, the line it starts on -> the start of its reason.
+
+    `ids` False leaves out the id column (each record's first field).
+    """
+    text, expected = HEADER if ids else HEADER.partition(",")[2], {}
     for piece, why in PIECES:
         if why:
             expected[text.count("\n") + 1] = why
-        text += piece
+        text += piece if ids or piece.startswith("\n") else piece.partition(",")[2]
     return text, expected
 
 
@@ -91,3 +94,15 @@ def test_many_blank_lines_in_a_row(warehouse, tmp_path):
     res = import_file(warehouse, path, "generic")
     assert (res.added, res.rejected) == (1, 1)
     assert warehouse.query("SELECT line FROM rejected_rows").fetchall() == [(303,)]
+
+
+def test_rows_without_ids_which_are_numbered_as_they_are_read(warehouse, tmp_path):
+    # No id column: every row is numbered while read (for its derived id), not only the rejected.
+    text, expected = build(ids=False)
+    path = tmp_path / "no-ids.csv"
+    path.write_text(text, encoding="utf-8")
+    res = import_file(warehouse, path, "generic")
+    assert (res.added, res.rejected) == (5, len(expected))
+    got = warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
+    assert [line for line, _ in got] == sorted(expected)
+    assert all(reason.startswith(expected[line]) for line, reason in got)
