@@ -141,27 +141,38 @@ def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
     return sum(all(has_path(r, p) for p in paths) for r in records)
 
 
-def csv_raw(sample: Sample, delimiter: str = ",", record: str = 'src."__record"') -> str:
+def csv_raw(sample: Sample, delimiter: str = ",", record: str = 'src."__record"', quoted: bool = False) -> str:
     """SQL rebuilding a CSV record's text from its columns, fields of the reader's `record` STRUCT.
 
     From the STRUCT rather than from `src`, where a file column named like one of the reader's
     own (`line`, `ok`, `raw`) would give the reader's value instead of the file's.
 
     Derived ids hash the text joined with commas, whatever the file's delimiter (so they stay
-    what earlier imports stored); a rejected row shows it joined with the file's own delimiter.
+    what earlier imports stored); a rejected row shows it joined with the file's own delimiter
+    and, `quoted`, with a field holding the delimiter, a quote or a line break quoted as the
+    file had it, so the text reads back as the same record.
     """
     sep = delimiter.replace("'", "''")
-    cols = [f'coalesce({record}."{c.replace(chr(34), chr(34) * 2)}", \'\')' for c in sample.columns]
+
+    def value(c: str) -> str:
+        v = f'coalesce({record}."{c.replace(chr(34), chr(34) * 2)}", \'\')'
+        if not quoted:
+            return v
+        return (f"CASE WHEN regexp_matches({v}, '[{sep}\"\\r\\n]') "
+                f"THEN '\"' || replace({v}, '\"', '\"\"') || '\"' ELSE {v} END")
+
+    cols = [value(c) for c in sample.columns]
     return f"concat_ws('{sep}', {', '.join(cols)})" if cols else "''"
 
 
-def record_text(sample: Sample, delimiter: str = ",", record: str = 'src."__record"') -> str | None:
+def record_text(sample: Sample, delimiter: str = ",", record: str = 'src."__record"',
+                quoted: bool = False) -> str | None:
     """SQL for the text of a CSV or Parquet record, from the reader's `record` STRUCT; None for JSON shapes.
 
     A CSV record is its fields joined (see csv_raw); a Parquet record is its JSON.
     """
     if sample.shape == "csv":
-        return csv_raw(sample, delimiter, record)
+        return csv_raw(sample, delimiter, record, quoted)
     if sample.shape == "parquet":
         return f"CAST(to_json({record}) AS VARCHAR)"
     return None

@@ -153,7 +153,7 @@ def shown_sql(sample: Sample) -> str:
 
     A CSV record is joined with the file's own delimiter; a Parquet record is shown as JSON.
     """
-    return record_text(sample, sample.delimiter, 'v."__record"') or "v.raw"
+    return record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,

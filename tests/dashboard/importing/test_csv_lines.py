@@ -33,22 +33,26 @@ PIECES = [
 ]
 
 
-def build(ids: bool = True) -> tuple[str, dict[int, str]]:
-    """The file's text and, for each rejected piece, the line it starts on -> the start of its reason.
+def build(ids: bool = True) -> tuple[str, dict[int, str], dict[int, str]]:
+    """The file's text; for each rejected piece, the line it starts on -> the start of its reason;
+    and for each piece rejected for its values, that line -> the piece's text.
 
     `ids` False leaves out the id column (each record's first field).
     """
-    text, expected = HEADER if ids else HEADER.partition(",")[2], {}
+    text, expected, texts = HEADER if ids else HEADER.partition(",")[2], {}, {}
     for piece, why in PIECES:
+        piece = piece if ids or piece.startswith("\n") else piece.partition(",")[2]
         if why:
             expected[text.count("\n") + 1] = why
-        text += piece if ids or piece.startswith("\n") else piece.partition(",")[2]
-    return text, expected
+            if why != "unreadable record":
+                texts[text.count("\n") + 1] = piece.removesuffix("\n")
+        text += piece
+    return text, expected, texts
 
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["csv", "csv.gz"])
 def test_rejected_rows_keep_the_line_they_start_on(warehouse, tmp_path, compressed):
-    text, expected = build()
+    text, expected, texts = build()
     path = tmp_path / ("log.csv.gz" if compressed else "log.csv")
     path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
     res = import_file(warehouse, path, "generic")
@@ -58,6 +62,8 @@ def test_rejected_rows_keep_the_line_they_start_on(warehouse, tmp_path, compress
     for line, reason, raw in got:
         assert reason.startswith(expected[line]), (line, reason)
         assert raw.startswith(text.splitlines()[line - 1][:2])  # the record's id: it is that line's record
+    # A record rejected for its values reads back as the file had it, quotes and line breaks too.
+    assert {line: raw for line, _, raw in got if line in texts} == texts
 
 
 def test_a_stray_quote_keeps_record_numbers(warehouse, tmp_path):
@@ -98,7 +104,7 @@ def test_many_blank_lines_in_a_row(warehouse, tmp_path):
 
 def test_rows_without_ids_which_are_numbered_as_they_are_read(warehouse, tmp_path):
     # No id column: every row is numbered while read (for its derived id), not only the rejected.
-    text, expected = build(ids=False)
+    text, expected, _ = build(ids=False)
     path = tmp_path / "no-ids.csv"
     path.write_text(text, encoding="utf-8")
     res = import_file(warehouse, path, "generic")
