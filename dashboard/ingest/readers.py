@@ -169,7 +169,6 @@ def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
     return format_sql, f"SELECT *, json_extract_string(doc, [{listed}]) AS __j FROM ({reader})"
 
 
-_PLAIN_PATH = re.compile(r"\$(\.[A-Za-z_][A-Za-z0-9_]*)+")
 _READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}
 
 
@@ -180,22 +179,56 @@ def _case_clash(spec: dict) -> bool:
     return len(set(keys)) < len(keys) or any(isinstance(v, dict) and _case_clash(v) for v in spec.values())
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEY = re.compile(r'\.(?:([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)")')
+
+
+def _keys(path: str) -> list[str] | None:
+    """The object keys of a JSONPath as a format writes it in SQL (`$.a.b`, `$."a b"`); None for any other path."""
+    path = path.replace("''", "'")
+    keys, pos = [], 1
+    while path.startswith("$") and pos < len(path):
+        m = _KEY.match(path, pos)
+        if not m:
+            return None
+        keys.append(m.group(1) if m.group(1) is not None else re.sub(r"\\(.)", r"\1", m.group(2)))
+        pos = m.end()
+    return keys or None
+
+
+def _name(key: str) -> str:
+    """A key as an SQL identifier."""
+    return '"' + key.replace('"', '""') + '"'
+
+
+def _json_path(keys: Sequence[str]) -> str:
+    """A JSONPath over `keys`, as an SQL string literal."""
+    parts = (f".{k}" if _PLAIN_KEY.fullmatch(k) else '."' + k.replace('"', '\\"') + '"' for k in keys)
+    return "'$" + "".join(parts).replace("'", "''") + "'"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tuple[str, dict] | None:
     """The format's SQL over typed fields, and the nested spec of those fields; None when it can't be.
 
-    Possible when every field is a plain dotted path, no two differ only in case, and the
-    format uses the record through those paths only. Every leaf is VARCHAR, so a value
-    reads as `json_extract_string` gives it. An object none of the sample `records` has (the
-    `response` of the pair shape in a file of plain responses) is read as one JSON value,
-    its fields extracted from it: a NULL costs one column where a struct costs one per field
-    (about 1 CPU-s per 5M lines for the OpenAI format). Only speed depends on the sample.
+    Possible when every field is a path of object keys (plain or quoted), no two top-level
+    keys differ only in case, and the format uses the record through those paths only.
+    Every leaf is VARCHAR, so a value reads as `json_extract_string` gives it. A top-level
+    object is read as one JSON value, its fields extracted from it, when none of the sample
+    `records` has it (the `response` of the pair shape in a file of plain responses: a NULL
+    costs one column where a struct costs one per field, about 1 CPU-s per 5M lines for the
+    OpenAI format) or when two of its keys differ only in case (Helicone's `properties.project`
+    and `properties.Project`). Only speed depends on the sample.
     """
-    paths = _paths(format_sql)
-    if not paths or not all(_PLAIN_PATH.fullmatch(p) for p in paths):
+    keyed = {path: _keys(path) for path in _paths(format_sql)}
+    if not keyed or None in keyed.values():
         return None
     spec: dict = {}
-    for path in paths:
-        *parents, leaf = path[2:].split(".")
+    for keys in keyed.values():
+        *parents, leaf = keys
         node = spec
         for key in parents:
             node = node.setdefault(key, {})
@@ -204,18 +237,18 @@ def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tupl
         if isinstance(node.get(leaf), dict):
             return None
         node[leaf] = "VARCHAR"
-    if _READER_COLUMNS & set(spec) or _case_clash(spec):
+    if _READER_COLUMNS & set(spec) or len({k.lower() for k in spec}) < len(spec):
         return None
     seen = {k for rec in records if isinstance(rec, Mapping) for k in rec}
-    whole = {k for k, v in spec.items() if isinstance(v, dict) and k not in seen}
+    whole = {k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v))}
     for k in whole:
         spec[k] = "JSON"
 
     def field(path: str) -> str:
-        top, *rest = path[2:].split(".")
+        top, *rest = keyed[path]
         if top in whole:
-            return f"json_extract_string(src.\"{top}\", '$.{'.'.join(rest)}')"
-        return "src." + ".".join(f'"{k}"' for k in [top, *rest])
+            return f"json_extract_string(src.{_name(top)}, {_json_path(rest)})"
+        return "src." + ".".join(_name(k) for k in [top, *rest])
 
     return _JSON_FIELD.sub(lambda m: field(m.group(1)), format_sql), spec
 
@@ -239,9 +272,9 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> t
     def sql_type(node: dict | str) -> str:
         if isinstance(node, str):
             return node
-        return "STRUCT(" + ", ".join(f'"{k}" {sql_type(v)}' for k, v in node.items()) + ")"
+        return "STRUCT(" + ", ".join(f"{_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
 
-    columns = "{" + ", ".join(f"'{k}': '{sql_type(v)}'" for k, v in spec.items()) + "}"
+    columns = "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in spec.items()) + "}"
     reader = f"""
         SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record", *
         FROM read_json($path, format = 'newline_delimited', columns = {columns},
@@ -275,7 +308,7 @@ def parsed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (), num
                NULL AS "__record", unnest(rec) FROM (
             SELECT {line} AS line, raw,
                    -- a JSON text starting with a brace is an object; TRY: a malformed one gets no fields
-                   CASE WHEN ltrim(raw) LIKE '{{%' THEN TRY(from_json(raw, '{structure}')) END AS rec
+                   CASE WHEN ltrim(raw) LIKE '{{%' THEN TRY(from_json(raw, {_literal(structure)})) END AS rec
             FROM {_read_lines(rejects)}
         )
         """

@@ -6,6 +6,7 @@ OpenRouter's inline `usage.cost`, and the `{request, response}` pair shape.
 
 import hashlib
 import json
+from decimal import Decimal
 
 from ingest_helpers import write_lines
 
@@ -83,9 +84,15 @@ def test_formats_that_read_the_record_itself_keep_the_line_reader():
     assert typed_lines(by_path + " WHERE json_exists(src.doc, '$.usage')") is None  # the document itself
     both = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage') AS b")
     assert typed_lines(both) is None  # a field read whole and through: no single struct type
-    assert typed_lines("SELECT json_extract_string(src.doc, '$.\"odd key\"') AS a FROM src") is None
+    assert typed_lines("SELECT json_extract_string(src.doc, '$.items[0]') AS a FROM src") is None  # not a key
+    quoted = typed_lines("SELECT json_extract_string(src.doc, '$.\"odd key\".\"it''s\"') AS a FROM src",
+                         [{"odd key": {}}])
+    assert quoted[0] == 'SELECT src."odd key"."it\'s" AS a FROM src'
+    assert "{'odd key': 'STRUCT(\"it''s\" VARCHAR)'}" in quoted[1]
     cased = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.Usage.x') AS b")
-    assert typed_lines(cased) is None  # STRUCT field names ignore case: `usage` and `Usage` clash
+    assert typed_lines(cased) is None  # STRUCT field names ignore case: top-level `usage` and `Usage` clash
+    inner = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage.Input_tokens') AS b")
+    assert "json_extract_string(src.\"usage\", '$.Input_tokens')" in typed_lines(inner)[0]  # read whole
 
 
 def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(warehouse, tmp_path):
@@ -168,3 +175,64 @@ def test_parsed_lines_give_the_same_rows_as_the_plain_line_reader_bad_ones_too(w
     assert reasons[len(RECORDS) + 1] == "not a valid JSON object" and reasons[len(RECORDS) + 6] == ""
     assert sum(r is None for r in reasons.values()) >= len(RECORDS)
     assert got == want
+
+
+def _three_reads(warehouse, path, fmt_name, options):
+    """Rows of the plain line reader, the parsed one and the typed one, each ordered by request id."""
+    from dashboard.ingest import readers
+    from dashboard.ingest.sql import canonical_sql
+
+    sample = sample_file(warehouse, path)
+    fmt = choose(sample, fmt_name, options)
+    format_sql = fmt.select_sql(sample, options)
+    mapped, reader = readers.parse_json_once(format_sql, readers.reader_sql("lines", numbered=True))
+    parsed = readers.parsed_lines(format_sql, sample.records, numbered=True)
+    typed = readers.typed_lines(format_sql, sample.records)
+    assert parsed is not None and typed is not None, "these fields should have a parsed and a typed read"
+    sqls = [f"WITH src AS ({reader}),\n" + canonical_sql(mapped, derive_ids=False),
+            f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], derive_ids=False),
+            f"WITH src AS ({typed[1]}),\n" + canonical_sql(typed[0], derive_ids=False, record_text=False)]
+    params = {"path": str(path), "source": "t", "provider": None, "model": None, "cached_included": None,
+              "import_id": None}
+    order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
+    return [read_sample(warehouse, order.format(sql), str(path), params, macros=MACROS)[1] for sql in sqls]
+
+
+def test_generic_lines_with_keys_that_need_quoting_read_alike(warehouse, tmp_path):
+    # A gateway export whose keys hold spaces, a dot, an apostrophe and a double quote:
+    # the JSON paths quote them, and the typed reads must find the same values.
+    keys = {"req id": "request_id", "when.utc": "ts", "model's name": "model", 'tokens "in"': "prompt_tokens",
+            "Tokens Out": "output", "spend ($)": "billed_cost"}
+    rows = [{"req id": "a1", "when.utc": "2026-10-01T10:00:00Z", "model's name": "deepseek-v4-flash",
+             'tokens "in"': 1200, "Tokens Out": 80, "spend ($)": "0.000152"},
+            {"req id": "a2", "when.utc": "2026-10-01T11:00:00Z", "model's name": "gpt-4o-mini",
+             'tokens "in"': 30, "Tokens Out": 4, "spend ($)": None, "when": "not this"},
+            {"req id": "a3", "when.utc": "2026-10-01T12:00:00Z", "model's name": {"nested": "object"},
+             'tokens "in"': "12.5", "Tokens Out": 1}]
+    f = write_lines(tmp_path / "gateway.jsonl", [json.dumps(r) for r in rows])
+    plain, parsed, typed = _three_reads(warehouse, f, "generic", Options(mapping=keys))
+    assert [r[1] for r in plain] == ["t", "t", "t"] and plain[0][0] is None  # source; the first row is good
+    assert plain[2][0] == "prompt_tokens is not a whole number: 12.5"
+    assert parsed == plain and typed == plain
+    res = import_file(warehouse, f, options=Options(mapping=keys))
+    assert (res.added, res.rejected) == (2, 1)
+    assert warehouse.query("SELECT model, input_tokens, output_tokens, billed_cost FROM requests "
+                           "WHERE request_id = 'a1'").fetchone() == ("deepseek-v4-flash", 1200, 80,
+                                                                     Decimal("0.000152"))
+
+
+def test_helicone_properties_that_differ_only_in_case_read_alike(warehouse, tmp_path):
+    # Helicone's project property is looked up as project, Project and PROJECT: a STRUCT
+    # cannot hold all three, so `properties` is read whole and the keys found in it.
+    base = {"request_created_at": "2026-10-01T10:00:00Z", "model": "gpt-4o-mini", "prompt_tokens": 100,
+            "completion_tokens": 10, "provider": "OPENAI"}
+    rows = [{**base, "request_id": "h1", "properties": {"Project": "search"}},
+            {**base, "request_id": "h2", "properties": {"PROJECT": "chat", "project": "wins"}},
+            {**base, "request_id": "h3", "request_properties": {"App": "mobile"}},
+            {**base, "request_id": "h4", "properties": "not an object"}]
+    f = write_lines(tmp_path / "helicone.jsonl", [json.dumps(r) for r in rows])
+    plain, parsed, typed = _three_reads(warehouse, f, "helicone", Options())
+    assert parsed == plain and typed == plain
+    import_file(warehouse, f)
+    projects = dict(warehouse.query("SELECT request_id, project FROM requests").fetchall())
+    assert projects == {"h1": "search", "h2": "wins", "h3": "mobile", "h4": None}
