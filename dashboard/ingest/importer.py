@@ -142,7 +142,7 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     sample = sample_file(wh, path)
     options = options or Options()
     fmt = choose(sample, fmt_name, options)
-    sql, params, _ = _build(fmt, sample, options, path)
+    sql, params, _, _ = _build(fmt, sample, options, path)
     columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None},
                                 macros=MACROS)
     return fmt.NAME, columns, rows
@@ -157,11 +157,13 @@ def shown_sql(sample: Sample) -> str:
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], str]:
-    """The import's SQL and parameters, plus the SQL of a clean-only read.
+           path: Path) -> tuple[str, dict[str, Any], str, str]:
+    """The import's SQL and parameters, plus the SQL of a clean-only read and of a strict one.
 
     The clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
-    JSON lines, uses DuckDB's typed JSON reader where the format allows.
+    JSON lines, uses DuckDB's typed JSON reader where the format allows. The strict read is
+    the import's own, failing on such a line too: it reads the rejected rows of a
+    clean-only import again, for their lines and texts.
     """
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
@@ -188,14 +190,16 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
                                                                       derive_ids=derive_ids)
 
     sql = parsed(True) or full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns))
+    # The staged read, strict: for reading the rejected rows of a clean-only import again.
+    strict = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
+                                                      columns=sample.columns))
     typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
     if typed:
         fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
             typed[0], zone_given=zone_given, derive_ids=False, record_text=False
         )
     else:
-        fast = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
-                                                        columns=sample.columns))
+        fast = strict
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -205,7 +209,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     }
     if options.tz:
         params["tz"] = options.tz
-    return sql, params, fast
+    return sql, params, fast, strict
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
@@ -221,7 +225,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
-    sql, params, fast = _build(fmt, sample, options, path)
+    sql, params, fast, strict = _build(fmt, sample, options, path)
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_of, path)
@@ -229,7 +233,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # row, a repeated id or a line DuckDB cannot read is staged instead, which keeps
         # each bad row with its line, text and reason.
         try:
-            counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True)
+            counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True,
+                          reread_sql=strict)
         except (NotClean, ImportFailed):
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
@@ -237,7 +242,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
 
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
-         display_name: str | None, sha256: Callable[[], str], clean_only: bool = False) -> ImportCounts:
+         display_name: str | None, sha256: Callable[[], str], clean_only: bool = False,
+         reread_sql: str | None = None) -> ImportCounts:
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     return run_import(
         wh,
@@ -252,4 +258,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         first_line=readers.FIRST_LINE[shape],
         clean_only=clean_only,
         line_events=readers.csv_line_events_sql() if shape == "csv" else None,
+        reread_sql=reread_sql,
     )

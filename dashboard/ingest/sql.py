@@ -13,7 +13,7 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 
 from __future__ import annotations
 
-from dashboard.warehouse.loader import SKIPPED
+from dashboard.warehouse.loader import SKIPPED, UNNAMED
 
 MACROS = """
 CREATE OR REPLACE TEMP MACRO ing_text(v) AS
@@ -135,7 +135,7 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
         request_id = "coalesce(v.s_request_id, 'h' || md5(coalesce(v.raw, '')))"
     else:
         request_id = "v.s_request_id"
-    unnamed = "" if record_text else "WHEN t.s_request_id IS NULL THEN 'no id, and no text to derive one'"
+    unnamed = "" if record_text else f"WHEN t.s_request_id IS NULL THEN '{UNNAMED}'"
     return f"""
 x AS (
     SELECT *, ing_ts_number(ts) AS ts_number, {_token_casts()}, {_text_values()} FROM (

@@ -479,32 +479,46 @@ _SELECT_ROW = ", ".join(
 
 # The `reason` of a row that is no record at all (a blank line): neither imported nor rejected.
 SKIPPED = ""
+# The `reason` of a row the clean read cannot name: it has no id, and that read (the typed
+# JSON one) keeps no text to derive one from. The row is not bad, so it sends the file to
+# the full read rather than to the rejected rows.
+UNNAMED = "no id, and no text to derive one"
+_BAD_ROWS = "ingest_bad_rows"
 
 
 class NotClean(Exception):
-    """A clean-only insert met a row it could not keep, or a repeated id; nothing was written."""
+    """A clean-only insert met a row only the staged path can take, or a repeated id; nothing was written."""
 
 
 def insert_clean_requests(
     cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int
-) -> tuple[int, int]:
-    """Insert a file's rows straight from its reader, with no staging table; returns (good, added).
+) -> tuple[int, int, int]:
+    """Insert a file's good rows straight from its reader, with no staging table; returns (good, added, rejected).
 
-    Every row must be good: `select_sql` yields `reason` (NULL for a good row, SKIPPED for
-    no record at all) and the first rejected row aborts the statement, as does a
-    repeated id inside the file; both raise NotClean and the caller, whose transaction
-    this runs in, rolls back and takes the staged path that keeps bad rows and first
-    occurrences. Rows whose (source, request_id) an earlier insert holds are then deleted
-    again: a later export overlapping an earlier one costs only its overlap.
+    `select_sql` yields `reason`: NULL for a good row, SKIPPED for no record at all, else
+    why the row is rejected. Rejected rows are passed over and counted as the rows stream
+    by (a sequence: its side effect runs in parallel like the rest), so the caller knows
+    whether to read them again for their lines and texts, and a clean file pays nothing
+    for it. An UNNAMED row or a repeated id inside the file raises NotClean, and the
+    caller, whose transaction this runs in, rolls back and takes the staged path that names
+    rows from their text and keeps first occurrences. Rows whose (source, request_id) an
+    earlier insert holds are then deleted again: a later export overlapping an earlier one
+    costs only its overlap.
     """
     try:
+        cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_BAD_ROWS}")
         good = cur.execute(
             f"""
             INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
             SELECT {_SELECT_ROW}, {int(batch_id)} FROM ({select_sql}) AS s
-            WHERE s.reason IS NULL OR (s.reason <> '{SKIPPED}' AND error('rejected row') IS NULL)
+            WHERE s.reason IS NULL OR (s.reason <> '{SKIPPED}' AND CASE
+                WHEN s.reason = '{UNNAMED}' THEN error('a row to name from its text')
+                ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
             params,
+        ).fetchone()[0]
+        rejected = cur.execute(
+            f"SELECT coalesce(max(last_value), 0) FROM duckdb_sequences() WHERE sequence_name = '{_BAD_ROWS}'"
         ).fetchone()[0]
         repeats = _repeated_ids(cur, "requests", "batch_id = $b", {"b": batch_id})
     except duckdb.Error as e:
@@ -526,4 +540,4 @@ def insert_clean_requests(
             """,
             {"b": batch_id},
         ).fetchone()[0]
-    return int(good), int(good) - int(duplicates)
+    return int(good), int(good) - int(duplicates), int(rejected)

@@ -18,9 +18,16 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard.errors import ImportFailed
-from dashboard.warehouse.db import SKIPPED, NotClean, Warehouse, insert_clean_requests, insert_new_requests
+from dashboard.warehouse.db import (
+    SKIPPED,
+    UNNAMED,
+    NotClean,
+    Warehouse,
+    insert_clean_requests,
+    insert_new_requests,
+)
 
-__all__ = ["SKIPPED", "ImportCounts", "NotClean", "read_sample", "run_import"]
+__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "read_sample", "run_import"]
 
 
 _REJECTED = f"reason <> '{SKIPPED}'"
@@ -66,13 +73,16 @@ def run_import(
     first_line: int = 1,
     clean_only: bool = False,
     line_events: str | None = None,
+    reread_sql: str | None = None,
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
 
     Staged (the default): stage the rows, then keep the rejected ones and insert the new
-    good ones. `clean_only`: insert straight from the reader with no staging table, for a
-    file with no bad row and no repeated id; anything else rolls back and raises NotClean
-    (as does a file imported before, whose rows would all be written and deleted again).
+    good ones. `clean_only`: insert the good rows straight from the reader with no staging
+    table; when rows were rejected, `reread_sql` (the file read as the staged path reads
+    it, but strict) reads them again for their lines and texts. A repeated id or a row only the staged path can take
+    rolls back and raises NotClean (as does a file imported before, whose rows would all
+    be written and deleted again).
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
@@ -96,8 +106,11 @@ def run_import(
             if clean_only:
                 if _file_seen(cur, params.get("source"), sha256):
                     raise NotClean("the same file was imported before")
-                good, added = insert_clean_requests(cur, select_sql, {**params, "import_id": import_id}, batch)
-                rejected = 0
+                good, added, rejected = insert_clean_requests(
+                    cur, select_sql, {**params, "import_id": import_id}, batch)
+                if rejected:
+                    _keep_rejected(cur, reread_sql, {**params, "import_id": import_id}, import_id, rejected,
+                                   first_line=first_line, records=good + rejected, line_events=line_events)
             else:
                 good, added, rejected = _stage_and_insert(
                     cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
@@ -197,6 +210,40 @@ def _stage_and_insert(
         added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
     cur.execute("DROP TABLE staged")
     return good, added, rejected + len(structural)
+
+
+def _keep_rejected(
+    cur: duckdb.DuckDBPyConnection, select_sql: str | None, params: dict[str, Any], import_id: int,
+    expected: int, *, first_line: int, records: int, line_events: str | None,
+) -> None:
+    """After a clean insert passed over `expected` rejected rows, read them again with their lines.
+
+    `select_sql` reads the file as the staged path does, but keeps only `line`, `raw` and
+    `reason` (NULL but for the rows rejected), in file order: the staging table's rowids
+    number the rejected rows, in parallel, where a window over the whole file would not be.
+    A second read that finds other rows than the first one passed over (it cannot, the two
+    share their checks, but a count is cheap) raises NotClean: the staged path decides.
+    """
+    if select_sql is None:
+        raise NotClean("rows were rejected and no second read was given")
+    try:
+        cur.execute("DROP TABLE IF EXISTS staged")
+        cur.execute("SET preserve_insertion_order = true")  # the rowids must follow the file
+        cur.execute(f"CREATE TEMP TABLE staged AS SELECT line, raw, reason FROM ({select_sql})", params)
+    except duckdb.Error as e:
+        raise NotClean(str(e).splitlines()[0]) from e
+    finally:
+        cur.execute("SET preserve_insertion_order = false")
+    found = cur.execute(f"SELECT count(*) FROM staged WHERE {_REJECTED}").fetchone()[0]
+    if found != expected:
+        raise NotClean(f"a second read found {found} rejected rows, the first {expected}")
+    _number_rejected(cur, first_line)
+    if line_events:
+        lines = LineMap.read(cur, line_events, params["path"])
+        if lines.records == records:
+            _fix_lines(cur, lines.blank, lines)
+    cur.execute(f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}", [import_id])
+    cur.execute("DROP TABLE staged")
 
 
 def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:

@@ -1,8 +1,11 @@
-"""Clean files go straight from DuckDB's reader into `requests`; anything else is staged.
+"""Good rows go straight from DuckDB's reader into `requests`; a file that needs more is staged.
 
-Both paths must give the same rows and counts: these cases sit where they part (a bad
-row late in the file, an id repeated inside it, an export overlapping an earlier one,
-the same file again), and check that the abandoned clean attempt leaves no trace.
+Rejected rows are passed over and counted on the way, then read again for their lines.
+An id repeated inside a file, a line DuckDB cannot read, or a row the clean read cannot
+name sends the file to the staging table instead. Both paths must give the same rows and
+counts: these cases sit where they part (a bad row late in the file, an id repeated
+inside it, an export overlapping an earlier one, the same file again), and check that
+an abandoned clean attempt leaves no trace.
 """
 
 import json
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.ingest import Options, import_file
-from dashboard.warehouse.db import NotClean, insert_clean_requests
+from dashboard.warehouse.db import UNNAMED, NotClean, insert_clean_requests
 
 HEADER = "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
 
@@ -30,13 +33,46 @@ def counts(wh):
                     "(SELECT count(*) FROM rejected_rows)").fetchone()
 
 
-def test_a_bad_row_at_the_end_is_staged_with_its_line_and_the_rest_land_once(warehouse, tmp_path):
+def test_a_bad_row_at_the_end_is_kept_with_its_line_and_the_rest_land_once(warehouse, tmp_path):
     f = write_csv(tmp_path / "late.csv", [csv_row(i) for i in range(1, 200)] + [csv_row(200, prompt=5)])
     res = import_file(warehouse, f)
-    assert (res.added, res.duplicates, res.rejected, res.staged) == (199, 0, 1, True)
-    assert counts(warehouse) == (199, 1, 1)  # the abandoned clean attempt left no register row
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (199, 0, 1, False)
+    assert counts(warehouse) == (199, 1, 1)
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows").fetchall() == [
+        (201, csv_row(200, prompt=5).strip(), "cached tokens (100) exceed prompt tokens (5)")]
+
+
+def test_bad_json_lines_are_kept_with_their_lines_and_texts_by_the_clean_read(warehouse, tmp_path):
+    def line(i, **usage):
+        return json.dumps({"id": f"j{i}", "created": 1790000000 + i, "model": "gpt-4o",
+                           "usage": {"prompt_tokens": 100, "completion_tokens": 5, **usage}})
+    lines = [line(1), "", line(2, completion_tokens=-5), line(3), "   ", line(4, prompt_tokens="lots"), line(5)]
+    f = tmp_path / "late.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    res = import_file(warehouse, f)
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (3, 0, 2, False)
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (3, lines[2], "output is negative: -5"), (6, lines[5], "prompt_tokens is not a whole number: lots")]
+    assert counts(warehouse) == (3, 1, 2)
+    # the same file again: every good row a duplicate, each bad one kept again for this import
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates, again.rejected) == (0, 3, 2)
+
+
+def test_a_line_without_an_id_sends_clean_json_lines_to_the_staged_read_that_names_it(warehouse, tmp_path):
+    # The typed read keeps no text to derive an id from: such a row is not bad, so the file
+    # is read whole again, and the row is named by its text beside the bad row kept.
+    good = json.dumps({"id": "k1", "created": 1790000000, "model": "gpt-4o",
+                       "usage": {"prompt_tokens": 10, "completion_tokens": 1}})
+    no_id = json.dumps({"created": 1790000001, "model": "gpt-4o", "usage": {"prompt_tokens": 20, "completion_tokens": 2}})
+    bad = json.dumps({"id": "k3", "created": 1790000002, "model": "gpt-4o", "usage": {"prompt_tokens": -1}})
+    f = tmp_path / "unnamed.jsonl"
+    f.write_text("\n".join([good, bad, no_id]) + "\n")
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (2, 1, True)
     assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
-        (201, "cached tokens (100) exceed prompt tokens (5)")]
+        (2, "prompt_tokens is negative: -1")]
+    assert {r[0][:1] for r in warehouse.query("SELECT request_id FROM requests").fetchall()} == {"k", "h"}
 
 
 def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path):
@@ -87,13 +123,15 @@ ROW = ("SELECT {reason} AS reason, 'src' AS source, {id} AS request_id, TIMESTAM
        "NULL AS status, NULL AS billed_cost, NULL AS currency, 1 AS import_id, 1 AS request_count")
 
 
-def test_clean_insert_refuses_a_rejected_row_but_passes_over_a_blank_one(warehouse):
+def test_clean_insert_counts_rejected_rows_passes_over_blank_ones_and_refuses_what_it_cannot_name(warehouse):
     good = ROW.format(reason="NULL", id="'a'")
     blank = ROW.format(reason="''", id="'b'")
     bad = ROW.format(reason="'missing time'", id="'c'")
-    assert _insert(warehouse, f"{good} UNION ALL {blank}") == (1, 1)
-    with pytest.raises(NotClean):
-        _insert(warehouse, f"{good} UNION ALL {bad}")
+    unnamed = ROW.format(reason=f"'{UNNAMED}'", id="NULL")
+    assert _insert(warehouse, f"{good} UNION ALL {blank}") == (1, 1, 0)
+    assert _insert(warehouse, f"{good} UNION ALL {bad} UNION ALL {bad} UNION ALL {blank}") == (1, 1, 2)
+    with pytest.raises(NotClean, match="name"):
+        _insert(warehouse, f"{good} UNION ALL {unnamed}")
     with pytest.raises(NotClean, match="repeats"):
         _insert(warehouse, f"{good} UNION ALL {good}")
     assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
@@ -129,7 +167,9 @@ def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_impor
     setting = "SELECT current_setting('preserve_insertion_order')"
     assert import_file(warehouse, write_csv(tmp_path / "ok.csv", [csv_row(1)])).staged is False
     assert warehouse.query(setting).fetchone()[0] is True
-    assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).staged
+    assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).rejected == 1
+    assert warehouse.query(setting).fetchone()[0] is True
+    assert import_file(warehouse, write_csv(tmp_path / "twice.csv", [csv_row(4), csv_row(4)])).staged
     assert warehouse.query(setting).fetchone()[0] is True
 
 
@@ -149,3 +189,16 @@ def test_a_large_staged_file_keeps_first_occurrences_and_each_rejected_rows_own_
         (123_458, csv_row(123_457, prompt=5).strip(), "cached tokens (100) exceed prompt tokens (5)"),
         (n + 1, csv_row(n, completion=-1).strip(), "output is negative: -1"),
     ]
+
+
+def test_a_second_read_that_finds_other_rejected_rows_sends_the_file_to_the_staged_path(warehouse):
+    from dashboard.warehouse.loader import _keep_rejected
+
+    numbered = "SELECT 2 AS line, 'x' AS raw, 'missing time' AS reason"
+    cur = warehouse.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        with pytest.raises(NotClean, match="found 1 rejected rows, the first 2"):
+            _keep_rejected(cur, numbered, {}, 1, 2, first_line=2, records=3, line_events=None)
+    finally:
+        cur.execute("ROLLBACK")

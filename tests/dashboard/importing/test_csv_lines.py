@@ -112,3 +112,22 @@ def test_rows_without_ids_which_are_numbered_as_they_are_read(warehouse, tmp_pat
     got = warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
     assert [line for line, _ in got] == sorted(expected)
     assert all(reason.startswith(expected[line]) for line, reason in got)
+
+
+def test_rows_rejected_for_their_values_alone_keep_their_lines_on_the_clean_read(warehouse, tmp_path):
+    # No unreadable record: the good rows go straight in, and the rejected ones are read
+    # again, numbered, and moved past the blank lines and the quoted line breaks.
+    text, expected, texts = HEADER, {}, {}
+    for piece, why in PIECES:
+        if why == "unreadable record":
+            continue
+        if why:
+            expected[text.count("\n") + 1] = why
+            texts[text.count("\n") + 1] = piece.removesuffix("\n")
+        text += piece
+    path = tmp_path / "values.csv"
+    path.write_text(text, encoding="utf-8")
+    res = import_file(warehouse, path, "generic")
+    assert (res.added, res.rejected, res.staged) == (5, len(expected), False)
+    got = warehouse.query("SELECT line, raw FROM rejected_rows ORDER BY line").fetchall()
+    assert dict(got) == texts and sorted(texts) == sorted(expected)
