@@ -80,9 +80,9 @@ def run_import(
     Staged (the default): stage the rows, then keep the rejected ones and insert the new
     good ones. `clean_only`: insert the good rows straight from the reader with no staging
     table; when rows were rejected, `reread_sql` (the file read as the staged path reads
-    it, but strict) reads them again for their lines and texts. A repeated id or a row only the staged path can take
-    rolls back and raises NotClean (as does a file imported before, whose rows would all
-    be written and deleted again).
+    it, but strict) reads them again for their lines and texts. A repeated id, or a row
+    only the staged path can take, rolls back and raises NotClean (as does a file imported
+    before, whose rows would all be written and deleted again).
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
     is no record), so where the reader left `line` NULL the staging rowid numbers it:
