@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.ingest import Options, import_file
+from dashboard.warehouse import db
 from dashboard.warehouse.db import UNNAMED, NotClean, insert_clean_requests
 
 HEADER = "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
@@ -83,7 +84,12 @@ def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_
     assert got == [("r1", 10), ("r2", 20)]
 
 
-def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones(warehouse, tmp_path):
+@pytest.mark.parametrize("known_ids_in_memory", [db.KNOWN_IDS_IN_MEMORY, 0], ids=["left-out", "deleted"])
+def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones(warehouse, tmp_path, monkeypatch,
+                                                                                known_ids_in_memory):
+    # The earlier rows are left out as the later file is read or, past the threshold, deleted
+    # from it afterwards: both give the same rows and counts.
+    monkeypatch.setattr(db, "KNOWN_IDS_IN_MEMORY", known_ids_in_memory)
     first = import_file(warehouse, write_csv(tmp_path / "oct.csv", [csv_row(i) for i in range(1, 6)]))
     later = write_csv(tmp_path / "nov.csv", [csv_row(i, completion=77) for i in range(4, 9)])
     res = import_file(warehouse, later)
@@ -97,6 +103,21 @@ def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones
     # the priced cache holds each kept row once
     priced = warehouse.query(f"SELECT count(*), count(DISTINCT request_id) FROM ({warehouse.priced_sql()})")
     assert priced.fetchone() == (8, 8)
+
+
+@pytest.mark.parametrize("known_ids_in_memory", [db.KNOWN_IDS_IN_MEMORY, 0], ids=["left-out", "deleted"])
+def test_an_overlap_with_bad_rows_and_an_id_repeated_inside_the_file(warehouse, tmp_path, monkeypatch,
+                                                                    known_ids_in_memory):
+    # r3 is known, and repeated inside the later file: both its rows are duplicates; a bad
+    # row with a known id is rejected, not counted as a duplicate.
+    monkeypatch.setattr(db, "KNOWN_IDS_IN_MEMORY", known_ids_in_memory)
+    import_file(warehouse, write_csv(tmp_path / "a.csv", [csv_row(i) for i in range(1, 4)]))
+    rows = [csv_row(3, completion=8), csv_row(2, prompt=5), csv_row(4), csv_row(3, completion=9), csv_row(5)]
+    res = import_file(warehouse, write_csv(tmp_path / "b.csv", rows))
+    assert (res.added, res.duplicates, res.rejected) == (2, 2, 1)
+    got = warehouse.query("SELECT request_id, output_tokens FROM requests ORDER BY 1").fetchall()
+    assert got == [("r1", 10), ("r2", 10), ("r3", 10), ("r4", 10), ("r5", 10)]
+    assert warehouse.query("SELECT line FROM rejected_rows").fetchall() == [(3,)]
 
 
 def test_the_same_file_again_adds_nothing_and_counts_every_row_as_duplicate(warehouse, tmp_path):
