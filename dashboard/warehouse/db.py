@@ -494,7 +494,7 @@ KNOWN_IDS_IN_MEMORY = 2_000_000
 
 
 class NotClean(Exception):
-    """A clean-only insert met a row only the staged path can take, or a repeated id; nothing was written."""
+    """A clean-only insert met a row only the staged path can take, or too many repeated ids; nothing was written."""
 
 
 def _sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -514,10 +514,11 @@ def insert_clean_requests(
     whether to read them again for their lines and texts, and a clean file pays nothing
     for it. So are rows whose (source, request_id) an earlier import holds, where their
     source has few enough rows (KNOWN_IDS_IN_MEMORY; else they are deleted afterwards): a
-    later export overlapping an earlier one costs little more than its new rows. An UNNAMED
-    row or a repeated id inside the file raises NotClean, and the caller, whose transaction
-    this runs in, rolls back and takes the staged path that names rows from their text and
-    keeps first occurrences.
+    later export overlapping an earlier one costs little more than its new rows. An id
+    repeated inside the file keeps its first occurrence (see _keep_first_occurrences). An
+    UNNAMED row, or more repeated ids than that takes, raises NotClean, and the caller,
+    whose transaction this runs in, rolls back and takes the staged path that names rows
+    from their text and keeps first occurrences however many.
     """
     source = params.get("source")
     known = cur.execute("SELECT count(*) FROM requests WHERE source = ?", [source]).fetchone()[0] if source else 0
@@ -542,8 +543,6 @@ def insert_clean_requests(
         repeats = _repeated_ids(cur, "requests", "batch_id = $b", {"b": batch_id})
     except duckdb.Error as e:
         raise NotClean(str(e).splitlines()[0]) from e
-    if repeats:
-        raise NotClean("a request id repeats inside the file")
     good = int(inserted) + duplicates
     earlier = 0 if leave_out else cur.execute(
         "SELECT count(*) FROM requests WHERE batch_id IS DISTINCT FROM $b "
@@ -559,4 +558,59 @@ def insert_clean_requests(
             """,
             {"b": batch_id},
         ).fetchone()[0]
-    return good, good - int(duplicates), int(rejected)
+    removed = _keep_first_occurrences(cur, select_sql, params, batch_id) if repeats else 0
+    return good, good - int(duplicates) - removed, int(rejected)
+
+
+# More ids repeated inside one file than this go the staged way: each row of the file is
+# looked up in the list of repeated ids, which costs in proportion to its length.
+MAX_REPEATED_IDS = 1000
+
+
+def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
+                            batch_id: int) -> int:
+    """Of the batch's rows whose id repeats inside it, keep each id's first occurrence; returns rows removed.
+
+    The batch's rows carry no file order, so the file is read again for the rows of the
+    repeated ids alone, in order: a filter (unlike a join) keeps DuckDB's row order, so the
+    first of them by rowid is the file's first. Their rows in the batch are replaced by
+    those first occurrences.
+    """
+    repeated = cur.execute(
+        "SELECT source, request_id, hash(source, request_id) FROM requests WHERE batch_id = $b "
+        "GROUP BY ALL HAVING count(*) > 1",
+        {"b": batch_id},
+    ).fetchall()
+    if not repeated:
+        return 0  # a shared hash, not a shared id
+    if len(repeated) > MAX_REPEATED_IDS:
+        raise NotClean(f"{len(repeated)} request ids repeat inside the file")
+    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_repeated (source VARCHAR, request_id VARCHAR)")
+    cur.executemany("INSERT INTO ingest_repeated VALUES (?, ?)", [r[:2] for r in repeated])
+    cur.execute("SET preserve_insertion_order = true")  # the rowids must follow the file
+    try:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE ingest_firsts AS SELECT * FROM ({select_sql}) AS s "
+            "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.source, s.request_id))",
+            {**params, "repeated": [r[2] for r in repeated]},
+        )
+    except duckdb.Error as e:
+        raise NotClean(str(e).splitlines()[0]) from e
+    finally:
+        cur.execute("SET preserve_insertion_order = false")
+    removed = cur.execute(
+        "DELETE FROM requests AS r WHERE r.batch_id = $b AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
+        "WHERE x.source = r.source AND x.request_id = r.request_id)",
+        {"b": batch_id},
+    ).fetchone()[0]
+    kept = cur.execute(
+        f"""
+        INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
+        SELECT {_SELECT_ROW}, {int(batch_id)} FROM ingest_firsts AS s
+        WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x WHERE x.source = s.source AND x.request_id = s.request_id)
+        QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.rowid) = 1
+        """
+    ).fetchone()[0]
+    cur.execute("DROP TABLE ingest_firsts")
+    cur.execute("DROP TABLE ingest_repeated")
+    return int(removed) - int(kept)

@@ -1,8 +1,9 @@
 """Good rows go straight from DuckDB's reader into `requests`; a file that needs more is staged.
 
-Rejected rows are passed over and counted on the way, then read again for their lines.
-An id repeated inside a file, a line DuckDB cannot read, or a row the clean read cannot
-name sends the file to the staging table instead. Both paths must give the same rows and
+Rejected rows are passed over and counted on the way, then read again for their lines;
+the first occurrence of an id repeated inside the file is found by reading it again too.
+A line DuckDB cannot read, a row the clean read cannot name, or very many repeated ids
+send the file to the staging table instead. Both paths must give the same rows and
 counts: these cases sit where they part (a bad row late in the file, an id repeated
 inside it, an export overlapping an earlier one, the same file again), and check that
 an abandoned clean attempt leaves no trace.
@@ -77,11 +78,23 @@ def test_a_line_without_an_id_sends_clean_json_lines_to_the_staged_read_that_nam
 
 
 def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path):
-    f = write_csv(tmp_path / "repeat.csv", [csv_row(1), csv_row(2, completion=20), csv_row(2, completion=99)])
-    res = import_file(warehouse, f)
-    assert (res.added, res.duplicates, res.rejected, res.staged) == (2, 1, 0, True)
+    rows = [csv_row(1), csv_row(2, completion=20), csv_row(2, completion=99), csv_row(1, completion=7), csv_row(2)]
+    res = import_file(warehouse, write_csv(tmp_path / "repeat.csv", rows))
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (2, 3, 0, False)
     got = warehouse.query("SELECT request_id, output_tokens FROM requests ORDER BY 1").fetchall()
     assert got == [("r1", 10), ("r2", 20)]
+    priced = warehouse.query(f"SELECT request_id, output_tokens FROM ({warehouse.priced_sql()}) ORDER BY 1")
+    assert priced.fetchall() == got
+
+
+def test_more_repeated_ids_than_the_clean_read_takes_go_the_staged_way_with_the_same_result(warehouse, tmp_path):
+    from dashboard.warehouse.db import MAX_REPEATED_IDS
+
+    n = MAX_REPEATED_IDS + 1
+    rows = [csv_row(i, completion=1) for i in range(n)] + [csv_row(i, completion=2) for i in range(n)]
+    res = import_file(warehouse, write_csv(tmp_path / "many.csv", rows))
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (n, n, 0, True)
+    assert warehouse.query("SELECT DISTINCT output_tokens FROM requests").fetchall() == [(1,)]
 
 
 @pytest.mark.parametrize("known_ids_in_memory", [db.KNOWN_IDS_IN_MEMORY, 0], ids=["left-out", "deleted"])
@@ -144,17 +157,16 @@ ROW = ("SELECT {reason} AS reason, 'src' AS source, {id} AS request_id, TIMESTAM
        "NULL AS status, NULL AS billed_cost, NULL AS currency, 1 AS import_id, 1 AS request_count")
 
 
-def test_clean_insert_counts_rejected_rows_passes_over_blank_ones_and_refuses_what_it_cannot_name(warehouse):
+def test_clean_insert_counts_rejected_rows_keeps_one_of_a_repeat_and_refuses_what_it_cannot_name(warehouse):
     good = ROW.format(reason="NULL", id="'a'")
     blank = ROW.format(reason="''", id="'b'")
     bad = ROW.format(reason="'missing time'", id="'c'")
     unnamed = ROW.format(reason=f"'{UNNAMED}'", id="NULL")
     assert _insert(warehouse, f"{good} UNION ALL {blank}") == (1, 1, 0)
     assert _insert(warehouse, f"{good} UNION ALL {bad} UNION ALL {bad} UNION ALL {blank}") == (1, 1, 2)
+    assert _insert(warehouse, f"{good} UNION ALL {good} UNION ALL {bad}") == (2, 1, 1)  # one kept of a repeat
     with pytest.raises(NotClean, match="name"):
         _insert(warehouse, f"{good} UNION ALL {unnamed}")
-    with pytest.raises(NotClean, match="repeats"):
-        _insert(warehouse, f"{good} UNION ALL {good}")
     assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
 
 
@@ -190,26 +202,34 @@ def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_impor
     assert warehouse.query(setting).fetchone()[0] is True
     assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).rejected == 1
     assert warehouse.query(setting).fetchone()[0] is True
-    assert import_file(warehouse, write_csv(tmp_path / "twice.csv", [csv_row(4), csv_row(4)])).staged
+    assert import_file(warehouse, write_csv(tmp_path / "torn.csv", [csv_row(4), "r5,2026-11-01\n"])).staged
     assert warehouse.query(setting).fetchone()[0] is True
 
 
-def test_a_large_staged_file_keeps_first_occurrences_and_each_rejected_rows_own_line_and_text(warehouse, tmp_path):
-    # Several row groups, so the staged insert runs in parallel and in any order: the first
+@pytest.mark.parametrize("torn", [False, True], ids=["clean-read", "staged"])
+def test_a_large_file_keeps_first_occurrences_and_each_rejected_rows_own_line_and_text(warehouse, tmp_path, torn):
+    # Several row groups, so the inserts run in parallel and in any order: the first
     # occurrence of a repeated id is still the earlier line, and each rejected row keeps
-    # the line and text of its own record.
+    # the line and text of its own record. A torn line (too few fields) sends the file the
+    # staged way; without it the clean read does the same with no staging table.
     n = 250_000
     rows = [csv_row(i) for i in range(1, n + 1)]
     rows[200_000] = csv_row(7, completion=99)  # line 200,002 repeats r7 (line 8)
     rows[123_456] = csv_row(123_457, prompt=5)  # line 123,458: cached exceeds prompt
     rows[-1] = csv_row(n, completion=-1)  # the last line
-    res = import_file(warehouse, write_csv(tmp_path / "big.csv", rows))
-    assert (res.added, res.duplicates, res.rejected, res.staged) == (n - 3, 1, 2, True)
-    assert warehouse.query("SELECT output_tokens FROM requests WHERE request_id = 'r7'").fetchall() == [(10,)]
-    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
+    expected = [
         (123_458, csv_row(123_457, prompt=5).strip(), "cached tokens (100) exceed prompt tokens (5)"),
         (n + 1, csv_row(n, completion=-1).strip(), "output is negative: -1"),
     ]
+    if torn:
+        rows[77_776] = "r77777,2026-11-01T00:00:00Z\n"  # line 77,778
+        expected.insert(0, (77_778, "r77777,2026-11-01T00:00:00Z", None))
+    res = import_file(warehouse, write_csv(tmp_path / "big.csv", rows))
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (n - 3 - torn, 1, 2 + torn, torn)
+    assert warehouse.query("SELECT output_tokens FROM requests WHERE request_id = 'r7'").fetchall() == [(10,)]
+    got = warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall()
+    assert [(line, raw) for line, raw, _ in got] == [(line, raw) for line, raw, _ in expected]
+    assert [reason for _, _, reason in got][-2:] == [reason for _, _, reason in expected][-2:]
 
 
 def test_a_second_read_that_finds_other_rejected_rows_sends_the_file_to_the_staged_path(warehouse):
