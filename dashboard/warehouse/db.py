@@ -497,6 +497,23 @@ class NotClean(Exception):
     """A clean-only insert met a row only the staged path can take, or too many repeated ids; nothing was written."""
 
 
+def stage_in_file_order(cur: duckdb.DuckDBPyConnection, table: str, select_sql: str,
+                        params: Mapping[str, Any]) -> None:
+    """A temporary `table` of `select_sql`'s rows whose rowids follow the file, inside a clean import.
+
+    The clean import lets DuckDB write in any order; a staging table read again for file
+    order needs it kept, for this statement only. A DuckDB error raises NotClean: the
+    staged path decides.
+    """
+    cur.execute("SET preserve_insertion_order = true")
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select_sql}", params)
+    except duckdb.Error as e:
+        raise NotClean(str(e).splitlines()[0]) from e
+    finally:
+        cur.execute("SET preserve_insertion_order = false")
+
+
 def _sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
     """How many times a fresh temporary sequence was drawn from."""
     row = cur.execute("SELECT coalesce(max(last_value), 0) FROM duckdb_sequences() WHERE sequence_name = ?", [name])
@@ -587,17 +604,12 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         raise NotClean(f"{len(repeated)} request ids repeat inside the file")
     cur.execute("CREATE OR REPLACE TEMP TABLE ingest_repeated (source VARCHAR, request_id VARCHAR)")
     cur.executemany("INSERT INTO ingest_repeated VALUES (?, ?)", [r[:2] for r in repeated])
-    cur.execute("SET preserve_insertion_order = true")  # the rowids must follow the file
-    try:
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE ingest_firsts AS SELECT * FROM ({select_sql}) AS s "
-            "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.source, s.request_id))",
-            {**params, "repeated": [r[2] for r in repeated]},
-        )
-    except duckdb.Error as e:
-        raise NotClean(str(e).splitlines()[0]) from e
-    finally:
-        cur.execute("SET preserve_insertion_order = false")
+    stage_in_file_order(
+        cur, "ingest_firsts",
+        f"SELECT * FROM ({select_sql}) AS s "
+        "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.source, s.request_id))",
+        {**params, "repeated": [r[2] for r in repeated]},
+    )
     removed = cur.execute(
         "DELETE FROM requests AS r WHERE r.batch_id = $b AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
         "WHERE x.source = r.source AND x.request_id = r.request_id)",

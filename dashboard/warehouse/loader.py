@@ -25,6 +25,7 @@ from dashboard.warehouse.db import (
     Warehouse,
     insert_clean_requests,
     insert_new_requests,
+    stage_in_file_order,
 )
 
 __all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "read_sample", "run_import"]
@@ -186,15 +187,9 @@ def _stage_and_insert(
         f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
     ).fetchone()
     lines = None
-    if line_events and (rejected or structural):
-        lines = LineMap.read(cur, line_events, params["path"])
-        if lines.records != records + len(structural):
-            lines = None  # quotes DuckDB read otherwise (a stray one inside a field): keep record numbers
-    if rejected:
-        _number_rejected(cur, first_line)
-    skipped = np.unique(np.concatenate([[r[0] for r in structural], lines.blank if lines else []]).astype(np.int64))
-    if len(skipped) or lines:
-        _fix_lines(cur, skipped, lines)
+    if rejected or structural:
+        lines = _place_rejected(cur, first_line, line_events, params["path"], records + len(structural),
+                                unreadable=[r[0] for r in structural])
     if structural:
         cur.executemany(
             "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
@@ -226,24 +221,32 @@ def _keep_rejected(
     """
     if select_sql is None:
         raise NotClean("rows were rejected and no second read was given")
-    try:
-        cur.execute("DROP TABLE IF EXISTS staged")
-        cur.execute("SET preserve_insertion_order = true")  # the rowids must follow the file
-        cur.execute(f"CREATE TEMP TABLE staged AS SELECT line, raw, reason FROM ({select_sql})", params)
-    except duckdb.Error as e:
-        raise NotClean(str(e).splitlines()[0]) from e
-    finally:
-        cur.execute("SET preserve_insertion_order = false")
+    stage_in_file_order(cur, "staged", f"SELECT line, raw, reason FROM ({select_sql})", params)
     found = cur.execute(f"SELECT count(*) FROM staged WHERE {_REJECTED}").fetchone()[0]
     if found != expected:
         raise NotClean(f"a second read found {found} rejected rows, the first {expected}")
-    _number_rejected(cur, first_line)
-    if line_events:
-        lines = LineMap.read(cur, line_events, params["path"])
-        if lines.records == records:
-            _fix_lines(cur, lines.blank, lines)
+    _place_rejected(cur, first_line, line_events, params["path"], records)
     cur.execute(f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}", [import_id])
     cur.execute("DROP TABLE staged")
+
+
+def _place_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, line_events: str | None, path: str,
+                    records: int, unreadable: Sequence[int] = ()) -> LineMap | None:
+    """Give the staged rejected rows the lines they sit on; returns the line map used, if any.
+
+    Rows are numbered from the rowid, then moved past the `unreadable` lines (DuckDB's own
+    numbers) and, with `line_events` (CSV), past blank lines and quoted line breaks. The map
+    is used only when its count of the file's `records` agrees with DuckDB's: quotes read
+    otherwise (a stray one inside a field) leave record numbers.
+    """
+    _number_rejected(cur, first_line)
+    lines = LineMap.read(cur, line_events, path) if line_events else None
+    if lines and lines.records != records:
+        lines = None
+    skipped = np.unique(np.concatenate([unreadable, lines.blank if lines else []]).astype(np.int64))
+    if len(skipped) or lines:
+        _fix_lines(cur, skipped, lines)
+    return lines
 
 
 def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:
