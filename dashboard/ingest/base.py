@@ -24,6 +24,7 @@ already contains the cache buckets (OpenAI: true; Anthropic, Helicone: false).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -82,6 +83,20 @@ def j(path: str, raw: str = "src.doc") -> str:
     return f"json_extract_string({raw}, '{path}')"
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def sql_name(name: str) -> str:
+    """A column or key name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def json_path(keys: Sequence[str]) -> str:
+    """The JSONPath of nested object `keys` as an SQL string literal; a key other than a plain name is quoted."""
+    parts = (f".{k}" if _PLAIN_KEY.fullmatch(k) else '."' + k.replace('"', '\\"') + '"' for k in keys)
+    return "'$" + "".join(parts).replace("'", "''") + "'"
+
+
 def first(*exprs: str) -> str:
     return f"coalesce({', '.join(exprs)})"
 
@@ -92,7 +107,7 @@ def col(sample: Sample, *names: str) -> str:
     for name in names:
         real = lookup.get(name.lower())
         if real is not None:
-            return 'CAST(src."' + real.replace('"', '""') + '" AS VARCHAR)'
+            return f"CAST(src.{sql_name(real)} AS VARCHAR)"
     return "NULL"
 
 
@@ -155,7 +170,7 @@ def csv_raw(sample: Sample, delimiter: str = ",", record: str = 'src."__record"'
     sep = delimiter.replace("'", "''")
 
     def value(c: str) -> str:
-        v = f'coalesce({record}."{c.replace(chr(34), chr(34) * 2)}", \'\')'
+        v = f"coalesce({record}.{sql_name(c)}, '')"
         if not quoted:
             return v
         return (f"CASE WHEN regexp_matches({v}, '[{sep}\"\\r\\n]') "

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dashboard.ingest.base import json_path, sql_name
+
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 # DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
 # 20-line sample then reads that much, and a large file is cut into fewer, larger pieces.
@@ -179,7 +181,7 @@ def _case_clash(spec: dict) -> bool:
     return len(set(keys)) < len(keys) or any(isinstance(v, dict) and _case_clash(v) for v in spec.values())
 
 
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r'\.(?:([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)")')
 
 
@@ -194,17 +196,6 @@ def _keys(path: str) -> list[str] | None:
         keys.append(m.group(1) if m.group(1) is not None else re.sub(r"\\(.)", r"\1", m.group(2)))
         pos = m.end()
     return keys or None
-
-
-def _name(key: str) -> str:
-    """A key as an SQL identifier."""
-    return '"' + key.replace('"', '""') + '"'
-
-
-def _json_path(keys: Sequence[str]) -> str:
-    """A JSONPath over `keys`, as an SQL string literal."""
-    parts = (f".{k}" if _PLAIN_KEY.fullmatch(k) else '."' + k.replace('"', '\\"') + '"' for k in keys)
-    return "'$" + "".join(parts).replace("'", "''") + "'"
 
 
 def _literal(text: str) -> str:
@@ -247,8 +238,8 @@ def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tupl
     def field(path: str) -> str:
         top, *rest = keyed[path]
         if top in whole:
-            return f"json_extract_string(src.{_name(top)}, {_json_path(rest)})"
-        return "src." + ".".join(_name(k) for k in [top, *rest])
+            return f"json_extract_string(src.{sql_name(top)}, {json_path(rest)})"
+        return "src." + ".".join(sql_name(k) for k in [top, *rest])
 
     return _JSON_FIELD.sub(lambda m: field(m.group(1)), format_sql), spec
 
@@ -272,7 +263,7 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> t
     def sql_type(node: dict | str) -> str:
         if isinstance(node, str):
             return node
-        return "STRUCT(" + ", ".join(f"{_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
+        return "STRUCT(" + ", ".join(f"{sql_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
 
     columns = "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in spec.items()) + "}"
     reader = f"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, record_text, select
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, json_path, record_text, select, sql_name
 
 NAME = "generic"
 SHAPE = "auto"  # csv, lines or parquet: whatever the file is
@@ -109,13 +109,13 @@ def select_sql(sample: Sample, options: Options) -> str:
     mapping = guess_mapping(_headers(sample), dict(options.mapping))
 
     def expr(field: str, header: str) -> str:
-        quoted = 'src."' + header.replace('"', '""') + '"'
+        quoted = "src." + sql_name(header)
         if sample.shape == "parquet" and field == "tags":
             # A list column as its JSON text: DuckDB's own text for it, "[a, b]", would split wrongly.
             return f"json_extract_string(to_json({quoted}), '$')"
         if sample.shape in ("csv", "parquet"):
             return f"CAST({quoted} AS VARCHAR)"
-        return "json_extract_string(src.doc, '$.\"" + header.replace("'", "''").replace('"', '\\"') + "\"')"
+        return f"json_extract_string(src.doc, {json_path([header])})"
 
     exprs = {field: expr(field, header) for field, header in mapping.items()}
     if sample.shape in ("csv", "parquet"):
