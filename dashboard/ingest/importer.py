@@ -229,9 +229,10 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_of, path)
-        # Most files are clean: straight from the reader into the table. A file with a bad
-        # row, a repeated id or a line DuckDB cannot read is staged instead, which keeps
-        # each bad row with its line, text and reason.
+        # Good rows go straight from the reader into the table; rejected rows and a few
+        # repeated ids are read again for their lines and first occurrences. A line DuckDB
+        # cannot read, a row the typed read cannot name or many repeated ids send the file
+        # through a staging table instead, which keeps each bad row with its line and text.
         try:
             counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True,
                           reread_sql=strict)

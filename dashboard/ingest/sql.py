@@ -118,8 +118,8 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     `derive_ids`: the format has no request id, so every row gets a stable derived one
     (a hash of the record plus its occurrence number, so identical requests stay distinct).
     `record_text`: False when the reader has no text of the record (the typed JSON read);
-    a row without an id of its own then cannot be named, so it is rejected, and the
-    clean-only import that uses this read falls back to the line reader.
+    a row without an id of its own then cannot be named: its reason is UNNAMED, which sends
+    the clean-only import that uses this read to the staged one, which names it.
     `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
     record); computed for rejected rows only.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.

@@ -81,8 +81,8 @@ def run_import(
     Staged (the default): stage the rows, then keep the rejected ones and insert the new
     good ones. `clean_only`: insert the good rows straight from the reader with no staging
     table; when rows were rejected, `reread_sql` (the file read as the staged path reads
-    it, but strict) reads them again for their lines and texts. A repeated id, or a row
-    only the staged path can take, rolls back and raises NotClean (as does a file imported
+    it, but strict) reads them again for their lines and texts. A row only the staged path
+    can take, or many repeated ids, rolls back and raises NotClean (as does a file imported
     before, whose rows would all be written and deleted again).
 
     `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
@@ -143,10 +143,11 @@ def run_import(
 def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
     """Let DuckDB write rows in any order (in parallel, not merged back into file order).
 
-    The clean path may: it keeps no line numbers and aborts on a repeated id, so the order
-    of its rows means nothing. So may the staged path's final insert, once the staging table
-    (which must keep file order: its rowid numbers rejected rows) is read. The setting is
-    global, so it is restored at once; every other writer waits on the same lock meanwhile.
+    The clean path may: its rows carry no line numbers, so their order means nothing (its
+    re-reads that need file order keep it for themselves, see stage_in_file_order). So may
+    the staged path's final insert, once the staging table (which must keep file order: its
+    rowid numbers rejected rows) is read. The setting is global, so it is restored at once;
+    every other writer waits on the same lock meanwhile.
     """
     if on:
         cur.execute("SET preserve_insertion_order = false")
