@@ -181,7 +181,6 @@ def _case_clash(spec: dict) -> bool:
     return len(set(keys)) < len(keys) or any(isinstance(v, dict) and _case_clash(v) for v in spec.values())
 
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY = re.compile(r'\.(?:([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)")')
 
 
