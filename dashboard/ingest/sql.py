@@ -13,6 +13,7 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 
 from __future__ import annotations
 
+from dashboard.warehouse.db import SECRET_HINT, SECRET_TEXT
 from dashboard.warehouse.loader import SKIPPED, UNNAMED
 
 MACROS = """
@@ -48,6 +49,14 @@ CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
          WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
          ELSE timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)) END;
+"""
+# A rejected row's text with its API key cut to the hint: the key the format read from it
+# wherever it appears, then any key of a well-known shape (db.SECRET_TEXT).
+_SECRET_LITERAL = SECRET_TEXT.replace("'", "''")
+MACROS += f"""
+CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS regexp_replace(
+    CASE WHEN length(key) > 4 THEN replace(t, key, '…' || right(key, 4)) ELSE t END,
+    '{_SECRET_LITERAL}', '{SECRET_HINT}', 'g');
 """
 
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
@@ -184,8 +193,9 @@ v AS (
 )
 SELECT
     v.line,
-    CASE WHEN v.reason IS NOT NULL THEN left({shown}, 100000) END AS raw,
-    v.reason,
+    CASE WHEN v.reason IS NOT NULL THEN left(ing_masked({shown}, v.s_api_key), 100000) END AS raw,
+    -- a reason quotes the value it is about, which a file's misplaced columns can make a key
+    CASE WHEN v.reason <> '' THEN ing_masked(v.reason, v.s_api_key) ELSE v.reason END AS reason,
     coalesce($source, 'import') AS source,
     {request_id} AS request_id,
     v.ts_parsed AS ts,

@@ -25,6 +25,7 @@ from dashboard.warehouse.db import (
     Warehouse,
     insert_clean_requests,
     insert_new_requests,
+    mask_secrets,
     stage_in_file_order,
 )
 
@@ -194,7 +195,8 @@ def _stage_and_insert(
     if structural:
         cur.executemany(
             "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
-            [(import_id, int(lines.physical(line)) if lines else line, raw, f"unreadable record: {why}")
+            [(import_id, int(lines.physical(line)) if lines else line, mask_secrets(raw),
+              mask_secrets(f"unreadable record: {why}"))
              for line, raw, why in structural],
         )
     if rejected:

@@ -22,6 +22,13 @@ from fake_server import FakeOpenAI  # noqa: E402
 
 LIVE_KEY = "sk-live-TOPSECRET-aaaaBBBBccccDDDD-9z9z"
 IMPORTED_KEYS = ["sk-proj-IMPORTED-SECRET-0001-abcd", "sk-ant-IMPORTED-SECRET-0002-wxyz"]
+# Keys on rows the import rejects: the text kept for each rejected row (rejected_rows.raw)
+# shows them as hints too. The first is read by the format (the CSV's api_key column); the
+# others only by their shape: a line DuckDB cannot read, a JSON line that does not parse,
+# a bearer token in a field no format reads, a LiteLLM hashed key on a rejected row.
+REJECTED_KEYS = ["sk-proj-REJECTED-SECRET-0003-efgh", "sk-or-v1-UNREADABLE-SECRET-0004-ijkl",
+                 "sk-ant-MALFORMED-SECRET-0005-mnop", "BEARER-TOKEN-SECRET-0006-qrst",
+                 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab7777"]
 
 
 @pytest.fixture
@@ -50,10 +57,23 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
     csv = tmp_path / "with-keys.csv"
     csv.write_text("request_id,timestamp,model,provider,api_key,prompt_tokens,completion_tokens\n"
                    + "".join(f"k{i},2026-11-0{i + 1}T10:00:00Z,gpt-4o-mini,openai,{key},100,10\n"
-                             for i, key in enumerate(IMPORTED_KEYS)))
+                             for i, key in enumerate(IMPORTED_KEYS))
+                   + f"k8,not a time,gpt-4o-mini,openai,{REJECTED_KEYS[0]},100,10\n"
+                   + f"k9,2026-11-09T10:00:00Z,gpt-4o-mini,openai,x,{REJECTED_KEYS[1]},100,10\n")
+    jsonl = tmp_path / "spend-logs.jsonl"
+    good = {"request_id": "l1", "startTime": "2026-11-05T10:00:00Z", "model": "gpt-4o-mini",
+            "custom_llm_provider": "openai", "prompt_tokens": 10, "completion_tokens": 5, "spend": 0.001,
+            "api_key": "f" * 60 + "9999"}
+    bad = {**good, "request_id": "l2", "completion_tokens": -5, "api_key": REJECTED_KEYS[4],
+           "metadata": {"headers": {"authorization": f"Bearer {REJECTED_KEYS[3]}"}}}
+    jsonl.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n"
+                     + '{"request_id": "l3", "api_key": "' + REJECTED_KEYS[2] + '", broken\n')
     with Warehouse.open(db) as wh:
         result = import_file(wh, csv)
-        assert result.added == 2
+        assert (result.added, result.rejected) == (2, 2)
+        assert import_file(wh, jsonl, "litellm").rejected == 2
+        kept = " ".join(r[0] for r in wh.query("SELECT raw FROM rejected_rows").fetchall())
+        assert "…" + REJECTED_KEYS[0][-4:] in kept and "Bearer …" + REJECTED_KEYS[3][-4:] in kept
         month = "2026-11"
         st = statement(wh, month)
         outputs = {
@@ -66,13 +86,13 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
         wh.query("CHECKPOINT")
         rows = wh.query(f"SELECT count(*) FROM ({wh.priced_sql()}) WHERE source = 'live'").fetchone()[0]
     assert rows == 4
-    assert hints == {"…" + LIVE_KEY[-4:], *("…" + k[-4:] for k in IMPORTED_KEYS)}
-    for name in ("live key", *IMPORTED_KEYS):
+    assert hints == {"…" + LIVE_KEY[-4:], "…9999", *("…" + k[-4:] for k in IMPORTED_KEYS)}
+    for name in ("live key", *IMPORTED_KEYS, *REJECTED_KEYS):
         secret = LIVE_KEY if name == "live key" else name
         core = secret[:-4]  # even the hint's prefix must not leak: everything but the last 4
         blobs = {"cli stdout/stderr": (call.stdout + call.stderr + ok.stdout + ok.stderr).encode(), **outputs}
         for path in tmp_path.rglob("*"):
-            if path.is_file() and path != csv:  # the import's own input holds the keys, of course
+            if path.is_file() and path not in (csv, jsonl):  # the import's own input holds the keys, of course
                 blobs[str(path.relative_to(tmp_path))] = path.read_bytes()
         for where, blob in blobs.items():
             assert core.encode() not in blob, f"{name} found in {where}"
