@@ -9,8 +9,9 @@ Field names from Anthropic's Messages API reference (`usage.input_tokens`,
 5-minute / 1-hour split every cache write is a 5-minute write.
 
 Claude Code writes one line per content block of a reply, each repeating the reply's
-`requestId`, `message.id` and usage; only the first line of each reply is a request, the
-rest are dropped here (not rejected, not counted). Lines without usage (the person's
+`requestId` and `message.id`; the usage grows as the reply streams, and only the last
+line carries its final `output_tokens`. Each reply is one request: the usage of its last
+line at the time of its first; the other lines are dropped here (not rejected, not counted). Lines without usage (the person's
 messages, summaries) and the `<synthetic>` placeholders Claude Code writes for API errors
 are not requests either. The project is the last folder of the session's `cwd`.
 """
@@ -50,10 +51,13 @@ def select_sql(sample: Sample, options: Options) -> str:
         f"OR (json_exists(src.doc, '$.usage') AND {j('$.type')} = 'message'))"
     )
     request_id = first(j("$.requestId"), j("$.message.id"), j("$.id"))
+    # A line without any id stands for itself.
+    reply = f"PARTITION BY coalesce({request_id}, 'line ' || src.line) ORDER BY src.line"
+    ts = first(j("$.timestamp"), j("$.created_at"))
     sql = select(
         where=f"NOT src.ok OR ({has_usage} AND coalesce({model}, '') <> '<synthetic>')",
         request_id=request_id,
-        ts=first(j("$.timestamp"), j("$.created_at")),
+        ts=f"first_value({ts}) OVER ({reply})",
         provider="'anthropic'",
         model=model,
         project=f"nullif(regexp_extract({j('$.cwd')}, '([^/\\\\]+)[/\\\\]*$', 1), '')",
@@ -65,6 +69,4 @@ def select_sql(sample: Sample, options: Options) -> str:
         cached_included="false",
         billed_cost=j("$.costUSD"),
     )
-    # Keep the first line of each reply; a line without any id stands for itself.
-    reply = f"coalesce({request_id}, 'line ' || src.line)"
-    return sql + f"\nQUALIFY row_number() OVER (PARTITION BY {reply} ORDER BY src.line) = 1"
+    return sql + f"\nQUALIFY row_number() OVER ({reply} DESC) = 1"

@@ -30,9 +30,11 @@ def test_claude_code_session_counts_each_reply_once_and_skips_non_requests(wareh
     rows = mapped(warehouse, "anthropic")
     assert list(rows) == ["req_011CRKk2b8VtQ4mYx3Zp9sJd", "req_011CRKk3Lz5Hq8wPv2Nc7tXb", "msg_01Ne6Tq2vXz8LbR4mW9cJk3p"]
     first = rows["req_011CRKk2b8VtQ4mYx3Zp9sJd"]
-    # The reply's first line wins: its time, and its usage counted once (not twice).
+    # One request for the reply: the time of its first line, the usage of its last (whose
+    # output_tokens is the reply's final count: the first line, written while it streamed,
+    # says 3), counted once, not twice.
     assert first["ts"] == utc(2025, 7, 21, 9, 14, 5, 532000)
-    assert _buckets(first) == (4, 13502, 6139, 0, 3)
+    assert _buckets(first) == (4, 13502, 6139, 0, 187)
     assert (first["provider"], first["model"], first["project"]) == ("anthropic", "claude-sonnet-4-20250514", "billing-api")
 
 
