@@ -13,7 +13,7 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 
 from __future__ import annotations
 
-from dashboard.warehouse.db import SECRET_HINT, SECRET_TEXT
+from dashboard.errors import SECRET_HINT, SECRET_TEXT
 from dashboard.warehouse.loader import SKIPPED, UNNAMED
 
 MACROS = """

@@ -52,20 +52,6 @@ def key_hint(key: str | None) -> str | None:
     return key if key.startswith("…") and len(key) <= 5 else "…" + key[-4:]
 
 
-# API keys in free text, by their well-known shapes: `sk-…` (OpenAI, Anthropic, OpenRouter,
-# DeepSeek and most gateways), `xai-…`, Google's `AIza…` and any bearer token. The text a
-# rejected row keeps (its record as the file had it) shows each as its hint, as a stored key
-# is shown: the prefix, "…" and the last 4 characters. The pattern reads the same in Python
-# and in DuckDB (RE2), which applies it in SQL (see ingest.sql's ing_masked).
-SECRET_TEXT = r"(\bsk-|\bxai-|\bAIza|[Bb]earer\s+)[A-Za-z0-9_.~+/-]{4,}([A-Za-z0-9_-]{4})"
-SECRET_HINT = r"\1…\2"
-
-
-def mask_secrets(text: str | None) -> str | None:
-    """`text` with every API key of a well-known shape cut to its hint (see SECRET_TEXT)."""
-    return None if text is None else re.sub(SECRET_TEXT, SECRET_HINT, text)
-
-
 def _memory_limit() -> str:
     """DuckDB's memory limit for this process: `USAGE_DB_MEMORY` (e.g. "2GB"), else 1GB."""
     value = os.environ.get("USAGE_DB_MEMORY", "1GB").strip()

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dashboard.errors import ImportFailed
+from dashboard.errors import ImportFailed, mask_secrets
 from dashboard.warehouse.db import (
     SKIPPED,
     UNNAMED,
@@ -25,7 +25,6 @@ from dashboard.warehouse.db import (
     Warehouse,
     insert_clean_requests,
     insert_new_requests,
-    mask_secrets,
     stage_in_file_order,
 )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import exports
+from dashboard.errors import ImportFailed
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters
@@ -98,3 +99,22 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
             assert core.encode() not in blob, f"{name} found in {where}"
     assert json.loads(ok.stdout)["calls"][0]["status"] == 200
     assert Filters()  # the statement above used the default filters
+
+
+def test_text_quoted_from_a_file_shows_keys_as_hints(tmp_path):
+    """A row DuckDB cannot read keeps its text with a hex key cut to its hint (no format read
+    the key from it), and an error quoting a file's first line shows no whole key either."""
+    hex_key = "3f9a1c0e8b7d4f2a9c6e1b0d7a5f3e2c"
+    csv = tmp_path / "unreadable.csv"
+    csv.write_text("request_id,timestamp,model,api_key,prompt_tokens,completion_tokens\n"
+                   "r1,2026-10-01T10:00:00Z,gpt-4o-mini,4e8b2d1f9a7c3e5b0d6f8a2c1e9b7d4a,100,10\n"
+                   f"r2,2026-10-01T10:00:00Z,gpt-4o-mini,{hex_key},100,10,extra\n")
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text("2026-10-01T10:00:00Z,gpt-4o-mini,sk-proj-HEADERLESS-SECRET-9999,100,10\n" * 3)
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        assert import_file(wh, csv).rejected == 1
+        kept = wh.query("SELECT raw FROM rejected_rows").fetchone()[0]
+        with pytest.raises(ImportFailed) as failed:
+            import_file(wh, headerless)
+    assert kept == "r2,2026-10-01T10:00:00Z,gpt-4o-mini,…3e2c,100,10,extra"
+    assert "sk-…9999" in str(failed.value) and "HEADERLESS-SECRET" not in str(failed.value)

@@ -11,9 +11,10 @@ Field names from Anthropic's Messages API reference (`usage.input_tokens`,
 Claude Code writes one line per content block of a reply, each repeating the reply's
 `requestId` and `message.id`; the usage grows as the reply streams, and only the last
 line carries its final `output_tokens`. Each reply is one request: the usage of its last
-line at the time of its first; the other lines are dropped here (not rejected, not counted). Lines without usage (the person's
-messages, summaries) and the `<synthetic>` placeholders Claude Code writes for API errors
-are not requests either. The project is the last folder of the session's `cwd`.
+line at the time of its first; the other lines are dropped here (not rejected, not
+counted). Lines without usage (the person's messages, summaries) and the `<synthetic>`
+placeholders Claude Code writes for API errors are not requests either. The project is the
+last folder of the session's `cwd`.
 """
 
 from __future__ import annotations
