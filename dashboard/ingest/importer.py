@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pyarrow as pa
+
 from dashboard.errors import ImportFailed
 from dashboard.ingest import readers
 from dashboard.ingest.base import Options, Sample, record_text
@@ -42,6 +44,31 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+class BrokenFile(ImportFailed):
+    """The file itself is damaged: reading it again another way cannot help."""
+
+
+def checked_digest(path: Path) -> str:
+    """The file's SHA-256, once a zstd file's stream is known to be whole.
+
+    DuckDB reads a zstd file cut short (a download or copy that stopped) up to where it
+    ends, silently, where a cut gzip file fails: its first rows would land as if they were
+    the whole file. pyarrow's zstd stream reader fails on a cut or corrupt stream.
+    """
+    digest = sha256_of(path)
+    with path.open("rb") as f:
+        zstd = f.read(4) == COMPRESSED_MAGIC[1]
+    if zstd:
+        try:
+            with pa.CompressedInputStream(pa.OSFile(str(path)), "zstd") as stream:
+                while stream.read(1 << 22):
+                    pass
+        except (OSError, pa.ArrowException) as e:
+            raise BrokenFile(f"{path}: cannot be read: the zstd stream is cut short or damaged ({e}); "
+                             "nothing was imported") from e
+    return digest
 
 
 def _is_parquet(path: Path) -> bool:
@@ -228,7 +255,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     sql, params, fast, strict = _build(fmt, sample, options, path)
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(sha256_of, path)
+        digest = pool.submit(checked_digest, path)
         # Good rows go straight from the reader into the table; rejected rows and a few
         # repeated ids are read again for their lines and first occurrences. A line DuckDB
         # cannot read, a row the typed read cannot name or many repeated ids send the file
@@ -236,6 +263,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         try:
             counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True,
                           reread_sql=strict)
+        except BrokenFile:
+            raise
         except (NotClean, ImportFailed):
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,

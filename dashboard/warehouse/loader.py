@@ -135,6 +135,10 @@ def run_import(
             raise ImportFailed(
                 f"{file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
             ) from e
+        except BaseException:  # anything else (the file's digest found it damaged, an interrupt)
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise
         wh.after_batch(cur, batch, was_fresh)
     return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only)
 

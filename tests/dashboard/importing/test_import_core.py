@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from dashboard.errors import ImportFailed
@@ -88,9 +89,22 @@ def test_bad_records_are_kept_with_line_and_reason_and_good_ones_land(warehouse,
     assert json.loads(raw)["id"] == "chatcmpl-3"
 
 
+def _zstd(data: bytes) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(data)
+    return sink.getvalue().to_pybytes()
+
+
+# Cut at 70 %: DuckDB reads a cut zstd stream's whole blocks without a word (thousands of
+# good rows), so only the check of the stream itself refuses it.
+_LONG_LOG = ("\n".join(line(i) for i in range(20000)) + "\n").encode()
+
+
 @pytest.mark.parametrize("junk", [
     pytest.param(b"\x00\x01\x02\xff\xfe" * 2000, id="binary"),
     pytest.param(gzip.compress(("\n".join(line(i) for i in range(2000))).encode())[:-400], id="truncated-gzip"),
+    pytest.param(_zstd(_LONG_LOG)[: len(_zstd(_LONG_LOG)) * 7 // 10], id="truncated-zstd"),
     pytest.param(b"", id="empty"),
 ])
 def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
@@ -98,7 +112,8 @@ def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
     import_file(warehouse, good)
     before = warehouse.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM imports), "
                              "(SELECT count(*) FROM rejected_rows)").fetchone()
-    bad = tmp_path / ("bad.jsonl.gz" if junk[:2] == b"\x1f\x8b" else "bad.jsonl")
+    suffix = {b"\x1f\x8b": ".gz", b"\x28\xb5": ".zst"}.get(junk[:2], "")
+    bad = tmp_path / f"bad.jsonl{suffix}"
     bad.write_bytes(junk)
     with pytest.raises(ImportFailed, match=r"bad\.jsonl"):
         import_file(warehouse, bad)
@@ -111,6 +126,9 @@ def test_compressed_files_are_read_by_duckdb(warehouse, tmp_path):
     gz = tmp_path / "log.jsonl.gz"
     gz.write_bytes(gzip.compress(("\n".join(line(i) for i in range(50)) + "\n").encode()))
     assert import_file(warehouse, gz).added == 50
+    zst = tmp_path / "log.jsonl.zst"
+    zst.write_bytes(_zstd(_LONG_LOG))
+    assert import_file(warehouse, zst).added == 20000 - 50
 
 
 def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
