@@ -44,11 +44,16 @@ CREATE OR REPLACE TEMP MACRO ing_ts_number(v) AS CASE WHEN NOT ing_datelike(v) T
 CREATE OR REPLACE TEMP MACRO ing_ts_utc(v, n) AS
     CASE WHEN n IS NULL THEN TRY_CAST(v AS TIMESTAMPTZ)
          ELSE coalesce(ing_epoch_n(n), TRY_CAST(v AS TIMESTAMPTZ)) END;
+-- With --tz: only a naive time (digits and separators alone) is read in that zone. A time
+-- with an offset or a zone name ('UTC', 'Europe/Berlin') is read as it says: a cast to
+-- TIMESTAMP would drop the name without a word, and an unknown name is then no time at all.
 CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
     CASE WHEN n IS NOT NULL THEN coalesce(ing_epoch_n(n), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)))
          WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
             THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
-         ELSE timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)) END;
+         WHEN regexp_matches(trim(v), '^[0-9][0-9 :./-]*([Tt][0-9:. ]*)?$')
+            THEN timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))
+         ELSE TRY_CAST(trim(v) AS TIMESTAMPTZ) END;
 """
 # A rejected row's text with its API key cut to the hint: the key the format read from it
 # wherever it appears, then any key of a well-known shape (db.SECRET_TEXT).

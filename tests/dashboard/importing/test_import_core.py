@@ -138,12 +138,23 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
                    "b,2026-11-01T09:00:00+02:00,gpt-4o,10,1\n")
     import_file(warehouse, csv)
     other = tmp_path / "t2.csv"
-    other.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\nc,2026-11-01 09:00:00,gpt-4o,10,1\n")
-    import_file(warehouse, other, options=Options(tz="America/New_York"))
+    # --tz names the zone of naive times only: a time that names its own zone is read in it
+    # (DuckDB's cast to a naive time would drop the name without a word), and one whose
+    # trailing word names no zone ("PM") is rejected rather than read as 09:00.
+    other.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\nc,2026-11-01 09:00:00,gpt-4o,10,1\n"
+                     "d,2026-11-01 09:00:00 UTC,gpt-4o,10,1\ne,2026-11-01 09:00:00 Europe/Berlin,gpt-4o,10,1\n"
+                     "f,2026-11-01T09:00:00-07:00,gpt-4o,10,1\ng,2026-11-01,gpt-4o,10,1\n"
+                     "h,2026-11-01 09:00:00 PM,gpt-4o,10,1\n")
+    result = import_file(warehouse, other, options=Options(tz="America/New_York"))
     got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
     assert got["a"] == datetime(2026, 11, 1, 9, tzinfo=UTC)
     assert got["b"] == datetime(2026, 11, 1, 7, tzinfo=UTC)
     assert got["c"] == datetime(2026, 11, 1, 14, tzinfo=UTC)  # 09:00 EST (UTC-5): DST ended at 06:00 UTC that day
+    assert got["d"] == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    assert got["e"] == datetime(2026, 11, 1, 8, tzinfo=UTC)  # CET (UTC+1)
+    assert got["f"] == datetime(2026, 11, 1, 16, tzinfo=UTC)
+    assert got["g"] == datetime(2026, 11, 1, 4, tzinfo=UTC)  # midnight EDT (UTC-4), before DST ended
+    assert result.rejected == 1 and "h" not in got
 
 
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
