@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dashboard.commands.common import existing_warehouse
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:
@@ -47,11 +47,7 @@ def _daily_spend(db: str | None) -> pd.Series:
     from dashboard.warehouse import Warehouse
     from dashboard.warehouse.queries import daily_spend
 
-    path = Path(db) if db is not None else Warehouse.default_path()
-    if not path.exists():
-        raise DashboardError(
-            f"no warehouse at {str(path)!r}; import some logs first or pass --db PATH to an existing one"
-        )
+    path = existing_warehouse(db)
     wh = Warehouse.open(path, cache=False)  # one read: the live view beats building the cache
     try:
         frame = daily_spend(wh)

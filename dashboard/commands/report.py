@@ -33,7 +33,7 @@ def _cost(row: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_warehouse(args) as wh:
+    with open_warehouse(args, existing=True) as wh:
         report = month_report(wh, args.month, args.by, args.tz)
     if args.json:
         print(json.dumps(report.as_dict()))

@@ -6,6 +6,7 @@ boundaries follow the time zone a caller names (the billing or display zone).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -43,6 +44,8 @@ def zone(tz: str | None) -> ZoneInfo:
 def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]:
     """[start, end) of a calendar month 'YYYY-MM' in the given zone, as aware datetimes."""
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}", month):  # strptime alone takes '2026-1'
+            raise ValueError(month)
         first = datetime.strptime(month, "%Y-%m")
     except ValueError as e:
         raise DashboardError(f"month {month!r} is not in the form YYYY-MM") from e

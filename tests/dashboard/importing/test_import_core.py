@@ -18,6 +18,7 @@ import pytest
 
 from dashboard.errors import ImportFailed
 from dashboard.ingest import Options, import_file
+from dashboard.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -322,6 +323,22 @@ def test_cli_import_and_report_json(tmp_path):
                                     "output_tokens", "cost_usd", "billed_usd"}
     assert (data["month"], data["timezone"], data["unpriced_requests"], data["billed_usd"]) == (
         "2026-11", "UTC", 0, None)
+
+
+def test_report_refuses_a_missing_warehouse_and_a_malformed_month(tmp_path):
+    """A mistyped --db is an error, not an empty warehouse created on the spot and reported as $0.00;
+    a month must be YYYY-MM ('2026-1' was read as January)."""
+    missing = tmp_path / "typo" / "usage.duckdb"
+    out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db", str(missing)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 1 and "no warehouse at" in out.stderr and str(missing) in out.stderr
+    assert not missing.parent.exists()
+    db = tmp_path / "usage.duckdb"
+    Warehouse.open(db).close()
+    for month in ("2026-1", "2026-13", "26-11", "2026-11-01"):
+        out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", month, "--db", str(db)],
+                             cwd=REPO, capture_output=True, text=True)
+        assert out.returncode == 1 and "is not in the form YYYY-MM" in out.stderr, (month, out.stderr)
 
 
 def test_a_report_by_day_lists_the_days_in_calendar_order(warehouse, tmp_path):
