@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 from dashboard.commands.common import add_db, open_warehouse
 from dashboard.warehouse.queries import DIMENSIONS, month_report
 
+CENT = Decimal("0.01")
 BY = [d for d in DIMENSIONS if d not in ("tag", "upstream_provider", "source", "status")]
 
 
@@ -23,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _money(v: object) -> str:
-    return "-" if v is None else f"{v:,.2f}"
+def _money(v: Decimal | None) -> str:
+    """Cents for display, rounded half up as the app's statement shows them ($0.125 is 0.13)."""
+    return "-" if v is None else f"{v.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
 
 
 def _cost(row: dict) -> str:

@@ -286,3 +286,12 @@ def test_display_pct():
     assert display_pct(Decimal("1.005")) == "+1.01%"
     assert display_pct(Decimal("-2")) == "-2.00%"
     assert display_pct(None) == "—"
+
+
+@pytest.mark.parametrize("value", [Decimal("0.125"), Decimal("1234.565"), Decimal("-0.005"), Decimal("2.5049")])
+def test_the_report_command_rounds_cents_as_the_statement_does(value):
+    """The CLI's text report and the app's statement show the same cents (half up, not Python's half even)."""
+    from dashboard.commands.report import _money
+
+    assert "$" + _money(value).replace("-", "") == display_usd(value).replace("-", "")
+    assert _money(value).startswith("-") == display_usd(value).startswith("-")
