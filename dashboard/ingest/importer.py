@@ -98,6 +98,8 @@ def _shown(names: tuple[str, ...] | list[str], limit: int = 12) -> str:
 def sample_file(wh: Warehouse, path: Path) -> Sample:
     """What detection needs: the reading shape and the header or the first records."""
     name = str(path)
+    if path.is_dir():
+        raise ImportFailed(f"{name}: is a folder; pass the files in it (for example {name}/*.jsonl)")
     if not path.is_file():
         raise ImportFailed(f"{name}: no such file")
     if path.stat().st_size == 0:

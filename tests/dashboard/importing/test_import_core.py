@@ -123,6 +123,13 @@ def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
     assert after == before
 
 
+def test_a_folder_or_a_missing_path_is_named_for_what_it_is(warehouse, tmp_path):
+    with pytest.raises(ImportFailed, match="is a folder; pass the files in it"):
+        import_file(warehouse, tmp_path)
+    with pytest.raises(ImportFailed, match="no such file"):
+        import_file(warehouse, tmp_path / "nope.jsonl")
+
+
 def test_compressed_files_are_read_by_duckdb(warehouse, tmp_path):
     gz = tmp_path / "log.jsonl.gz"
     gz.write_bytes(gzip.compress(("\n".join(line(i) for i in range(50)) + "\n").encode()))
@@ -213,6 +220,20 @@ def test_map_and_cached_included_choose_the_semantics(warehouse, tmp_path):
     import_file(warehouse, f, options=Options(mapping=mapping, cached_included=False, source="custom-b"))
     got = warehouse.query("SELECT source, input_tokens, cache_read_tokens FROM requests ORDER BY source").fetchall()
     assert got == [("custom-a", 600, 400), ("custom-b", 1000, 400)]
+
+
+def test_map_targets_are_the_fields_the_error_lists(warehouse, tmp_path):
+    """The one-hour cache write is a --map target (and the error's list says so); the reader's
+    own columns are not."""
+    f = tmp_path / "writes.csv"
+    f.write_text("when,which,in,w1h,out\n2026-11-01T00:00:00Z,claude-sonnet-4-5,1000,300,10\n")
+    mapping = {"when": "time", "which": "model", "in": "input_tokens", "w1h": "cache_write_1h", "out": "output"}
+    import_file(warehouse, f, options=Options(mapping=mapping, cached_included=False, provider="anthropic"))
+    assert warehouse.query("SELECT input_tokens, cache_write_1h_tokens FROM requests").fetchall() == [(1000, 300)]
+    for target in ("parsed", "bogus"):
+        with pytest.raises(ImportFailed, match=r"is not a field; use one of: .*cache_write_1h") as failed:
+            import_file(warehouse, f, options=Options(mapping={"in": target}))
+        assert "parsed" not in str(failed.value).split("use one of:")[1]
 
 
 def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(warehouse, tmp_path):
