@@ -5,6 +5,12 @@ names from the OpenAI chat completions reference and DeepSeek's API docs:
 `usage.prompt_tokens` includes `usage.prompt_tokens_details.cached_tokens`; DeepSeek adds
 `prompt_cache_hit_tokens` + `prompt_cache_miss_tokens` = `prompt_tokens`; OpenRouter puts
 the billed cost in `usage.cost` and the upstream in `provider`.
+
+A streamed response is logged as `chat.completion.chunk` lines sharing one `id`. With
+`stream_options: {"include_usage": true}` every chunk has `"usage": null` but the last,
+which has `"choices": []` and the usage of the whole request (OpenRouter's last chunk
+holds `usage.cost` too). So the usage chunk is the request, and the chunks without usage
+are no requests at all: skipped, not rejected, not counted.
 """
 
 from __future__ import annotations
@@ -33,7 +39,14 @@ def select_sql(sample: Sample, options: Options) -> str:
         return first(j(path), j(path.replace("$.", "$.response.", 1)))
 
     cost = both("$.usage.cost")
+    prompt_tokens, output = both("$.usage.prompt_tokens"), both("$.usage.completion_tokens")
+    chunk_without_usage = (f"{both('$.object')} = 'chat.completion.chunk' "
+                           f"AND {prompt_tokens} IS NULL AND {output} IS NULL")
     return select(
+        # Skipped through `parsed` (NULL: no record, see sql.canonical_sql) rather than a WHERE:
+        # a WHERE numbers every line and keeps every file, streamed or not, from the typed
+        # reader (importer._build, readers.typed_lines), where this costs one more field.
+        parsed=f"CASE WHEN {chunk_without_usage} THEN NULL ELSE src.ok END",
         request_id=both("$.id"),
         ts=first(both("$.created"), j("$.timestamp"), j("$.created_at"), j("$.request.timestamp")),
         provider=f"CASE WHEN {cost} IS NOT NULL THEN 'openrouter' ELSE {j('$.route')} END",
@@ -42,10 +55,10 @@ def select_sql(sample: Sample, options: Options) -> str:
         project=first(j("$.project"), j("$.metadata.project"), j("$.request.metadata.project")),
         user=first(j("$.user"), j("$.request.user")),
         tags=first(j("$.tags"), j("$.metadata.tags")),
-        prompt_tokens=both("$.usage.prompt_tokens"),
+        prompt_tokens=prompt_tokens,
         cache_read=first(both("$.usage.prompt_cache_hit_tokens"), both("$.usage.prompt_tokens_details.cached_tokens")),
         cache_write=both("$.usage.prompt_tokens_details.cache_write_tokens"),
-        output=both("$.usage.completion_tokens"),
+        output=output,
         reasoning=both("$.usage.completion_tokens_details.reasoning_tokens"),
         cached_included="true",
         latency_ms=first(j("$.latency_ms"), j("$.duration_ms")),

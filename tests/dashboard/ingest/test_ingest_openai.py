@@ -1,0 +1,109 @@
+"""OpenAI-compatible logs of streamed responses: `chat.completion.chunk` lines.
+
+Field names and behaviour from the OpenAI chat completions reference (the streaming "chat
+completion chunk object": `id` the same on every chunk of one completion, `object`
+`chat.completion.chunk`; with `stream_options: {"include_usage": true}` "an additional
+chunk will be streamed before the `data: [DONE]` message. The `usage` field on this chunk
+shows the token usage statistics for the entire request, and the `choices` field will
+always be an empty array. All other chunks will also include a `usage` field, but with a
+null value") and OpenRouter's usage accounting docs (for a streamed request the usage,
+`usage.cost` included, arrives in the last SSE message).
+"""
+
+import json
+from decimal import Decimal
+
+import pytest
+from ingest_helpers import rejected, write_lines
+
+from dashboard.ingest import detect, import_file, sample_file
+from dashboard.ingest.base import Options
+from dashboard.ingest.importer import _build, choose
+from dashboard.ingest.sql import MACROS
+from dashboard.warehouse.loader import read_sample
+
+
+def chunks(cid, n=3, created=1790000000, model="gpt-4o-2024-08-06", usage=None, **last):
+    """The lines of one streamed completion: `n` content chunks with `usage: null`, then the usage chunk."""
+    head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+            "system_fingerprint": "fp_1"}
+    lines = [json.dumps({**head, "choices": [{"index": 0, "delta": {"content": f"part {i}"}, "finish_reason": None}],
+                         "usage": None}) for i in range(n)]
+    usage = usage or {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940,
+                      "prompt_tokens_details": {"cached_tokens": 256},
+                      "completion_tokens_details": {"reasoning_tokens": 8}}
+    return [*lines, json.dumps({**head, "choices": [], "usage": usage, **last})]
+
+
+def stored(wh):
+    return wh.query(
+        "SELECT request_id, provider, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens, billed_cost "
+        "FROM requests ORDER BY request_id"
+    ).fetchall()
+
+
+PLAIN = {"id": "chatcmpl-P", "object": "chat.completion", "created": 1790000100, "model": "gpt-4o-mini",
+         "choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+
+
+def test_a_streamed_completion_is_one_request_with_the_usage_of_its_last_chunk(warehouse, tmp_path):
+    f = write_lines(tmp_path / "stream.jsonl", chunks("chatcmpl-S1"))
+    res = import_file(warehouse, f)
+    # The content chunks are no requests: neither added, nor duplicates, nor rejected.
+    assert (res.format, res.added, res.duplicates, res.rejected, res.staged) == ("openai-jsonl", 1, 0, 0, False)
+    assert stored(warehouse) == [("chatcmpl-S1", None, 900 - 256, 256, 40, 8, None)]
+
+
+def test_interleaved_streams_and_plain_completions_each_count_once(warehouse, tmp_path):
+    a, b = chunks("chatcmpl-A", n=2), chunks("chatcmpl-B", n=4, usage={"prompt_tokens": 50, "completion_tokens": 5})
+    lines = [a[0], b[0], b[1], a[1], json.dumps(PLAIN), b[2], a[2], b[3], b[4]]
+    res = import_file(warehouse, write_lines(tmp_path / "mixed.jsonl", lines))
+    assert (res.added, res.duplicates, res.rejected) == (3, 0, 0)
+    assert stored(warehouse) == [
+        ("chatcmpl-A", None, 644, 256, 40, 8, None),
+        ("chatcmpl-B", None, 50, 0, 5, 0, None),
+        ("chatcmpl-P", None, 100, 0, 10, 0, None),
+    ]
+
+
+def test_an_openrouter_stream_keeps_the_cost_of_its_last_chunk(warehouse, tmp_path):
+    usage = {"prompt_tokens": 2000, "completion_tokens": 100, "cost": 0.0123,
+             "prompt_tokens_details": {"cached_tokens": 1500}}
+    f = write_lines(tmp_path / "openrouter.jsonl",
+                    chunks("gen-1790000000-abc", model="anthropic/claude-3.5-sonnet", usage=usage, provider="Anthropic"))
+    assert import_file(warehouse, f).added == 1
+    assert stored(warehouse) == [("gen-1790000000-abc", "openrouter", 500, 1500, 100, 0, Decimal("0.0123"))]
+
+
+def test_a_stream_with_a_bad_line_goes_the_staged_way_and_skips_the_same_chunks(warehouse, tmp_path):
+    lines = [*chunks("chatcmpl-S1"), '{"id": "cut", "object": "chat.completion.chunk", "usage": ']
+    res = import_file(warehouse, write_lines(tmp_path / "torn.jsonl", lines))
+    assert (res.added, res.duplicates, res.rejected) == (1, 0, 1)
+    assert rejected(warehouse, res.import_id) == [(5, "not a valid JSON object")]
+    assert stored(warehouse) == [("chatcmpl-S1", None, 644, 256, 40, 8, None)]
+
+
+def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse, tmp_path):
+    f = write_lines(tmp_path / "stream.jsonl", [*chunks("chatcmpl-S1"), json.dumps(PLAIN)])
+    sample = sample_file(warehouse, f)
+    sql, params, fast, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    query = "SELECT reason, request_id, input_tokens, output_tokens FROM ({}) ORDER BY request_id, reason"
+    params = {**params, "import_id": None}
+    _, by_line = read_sample(warehouse, query.format(sql), str(f), params, macros=MACROS)
+    _, typed = read_sample(warehouse, query.format(fast), str(f), params, macros=MACROS)
+    assert "read_json(" in fast  # clean lines keep DuckDB's typed reader
+    skipped = ("", "chatcmpl-S1", 0, 0)  # SKIPPED: no record, so neither stored nor rejected
+    assert typed == by_line == [(None, "chatcmpl-P", 100, 10), *[skipped] * 3, (None, "chatcmpl-S1", 644, 40)]
+
+
+@pytest.mark.parametrize("usage", [None, {}], ids=["no-usage", "empty-usage"])
+def test_a_plain_completion_without_usage_is_still_a_request(warehouse, tmp_path, usage):
+    body = {k: v for k, v in PLAIN.items() if k != "usage"} | ({"usage": usage} if usage is not None else {})
+    res = import_file(warehouse, write_lines(tmp_path / "plain.jsonl", [json.dumps(body)]), "openai-jsonl")
+    assert (res.added, res.rejected) == (1, 0)
+    assert stored(warehouse) == [("chatcmpl-P", None, 0, 0, 0, 0, None)]
+
+
+def test_a_stream_log_is_detected_as_openai(warehouse, tmp_path):
+    f = write_lines(tmp_path / "stream.jsonl", chunks("chatcmpl-S1"))
+    assert detect(sample_file(warehouse, f)).NAME == "openai-jsonl"
