@@ -35,10 +35,18 @@ def sniff(sample: Sample) -> int:
         return 0
     if keys_in(sample.records, "message.usage.input_tokens") or _bare_responses(sample):
         return 90
-    # A Claude Code session may open with several lines that carry no usage yet.
-    if keys_in(sample.records, "sessionId", "uuid", "type"):
+    # A Claude Code session may open with many lines that carry no usage: the person's
+    # messages, a summary line per earlier conversation it continues, file snapshots.
+    if keys_in(sample.records, "sessionId", "uuid", "type") or _session_bookkeeping(sample):
         return 70
     return 0
+
+
+def _session_bookkeeping(sample: Sample) -> int:
+    """How many records are Claude Code's `summary` or `file-history-snapshot` lines."""
+    return sum(1 for r in sample.records
+               if (r.get("type") == "summary" and "leafUuid" in r)
+               or (r.get("type") == "file-history-snapshot" and "snapshot" in r))
 
 
 def _usage(path: str) -> str:

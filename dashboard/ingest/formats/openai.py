@@ -25,6 +25,10 @@ SOURCE = "openai-log"
 def sniff(sample: Sample) -> int:
     if sample.shape != "lines" or not sample.records:
         return 0
+    # A streamed completion opens with as many chunks as it has pieces of text, all with
+    # `"usage": null`: the chunk object names the format before any usage appears.
+    if any(r.get("object") == "chat.completion.chunk" and "model" in r for r in sample.records):
+        return 90
     hits = keys_in(sample.records, "usage", "model") + keys_in(sample.records, "response.usage")
     if hits == 0:
         return 0
