@@ -6,7 +6,9 @@ costDetails, promptTokens / completionTokens (before usage details existed), pro
 userId, tags, level. `usageDetails` and `costDetails` are objects in JSON and JSON text
 in CSV.
 
-Only GENERATION observations are requests; spans, events and the rest are skipped.
+Only GENERATION and EMBEDDING observations are requests: Langfuse tracks usage and cost on
+these two types alone (its token and cost tracking docs); spans, events and the rest are
+skipped.
 
 Usage types are disjoint in Langfuse: its integrations move
 `prompt_tokens_details.cached_tokens` (OpenAI) to `input_cached_tokens` and subtract it
@@ -79,7 +81,7 @@ def select_sql(sample: Sample, options: Options) -> str:
     output = first(usage("output"), field(sample, "completionTokens"), in_json(legacy_usage, "$.output"))
     obs_type = field(sample, "type")
     start = field(sample, "startTime")
-    where = f"coalesce(upper(trim({obs_type})), 'GENERATION') = 'GENERATION'"
+    where = f"coalesce(upper(trim({obs_type})), 'GENERATION') IN ('GENERATION', 'EMBEDDING')"
     if sample.shape != "csv":
         where = f"NOT src.ok OR ({where})"
     return select(

@@ -2,7 +2,10 @@
 
 Field names from Langfuse's public observations API and UI export: id, traceId, type, startTime,
 endTime, completionStartTime, model, providedModelName, usageDetails, costDetails, promptTokens,
-completionTokens, totalCost, projectId, userId, tags, level. Usage types are disjoint in Langfuse
+completionTokens, totalCost, projectId, userId, tags, level. Usage and cost are tracked on observations
+of type generation and embedding (langfuse.com/docs/token-usage; the observation types page: "embedding
+is a call to a LLM to generate embeddings and can include model, token usage and costs"). Usage types are
+disjoint in Langfuse
 (its integrations move cached and reasoning counts out of `input` / `output` into
 `input_cached_tokens` / `output_reasoning_tokens`; Anthropic's `input` already excludes
 `cache_read_input_tokens` and `cache_creation_input_tokens`).
@@ -104,3 +107,24 @@ def test_bad_generations_are_recorded_and_good_ones_land(warehouse, tmp_path):
         (6, "billed cost is not a number: abc"),
     ]
     assert mapped(warehouse, "langfuse")["bad-tags"]["tags"] is None
+
+
+EMBEDDING = {"id": "obs-e1", "traceId": "tr-9", "type": "EMBEDDING", "name": "embed-docs",
+             "startTime": "2025-07-08T22:08:00.000Z", "endTime": "2025-07-08T22:08:00.300Z",
+             "model": "text-embedding-3-small", "usageDetails": {"input": 120000, "total": 120000},
+             "costDetails": {"input": 0.0024, "total": 0.0024}, "level": "DEFAULT", "projectId": "proj-abc"}
+EMBEDDING_CSV = ('obs-e1,tr-9,EMBEDDING,embed-docs,2025-07-08T22:08:00.000Z,2025-07-08T22:08:00.300Z,,'
+                 'text-embedding-3-small,,"{""input"": 120000, ""total"": 120000}",'
+                 '"{""input"": 0.0024, ""total"": 0.0024}",DEFAULT,,proj-abc,,,production')
+
+
+@pytest.mark.parametrize(("sample", "line"), [(JSONL, json.dumps(EMBEDDING)), (CSV, EMBEDDING_CSV)],
+                         ids=["jsonl", "csv"])
+def test_embedding_observations_are_requests_with_their_usage_and_cost(warehouse, tmp_path, sample, line):
+    f = write_lines(tmp_path / f"with-embedding{sample.suffix}", [*sample.read_text(encoding="utf-8").splitlines(), line])
+    res = import_file(warehouse, f)
+    assert (res.format, res.added, res.duplicates, res.rejected) == ("langfuse", 4, 0, 0)
+    row = mapped(warehouse, "langfuse")["obs-e1"]
+    assert (row["model"], row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (
+        "text-embedding-3-small", 120000, 0, 0)
+    assert (row["billed_cost"], row["project"], row["latency_ms"]) == (Decimal("0.0024"), "proj-abc", 300.0)
