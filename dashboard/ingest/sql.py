@@ -30,8 +30,12 @@ CREATE OR REPLACE TEMP MACRO ing_dec(v) AS TRY_CAST(v AS DECIMAL(38, 6));
 -- Money at the warehouse's scale. DECIMAL(18, 12) is the same exact parse for any amount
 -- under a million, and several times faster than DECIMAL(38, 12) on text such as '1.3e-05'.
 CREATE OR REPLACE TEMP MACRO ing_money(v) AS coalesce(TRY_CAST(v AS DECIMAL(18, 12)), TRY_CAST(v AS DECIMAL(38, 12)));
+-- A token count given as blank, or as NaN: the missing-value marker of pandas and NumPy float
+-- data, which a float column written to Parquet keeps (read as 'nan', '-nan') and some CSV
+-- writers spell 'NaN'. Only for counts: no other field reads NaN as missing.
+CREATE OR REPLACE TEMP MACRO ing_tok_missing(v) AS trim(v) = '' OR lower(trim(v)) IN ('nan', '-nan');
 CREATE OR REPLACE TEMP MACRO ing_tok_slow(v) AS
-    CASE WHEN trim(v) = '' THEN 0
+    CASE WHEN ing_tok_missing(v) THEN 0
          WHEN ing_dec(v) = floor(ing_dec(v)) AND abs(ing_dec(v)) < 1000000000000000
          THEN CAST(ing_dec(v) AS BIGINT) END;
 CREATE OR REPLACE TEMP MACRO ing_epoch_n(n) AS
@@ -83,7 +87,9 @@ def _text_values() -> str:
 
 
 def _token_values() -> str:
-    # n_f: the token count, or NULL when the text is not a whole number (blank counts as 0).
+    # n_f: the token count, or NULL when the text is not a whole number (blank or NaN counts as 0).
+    # Text that round-trips through the integer cast skips ing_tok_slow, so ordinary counts pay
+    # nothing for the blank and NaN tests there.
     return ",\n        ".join(
         f"CASE WHEN x.{f} IS NULL THEN 0 "
         f"WHEN CAST(x.i_{f} AS VARCHAR) = x.{f} THEN x.i_{f} "
@@ -233,6 +239,6 @@ SELECT
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
     coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
-    CASE WHEN v.requests IS NULL OR trim(v.requests) = '' THEN 1 ELSE v.n_requests END AS request_count
+    CASE WHEN v.requests IS NULL OR ing_tok_missing(v.requests) THEN 1 ELSE v.n_requests END AS request_count
 FROM v
 """

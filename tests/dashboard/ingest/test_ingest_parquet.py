@@ -4,16 +4,22 @@ Parquet is binary by design, so it must be recognised before the test that turns
 junk. The files are written with pyarrow, typed as an export would type them (times as
 timestamps, tokens as integers, cost as a decimal), the way a warehouse dump of request
 logs looks.
+
+A token column of floats may hold NaN, the missing-value marker of pandas and NumPy float
+data (pandas docs, "Working with missing data"). pandas' own `to_parquet` writes it as null,
+but writers that keep NaN apart from null (Arrow arrays built from NumPy data, polars, Spark)
+store NaN itself, which reads as the text `nan`; some CSV writers spell it `NaN`.
 """
 
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from ingest_helpers import rejected
+from ingest_helpers import rejected, write_lines
 
 from dashboard.errors import ImportFailed
 from dashboard.ingest import import_file
@@ -128,3 +134,42 @@ def test_parquet_rows_without_ids_are_named_by_their_record_not_their_position(w
     assert (res.added, res.duplicates) == (5, 10)
     ids = [r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()]
     assert len(set(ids)) == 20 and all(i.startswith("h") for i in ids)
+
+
+def test_nan_in_a_token_column_is_a_missing_count(warehouse, tmp_path):
+    nan = np.nan
+    f = tmp_path / "float-tokens.parquet"
+    pq.write_table(pa.table({
+        "request_id": ["p1", "p2", "p3", "p4"],
+        "timestamp": pa.array([T0, T0.replace(hour=13), T0.replace(hour=14), None], pa.timestamp("us", tz="UTC")),
+        "model": ["gpt-4o"] * 4,
+        # NumPy arrays: Arrow keeps their NaN as NaN (pandas' to_parquet would turn it into null).
+        "input_tokens": pa.array(np.array([100.0, 200.0, nan, 5.0])),
+        "cached_tokens": pa.array(np.array([nan, 50.0, nan, 0.0])),
+        "output_tokens": pa.array(np.array([5.0, nan, 7.0, 1.0])),
+        "request_count": pa.array(np.array([nan, 3.0, 1.0, 1.0])),
+    }), f)
+    assert pq.read_table(f).column("cached_tokens").null_count == 0  # NaN, not null
+    res = import_file(warehouse, f)
+    # NaN counts as a blank would: no tokens, and one request. A missing time is still rejected.
+    assert (res.added, res.rejected) == (3, 1)
+    assert rejected(warehouse, res.import_id) == [(4, "missing time")]
+    assert warehouse.query(
+        "SELECT request_id, input_tokens, cache_read_tokens, output_tokens, request_count FROM requests ORDER BY 1"
+    ).fetchall() == [("p1", 100, 0, 5, 1), ("p2", 150, 50, 0, 3), ("p3", 0, 0, 7, 1)]
+
+
+def test_nan_in_a_csv_token_column_is_a_missing_count_and_other_words_are_still_rejected(warehouse, tmp_path):
+    f = write_lines(tmp_path / "export.csv", [
+        "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens",
+        "c1,2026-10-01T08:00:00Z,gpt-4o,100,NaN,5",
+        "c2,2026-10-01T08:01:00Z,gpt-4o,100, nan ,-nan",
+        "c3,2026-10-01T08:02:00Z,gpt-4o,100,none,5",
+        "c4,NaN,gpt-4o,100,0,5",
+    ])
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (2, 2)
+    assert rejected(warehouse, res.import_id) == [(4, "cache_read is not a whole number: none"),
+                                                  (5, "unparsable time: NaN")]
+    assert warehouse.query("SELECT request_id, input_tokens, cache_read_tokens, output_tokens FROM requests "
+                           "ORDER BY 1").fetchall() == [("c1", 100, 0, 5), ("c2", 100, 0, 0)]
