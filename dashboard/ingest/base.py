@@ -7,8 +7,9 @@ a person understands. So every format gets the same rules for times, tokens and 
 
 Reading shapes (`Format.shape`), each exposed to the format's SQL as relation `src`:
 - "lines": one JSON document per line; columns `line` (1-based) and `raw` (the text).
-- "json": a JSON array (or an object whose records the format names); `line` is the
-  record number and `raw` the record's JSON text.
+- "json": a JSON array, or an object holding the array under `data` (as API responses
+  such as Langfuse's `{"data": [...], "meta": {...}}` and OpenAI's lists do); `line` is
+  the record number and `raw` the record's JSON text.
 - "csv": a CSV/TSV with a header; every column as VARCHAR, plus `line`.
 - "parquet": a Parquet file's columns, plus `line` (the row number).
 
@@ -46,6 +47,7 @@ class Sample:
     columns: tuple[str, ...] = ()  # csv / parquet header
     records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json)
     delimiter: str = ","  # csv
+    wrapped: bool = False  # json: the records are the array under the top-level object's `data`
 
     @property
     def lower_columns(self) -> set[str]:

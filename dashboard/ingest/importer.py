@@ -124,19 +124,34 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
                 continue
             if isinstance(obj, dict):
                 records.append(obj)
+        # One object, on one line or pretty-printed, may hold the records (an API response saved).
+        if len(records) <= 1 and _wrapped(wh, name):
+            return _json_sample(wh, name, wrapped=True)
         if not records:
             raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
         return Sample(name, "lines", records=tuple(records))
     if head.startswith("["):
-        _, rows = read_sample(wh, readers.reader_sql("json") + " LIMIT 10", name)
-        try:
-            records = [json.loads(r[1]) for r in rows]
-        except (ValueError, RecursionError) as e:
-            raise ImportFailed(f"{name}: a JSON array whose first records cannot be read: {e}") from e
-        return Sample(name, "json", records=tuple(r for r in records if isinstance(r, dict)))
+        return _json_sample(wh, name)
     delimiter = readers.guess_delimiter(head)
     columns, _ = read_sample(wh, readers.header_sql(delimiter), name)
     return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
+
+
+def _wrapped(wh: Warehouse, name: str) -> bool:
+    try:
+        _, rows = read_sample(wh, readers.wrapped_records_sql(), name)
+    except ImportFailed:  # not one JSON document at all
+        return False
+    return bool(rows and rows[0][0])
+
+
+def _json_sample(wh: Warehouse, name: str, wrapped: bool = False) -> Sample:
+    _, rows = read_sample(wh, readers.reader_sql("json", wrapped=wrapped) + " LIMIT 10", name)
+    try:
+        records = [json.loads(r[1]) for r in rows]
+    except (ValueError, RecursionError) as e:
+        raise ImportFailed(f"{name}: a JSON array whose first records cannot be read: {e}") from e
+    return Sample(name, "json", records=tuple(r for r in records if isinstance(r, dict)), wrapped=wrapped)
 
 
 def choose(sample: Sample, fmt_name: str | None, options: Options) -> ModuleType:
@@ -218,10 +233,11 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
         return read and f"WITH src AS ({read[1]}),\n" + canonical_sql(read[0], zone_given=zone_given,
                                                                       derive_ids=derive_ids)
 
-    sql = parsed(True) or full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns))
+    sql = parsed(True) or full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns,
+                                                  wrapped=sample.wrapped))
     # The staged read, strict: for reading the rejected rows of a clean-only import again.
     strict = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
-                                                      columns=sample.columns))
+                                                      columns=sample.columns, wrapped=sample.wrapped))
     typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
     if typed:
         fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(

@@ -50,7 +50,7 @@ def _record_alias(columns: Sequence[str]) -> str:
 
 
 def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True,
-               columns: Sequence[str] = ()) -> str:
+               columns: Sequence[str] = (), wrapped: bool = False) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, `__record`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
@@ -67,6 +67,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     for a blank line, which is no record at all.
     `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
     `columns`: the file's columns (CSV, Parquet), which the reader's own names must not shadow.
+    `wrapped` (JSON): the records are the array under the top-level object's `data`.
     """
     record = _record_alias(columns)
     rejects = _REJECTS if keep_rejects else "ignore_errors = false"
@@ -86,17 +87,36 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
                 f"FROM {_read_csv(delimiter, rejects)} AS {record}")
     if shape == "json":
         # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
-        return """
+        return f"""
         SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
                CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
                coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
-        FROM read_json($path, format = 'array', records = false, columns = {'json': 'JSON'},
-                       maximum_object_size = 67108864)
+        FROM {_WRAPPED_RECORDS if wrapped else _ARRAY_RECORDS}
         """
     if shape == "parquet":
         return (f"SELECT row_number() OVER () AS line, true AS ok, {record} AS \"__record\", * "
                 f"FROM read_parquet($path) AS {record}")
     raise ValueError(f"unknown reading shape {shape!r}")
+
+
+_ARRAY_RECORDS = ("read_json($path, format = 'array', records = false, columns = {'json': 'JSON'}, "
+                  "maximum_object_size = 67108864)")
+# The whole document is one value here, so it must fit the object size limit (64 MB): an API
+# response saved to a file, not a bulk export (those are arrays or JSON lines).
+_WRAPPED_RECORDS = ("(SELECT unnest(json_extract(json, '$.data[*]')) AS json FROM read_json($path, "
+                    "format = 'unstructured', records = false, columns = {'json': 'JSON'}, "
+                    "maximum_object_size = 67108864))")
+
+
+def wrapped_records_sql() -> str:
+    """Whether the file is one JSON object holding its records under `data` (one row: true or false).
+
+    An object with its own `usage` is a record (an embeddings response also has a `data` array).
+    """
+    return ("SELECT count(*) = 1 AND bool_and(json_type(json, '$.data') = 'ARRAY' AND "
+            "json_type(json, '$.usage') IS NULL) FROM (SELECT json FROM read_json($path, "
+            "format = 'unstructured', records = false, columns = {'json': 'JSON'}, "
+            "maximum_object_size = 67108864) LIMIT 2)")
 
 
 # Where the first record sits: record n (0-based rowid) of a CSV is line n + 2 (after the header).

@@ -71,6 +71,32 @@ def test_older_export_with_prompt_and_completion_tokens(warehouse):
     assert (row["user"], row["project"], row["tags"]) == ("user-3", "clx0legacyproj", None)
 
 
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty-printed"])
+def test_an_api_response_holding_the_records_under_data_imports_them(warehouse, tmp_path, indent):
+    """The public API's GET /api/public/observations answers {"data": [...], "meta": {...}}; saved
+    to a file, its records import as the same records in an array or in JSON lines do."""
+    records = [json.loads(line) for line in JSONL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    page = tmp_path / "observations-page-1.json"
+    page.write_text(json.dumps({"data": records, "meta": {"page": 1, "limit": 50, "totalItems": len(records),
+                                                          "totalPages": 1}}, indent=indent))
+    res = import_file(warehouse, page)
+    assert (res.format, res.added, res.rejected) == ("langfuse", len(EXPECTED), 0)
+    rows = mapped(warehouse, "langfuse")
+    for rid, want in EXPECTED.items():
+        assert {k: rows[rid][k] for k in want} == want
+    assert import_file(warehouse, JSONL).duplicates == len(EXPECTED)
+
+
+def test_a_one_line_response_with_a_data_array_and_usage_is_a_record_not_a_page(warehouse, tmp_path):
+    """An embeddings response also holds a `data` array, but its own usage makes it the request."""
+    embedding = {"object": "list", "id": "emb-1", "created": 1751536800, "model": "text-embedding-3-small",
+                 "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                 "usage": {"prompt_tokens": 8, "total_tokens": 8}}
+    res = import_file(warehouse, write_lines(tmp_path / "embedding.jsonl", [json.dumps(embedding)]))
+    assert (res.format, res.added) == ("openai-jsonl", 1)
+    assert mapped(warehouse, "openai-log")["emb-1"]["input_tokens"] == 8
+
+
 def test_provider_option_attributes_the_file(warehouse):
     import_file(warehouse, JSONL, options=Options(provider="openai"))
     assert {r["provider"] for r in mapped(warehouse, "langfuse").values()} == {"openai"}
