@@ -152,7 +152,9 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     other.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\nc,2026-11-01 09:00:00,gpt-4o,10,1\n"
                      "d,2026-11-01 09:00:00 UTC,gpt-4o,10,1\ne,2026-11-01 09:00:00 Europe/Berlin,gpt-4o,10,1\n"
                      "f,2026-11-01T09:00:00-07:00,gpt-4o,10,1\ng,2026-11-01,gpt-4o,10,1\n"
-                     "h,2026-11-01 09:00:00 PM,gpt-4o,10,1\n")
+                     "h,2026-11-01 09:00:00 PM,gpt-4o,10,1\n"
+                     # daylight saving: 02:30 on 8 March does not exist in New York, 01:30 on 1 November twice
+                     "i,2026-03-08 02:30:00,gpt-4o,10,1\nj,2026-11-01 01:30:00,gpt-4o,10,1\n")
     result = import_file(warehouse, other, options=Options(tz="America/New_York"))
     got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
     assert got["a"] == datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -163,6 +165,8 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     assert got["f"] == datetime(2026, 11, 1, 16, tzinfo=UTC)
     assert got["g"] == datetime(2026, 11, 1, 4, tzinfo=UTC)  # midnight EDT (UTC-4), before DST ended
     assert result.rejected == 1 and "h" not in got
+    assert got["i"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)  # as if the clocks had moved: 03:30 EDT
+    assert got["j"] == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # the second 01:30, in EST
 
 
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
