@@ -113,6 +113,7 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
     _, rows = read_sample(wh, readers.head_lines_sql(), name)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
+        checked_digest(path)  # a zstd file cut before its first whole block says so
         raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):

@@ -106,6 +106,7 @@ _LONG_LOG = ("\n".join(line(i) for i in range(20000)) + "\n").encode()
     pytest.param(b"\x00\x01\x02\xff\xfe" * 2000, id="binary"),
     pytest.param(gzip.compress(("\n".join(line(i) for i in range(2000))).encode())[:-400], id="truncated-gzip"),
     pytest.param(_zstd(_LONG_LOG)[: len(_zstd(_LONG_LOG)) * 7 // 10], id="truncated-zstd"),
+    pytest.param(_zstd(_LONG_LOG)[:200], id="zstd-cut-in-its-first-block"),
     pytest.param(b"", id="empty"),
 ])
 def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
@@ -116,8 +117,10 @@ def test_a_file_that_cannot_be_read_changes_nothing(warehouse, tmp_path, junk):
     suffix = {b"\x1f\x8b": ".gz", b"\x28\xb5": ".zst"}.get(junk[:2], "")
     bad = tmp_path / f"bad.jsonl{suffix}"
     bad.write_bytes(junk)
-    with pytest.raises(ImportFailed, match=r"bad\.jsonl"):
+    with pytest.raises(ImportFailed, match=r"bad\.jsonl") as failed:
         import_file(warehouse, bad)
+    if suffix == ".zst":
+        assert "the zstd stream is cut short or damaged" in str(failed.value)
     after = warehouse.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM imports), "
                             "(SELECT count(*) FROM rejected_rows)").fetchone()
     assert after == before
