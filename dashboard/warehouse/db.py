@@ -430,7 +430,8 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
 def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true", batch_id: int = 0) -> int:
     """Copy rows of `staged` whose (source, request_id) is new into `requests`; returns rows added.
 
-    Duplicates inside `staged` keep their first occurrence. This and insert_clean_requests
+    Duplicates inside `staged` keep their first occurrence (a derived id is numbered instead,
+    see _first_occurrences). This and insert_clean_requests
     are the only insert paths, which is what keeps (source, request_id) unique without an
     index slowing bulk loads.
     The two dedupe steps are skipped when they cannot matter (no repeated id in the batch;
@@ -445,19 +446,36 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         conditions.append(
             "NOT EXISTS (SELECT 1 FROM requests AS r WHERE r.source = s.source AND r.request_id = s.request_id)"
         )
-    # A loader's staging table keeps file order: its line, else its rowid, says which came first.
-    numbered = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
-    order = " ORDER BY s.line, s.rowid" if numbered else ""
-    qualify = f"QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id{order}) = 1" if repeats else ""
+    rows = f"{staged} AS s WHERE {' AND '.join(conditions)}"
+    if repeats:
+        # A loader's staging table keeps file order: its line, else its rowid, says which came first.
+        numbered = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
+        rows = _first_occurrences(rows, "ORDER BY s.line, s.rowid" if numbered else "")
     result = cur.execute(
-        f"""
-        INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-        SELECT {_SELECT_ROW}, {int(batch_id)} FROM {staged} AS s
-        WHERE {" AND ".join(conditions)}
-        {qualify}
-        """
+        f"INSERT INTO requests ({_INSERT_COLUMNS}, batch_id) SELECT {_SELECT_ROW}, {int(batch_id)} FROM {rows}"
     ).fetchone()
     return int(result[0])
+
+
+# An id the import derived from a record's text, for a row whose id field was blank: 'h' and
+# the text's MD5 (ingest.sql). Identical records are identical requests here (two calls
+# answered alike in the same second), so a repeat of such an id is numbered, not dropped.
+DERIVED_ID = "h[0-9a-f]{32}"
+
+
+def _first_occurrences(rows: str, order: str) -> str:
+    """SELECT of `rows` ('<table> AS s WHERE ...') with each repeated (source, request_id) once:
+    its first occurrence in `order`. A repeated DERIVED_ID is kept at every occurrence
+    instead, the n-th (n > 1) as '<id>-n'. Rows whose id an earlier import holds are left out
+    before (in `rows`), however often they repeat: the first keeps the id imports made before
+    repeats were numbered, so importing such a file again still adds nothing."""
+    return f"""(
+        SELECT * EXCLUDE (occurrence) REPLACE (
+            CASE WHEN occurrence > 1 THEN request_id || '-' || occurrence ELSE request_id END AS request_id)
+        FROM (SELECT s.*, row_number() OVER (PARTITION BY s.source, s.request_id {order}) AS occurrence
+              FROM {rows})
+        WHERE occurrence = 1 OR regexp_full_match(request_id, '{DERIVED_ID}')
+    ) AS s"""
 
 
 def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
@@ -615,12 +633,14 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         "WHERE x.source = r.source AND x.request_id = r.request_id)",
         {"b": batch_id},
     ).fetchone()[0]
+    firsts = _first_occurrences(
+        "ingest_firsts AS s WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x "
+        "WHERE x.source = s.source AND x.request_id = s.request_id)", "ORDER BY s.rowid")
     kept = cur.execute(
         f"""
         INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-        SELECT {_SELECT_ROW}, {int(batch_id)} FROM ingest_firsts AS s
-        WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x WHERE x.source = s.source AND x.request_id = s.request_id)
-        QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.rowid) = 1
+        SELECT {_SELECT_ROW}, {int(batch_id)} FROM {firsts}
+        WHERE NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id)
         """
     ).fetchone()[0]
     cur.execute("DROP TABLE ingest_firsts")

@@ -87,6 +87,35 @@ def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_
     assert priced.fetchall() == got
 
 
+@pytest.mark.parametrize("unreadable", [False, True], ids=["clean", "staged"])
+def test_identical_requests_without_an_id_are_each_a_request(warehouse, tmp_path, unreadable):
+    """A blank id is derived from the record's text, so identical records share it: they are
+    identical requests (two calls answered alike in the same second), numbered rather than
+    dropped, as in a file with no id column at all. A real id repeated keeps its first
+    occurrence. A line DuckDB cannot read sends the file the staged way: the same rows."""
+    blank = ",2026-11-01T00:07:00Z,deepseek-v4-flash,500,0,5,0.0001\n"
+    rows = [csv_row(1), blank, csv_row(2), blank, csv_row(1, completion=99), blank]
+    if unreadable:
+        rows.append("r9,2026-11-01T00:09:00Z,deepseek-v4-flash,1,0,1\n")  # a column short
+    f = write_csv(tmp_path / "blank-ids.csv", rows)
+    res = import_file(warehouse, f)
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (5, 1, int(unreadable), unreadable)
+    got = warehouse.query("SELECT request_id, output_tokens FROM requests ORDER BY 1").fetchall()
+    derived = [r[0] for r in got if not r[0].startswith("r")]
+    assert len(derived) == 3 and derived[1:] == [derived[0] + "-2", derived[0] + "-3"]
+    assert [r for r in got if r[0].startswith("r")] == [("r1", 10), ("r2", 10)]
+    again = import_file(warehouse, f)
+    assert (again.added, again.duplicates) == (0, 6)
+
+
+def test_identical_json_lines_without_an_id_are_each_a_request(warehouse, tmp_path):
+    line = json.dumps({"object": "chat.completion", "created": 1793491200, "model": "deepseek-v4-flash",
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 5}})
+    f = tmp_path / "no-ids.jsonl"
+    f.write_text(f"{line}\n{line}\n", encoding="utf-8")
+    assert (import_file(warehouse, f).added, import_file(warehouse, f).duplicates) == (2, 2)
+
+
 def test_more_repeated_ids_than_the_clean_read_takes_go_the_staged_way_with_the_same_result(warehouse, tmp_path):
     from dashboard.warehouse.db import MAX_REPEATED_IDS
 
