@@ -49,6 +49,8 @@ def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]
         first = datetime.strptime(month, "%Y-%m")
     except ValueError as e:
         raise DashboardError(f"month {month!r} is not in the form YYYY-MM") from e
+    if not 2000 <= first.year <= 2099:  # the years a request's time may have (see ingest.sql)
+        raise DashboardError(f"month {month!r} is outside the years requests are kept for, 2000 to 2099")
     z = zone(tz)
     start = first.replace(tzinfo=z)
     nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
