@@ -48,15 +48,19 @@ CREATE OR REPLACE TEMP MACRO ing_ts_number(v) AS CASE WHEN NOT ing_datelike(v) T
 CREATE OR REPLACE TEMP MACRO ing_ts_utc(v, n) AS
     CASE WHEN n IS NULL THEN TRY_CAST(v AS TIMESTAMPTZ)
          ELSE coalesce(ing_epoch_n(n), TRY_CAST(v AS TIMESTAMPTZ)) END;
--- With --tz: only a naive time (digits and separators alone) is read in that zone. A time
--- with an offset or a zone name ('UTC', 'Europe/Berlin') is read as it says: a cast to
--- TIMESTAMP would drop the name without a word, and an unknown name is then no time at all.
+-- With --tz: a time with an offset, 'UTC', 'GMT' or a full zone name ('Europe/Berlin') is
+-- read as it says; a naive one, or one with a zone abbreviation, in --tz. An abbreviation
+-- names no zone for sure ('CST' is China's, Cuba's and Chicago's; DuckDB reads it as
+-- Chicago's), so the zone the person named decides. A trailing AM or PM is no zone: the
+-- cast to a naive time would drop it without a word, so such a time is not read at all.
 CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
     CASE WHEN n IS NOT NULL THEN coalesce(ing_epoch_n(n), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)))
          WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+              OR regexp_matches(trim(v), '[0-9]\\s*(UTC|GMT|[A-Za-z]+/[A-Za-z0-9_/+-]+)$')
             THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
-         WHEN regexp_matches(trim(v), '^[0-9][0-9 :./-]*([Tt][0-9:. ]*)?$')
-            THEN timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP))
+         WHEN regexp_matches(trim(v), '^[0-9][0-9 :./-]*([Tt][0-9:. ]*)?(\\s[A-Z]{2,5})?$')
+              AND NOT regexp_matches(trim(v), '\\s(AM|PM)$')
+            THEN timezone(tz, TRY_CAST(regexp_replace(trim(v), '\\s[A-Z]{2,5}$', '') AS TIMESTAMP))
          ELSE TRY_CAST(trim(v) AS TIMESTAMPTZ) END;
 """
 # A rejected row's text with its API key cut to the hint: the key the format read from it

@@ -157,7 +157,10 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
                      "f,2026-11-01T09:00:00-07:00,gpt-4o,10,1\ng,2026-11-01,gpt-4o,10,1\n"
                      "h,2026-11-01 09:00:00 PM,gpt-4o,10,1\n"
                      # daylight saving: 02:30 on 8 March does not exist in New York, 01:30 on 1 November twice
-                     "i,2026-03-08 02:30:00,gpt-4o,10,1\nj,2026-11-01 01:30:00,gpt-4o,10,1\n")
+                     "i,2026-03-08 02:30:00,gpt-4o,10,1\nj,2026-11-01 01:30:00,gpt-4o,10,1\n"
+                     # an abbreviation names no zone for sure (DuckDB reads CST as Chicago's, BST as
+                     # Bangladesh's): --tz decides, as for a naive time
+                     "k,2026-07-01 10:00:00 EDT,gpt-4o,10,1\nl,2026-01-15 10:00:00 EST,gpt-4o,10,1\n")
     result = import_file(warehouse, other, options=Options(tz="America/New_York"))
     got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
     assert got["a"] == datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -170,6 +173,13 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     assert result.rejected == 1 and "h" not in got
     assert got["i"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)  # as if the clocks had moved: 03:30 EDT
     assert got["j"] == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # the second 01:30, in EST
+    assert (got["k"], got["l"]) == (datetime(2026, 7, 1, 14, tzinfo=UTC), datetime(2026, 1, 15, 15, tzinfo=UTC))
+    shanghai = tmp_path / "t3.csv"
+    shanghai.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                        "m,2026-10-01 07:30:00 CST,gpt-4o,10,1\n")
+    import_file(warehouse, shanghai, options=Options(tz="Asia/Shanghai"))
+    assert warehouse.query("SELECT ts FROM requests WHERE request_id = 'm'").fetchone()[0] == datetime(
+        2026, 9, 30, 23, 30, tzinfo=UTC)  # China Standard Time: the last day of September, not October
 
 
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
