@@ -64,11 +64,14 @@ CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
          ELSE TRY_CAST(trim(v) AS TIMESTAMPTZ) END;
 """
 # A rejected row's text with its API key cut to the hint: the key the format read from it
-# wherever it appears, then any key of a well-known shape (db.SECRET_TEXT).
+# wherever it appears, then any key of a well-known shape (errors.SECRET_TEXT).
 _SECRET_LITERAL = SECRET_TEXT.replace("'", "''")
 MACROS += f"""
 CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS regexp_replace(
-    CASE WHEN length(key) > 4 THEN replace(t, key, '…' || right(key, 4)) ELSE t END,
+    CASE WHEN length(key) > 4
+         -- JSON text may spell a slash of the key as an escape (\\/)
+         THEN replace(replace(t, key, '…' || right(key, 4)), replace(key, '/', '\\/'), '…' || right(key, 4))
+         ELSE t END,
     '{_SECRET_LITERAL}', '{SECRET_HINT}', 'g');
 """
 

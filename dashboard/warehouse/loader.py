@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dashboard.errors import ImportFailed, mask_secrets
+from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.warehouse.db import (
     SKIPPED,
     UNNAMED,
@@ -198,7 +198,7 @@ def _stage_and_insert(
     if structural:
         cur.executemany(
             "INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
-            [(import_id, int(lines.physical(line)) if lines else line, mask_secrets(raw),
+            [(import_id, int(lines.physical(line)) if lines else line, mask_unreadable(raw),
               mask_secrets(f"unreadable record: {why}"))
              for line, raw, why in structural],
         )

@@ -74,7 +74,7 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
         assert (result.added, result.rejected) == (2, 2)
         assert import_file(wh, jsonl, "litellm").rejected == 2
         kept = " ".join(r[0] for r in wh.query("SELECT raw FROM rejected_rows").fetchall())
-        assert "…" + REJECTED_KEYS[0][-4:] in kept and "Bearer …" + REJECTED_KEYS[3][-4:] in kept
+        assert "…" + REJECTED_KEYS[0][-4:] in kept and '"authorization": "…' + REJECTED_KEYS[3][-4:] in kept
         month = "2026-11"
         st = statement(wh, month)
         outputs = {
@@ -108,13 +108,33 @@ def test_text_quoted_from_a_file_shows_keys_as_hints(tmp_path):
     csv = tmp_path / "unreadable.csv"
     csv.write_text("request_id,timestamp,model,api_key,prompt_tokens,completion_tokens\n"
                    "r1,2026-10-01T10:00:00Z,gpt-4o-mini,4e8b2d1f9a7c3e5b0d6f8a2c1e9b7d4a,100,10\n"
-                   f"r2,2026-10-01T10:00:00Z,gpt-4o-mini,{hex_key},100,10,extra\n")
+                   f"r2,2026-10-01T10:00:00Z,gpt-4o-mini,{hex_key},100,10,extra\n"
+                   "r3,2026-10-01T10:00:00Z,gpt-4o-mini,gw-live-Zx81kQp0Lm2Nv7Rt,100,10,extra\n")
+    # Keys in the text of JSON lines, spelled as logs spell them: after a JSON escape, URL-encoded,
+    # in capitals, with an escaped slash, under a member named like a secret whatever their shape.
+    usage = '"model": "gpt-4o-mini", "usage": {"prompt_tokens": 10, "completion_tokens": 1}'
+    jsonl = tmp_path / "keys.jsonl"
+    jsonl.write_text("".join(f'{{"id": "j{i}", "created": "not a time", {usage}, {extra}}}\n' for i, extra in enumerate([
+        '"note": "pasted:\\nsk-proj-ESCAPED-SECRET-0007-aaaa"',
+        '"url": "https://h/x?auth=Bearer%20sk-proj-ENCODED-SECRET-0008-bbbb"',
+        '"headers": {"Authorization": "BEARER CAPITALS-SECRET-0009-cccc"}',
+        '"h": "Bearer ab\\/SLASHED-SECRET-0010-dddd"',
+        '"headers": {"x-api-key": "gw-live-CUSTOM-SECRET-0011-eeee"}',
+    ])) + '{"id": "j9", broken sk-proj-BROKEN-SECRET-0012-ffff\n')
     headerless = tmp_path / "headerless.csv"
     headerless.write_text("2026-10-01T10:00:00Z,gpt-4o-mini,sk-proj-HEADERLESS-SECRET-9999,100,10\n" * 3)
+    hashed = tmp_path / ("0123456789abcdef" * 2)
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
-        assert import_file(wh, csv).rejected == 1
-        kept = wh.query("SELECT raw FROM rejected_rows").fetchone()[0]
+        assert import_file(wh, csv).rejected == 2
+        assert import_file(wh, jsonl).rejected == 6
+        kept = [r[0] for r in wh.query("SELECT raw FROM rejected_rows ORDER BY import_id, line").fetchall()]
         with pytest.raises(ImportFailed) as failed:
             import_file(wh, headerless)
-    assert kept == "r2,2026-10-01T10:00:00Z,gpt-4o-mini,…3e2c,100,10,extra"
+        with pytest.raises(ImportFailed) as missing:
+            import_file(wh, hashed / "log.jsonl")
+    assert kept[:2] == ["r2,2026-10-01T10:00:00Z,gpt-4o-mini,…3e2c,100,10,extra",
+                        "r3,2026-10-01T10:00:00Z,gpt-4o-mini,…v7Rt,100,10,extra"]
+    assert all("SECRET" not in raw for raw in kept), kept
+    assert [raw.count("…") for raw in kept[2:]] == [1, 1, 1, 1, 1, 1]
     assert "sk-…9999" in str(failed.value) and "HEADERLESS-SECRET" not in str(failed.value)
+    assert str(hashed) in str(missing.value)  # a folder named by a hash is a path, not a key
