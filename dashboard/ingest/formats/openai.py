@@ -10,7 +10,8 @@ A streamed response is logged as `chat.completion.chunk` lines sharing one `id`.
 `stream_options: {"include_usage": true}` every chunk has `"usage": null` but the last,
 which has `"choices": []` and the usage of the whole request (OpenRouter's last chunk
 holds `usage.cost` too). So the usage chunk is the request, and the chunks without usage
-are no requests at all: skipped, not rejected, not counted.
+are no requests at all: skipped, not rejected, not counted. Where every chunk carries the
+usage so far (vLLM's continuous usage stats), the last chunk with usage is the request.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ def select_sql(sample: Sample, options: Options) -> str:
 
     cost = both("$.usage.cost")
     prompt_tokens, output = both("$.usage.prompt_tokens"), both("$.usage.completion_tokens")
-    chunk_without_usage = (f"{both('$.object')} = 'chat.completion.chunk' "
-                           f"AND {prompt_tokens} IS NULL AND {output} IS NULL")
-    return select(
+    chunk = f"{both('$.object')} = 'chat.completion.chunk'"
+    has_usage = f"({prompt_tokens} IS NOT NULL OR {output} IS NOT NULL)"
+    sql = select(
         # Skipped through `parsed` (NULL: no record, see sql.canonical_sql) rather than a WHERE:
         # a WHERE numbers every line and keeps every file, streamed or not, from the typed
         # reader (importer._build, readers.typed_lines), where this costs one more field.
-        parsed=f"CASE WHEN {chunk_without_usage} THEN NULL ELSE src.ok END",
+        parsed=f"CASE WHEN {chunk} AND NOT {has_usage} THEN NULL ELSE src.ok END",
         request_id=both("$.id"),
         ts=first(both("$.created"), j("$.timestamp"), j("$.created_at"), j("$.request.timestamp")),
         provider=f"CASE WHEN {cost} IS NOT NULL THEN 'openrouter' ELSE {j('$.route')} END",
@@ -70,3 +71,11 @@ def select_sql(sample: Sample, options: Options) -> str:
         status=first(j("$.status"), j("$.status_code")),
         billed_cost=cost,
     )
+    if not any(r.get("object") == "chat.completion.chunk" for r in sample.records):
+        return sql
+    # A stream log: some servers (vLLM's continuous usage stats) put the usage so far on every
+    # chunk, so the last chunk with usage is the request's whole usage. Keeping it takes line
+    # numbers, which keep the file from the typed reader: only files that open with chunks pay.
+    # A chunk without any id stands for itself.
+    stream = f"PARTITION BY coalesce({both('$.id')}, 'line ' || src.line) ORDER BY {has_usage} DESC, src.line DESC"
+    return sql + f"\nQUALIFY {chunk} IS NOT TRUE OR row_number() OVER ({stream}) = 1"

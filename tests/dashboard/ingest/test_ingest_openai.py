@@ -84,7 +84,10 @@ def test_a_stream_with_a_bad_line_goes_the_staged_way_and_skips_the_same_chunks(
 
 
 def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse, tmp_path):
-    f = write_lines(tmp_path / "stream.jsonl", [*chunks("chatcmpl-S1"), json.dumps(PLAIN)])
+    # A log that opens with plain completions keeps DuckDB's typed reader (only one that opens
+    # with chunks is read by line, for the last chunk with usage); its chunks are skipped alike.
+    plain = [json.dumps({**PLAIN, "id": f"chatcmpl-P{i}"}) for i in range(10)]
+    f = write_lines(tmp_path / "stream.jsonl", [*plain, *chunks("chatcmpl-S1")])
     sample = sample_file(warehouse, f)
     sql, params, fast, _ = _build(choose(sample, None, Options()), sample, Options(), f)
     query = "SELECT reason, request_id, input_tokens, output_tokens FROM ({}) ORDER BY request_id, reason"
@@ -93,7 +96,22 @@ def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse
     _, typed = read_sample(warehouse, query.format(fast), str(f), params, macros=MACROS)
     assert "read_json(" in fast  # clean lines keep DuckDB's typed reader
     skipped = ("", "chatcmpl-S1", 0, 0)  # SKIPPED: no record, so neither stored nor rejected
-    assert typed == by_line == [(None, "chatcmpl-P", 100, 10), *[skipped] * 3, (None, "chatcmpl-S1", 644, 40)]
+    assert typed == by_line == [*[(None, f"chatcmpl-P{i}", 100, 10) for i in range(10)], *[skipped] * 3,
+                                (None, "chatcmpl-S1", 644, 40)]
+
+
+def test_a_stream_with_the_usage_so_far_on_every_chunk_keeps_its_last(warehouse, tmp_path):
+    """vLLM's `continuous_usage_stats` puts the usage so far on every chunk: the last is the request's."""
+    head = {"id": "chatcmpl-V", "object": "chat.completion.chunk", "created": 1790000000, "model": "gpt-4o-mini"}
+    lines = [json.dumps({**head, "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}],
+                         "usage": {"prompt_tokens": 20, "completion_tokens": n, "total_tokens": 20 + n}})
+             for n in range(1, 16)]
+    lines.append(json.dumps({**head, "choices": [], "usage": {"prompt_tokens": 20, "completion_tokens": 15}}))
+    res = import_file(warehouse, write_lines(tmp_path / "vllm.jsonl", lines))
+    assert (res.added, res.duplicates, res.rejected) == (1, 0, 0)
+    assert stored(warehouse) == [("chatcmpl-V", None, 20, 0, 15, 0, None)]
+    again = import_file(warehouse, write_lines(tmp_path / "vllm.jsonl", lines))
+    assert (again.added, again.duplicates) == (0, 1)
 
 
 @pytest.mark.parametrize("usage", [None, {}], ids=["no-usage", "empty-usage"])
