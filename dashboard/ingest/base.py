@@ -21,6 +21,9 @@ reasoning, cached_included, latency_ms, ttft_ms, status, billed_cost, currency, 
 `prompt_tokens` is the provider's prompt count; `cached_included` says whether it
 already contains the cache buckets (OpenAI: true; Anthropic, Helicone: false).
 `api_key` holds a secret (stored as a 4-character hint); `api_key_name` a label.
+`parsed` (default: the reader's `ok`) is NULL for a line that is no record, false for one
+that is not a JSON object; `problem` is why the format rejects a record it read (NULL: no
+reason of its own; the shared checks still apply).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
     "api_key", "api_key_name", "user", "tags", "prompt_tokens", "cache_read", "cache_write",
     "cache_write_1h", "output", "reasoning", "cached_included", "latency_ms", "ttft_ms",
-    "status", "billed_cost", "currency", "requests", "parsed",
+    "status", "billed_cost", "currency", "requests", "parsed", "problem",
 )
 
 

@@ -122,6 +122,7 @@ def _all_checks_pass(record_text: bool) -> str:
     """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
     checks = [
         "t.parsed",
+        "t.problem IS NULL",
         *([] if record_text else ["t.s_request_id IS NOT NULL"]),
         # a finite time in range: 'infinity' and the rest fall outside it
         f"t.ts_parsed >= {TS_FROM}",
@@ -188,6 +189,7 @@ v AS (
         CASE WHEN {_all_checks_pass(record_text)} THEN NULL ELSE CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN 'not a valid JSON object'
+            WHEN t.problem IS NOT NULL THEN t.problem
             {unnamed}
             -- a blank time has no parse either: only rows without one are tested for blanks
             WHEN t.ts_parsed IS NULL AND ing_blank(t.ts) THEN 'missing time'

@@ -59,7 +59,7 @@ def canonical_field(name: str) -> str:
     """A --map target as a person may write it ("time", "cost", "input_tokens") -> extracted column."""
     n = norm(name)
     n = _FIELD_ALIASES.get(n, n)
-    fields = set(EXTRACTED_COLUMNS) - {"line", "raw", "cached_included", "parsed"}  # the reader's own
+    fields = set(EXTRACTED_COLUMNS) - {"line", "raw", "cached_included", "parsed", "problem"}  # not a file's
     if n not in fields:
         known = sorted(fields | set(_FIELD_ALIASES))
         raise ValueError(f"--map target {name!r} is not a field; use one of: {', '.join(known)}")

@@ -47,11 +47,16 @@ def select_sql(sample: Sample, options: Options) -> str:
     prompt_tokens, output = both("$.usage.prompt_tokens"), both("$.usage.completion_tokens")
     chunk = f"{both('$.object')} = 'chat.completion.chunk'"
     has_usage = f"({prompt_tokens} IS NOT NULL OR {output} IS NOT NULL)"
+    stream = any(r.get("object") == "chat.completion.chunk" for r in sample.records)
     sql = select(
-        # Skipped through `parsed` (NULL: no record, see sql.canonical_sql) rather than a WHERE:
-        # a WHERE numbers every line and keeps every file, streamed or not, from the typed
-        # reader (importer._build, readers.typed_lines), where this costs one more field.
-        parsed=f"CASE WHEN {chunk} AND NOT {has_usage} THEN NULL ELSE src.ok END",
+        # Chunks without usage are skipped through `parsed` (NULL: no record, see
+        # sql.canonical_sql) rather than a WHERE: a WHERE numbers every line and keeps every
+        # file, streamed or not, from the typed reader (importer._build, readers.typed_lines),
+        # where this costs one more field. A stream log keeps one chunk per stream instead
+        # (below), so a stream logged without any usage is rejected, not skipped unseen.
+        parsed="src.ok" if stream else f"CASE WHEN {chunk} AND NOT {has_usage} THEN NULL ELSE src.ok END",
+        problem=(f"CASE WHEN {chunk} AND NOT {has_usage} THEN 'a streamed response logged without its usage "
+                 "(stream_options.include_usage was off): no tokens to count' END") if stream else None,
         request_id=both("$.id"),
         ts=first(both("$.created"), j("$.timestamp"), j("$.created_at"), j("$.request.timestamp")),
         provider=f"CASE WHEN {cost} IS NOT NULL THEN 'openrouter' ELSE {j('$.route')} END",
@@ -71,7 +76,7 @@ def select_sql(sample: Sample, options: Options) -> str:
         status=first(j("$.status"), j("$.status_code")),
         billed_cost=cost,
     )
-    if not any(r.get("object") == "chat.completion.chunk" for r in sample.records):
+    if not stream:
         return sql
     # A stream log: some servers (vLLM's continuous usage stats) put the usage so far on every
     # chunk, so the last chunk with usage is the request's whole usage. Keeping it takes line

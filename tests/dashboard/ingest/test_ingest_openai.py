@@ -125,3 +125,16 @@ def test_a_plain_completion_without_usage_is_still_a_request(warehouse, tmp_path
 def test_a_stream_log_is_detected_as_openai(warehouse, tmp_path):
     f = write_lines(tmp_path / "stream.jsonl", chunks("chatcmpl-S1"))
     assert detect(sample_file(warehouse, f)).NAME == "openai-jsonl"
+
+
+def test_a_stream_logged_without_usage_is_rejected_not_skipped_unseen(warehouse, tmp_path):
+    """Without `stream_options.include_usage` no chunk has usage: the stream is a request whose
+    tokens are unknown. It is rejected with its last line and why, where it was skipped without a word."""
+    without = chunks("chatcmpl-N", n=3)[:-1]  # the content chunks alone: no usage chunk
+    lines = [*chunks("chatcmpl-S1"), *without]
+    res = import_file(warehouse, write_lines(tmp_path / "streams.jsonl", lines))
+    assert (res.added, res.duplicates, res.rejected) == (1, 0, 1)
+    assert rejected(warehouse, res.import_id) == [
+        (7, "a streamed response logged without its usage (stream_options.include_usage was off): "
+            "no tokens to count")]
+    assert stored(warehouse) == [("chatcmpl-S1", None, 644, 256, 40, 8, None)]
