@@ -50,24 +50,29 @@ class BrokenFile(ImportFailed):
     """The file itself is damaged: reading it again another way cannot help."""
 
 
-def checked_digest(path: Path) -> str:
-    """The file's SHA-256, once a zstd file's stream is known to be whole.
+def check_whole(path: Path) -> None:
+    """Raise BrokenFile for a zstd file whose stream is cut short or damaged.
 
     DuckDB reads a zstd file cut short (a download or copy that stopped) up to where it
     ends, silently, where a cut gzip file fails: its first rows would land as if they were
     the whole file. pyarrow's zstd stream reader fails on a cut or corrupt stream.
     """
-    digest = sha256_of(path)
     with path.open("rb") as f:
-        zstd = f.read(4) == COMPRESSED_MAGIC[1]
-    if zstd:
-        try:
-            with pa.CompressedInputStream(pa.OSFile(str(path)), "zstd") as stream:
-                while stream.read(1 << 22):
-                    pass
-        except (OSError, pa.ArrowException) as e:
-            raise BrokenFile(f"{path}: cannot be read: the zstd stream is cut short or damaged ({e}); "
-                             "nothing was imported") from e
+        if f.read(4) != COMPRESSED_MAGIC[1]:
+            return
+    try:
+        with pa.CompressedInputStream(pa.OSFile(str(path)), "zstd") as stream:
+            while stream.read(1 << 22):
+                pass
+    except (OSError, pa.ArrowException) as e:
+        raise BrokenFile(f"{path}: cannot be read: the zstd stream is cut short or damaged ({e}); "
+                         "nothing was imported") from e
+
+
+def checked_digest(path: Path) -> str:
+    """The file's SHA-256, once the file is known to be whole (see check_whole)."""
+    digest = sha256_of(path)
+    check_whole(path)
     return digest
 
 
@@ -113,7 +118,7 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
     _, rows = read_sample(wh, readers.head_lines_sql(), name)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
-        checked_digest(path)  # a zstd file cut before its first whole block says so
+        check_whole(path)  # a zstd file cut before its first whole block says so
         raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):

@@ -99,13 +99,17 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     raise ValueError(f"unknown reading shape {shape!r}")
 
 
-_ARRAY_RECORDS = ("read_json($path, format = 'array', records = false, columns = {'json': 'JSON'}, "
-                  "maximum_object_size = 67108864)")
+def _json_values(layout: str) -> str:
+    """The file's JSON values as one column `json`: the elements of an array ('array'), or
+    the top-level values ('unstructured'), each at most 64 MB."""
+    return (f"read_json($path, format = '{layout}', records = false, columns = {{'json': 'JSON'}}, "
+            "maximum_object_size = 67108864)")
+
+
+_ARRAY_RECORDS = _json_values("array")
 # The whole document is one value here, so it must fit the object size limit (64 MB): an API
 # response saved to a file, not a bulk export (those are arrays or JSON lines).
-_WRAPPED_RECORDS = ("(SELECT unnest(json_extract(json, '$.data[*]')) AS json FROM read_json($path, "
-                    "format = 'unstructured', records = false, columns = {'json': 'JSON'}, "
-                    "maximum_object_size = 67108864))")
+_WRAPPED_RECORDS = f"(SELECT unnest(json_extract(json, '$.data[*]')) AS json FROM {_json_values('unstructured')})"
 
 
 def wrapped_records_sql() -> str:
@@ -114,9 +118,7 @@ def wrapped_records_sql() -> str:
     An object with its own `usage` is a record (an embeddings response also has a `data` array).
     """
     return ("SELECT count(*) = 1 AND bool_and(json_type(json, '$.data') = 'ARRAY' AND "
-            "json_type(json, '$.usage') IS NULL) FROM (SELECT json FROM read_json($path, "
-            "format = 'unstructured', records = false, columns = {'json': 'JSON'}, "
-            "maximum_object_size = 67108864) LIMIT 2)")
+            f"json_type(json, '$.usage') IS NULL) FROM (SELECT json FROM {_json_values('unstructured')} LIMIT 2)")
 
 
 # Where the first record sits: record n (0-based rowid) of a CSV is line n + 2 (after the header).

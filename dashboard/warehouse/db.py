@@ -604,7 +604,8 @@ MAX_REPEATED_IDS = 1000
 
 def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
                             batch_id: int) -> int:
-    """Of the batch's rows whose id repeats inside it, keep each id's first occurrence; returns rows removed.
+    """Of the batch's rows whose id repeats inside it, keep each id's first occurrence (a
+    derived id's every occurrence, numbered: see _first_occurrences); returns rows removed.
 
     The batch's rows carry no file order, so the file is read again for the rows of the
     repeated ids alone, in order: a filter (unlike a join) keeps DuckDB's row order, so the

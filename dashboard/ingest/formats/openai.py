@@ -21,6 +21,7 @@ from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
 NAME = "openai-jsonl"
 SHAPE = "lines"
 SOURCE = "openai-log"
+CHUNK = "chat.completion.chunk"  # the `object` of each piece of a streamed response
 
 
 def sniff(sample: Sample) -> int:
@@ -28,7 +29,7 @@ def sniff(sample: Sample) -> int:
         return 0
     # A streamed completion opens with as many chunks as it has pieces of text, all with
     # `"usage": null`: the chunk object names the format before any usage appears.
-    if any(r.get("object") == "chat.completion.chunk" and "model" in r for r in sample.records):
+    if any(r.get("object") == CHUNK and "model" in r for r in sample.records):
         return 90
     hits = keys_in(sample.records, "usage", "model") + keys_in(sample.records, "response.usage")
     if hits == 0:
@@ -45,9 +46,9 @@ def select_sql(sample: Sample, options: Options) -> str:
 
     cost = both("$.usage.cost")
     prompt_tokens, output = both("$.usage.prompt_tokens"), both("$.usage.completion_tokens")
-    chunk = f"{both('$.object')} = 'chat.completion.chunk'"
+    chunk = f"{both('$.object')} = '{CHUNK}'"
     has_usage = f"({prompt_tokens} IS NOT NULL OR {output} IS NOT NULL)"
-    stream = any(r.get("object") == "chat.completion.chunk" for r in sample.records)
+    stream = any(r.get("object") == CHUNK for r in sample.records)
     sql = select(
         # Chunks without usage are skipped through `parsed` (NULL: no record, see
         # sql.canonical_sql) rather than a WHERE: a WHERE numbers every line and keeps every
@@ -82,5 +83,5 @@ def select_sql(sample: Sample, options: Options) -> str:
     # chunk, so the last chunk with usage is the request's whole usage. Keeping it takes line
     # numbers, which keep the file from the typed reader: only files that open with chunks pay.
     # A chunk without any id stands for itself.
-    stream = f"PARTITION BY coalesce({both('$.id')}, 'line ' || src.line) ORDER BY {has_usage} DESC, src.line DESC"
-    return sql + f"\nQUALIFY {chunk} IS NOT TRUE OR row_number() OVER ({stream}) = 1"
+    last = f"PARTITION BY coalesce({both('$.id')}, 'line ' || src.line) ORDER BY {has_usage} DESC, src.line DESC"
+    return sql + f"\nQUALIFY {chunk} IS NOT TRUE OR row_number() OVER ({last}) = 1"
