@@ -109,11 +109,11 @@ def fill(wh: Warehouse, days: int = 120, seed: int = 7, end: datetime | None = N
     # The live view, not the priced cache: this write would leave a cache built for it stale at once.
     wh.query(
         f"""
-        UPDATE requests SET billed_cost = p.cost * CASE
-                WHEN (epoch_ms(requests.ts) // 86400000) % 23 = 5 THEN 1.03 ELSE 1 END
+        UPDATE request_rows AS r SET billed_cost = p.cost * CASE
+                WHEN (epoch_ms(r.ts) // 86400000) % 23 = 5 THEN 1.03 ELSE 1 END
         FROM ({priced_requests_sql()}) AS p
-        WHERE requests.source = '{DEMO_SOURCE}' AND p.source = requests.source
-          AND p.request_id = requests.request_id AND requests.provider = 'ourtoken'
+        WHERE r.origin_id IN (SELECT origin_id FROM origins WHERE source = '{DEMO_SOURCE}')
+          AND p.source = '{DEMO_SOURCE}' AND p.request_id = r.request_id AND r.provider = 'ourtoken'
         """
     )
     wh.query("INSERT OR REPLACE INTO settings VALUES ('demo_data', 'true')")
@@ -128,6 +128,8 @@ def has_demo(wh: Warehouse) -> bool:
 def clear(wh: Warehouse) -> int:
     """Remove the demo rows (and only them); returns how many."""
     n = wh.query("SELECT count(*) FROM requests WHERE source = ?", [DEMO_SOURCE]).fetchone()[0]
-    wh.query("DELETE FROM requests WHERE source = ?", [DEMO_SOURCE])
+    wh.query("DELETE FROM request_rows WHERE origin_id IN (SELECT origin_id FROM origins WHERE source = ?)",
+             [DEMO_SOURCE])
+    wh.query("DELETE FROM origins WHERE source = ?", [DEMO_SOURCE])
     wh.query("DELETE FROM settings WHERE key = 'demo_data'")
     return n

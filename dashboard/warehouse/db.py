@@ -33,6 +33,10 @@ REQUEST_COLUMNS = (
     "output_tokens", "reasoning_tokens", "latency_ms", "ttft_ms", "status", "billed_cost", "currency",
     "import_id", "request_count",
 )
+# What every row of one insert shares, stored once per insert in `origins` (see migration 4).
+ORIGIN_COLUMNS = ("source", "import_id")
+# The columns of the physical table `request_rows`, after its `origin_id`.
+ROW_COLUMNS = tuple(c for c in REQUEST_COLUMNS if c not in ORIGIN_COLUMNS)
 TOKEN_COLUMNS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens",
@@ -393,9 +397,10 @@ _REQUEST_ARROW = pa.schema(
     ]
 )
 
-_INSERT_COLUMNS = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+_INSERT_COLUMNS = "origin_id, " + ", ".join(f'"{c}"' for c in ROW_COLUMNS)
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE|CHECKPOINT)\b", re.I)
-_WRITES_REQUESTS = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\brequests\b", re.I | re.S)
+_WRITES_REQUESTS = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\b(requests|request_rows|origins)\b", re.I | re.S)
 
 
 def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -430,6 +435,8 @@ def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
 def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true", batch_id: int = 0) -> int:
     """Copy rows of `staged` whose (source, request_id) is new into `requests`; returns rows added.
 
+    The rows' origins (one per source and import among them) are added to `origins` for `batch_id`.
+
     Duplicates inside `staged` keep their first occurrence (a derived id is numbered instead,
     see _first_occurrences). This and insert_clean_requests
     are the only insert paths, which is what keeps (source, request_id) unique without an
@@ -451,8 +458,20 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         # A loader's staging table keeps file order: its line, else its rowid, says which came first.
         numbered = "line" in {d[0] for d in cur.execute(f"SELECT * FROM {staged} LIMIT 0").description}
         rows = _first_occurrences(rows, "ORDER BY s.line, s.rowid" if numbered else "")
+    cur.execute(
+        f"""
+        INSERT INTO origins SELECT nextval('origin_ids'), {int(batch_id)}, source, import_id
+        FROM (SELECT DISTINCT s.source, s.import_id FROM {staged} AS s WHERE {where}) AS x
+        WHERE NOT EXISTS (SELECT 1 FROM origins AS o WHERE o.batch_id = {int(batch_id)}
+            AND o.source = x.source AND o.import_id IS NOT DISTINCT FROM x.import_id)
+        """
+    )
     result = cur.execute(
-        f"INSERT INTO requests ({_INSERT_COLUMNS}, batch_id) SELECT {_SELECT_ROW}, {int(batch_id)} FROM {rows}"
+        f"""
+        INSERT INTO request_rows ({_INSERT_COLUMNS}) SELECT o.origin_id, {_SELECT_ROW}
+        FROM (SELECT * FROM {rows}) AS s JOIN origins AS o ON o.batch_id = {int(batch_id)}
+            AND o.source = s.source AND o.import_id IS NOT DISTINCT FROM s.import_id
+        """
     ).fetchone()
     return int(result[0])
 
@@ -479,19 +498,19 @@ def _first_occurrences(rows: str, order: str) -> str:
 
 
 def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
-                  params: Mapping[str, Any] | None = None) -> int:
-    """Rows of `rows` whose (source, request_id) hash an earlier row shares; 0 proves every id distinct.
+                  params: Mapping[str, Any] | None = None, key: str = "source, request_id") -> int:
+    """Rows of `rows` whose `key` hash an earlier row shares; 0 proves every key distinct.
 
     Distinct hashes are cheaper to count than distinct pairs; a shared hash, whether a
     real repeat or a collision, just sends the caller down its exact path.
     """
-    sql = f"SELECT count(*) - count(DISTINCT hash(source, request_id)) FROM {rows} WHERE {where}"
+    sql = f"SELECT count(*) - count(DISTINCT hash({key})) FROM {rows} WHERE {where}"
     return int(cur.execute(sql, params or {}).fetchone()[0])
 
 
-# The request columns of a row source aliased `s` (staged rows or a file's reader), in table order.
+# The row columns of a row source aliased `s` (staged rows or a file's reader), in table order.
 _SELECT_ROW = ", ".join(
-    "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in REQUEST_COLUMNS
+    "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in ROW_COLUMNS
 )
 
 
@@ -551,50 +570,60 @@ def insert_clean_requests(
     source has few enough rows (KNOWN_IDS_IN_MEMORY; else they are deleted afterwards): a
     later export overlapping an earlier one costs little more than its new rows. An id
     repeated inside the file keeps its first occurrence (see _keep_first_occurrences). An
-    UNNAMED row, or more repeated ids than that takes, raises NotClean, and the caller,
+    UNNAMED row, a row of another source or import than `params` name (the rows share
+    one origin), or more repeated ids than that takes, raises NotClean, and the caller,
     whose transaction this runs in, rolls back and takes the staged path that names rows
-    from their text and keeps first occurrences however many.
+    from their text, keeps first occurrences however many, and gives every source its origin.
     """
-    source = params.get("source")
-    known = cur.execute("SELECT count(*) FROM requests WHERE source = ?", [source]).fetchone()[0] if source else 0
+    source, import_id = params.get("source"), params.get("import_id")
+    if source is None:
+        raise NotClean("no source named for the rows' origin")
+    known = cur.execute("SELECT count(*) FROM requests WHERE source = ?", [source]).fetchone()[0]
     leave_out = 0 < known <= KNOWN_IDS_IN_MEMORY
     new = (f"(NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id) "
            f"OR nextval('{_KNOWN_ROWS}') IS NULL)") if leave_out else "true"
+    origin = _new_origin(cur, batch_id, source, import_id)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_BAD_ROWS}")
         cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_KNOWN_ROWS}")
         inserted = cur.execute(
             f"""
-            INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-            SELECT {_SELECT_ROW}, {int(batch_id)} FROM ({select_sql}) AS s
+            INSERT INTO request_rows ({_INSERT_COLUMNS})
+            SELECT CASE WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
+                THEN {origin} ELSE error('a row of another source or import') END, {_SELECT_ROW}
+            FROM ({select_sql}) AS s
             WHERE (s.reason IS NULL AND {new}) OR (s.reason <> '{SKIPPED}' AND CASE
                 WHEN s.reason = '{UNNAMED}' THEN error('a row to name from its text')
                 ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
-            params,
+            {**params, "import_id": import_id},
         ).fetchone()[0]
         rejected = _sequence_value(cur, _BAD_ROWS)
         duplicates = _sequence_value(cur, _KNOWN_ROWS)
-        repeats = _repeated_ids(cur, "requests", "batch_id = $b", {"b": batch_id})
+        # One origin: its rows' ids alone tell them apart.
+        repeats = _repeated_ids(cur, "request_rows", f"origin_id = {origin}", key="request_id")
     except duckdb.Error as e:
         raise NotClean(str(e).splitlines()[0]) from e
     good = int(inserted) + duplicates
-    earlier = 0 if leave_out else cur.execute(
-        "SELECT count(*) FROM requests WHERE batch_id IS DISTINCT FROM $b "
-        "AND source IN (SELECT DISTINCT source FROM requests WHERE batch_id = $b)",
-        {"b": batch_id},
-    ).fetchone()[0]
-    if earlier:
+    if known and not leave_out:
         duplicates += cur.execute(
             """
-            DELETE FROM requests AS r WHERE r.batch_id = $b AND EXISTS (
+            DELETE FROM request_rows AS r WHERE r.origin_id = $origin AND EXISTS (
                 SELECT 1 FROM requests AS o
-                WHERE o.batch_id IS DISTINCT FROM $b AND o.source = r.source AND o.request_id = r.request_id)
+                WHERE o.batch_id IS DISTINCT FROM $b AND o.source = $source AND o.request_id = r.request_id)
             """,
-            {"b": batch_id},
+            {"b": batch_id, "origin": origin, "source": source},
         ).fetchone()[0]
-    removed = _keep_first_occurrences(cur, select_sql, params, batch_id) if repeats else 0
+    removed = _keep_first_occurrences(cur, select_sql, params, origin, source) if repeats else 0
     return good, good - int(duplicates) - removed, int(rejected)
+
+
+def _new_origin(cur: duckdb.DuckDBPyConnection, batch_id: int, source: str, import_id: int | None) -> int:
+    """A new row of `origins` for rows of `source` and `import_id` inserted in batch `batch_id`; returns its id."""
+    return int(cur.execute(
+        "INSERT INTO origins VALUES (nextval('origin_ids'), ?, ?, ?) RETURNING origin_id",
+        [batch_id, source, import_id],
+    ).fetchone()[0])
 
 
 # More ids repeated inside one file than this go the staged way: each row of the file is
@@ -603,19 +632,19 @@ MAX_REPEATED_IDS = 1000
 
 
 def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
-                            batch_id: int) -> int:
-    """Of the batch's rows whose id repeats inside it, keep each id's first occurrence (a
+                            origin: int, source: str) -> int:
+    """Of the origin's rows whose id repeats inside it, keep each id's first occurrence (a
     derived id's every occurrence, numbered: see _first_occurrences); returns rows removed.
 
-    The batch's rows carry no file order, so the file is read again for the rows of the
+    The origin's rows carry no file order, so the file is read again for the rows of the
     repeated ids alone, in order: a filter (unlike a join) keeps DuckDB's row order, so the
-    first of them by rowid is the file's first. Their rows in the batch are replaced by
-    those first occurrences.
+    first of them by rowid is the file's first. Their rows in the origin are replaced by
+    those first occurrences. The origin holds the file's rows alone, all of `source`.
     """
     repeated = cur.execute(
-        "SELECT source, request_id, hash(source, request_id) FROM requests WHERE batch_id = $b "
+        "SELECT CAST($source AS VARCHAR), request_id, hash(request_id) FROM request_rows WHERE origin_id = $origin "
         "GROUP BY ALL HAVING count(*) > 1",
-        {"b": batch_id},
+        {"origin": origin, "source": source},
     ).fetchall()
     if not repeated:
         return 0  # a shared hash, not a shared id
@@ -626,21 +655,21 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
     stage_in_file_order(
         cur, "ingest_firsts",
         f"SELECT * FROM ({select_sql}) AS s "
-        "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.source, s.request_id))",
+        "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.request_id))",
         {**params, "repeated": [r[2] for r in repeated]},
     )
     removed = cur.execute(
-        "DELETE FROM requests AS r WHERE r.batch_id = $b AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
-        "WHERE x.source = r.source AND x.request_id = r.request_id)",
-        {"b": batch_id},
+        "DELETE FROM request_rows AS r WHERE r.origin_id = $origin AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
+        "WHERE x.request_id = r.request_id)",
+        {"origin": origin},
     ).fetchone()[0]
     firsts = _first_occurrences(
         "ingest_firsts AS s WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x "
         "WHERE x.source = s.source AND x.request_id = s.request_id)", "ORDER BY s.rowid")
     kept = cur.execute(
         f"""
-        INSERT INTO requests ({_INSERT_COLUMNS}, batch_id)
-        SELECT {_SELECT_ROW}, {int(batch_id)} FROM {firsts}
+        INSERT INTO request_rows ({_INSERT_COLUMNS})
+        SELECT {int(origin)}, {_SELECT_ROW} FROM {firsts}
         WHERE NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id)
         """
     ).fetchone()[0]

@@ -89,6 +89,58 @@ MIGRATIONS: list[str] = [
     ALTER TABLE requests ADD COLUMN batch_id BIGINT;
     CREATE SEQUENCE batch_ids START 1;
     """,
+    # 4: what every row of one insert shares (source, import, batch) is stored once, in
+    # `origins`, and each row names its origin: every column of a table costs a bulk load
+    # about as much to write whatever it holds, so a narrower table imports faster.
+    # `requests` keeps its columns, as a view.
+    """
+    CREATE SEQUENCE origin_ids START 1;
+    CREATE TABLE origins (
+        origin_id BIGINT PRIMARY KEY,
+        batch_id BIGINT,
+        source VARCHAR NOT NULL,
+        import_id BIGINT
+    );
+    INSERT INTO origins
+    SELECT nextval('origin_ids'), batch_id, source, import_id
+    FROM (SELECT DISTINCT batch_id, source, import_id FROM requests ORDER BY ALL);
+    CREATE TABLE request_rows (
+        origin_id BIGINT NOT NULL,
+        request_id VARCHAR NOT NULL,
+        ts TIMESTAMPTZ NOT NULL,
+        provider VARCHAR,
+        upstream_provider VARCHAR,
+        model VARCHAR NOT NULL,
+        project VARCHAR,
+        api_key VARCHAR,
+        "user" VARCHAR,
+        tags VARCHAR[],
+        input_tokens BIGINT NOT NULL CHECK (input_tokens >= 0),
+        cache_read_tokens BIGINT NOT NULL CHECK (cache_read_tokens >= 0),
+        cache_write_tokens BIGINT NOT NULL CHECK (cache_write_tokens >= 0),
+        cache_write_1h_tokens BIGINT NOT NULL CHECK (cache_write_1h_tokens >= 0),
+        output_tokens BIGINT NOT NULL CHECK (output_tokens >= 0),
+        reasoning_tokens BIGINT NOT NULL CHECK (reasoning_tokens >= 0),
+        latency_ms DOUBLE,
+        ttft_ms DOUBLE,
+        status VARCHAR,
+        billed_cost DECIMAL(38, 12),
+        currency VARCHAR,
+        request_count BIGINT NOT NULL DEFAULT 1 CHECK (request_count >= 0)
+    );
+    INSERT INTO request_rows
+    SELECT o.origin_id, r.* EXCLUDE (source, import_id, batch_id)
+    FROM requests AS r JOIN origins AS o
+        ON o.source = r.source AND o.batch_id IS NOT DISTINCT FROM r.batch_id
+        AND o.import_id IS NOT DISTINCT FROM r.import_id;
+    DROP TABLE requests;
+    CREATE VIEW requests AS
+    SELECT o.source, r.request_id, r.ts, r.provider, r.upstream_provider, r.model, r.project, r.api_key,
+        r."user", r.tags, r.input_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
+        r.output_tokens, r.reasoning_tokens, r.latency_ms, r.ttft_ms, r.status, r.billed_cost, r.currency,
+        o.import_id, r.request_count, o.batch_id
+    FROM request_rows AS r JOIN origins AS o ON o.origin_id = r.origin_id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

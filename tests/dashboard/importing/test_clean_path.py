@@ -174,16 +174,16 @@ def _insert(warehouse, select_sql):
     cur = warehouse.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
-        return insert_clean_requests(cur, select_sql, {}, batch_id=999)
+        return insert_clean_requests(cur, select_sql, {"source": "src", "import_id": 1}, batch_id=999)
     finally:
         cur.execute("ROLLBACK")
 
 
-ROW = ("SELECT {reason} AS reason, 'src' AS source, {id} AS request_id, TIMESTAMPTZ '2026-11-01 00:00:00+00' AS ts, "
+ROW = ("SELECT {reason} AS reason, $source AS source, {id} AS request_id, TIMESTAMPTZ '2026-11-01 00:00:00+00' AS ts, "
        "NULL AS provider, NULL AS upstream_provider, 'm' AS model, NULL AS project, NULL AS api_key, NULL AS \"user\", "
        "NULL::VARCHAR[] AS tags, 1 AS input_tokens, 0 AS cache_read_tokens, 0 AS cache_write_tokens, "
        "0 AS cache_write_1h_tokens, 1 AS output_tokens, 0 AS reasoning_tokens, NULL AS latency_ms, NULL AS ttft_ms, "
-       "NULL AS status, NULL AS billed_cost, NULL AS currency, 1 AS import_id, 1 AS request_count")
+       "NULL AS status, NULL AS billed_cost, NULL AS currency, $import_id AS import_id, 1 AS request_count")
 
 
 def test_clean_insert_counts_rejected_rows_keeps_one_of_a_repeat_and_refuses_what_it_cannot_name(warehouse):

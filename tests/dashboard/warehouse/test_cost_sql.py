@@ -53,7 +53,7 @@ def wh(tmp_path_factory):
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(requests(), min_size=150, max_size=150))
 def test_sql_cost_equals_python_cost_for_every_row(wh, rows):
-    wh.query("DELETE FROM requests")
+    wh.query("DELETE FROM request_rows")
     for i, r in enumerate(rows):
         r["request_id"] = str(i)
     wh.insert_requests(rows, source="prop")
@@ -121,7 +121,7 @@ def test_priced_cache_follows_every_kind_of_write(tmp_path):
     wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")  # appended
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 3 and cached[2][3] is True
-    wh.query("DELETE FROM requests WHERE request_id = '2'")  # a direct write marks the cache stale
+    wh.query("DELETE FROM request_rows WHERE request_id = '2'")  # a direct write marks the cache stale
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 2
     overlay = tmp_path / "local.toml"
@@ -162,7 +162,7 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path)
     wh = Warehouse.open(tmp_path / "w.duckdb")
     wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
                          "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
-    wh.query("DELETE FROM requests WHERE request_id = 'none'")  # any direct write leaves the cache stale
+    wh.query("DELETE FROM request_rows WHERE request_id = 'none'")  # any direct write leaves the cache stale
     holding, release = threading.Event(), threading.Event()
 
     def writer():  # stands for an import: it holds the write lock for its whole run
