@@ -45,8 +45,15 @@ CREATE OR REPLACE TEMP MACRO ing_datelike(v) AS contains(v, '-') OR contains(v, 
 -- The time as a number, when it is one (NULL for a date-like text): computed once, in the
 -- layer below the parse, because a macro repeats its argument at every use.
 CREATE OR REPLACE TEMP MACRO ing_ts_number(v) AS CASE WHEN NOT ing_datelike(v) THEN TRY_CAST(v AS DOUBLE) END;
+-- A time whose offset follows a space, which DuckDB's cast does not read: as Go prints a
+-- time ('2026-11-01 10:00:00.5 +0000 UTC', with the zone's name after the offset and
+-- maybe the monotonic clock's 'm=+0.0013'), or '... +08:00'. The offset is joined on and
+-- what follows it dropped: the offset says where the time is.
+CREATE OR REPLACE TEMP MACRO ing_ts_joined(v) AS regexp_replace(
+    trim(v), '\\s+([+-][0-9]{2}(:?[0-9]{2})?|[Zz])(\\s+[A-Za-z]{2,5})?(\\s+m=[+-][0-9.]+)?$', '\\1');
+-- The cast first: the joined form is tried only for a time it cannot read.
 CREATE OR REPLACE TEMP MACRO ing_ts_utc(v, n) AS
-    CASE WHEN n IS NULL THEN TRY_CAST(v AS TIMESTAMPTZ)
+    CASE WHEN n IS NULL THEN coalesce(TRY_CAST(v AS TIMESTAMPTZ), TRY_CAST(ing_ts_joined(v) AS TIMESTAMPTZ))
          ELSE coalesce(ing_epoch_n(n), TRY_CAST(v AS TIMESTAMPTZ)) END;
 -- With --tz: a time with an offset, 'UTC', 'GMT' or a full zone name ('Europe/Berlin') is
 -- read as it says; a naive one, or one with a zone abbreviation, in --tz. An abbreviation
@@ -55,8 +62,11 @@ CREATE OR REPLACE TEMP MACRO ing_ts_utc(v, n) AS
 -- cast to a naive time would drop it without a word, so such a time is not read at all.
 CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
     CASE WHEN n IS NOT NULL THEN coalesce(ing_epoch_n(n), timezone(tz, TRY_CAST(trim(v) AS TIMESTAMP)))
-         WHEN regexp_matches(trim(v), '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
-              OR regexp_matches(trim(v), '[0-9]\\s*(UTC|GMT|[A-Za-z]+/[A-Za-z0-9_/+-]+)$')
+         -- (an offset may follow a space, and a zone's name and Go's monotonic clock follow it: see ing_ts_joined)
+         WHEN regexp_matches(trim(v),
+                '[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?\\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)(\\s+[A-Za-z]{2,5})?(\\s+m=[+-][0-9.]+)?$')
+            THEN TRY_CAST(ing_ts_joined(v) AS TIMESTAMPTZ)
+         WHEN regexp_matches(trim(v), '[0-9]\\s*(UTC|GMT|[A-Za-z]+/[A-Za-z0-9_/+-]+)$')
             THEN TRY_CAST(trim(v) AS TIMESTAMPTZ)
          WHEN regexp_matches(trim(v), '^[0-9][0-9 :./-]*([Tt][0-9:. ]*)?(\\s[A-Z]{2,5})?$')
               AND NOT regexp_matches(trim(v), '\\s(AM|PM)$')

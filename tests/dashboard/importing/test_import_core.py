@@ -182,6 +182,30 @@ def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
         2026, 9, 30, 23, 30, tzinfo=UTC)  # China Standard Time: the last day of September, not October
 
 
+@pytest.mark.parametrize("tz", [None, "Asia/Shanghai"])
+def test_an_offset_after_a_space_is_read_as_go_and_others_print_it(warehouse, tmp_path, tz):
+    # Go's time.Time.String(): '2006-01-02 15:04:05.999999999 -0700 MST', with the monotonic
+    # clock's reading after it for a time.Now(); DuckDB's own cast reads none of these. The
+    # offset decides, whatever --tz says.
+    csv = tmp_path / "go.csv"
+    csv.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
+                   "a,2026-11-01 10:00:00 +0000 UTC,gpt-4o,10,1\n"
+                   "b,2026-11-01 10:00:00.123456789 -0700 MST,gpt-4o,10,1\n"
+                   "c,2026-11-01 10:00:00 +08:00,gpt-4o,10,1\n"
+                   "d,2026-11-01 10:00:00.5 +0000 UTC m=+0.000012345,gpt-4o,10,1\n"
+                   "e,2026-11-01 10:00:00 Z,gpt-4o,10,1\n"
+                   "f,soon +0800,gpt-4o,10,1\n")
+    res = import_file(warehouse, csv, options=Options(tz=tz))
+    assert (res.added, res.rejected) == (5, 1)
+    got = dict(warehouse.query("SELECT request_id, ts FROM requests").fetchall())
+    assert got == {
+        "a": datetime(2026, 11, 1, 10, tzinfo=UTC), "b": datetime(2026, 11, 1, 17, 0, 0, 123456, tzinfo=UTC),
+        "c": datetime(2026, 11, 1, 2, tzinfo=UTC), "d": datetime(2026, 11, 1, 10, 0, 0, 500000, tzinfo=UTC),
+        "e": datetime(2026, 11, 1, 10, tzinfo=UTC),
+    }
+    assert warehouse.query("SELECT reason FROM rejected_rows").fetchone()[0] == "unparsable time: soon +0800"
+
+
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
 def test_words_and_placeholder_times_are_rejected_not_filed_under_another_century(warehouse, tmp_path, tz):
     # DuckDB casts 'infinity', '-infinity', 'inf' and 'epoch' to timestamps, and a zero time
