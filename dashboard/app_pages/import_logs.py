@@ -78,6 +78,9 @@ for name, result, error in st.session_state.get("import_results", []):
     a.metric("Added", f"{result.added:,}")
     b.metric("Duplicates", f"{result.duplicates:,}")
     c.metric("Rejected", f"{result.rejected:,}")
+    if result.updated:
+        st.caption(f"Of the duplicates, {result.updated:,} were logged mid-reply before: "
+                   "their usage is now the final one.")
     if result.rejected:
         rejected = cache.rejected_rows(result.import_id)
         st.download_button("Download rejected rows (CSV)", tables.csv_bytes(rejected), f"rejected-{name}.csv",

@@ -64,12 +64,13 @@ def run(args: argparse.Namespace) -> int:
             except ImportFailed as e:
                 failed = True
                 record = {"file": path, "format": args.fmt, "added": 0, "duplicates": 0, "rejected": 0,
-                          "status": "failed", "error": str(e)}
+                          "status": "failed", "updated": 0, "error": str(e)}
             if args.json:
                 print(json.dumps(record))
             elif record["status"] == "failed":
                 print(f"{path}: FAILED, nothing imported: {record['error']}")
             else:
-                print(f"{path}: {record['format']}: {record['added']} added, {record['duplicates']} duplicate, "
+                grown = f" ({record['updated']} updated: logged mid-reply before)" if record["updated"] else ""
+                print(f"{path}: {record['format']}: {record['added']} added, {record['duplicates']} duplicate{grown}, "
                       f"{record['rejected']} rejected")
     return 1 if failed else 0

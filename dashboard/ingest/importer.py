@@ -33,6 +33,7 @@ class ImportResult:
     message: str = ""
     import_id: int | None = None
     staged: bool = False  # True when bad rows or repeated ids sent the file through a staging table
+    updated: int = 0  # of the duplicates, requests logged mid-stream before whose usage grew (see run_import)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -292,7 +293,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         except (NotClean, ImportFailed):
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
-                        "complete", import_id=counts.import_id, staged=counts.staged)
+                        "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
 
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
@@ -313,4 +314,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         clean_only=clean_only,
         line_events=readers.csv_line_events_sql() if shape == "csv" else None,
         reread_sql=reread_sql,
+        grows=getattr(fmt, "GROWS", False),
     )

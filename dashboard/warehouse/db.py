@@ -476,6 +476,35 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
     return int(result[0])
 
 
+# What a request logged mid-stream has more of later: its usage (and what it was billed).
+_GROWN_COLUMNS = (*TOKEN_COLUMNS, "billed_cost")
+
+
+def update_grown_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true") -> int:
+    """Give stored requests the usage of their staged record where it has more output tokens; returns rows updated.
+
+    For a format that logs a request as it streams (Claude Code writes a reply line by line,
+    its output tokens growing): a request imported mid-stream is the same request as the
+    later record of its id, whose usage is further on. Never the other way round: an older
+    copy of the log, with fewer tokens, changes nothing. Of an id staged twice, the record
+    with the most output tokens counts.
+    """
+    assignments = ", ".join(
+        f"{c} = CAST(s.{c} AS DECIMAL(38, 12))" if c == "billed_cost" else f"{c} = s.{c}" for c in _GROWN_COLUMNS
+    )
+    result = cur.execute(
+        f"""
+        UPDATE request_rows AS r SET {assignments}
+        FROM (SELECT * FROM {staged} AS s WHERE {where}
+              QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.output_tokens DESC) = 1) AS s,
+             origins AS o
+        WHERE o.origin_id = r.origin_id AND o.source = s.source AND r.request_id = s.request_id
+          AND s.output_tokens > r.output_tokens
+        """
+    ).fetchone()
+    return int(result[0])
+
+
 # An id the import derived from a record's text, for a row whose id field was blank: 'h' and
 # the text's MD5 (ingest.sql). Identical records are identical requests here (two calls
 # answered alike in the same second), so a repeat of such an id is numbered, not dropped.

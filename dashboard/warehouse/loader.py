@@ -26,6 +26,7 @@ from dashboard.warehouse.db import (
     insert_clean_requests,
     insert_new_requests,
     stage_in_file_order,
+    update_grown_requests,
 )
 
 __all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "read_sample", "run_import"]
@@ -41,6 +42,7 @@ class ImportCounts:
     duplicates: int
     rejected: int
     staged: bool  # False: read straight into `requests` (a clean file)
+    updated: int = 0  # of the duplicates, rows whose usage grew (see run_import's `grows`)
 
 
 def read_sample(
@@ -75,6 +77,7 @@ def run_import(
     clean_only: bool = False,
     line_events: str | None = None,
     reread_sql: str | None = None,
+    grows: bool = False,
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
 
@@ -91,6 +94,10 @@ def run_import(
     readers.csv_line_events_sql) moves the lines of rejected rows to where the records
     really sit when blank lines or quoted fields with line breaks shift them.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
+    `grows`: the format logs a request as it streams (Claude Code), so a known id whose
+    record has more output tokens is the same request further on: its usage replaces the
+    stored one (see update_grown_requests), on the staged path, which a clean-only import
+    of a source with earlier rows takes.
     """
     cur = wh.cursor()
     with wh._write_lock, _unordered(cur, clean_only):
@@ -104,7 +111,10 @@ def run_import(
                 "VALUES (?, ?, ?, ?, now(), 'running')",
                 [import_id, file_name, format_name, params.get("source")],
             )
+            updated = 0
             if clean_only:
+                if grows and _source_seen(cur, params.get("source")):
+                    raise NotClean("requests already stored may have grown")
                 if _file_seen(cur, params.get("source"), sha256):
                     raise NotClean("the same file was imported before")
                 good, added, rejected = insert_clean_requests(
@@ -113,10 +123,10 @@ def run_import(
                     _keep_rejected(cur, reread_sql, {**params, "import_id": import_id}, import_id, rejected,
                                    first_line=first_line, records=good + rejected, line_events=line_events)
             else:
-                good, added, rejected = _stage_and_insert(
+                good, added, rejected, updated = _stage_and_insert(
                     cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
                     uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line,
-                    line_events=line_events,
+                    line_events=line_events, grows=grows,
                 )
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
@@ -139,8 +149,9 @@ def run_import(
             with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
             raise
-        wh.after_batch(cur, batch, was_fresh)
-    return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only)
+        # Rows changed in place are not in the batch the priced cache appends: it is rebuilt.
+        wh.after_batch(cur, batch, was_fresh and not updated)
+    return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only, updated=updated)
 
 
 @contextlib.contextmanager
@@ -162,10 +173,15 @@ def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
             cur.execute("RESET preserve_insertion_order")
 
 
+def _source_seen(cur: duckdb.DuckDBPyConnection, source: str | None) -> bool:
+    """Whether rows of this source exist."""
+    earlier = cur.execute("SELECT count(*) FROM (SELECT 1 FROM requests WHERE source = ? LIMIT 1)", [source])
+    return bool(earlier.fetchone()[0])
+
+
 def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Callable[[], str]) -> bool:
     """Whether rows of this source exist and an import already took a file with this digest."""
-    earlier = cur.execute("SELECT count(*) FROM (SELECT 1 FROM requests WHERE source = ? LIMIT 1)", [source])
-    if not earlier.fetchone()[0]:
+    if not _source_seen(cur, source):
         return False
     return bool(cur.execute(
         "SELECT count(*) FROM imports WHERE file_sha256 = ? AND status = 'complete'", [sha256()]
@@ -174,9 +190,12 @@ def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Calla
 
 def _stage_and_insert(
     cur: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, Any], import_id: int, batch: int, *,
-    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, line_events: str | None,
-) -> tuple[int, int, int]:
-    """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected)."""
+    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, line_events: str | None, grows: bool = False,
+) -> tuple[int, int, int, int]:
+    """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected, updated).
+
+    With `grows`, known requests whose staged record has more output tokens take its usage first.
+    """
     reject_table, reject_scan = rejects
     cur.execute("DROP TABLE IF EXISTS staged")
     cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", params)
@@ -207,10 +226,11 @@ def _stage_and_insert(
             f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
             [import_id],
         )
+    updated = update_grown_requests(cur, "staged", "s.reason IS NULL") if grows else 0
     with _unordered(cur, True):  # the staged rows are numbered now, and a repeat's first occurrence is by line
         added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
     cur.execute("DROP TABLE staged")
-    return good, added, rejected + len(structural)
+    return good, added, rejected + len(structural), updated
 
 
 def _keep_rejected(

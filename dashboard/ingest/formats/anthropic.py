@@ -15,6 +15,10 @@ line at the time of its first; the other lines are dropped here (not rejected, n
 counted). Lines without usage (the person's messages, summaries) and the `<synthetic>`
 placeholders Claude Code writes for API errors are not requests either. The project is the
 last folder of the session's `cwd`.
+
+A session imported while a reply is still streaming keeps that reply's usage so far; the
+next import of the session finds the same id with more output tokens and replaces the
+usage (GROWS), where any other known id is a duplicate.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
 NAME = "anthropic"
 SHAPE = "lines"
 SOURCE = "anthropic"
+GROWS = True
 
 
 def _bare_responses(sample: Sample) -> int:

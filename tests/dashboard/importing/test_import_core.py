@@ -372,6 +372,7 @@ def test_cli_import_and_report_json(tmp_path):
     assert out.returncode == 1, out.stderr
     records = [json.loads(x) for x in out.stdout.splitlines()]
     assert [r["status"] for r in records] == ["complete", "failed"]
+    assert [r["updated"] for r in records] == [0, 0]  # an added key: requests logged mid-stream, updated
     assert {k: records[0][k] for k in ("format", "added", "duplicates", "rejected")} == {
         "format": "openai-jsonl", "added": 3, "duplicates": 0, "rejected": 0}
     rep = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db", str(db),

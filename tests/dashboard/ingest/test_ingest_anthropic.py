@@ -116,3 +116,33 @@ def test_bad_lines_are_recorded_and_good_ones_land(warehouse, tmp_path):
         (4, "missing time"),
         (5, "cache_read is negative: -3"),
     ]
+
+
+def test_a_reply_imported_mid_stream_takes_its_final_usage_on_the_next_import(warehouse, tmp_path):
+    # A session imported while Claude Code is still writing a reply (its first line, 3 output
+    # tokens so far); the next import of the grown session replaces that usage, in the priced
+    # cache too, and an older copy of the session never takes it back.
+    lines = SESSION.read_text(encoding="utf-8").splitlines(keepends=True)
+    session = tmp_path / "session.jsonl"
+    session.write_text("".join(lines[:3]), encoding="utf-8")
+    assert import_file(warehouse, session).added == 1
+    rid = "req_011CRKk2b8VtQ4mYx3Zp9sJd"
+
+    def stored():
+        sql = f"SELECT output_tokens, cost FROM ({warehouse.priced_sql()}) WHERE request_id = ?"
+        return warehouse.query(sql, [rid]).fetchone()
+
+    output, partial_cost = stored()
+    assert output == 3
+    session.write_text("".join(lines), encoding="utf-8")
+    res = import_file(warehouse, session)
+    assert (res.added, res.duplicates, res.rejected, res.updated) == (2, 1, 0, 1)
+    assert _buckets(mapped(warehouse, "anthropic")[rid]) == (4, 13502, 6139, 0, 187)
+    output, final_cost = stored()
+    assert output == 187 and final_cost > partial_cost
+    older = tmp_path / "older.jsonl"
+    older.write_text("".join(lines[:3]), encoding="utf-8")
+    again = import_file(warehouse, older)
+    assert (again.added, again.duplicates, again.updated) == (0, 1, 0)
+    assert stored() == (187, final_cost)
+    assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 3
