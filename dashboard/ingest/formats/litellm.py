@@ -12,6 +12,9 @@ end_user, team_id, metadata, cache_hit, request_tags, status.
   `prompt_tokens_details.cached_tokens` / `cache_read_input_tokens` and
   `cache_creation_input_tokens`.
 - `cache_hit` is LiteLLM's own response cache, not prompt caching: it is not a cache read.
+  A hit answers from that cache without calling the provider (LiteLLM logs its `spend` as
+  0 and repeats the cached response's usage), so it bills no tokens: its buckets are 0
+  here, and its computed cost $0, as the provider's bill has it. It stays a request.
 - `api_key` is a secret-like hash and is kept only as a hint; the key alias
   (`metadata.user_api_key_alias`) is the label when there is one. The project is the key's
   project or team (alias first), the user the end user, else the proxy user.
@@ -47,14 +50,6 @@ def sniff(sample: Sample) -> int:
     return 95 if set(_SIGNATURE) <= field_names(sample) else 0
 
 
-
-
-
-
-
-
-
-
 def select_sql(sample: Sample, options: Options) -> str:
     if sample.shape not in ("csv", "json", "lines"):
         raise ValueError(f"the litellm format reads CSV, JSON or JSON lines, not {sample.shape}")
@@ -64,6 +59,12 @@ def select_sql(sample: Sample, options: Options) -> str:
         return first(in_json(meta, f"$.additional_usage_values.{path}"), in_json(meta, f"$.usage_object.{path}"))
 
     start = field(sample, "startTime")
+    # A response-cache hit: no provider call, no billed tokens (see above).
+    hit = f"lower(trim(CAST({field(sample, 'cache_hit')} AS VARCHAR))) IN ('true', '1', 't', 'yes')"
+
+    def billed(tokens: str) -> str:
+        return f"CASE WHEN {hit} THEN '0' ELSE {tokens} END"
+
     return select(
         raw=csv_raw(sample) if sample.shape == "csv" else None,
         request_id=field(sample, "request_id"),
@@ -78,11 +79,12 @@ def select_sql(sample: Sample, options: Options) -> str:
         api_key_name=in_json(meta, "$.user_api_key_alias"),
         user=first(f"nullif(trim({field(sample, 'end_user')}), '')", f"nullif(trim({field(sample, 'user')}), '')"),
         tags=safe_tags(field(sample, "request_tags")),
-        prompt_tokens=field(sample, "prompt_tokens"),
-        cache_read=first(usage("prompt_tokens_details.cached_tokens"), usage("cache_read_input_tokens")),
-        cache_write=first(usage("cache_creation_input_tokens"), usage("prompt_tokens_details.cache_creation_tokens")),
-        output=field(sample, "completion_tokens"),
-        reasoning=usage("completion_tokens_details.reasoning_tokens"),
+        prompt_tokens=billed(field(sample, "prompt_tokens")),
+        cache_read=billed(first(usage("prompt_tokens_details.cached_tokens"), usage("cache_read_input_tokens"))),
+        cache_write=billed(first(usage("cache_creation_input_tokens"),
+                                 usage("prompt_tokens_details.cache_creation_tokens"))),
+        output=billed(field(sample, "completion_tokens")),
+        reasoning=billed(usage("completion_tokens_details.reasoning_tokens")),
         cached_included="true",
         latency_ms=first(field(sample, "request_duration_ms"), ms_between(start, field(sample, "endTime"))),
         ttft_ms=ms_between(start, field(sample, "completionStartTime")),

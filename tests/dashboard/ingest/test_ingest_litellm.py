@@ -44,11 +44,20 @@ def test_anthropic_call_subtracts_reads_and_writes_once_and_hints_the_hashed_key
     assert row["billed_cost"] == Decimal("0.03233385")
 
 
-def test_litellm_response_cache_hit_is_not_a_prompt_cache_read(warehouse):
+def test_litellm_response_cache_hit_is_not_a_prompt_cache_read_and_bills_nothing(warehouse):
+    # A hit of LiteLLM's response cache never reached the provider: LiteLLM logs spend 0 and
+    # repeats the cached response's usage (2840 prompt, 412 completion tokens). Computed at
+    # that usage it would cost what the provider never billed.
     import_file(warehouse, DUMP)
-    row = mapped(warehouse, "litellm")["chatcmpl-BqX2f9Kd7LmN3pQ8rS1tU4vW_cache_hit1752012400.12"]
-    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (2840, 0, 412)
+    hit = "chatcmpl-BqX2f9Kd7LmN3pQ8rS1tU4vW_cache_hit1752012400.12"
+    row = mapped(warehouse, "litellm")[hit]
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (0, 0, 0)
     assert row["billed_cost"] == Decimal("0")
+    cost, unpriced = warehouse.query(
+        f"SELECT cost, unpriced FROM ({warehouse.priced_sql()}) WHERE request_id = ?", [hit]).fetchone()
+    assert (cost, unpriced) == (Decimal("0"), False)
+    miss = mapped(warehouse, "litellm")["chatcmpl-BqX2f9Kd7LmN3pQ8rS1tU4vW"]  # the call it repeats
+    assert (miss["input_tokens"] + miss["cache_read_tokens"], miss["output_tokens"]) == (2840, 412)
 
 
 def test_spend_in_scientific_notation_is_exact(warehouse):
