@@ -489,9 +489,7 @@ def update_grown_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: st
     copy of the log, with fewer tokens, changes nothing. Of an id staged twice, the record
     with the most output tokens counts.
     """
-    assignments = ", ".join(
-        f"{c} = CAST(s.{c} AS DECIMAL(38, 12))" if c == "billed_cost" else f"{c} = s.{c}" for c in _GROWN_COLUMNS
-    )
+    assignments = ", ".join(f'"{c}" = {_staged_value(c)}' for c in _GROWN_COLUMNS)
     result = cur.execute(
         f"""
         UPDATE request_rows AS r SET {assignments}
@@ -537,10 +535,13 @@ def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
     return int(cur.execute(sql, params or {}).fetchone()[0])
 
 
-# The row columns of a row source aliased `s` (staged rows or a file's reader), in table order.
-_SELECT_ROW = ", ".join(
-    "CAST(s.billed_cost AS DECIMAL(38, 12))" if c == "billed_cost" else f's."{c}"' for c in ROW_COLUMNS
-)
+def _staged_value(column: str) -> str:
+    """The value of a row column in a row source aliased `s` (staged rows or a file's reader)."""
+    return "CAST(s.billed_cost AS DECIMAL(38, 12))" if column == "billed_cost" else f's."{column}"'
+
+
+# The row columns of a row source aliased `s`, in table order.
+_SELECT_ROW = ", ".join(_staged_value(c) for c in ROW_COLUMNS)
 
 
 # The `reason` of a row that is no record at all (a blank line): neither imported nor rejected.
@@ -625,7 +626,7 @@ def insert_clean_requests(
                 WHEN s.reason = '{UNNAMED}' THEN error('a row to name from its text')
                 ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
-            {**params, "import_id": import_id},
+            params,
         ).fetchone()[0]
         rejected = _sequence_value(cur, _BAD_ROWS)
         duplicates = _sequence_value(cur, _KNOWN_ROWS)
@@ -643,7 +644,7 @@ def insert_clean_requests(
             """,
             {"b": batch_id, "origin": origin, "source": source},
         ).fetchone()[0]
-    removed = _keep_first_occurrences(cur, select_sql, params, origin, source) if repeats else 0
+    removed = _keep_first_occurrences(cur, select_sql, params, origin) if repeats else 0
     return good, good - int(duplicates) - removed, int(rejected)
 
 
@@ -661,31 +662,32 @@ MAX_REPEATED_IDS = 1000
 
 
 def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
-                            origin: int, source: str) -> int:
+                            origin: int) -> int:
     """Of the origin's rows whose id repeats inside it, keep each id's first occurrence (a
     derived id's every occurrence, numbered: see _first_occurrences); returns rows removed.
 
     The origin's rows carry no file order, so the file is read again for the rows of the
     repeated ids alone, in order: a filter (unlike a join) keeps DuckDB's row order, so the
     first of them by rowid is the file's first. Their rows in the origin are replaced by
-    those first occurrences. The origin holds the file's rows alone, all of `source`.
+    those first occurrences. The origin holds the file's rows alone, all of one source: their
+    ids alone tell them apart.
     """
     repeated = cur.execute(
-        "SELECT CAST($source AS VARCHAR), request_id, hash(request_id) FROM request_rows WHERE origin_id = $origin "
+        "SELECT request_id, hash(request_id) FROM request_rows WHERE origin_id = $origin "
         "GROUP BY ALL HAVING count(*) > 1",
-        {"origin": origin, "source": source},
+        {"origin": origin},
     ).fetchall()
     if not repeated:
         return 0  # a shared hash, not a shared id
     if len(repeated) > MAX_REPEATED_IDS:
         raise NotClean(f"{len(repeated)} request ids repeat inside the file")
-    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_repeated (source VARCHAR, request_id VARCHAR)")
-    cur.executemany("INSERT INTO ingest_repeated VALUES (?, ?)", [r[:2] for r in repeated])
+    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_repeated (request_id VARCHAR)")
+    cur.executemany("INSERT INTO ingest_repeated VALUES (?)", [r[:1] for r in repeated])
     stage_in_file_order(
         cur, "ingest_firsts",
         f"SELECT * FROM ({select_sql}) AS s "
         "WHERE s.reason IS NULL AND list_contains($repeated, hash(s.request_id))",
-        {**params, "repeated": [r[2] for r in repeated]},
+        {**params, "repeated": [r[1] for r in repeated]},
     )
     removed = cur.execute(
         "DELETE FROM request_rows AS r WHERE r.origin_id = $origin AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
@@ -693,8 +695,8 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         {"origin": origin},
     ).fetchone()[0]
     firsts = _first_occurrences(
-        "ingest_firsts AS s WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x "
-        "WHERE x.source = s.source AND x.request_id = s.request_id)", "ORDER BY s.rowid")
+        "ingest_firsts AS s WHERE EXISTS (SELECT 1 FROM ingest_repeated AS x WHERE x.request_id = s.request_id)",
+        "ORDER BY s.rowid")
     kept = cur.execute(
         f"""
         INSERT INTO request_rows ({_INSERT_COLUMNS})

@@ -113,10 +113,11 @@ def run_import(
             )
             updated = 0
             if clean_only:
-                if grows and _source_seen(cur, params.get("source")):
-                    raise NotClean("requests already stored may have grown")
-                if _file_seen(cur, params.get("source"), sha256):
-                    raise NotClean("the same file was imported before")
+                if _source_seen(cur, params.get("source")):
+                    if grows:
+                        raise NotClean("requests already stored may have grown")
+                    if _file_seen(cur, sha256):
+                        raise NotClean("the same file was imported before")
                 good, added, rejected = insert_clean_requests(
                     cur, select_sql, {**params, "import_id": import_id}, batch)
                 if rejected:
@@ -179,10 +180,8 @@ def _source_seen(cur: duckdb.DuckDBPyConnection, source: str | None) -> bool:
     return bool(earlier.fetchone()[0])
 
 
-def _file_seen(cur: duckdb.DuckDBPyConnection, source: str | None, sha256: Callable[[], str]) -> bool:
-    """Whether rows of this source exist and an import already took a file with this digest."""
-    if not _source_seen(cur, source):
-        return False
+def _file_seen(cur: duckdb.DuckDBPyConnection, sha256: Callable[[], str]) -> bool:
+    """Whether an import already took a file with this digest."""
     return bool(cur.execute(
         "SELECT count(*) FROM imports WHERE file_sha256 = ? AND status = 'complete'", [sha256()]
     ).fetchone()[0])
