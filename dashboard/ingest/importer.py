@@ -17,7 +17,7 @@ from dashboard.errors import ImportFailed
 from dashboard.ingest import readers
 from dashboard.ingest.base import Options, Sample, record_text
 from dashboard.ingest.formats import all_formats, by_name
-from dashboard.ingest.sql import MACROS, canonical_sql
+from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.loader import ImportCounts, NotClean, read_sample, run_import
 
@@ -212,9 +212,11 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     """The import's SQL and parameters, plus the SQL of a clean-only read and of a strict one.
 
     The clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
-    JSON lines, uses DuckDB's typed JSON reader where the format allows. The strict read is
-    the import's own, failing on such a line too: it reads the rejected rows of a
-    clean-only import again, for their lines and texts.
+    JSON lines, uses DuckDB's typed JSON reader where the format allows; for a CSV whose
+    rows have ids, the reader parses their times, tokens and amounts itself (see
+    readers.typed_csv). The strict read is the import's own, failing on such a line too:
+    it reads the rejected rows of a clean-only import again, for their lines and texts,
+    and is itself the clean-only read that a typed CSV read which failed falls back to.
     """
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
@@ -252,6 +254,13 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
         )
     else:
         fast = strict
+    # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
+    types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
+    csv = readers.typed_csv(format_sql, sample.columns, sample.delimiter, types, numbered) \
+        if shape == "csv" and not derive_ids else None
+    if csv:
+        fast = f"WITH src AS ({csv[1]}),\n" + canonical_sql(
+            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2])
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -285,12 +294,19 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # repeated ids are read again for their lines and first occurrences. A line DuckDB
         # cannot read, a row the typed read cannot name or many repeated ids send the file
         # through a staging table instead, which keeps each bad row with its line and text.
-        try:
-            counts = _run(wh, fmt, sample, fast, params, path, display_name, digest.result, clean_only=True,
-                          reread_sql=strict)
-        except BrokenFile:
-            raise
-        except (NotClean, ImportFailed):
+        # A CSV whose reader could not parse a value is first read clean again, as text.
+        cleans = [fast, strict] if sample.shape == "csv" and fast != strict else [fast]
+        counts = None
+        for clean in cleans:
+            try:
+                counts = _run(wh, fmt, sample, clean, params, path, display_name, digest.result, clean_only=True,
+                              reread_sql=strict)
+                break
+            except BrokenFile:
+                raise
+            except (NotClean, ImportFailed):
+                continue
+        if counts is None:
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
     return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
                         "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)

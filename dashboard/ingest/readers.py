@@ -136,6 +136,45 @@ def _read_csv(delimiter: str, errors: str) -> str:
             f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
 
 
+_CSV_FIELD = re.compile(r'CAST\(src\.("(?:[^"]|"")*") AS VARCHAR\) AS "(\w+)"')
+
+
+def typed_csv(format_sql: str, columns: Sequence[str], delimiter: str, types: Mapping[str, str],
+              numbered: bool = False) -> tuple[str, str, frozenset[str]] | None:
+    """The format read by DuckDB's CSV reader with some fields parsed by the reader itself; None when none can be.
+
+    A field of `types` (field name: SQL type) that the format takes from one file column as
+    it is, and from no other place, is parsed by the reader, which turns text to numbers and
+    times without making strings of them first: a fifth less work for a large clean file.
+    Returns the format's SQL over the typed columns, the reader, and the fields it types.
+    The reader fails the whole file on a value it cannot parse, and keeps neither the lines'
+    texts nor rejected lines, so it serves only a clean-only import, which then reads the
+    file as text. `__record`, from which formats build a record's text, is a NULL of the
+    right shape: a row without an id of its own cannot be named from this read.
+    """
+    typed: dict[str, str] = {}
+    fields: set[str] = set()
+
+    def retype(m: re.Match) -> str:
+        quoted, name = m.group(1), m.group(2)
+        if name not in types or format_sql.count(f"src.{quoted}") != 1:
+            return m.group(0)
+        typed[quoted[1:-1].replace('""', '"')] = types[name]
+        fields.add(name)
+        return f'src.{quoted} AS "{name}"'
+
+    mapped = _CSV_FIELD.sub(retype, format_sql)
+    if not typed:
+        return None
+    listed = ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in typed.items())
+    record = "STRUCT(" + ", ".join(f"{sql_name(c)} VARCHAR" for c in columns) + ")"
+    line = "row_number() OVER () + 1" if numbered else "NULL::BIGINT"
+    reader = (f"SELECT {line} AS line, true AS ok, NULL::VARCHAR AS raw, NULL::{record} AS \"__record\", * "
+              f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, {LINE_LIMITS}, "
+              f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', ignore_errors = false)")
+    return mapped, reader, frozenset(fields)
+
+
 def csv_line_events_sql() -> str:
     """The lines that move a CSV's records off one line each, and the number of lines.
 

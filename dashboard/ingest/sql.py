@@ -13,12 +13,17 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dashboard.errors import SECRET_HINT, SECRET_TEXT
 from dashboard.warehouse.loader import SKIPPED, UNNAMED
 
 MACROS = """
+-- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
 CREATE OR REPLACE TEMP MACRO ing_text(v) AS
-    CASE WHEN CAST(v AS VARCHAR) LIKE ' %' OR CAST(v AS VARCHAR) LIKE '% ' THEN nullif(trim(CAST(v AS VARCHAR)), '')
+    CASE WHEN contains(CAST(v AS VARCHAR), ' ')
+              AND (CAST(v AS VARCHAR) LIKE ' %' OR CAST(v AS VARCHAR) LIKE '% ')
+         THEN nullif(trim(CAST(v AS VARCHAR)), '')
          ELSE nullif(CAST(v AS VARCHAR), '') END;
 CREATE OR REPLACE TEMP MACRO ing_blank(v) AS ing_text(v) IS NULL;
 -- True for every blank value (and for a few others: any starting with a space, a control
@@ -88,9 +93,21 @@ CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS regexp_replace(
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
 
 
-def _token_casts() -> str:
+# Fields a CSV reader may hand over already parsed (see readers.typed_csv), with the type it
+# parses each to. For text the reader accepts, its value is what the casts below make of
+# that text (tokens: the decimal check of ing_tok_slow, whose scale this is; money: the
+# first cast of ing_money; times: the first cast of ing_ts_utc), so rows read this way
+# pass or fail the checks below exactly as when read as text. Text it cannot parse fails
+# the read instead of the row, and the import reads the file as text.
+TYPED_FIELDS = {
+    "ts": "TIMESTAMPTZ", "billed_cost": "DECIMAL(18, 12)", "latency_ms": "DOUBLE", "ttft_ms": "DOUBLE",
+    **{f: "DECIMAL(18, 6)" for f in TOKEN_FIELDS},
+}
+
+
+def _token_casts(typed: Collection[str]) -> str:
     # i_f: the fast integer cast, once per row in the layer below (inside a CASE it would run twice).
-    return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS)
+    return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS if f not in typed)
 
 
 # Text fields, each cleaned once per row in the layer below (s_f) however many places use it:
@@ -103,23 +120,27 @@ def _text_values() -> str:
     return ", ".join(f'ing_text("{f}") AS s_{f}' for f in TEXT_FIELDS)
 
 
-def _token_values() -> str:
+def _token_value(f: str, typed: Collection[str]) -> str:
     # n_f: the token count, or NULL when the text is not a whole number (blank or NaN counts as 0).
     # Text that round-trips through the integer cast skips ing_tok_slow, so ordinary counts pay
-    # nothing for the blank and NaN tests there.
-    return ",\n        ".join(
-        f"CASE WHEN x.{f} IS NULL THEN 0 "
-        f"WHEN CAST(x.i_{f} AS VARCHAR) = x.{f} THEN x.i_{f} "
-        f"ELSE ing_tok_slow(x.{f}) END AS n_{f}"
-        for f in TOKEN_FIELDS
-    )
+    # nothing for the blank and NaN tests there. A typed count is a decimal already.
+    if f in typed:
+        return f"CASE WHEN x.{f} IS NULL THEN 0 WHEN x.{f} = floor(x.{f}) THEN CAST(x.{f} AS BIGINT) END AS n_{f}"
+    return (f"CASE WHEN x.{f} IS NULL THEN 0 "
+            f"WHEN CAST(x.i_{f} AS VARCHAR) = x.{f} THEN x.i_{f} "
+            f"ELSE ing_tok_slow(x.{f}) END AS n_{f}")
 
 
-def _token_reasons() -> str:
+def _as_text(f: str, typed: Collection[str]) -> str:
+    """Field `f` of row `t` as text, for a reason (a typed field is cast back)."""
+    return f"CAST(t.{f} AS VARCHAR)" if f in typed else f"t.{f}"
+
+
+def _token_reasons(typed: Collection[str]) -> str:
     parts = []
     for f in TOKEN_FIELDS:
-        parts.append(f"WHEN t.n_{f} IS NULL THEN '{f} is not a whole number: ' || left(t.{f}, 60)")
-        parts.append(f"WHEN t.n_{f} < 0 THEN '{f} is negative: ' || t.{f}")
+        parts.append(f"WHEN t.n_{f} IS NULL THEN '{f} is not a whole number: ' || left({_as_text(f, typed)}, 60)")
+        parts.append(f"WHEN t.n_{f} < 0 THEN '{f} is negative: ' || {_as_text(f, typed)}")
     return "\n            ".join(parts)
 
 
@@ -128,7 +149,7 @@ TS_FROM = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 TS_UNTIL = "TIMESTAMPTZ '2100-01-01 00:00:00+00'"
 
 
-def _all_checks_pass(record_text: bool) -> str:
+def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
     """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
     checks = [
         "t.parsed",
@@ -141,13 +162,15 @@ def _all_checks_pass(record_text: bool) -> str:
         *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS),
         "(NOT t.included OR t.n_cache_read + t.n_cache_write + t.n_cache_write_1h <= t.n_prompt_tokens)",
         "t.n_reasoning <= t.n_output",
-        "(t.billed_dec IS NOT NULL OR t.billed_cost IS NULL OR trim(t.billed_cost) = '')",
+        # (a typed billed cost is its own parse)
+        *([] if "billed_cost" in typed else
+          ["(t.billed_dec IS NOT NULL OR t.billed_cost IS NULL OR trim(t.billed_cost) = '')"]),
     ]
     return "\n            AND ".join(checks)
 
 
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
-                  record_text: bool = True, shown: str = "v.raw") -> str:
+                  record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = ()) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -160,9 +183,22 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     the clean-only import that uses this read to the staged one, which names it.
     `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
     record); computed for rejected rows only.
+    `typed`: the fields (of TYPED_FIELDS) the reader gives parsed, as TYPED_FIELDS types them.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
+    if "ts" in typed and zone_given:
+        raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
     ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
+    if "ts" in typed:
+        ts = "x.ts"
+    ts_number = "NULL::DOUBLE" if "ts" in typed else "ing_ts_number(ts)"
+    ts_text = _as_text("ts", typed)
+    billed = "x.billed_cost" if "billed_cost" in typed else "ing_money(x.billed_cost)"
+    billed_reason = "" if "billed_cost" in typed else (
+        "WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''\n"
+        "                THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)")
+    no_requests = "v.requests IS NULL" + ("" if "requests" in typed else " OR ing_tok_missing(v.requests)")
+    token_values = ",\n        ".join(_token_value(f, typed) for f in TOKEN_FIELDS)
     if derive_ids:
         request_id = """coalesce(
         v.s_request_id,
@@ -176,7 +212,7 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     unnamed = "" if record_text else f"WHEN t.s_request_id IS NULL THEN '{UNNAMED}'"
     return f"""
 x AS (
-    SELECT *, ing_ts_number(ts) AS ts_number, {_token_casts()}, {_text_values()} FROM (
+    SELECT *, {ts_number} AS ts_number, {", ".join(filter(None, [_token_casts(typed), _text_values()]))} FROM (
 {format_sql}
     )
 ),
@@ -186,8 +222,8 @@ t AS (
         {ts} AS ts_parsed,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, x.s_model) AS model_final,
-        ing_money(x.billed_cost) AS billed_dec,
-        {_token_values()}
+        {billed} AS billed_dec,
+        {token_values}
     FROM x
 ),
 v AS (
@@ -196,7 +232,7 @@ v AS (
         t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
         -- Most rows pass every check: one conjunction lets them skip the chain of reasons,
         -- which only the rest go through (it decides, the conjunction only spares work).
-        CASE WHEN {_all_checks_pass(record_text)} THEN NULL ELSE CASE
+        CASE WHEN {_all_checks_pass(record_text, typed)} THEN NULL ELSE CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN 'not a valid JSON object'
             WHEN t.problem IS NOT NULL THEN t.problem
@@ -204,20 +240,19 @@ v AS (
             -- a blank time has no parse either: only rows without one are tested for blanks
             WHEN t.ts_parsed IS NULL AND ing_blank(t.ts) THEN 'missing time'
             -- DuckDB also reads 'infinity', '-infinity' and 'inf' as times: none is a request's.
-            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left(t.ts, 60)
+            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left({ts_text}, 60)
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
             -- row in a month no statement shows: its cost would silently fall out of every total.
             WHEN t.ts_parsed < {TS_FROM} OR t.ts_parsed >= {TS_UNTIL}
-                THEN 'time out of range (not in 2000 to 2099): ' || left(t.ts, 60)
+                THEN 'time out of range (not in 2000 to 2099): ' || left({ts_text}, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
-            {_token_reasons()}
+            {_token_reasons(typed)}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens
                 THEN 'cached tokens (' || (t.n_cache_read + t.n_cache_write + t.n_cache_write_1h)
                      || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'
             WHEN t.n_reasoning > t.n_output
                 THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
-            WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''
-                THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)
+            {billed_reason}
         END END AS reason
     FROM t
 )
@@ -258,6 +293,6 @@ SELECT
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
     coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
-    CASE WHEN v.requests IS NULL OR ing_tok_missing(v.requests) THEN 1 ELSE v.n_requests END AS request_count
+    CASE WHEN {no_requests} THEN 1 ELSE v.n_requests END AS request_count
 FROM v
 """

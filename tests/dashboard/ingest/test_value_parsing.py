@@ -71,3 +71,23 @@ def test_the_cheap_blank_test_holds_every_value_the_exact_one_calls_blank(wareho
     assert printable_maybe == 0  # text starting with a printable ASCII character (bar '~') is never built
     assert cur.execute("SELECT ing_maybe_blank(NULL), ing_maybe_blank('req-1'), ing_maybe_blank('r 1')"
                        ).fetchone() == (True, False, False)
+
+
+def test_text_is_trimmed_exactly_when_it_starts_or_ends_with_a_space(warehouse):
+    # ing_text skips its tests at either end for a value with no space at all; the rule
+    # stays: a value starting or ending with a space is trimmed, any other kept as it is,
+    # and an empty one is missing. Every code point alone, and with spaces around and inside.
+    cur = warehouse.cursor()
+    cur.execute(MACROS)
+    points = [chr(p) for p in range(1, 0x110000) if not 0xD800 <= p <= 0xDFFF]
+    values = points + [" " + c for c in points] + [c + " " for c in points] + [f"a{c} b" for c in points]
+    values += ["", " ", "  ", "gpt 4o", " gpt-4o", "gpt-4o ", "\u00a0gpt 4o", "gpt 4o\u3000", "\u00a0 x \u00a0"]
+    differ = cur.execute(
+        "SELECT v, ing_text(v), CASE WHEN v LIKE ' %' OR v LIKE '% ' THEN nullif(trim(v), '') ELSE nullif(v, '') END "
+        "FROM unnest(?::VARCHAR[]) AS u(v) WHERE ing_text(v) IS DISTINCT FROM "
+        "CASE WHEN v LIKE ' %' OR v LIKE '% ' THEN nullif(trim(v), '') ELSE nullif(v, '') END",
+        [values],
+    ).fetchall()
+    assert differ == []
+    assert cur.execute("SELECT ing_text(' gpt 4o '), ing_text('gpt 4o'), ing_text('\u00a0gpt 4o'), ing_text('  ')"
+                       ).fetchone() == ("gpt 4o", "gpt 4o", "\u00a0gpt 4o", None)
