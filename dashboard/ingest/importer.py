@@ -19,7 +19,7 @@ from dashboard.ingest.base import Options, Sample, record_text
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import ImportCounts, NotClean, read_sample, run_import
+from dashboard.warehouse.loader import ImportCounts, NotClean, Unreadable, read_sample, run_import
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     rows have ids, the reader parses their times, tokens and amounts itself (see
     readers.typed_csv). The strict read is the import's own, failing on such a line too:
     it reads the rejected rows of a clean-only import again, for their lines and texts,
-    and is itself the clean-only read that a typed CSV read which failed falls back to.
+    and is itself the clean-only read a typed CSV read falls back to (see import_file).
     """
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
@@ -294,16 +294,20 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # repeated ids are read again for their lines and first occurrences. A line DuckDB
         # cannot read, a row the typed read cannot name or many repeated ids send the file
         # through a staging table instead, which keeps each bad row with its line and text.
-        # A CSV whose reader could not parse a value is first read clean again, as text.
-        cleans = [fast, strict] if sample.shape == "csv" and fast != strict else [fast]
+        # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
+        # rejected, to be read again as text; where the text read keeps that line, or any
+        # other read fails, the file is read clean again as text.
+        typed_csv = sample.shape == "csv" and fast != strict
         counts = None
-        for clean in cleans:
+        for clean in [fast, strict] if typed_csv else [fast]:
             try:
                 counts = _run(wh, fmt, sample, clean, params, path, display_name, digest.result, clean_only=True,
-                              reread_sql=strict)
+                              reread_sql=strict, unparsed_kept=typed_csv and clean is not strict)
                 break
             except BrokenFile:
                 raise
+            except Unreadable:  # a line DuckDB cannot read: the text read would fail on it too
+                break
             except (NotClean, ImportFailed):
                 continue
         if counts is None:
@@ -314,7 +318,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
          display_name: str | None, sha256: Callable[[], str], clean_only: bool = False,
-         reread_sql: str | None = None) -> ImportCounts:
+         reread_sql: str | None = None, unparsed_kept: bool = False) -> ImportCounts:
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     return run_import(
         wh,
@@ -324,7 +328,7 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         file_name=display_name or str(path),
         sha256=sha256,
         format_name=fmt.NAME,
-        uses_csv_rejects=shape in ("lines", "csv") and not clean_only,
+        uses_csv_rejects=(shape in ("lines", "csv") and not clean_only) or unparsed_kept,
         rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
         first_line=readers.FIRST_LINE[shape],
         clean_only=clean_only,

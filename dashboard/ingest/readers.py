@@ -147,10 +147,11 @@ def typed_csv(format_sql: str, columns: Sequence[str], delimiter: str, types: Ma
     it is, and from no other place, is parsed by the reader, which turns text to numbers and
     times without making strings of them first: a fifth less work for a large clean file.
     Returns the format's SQL over the typed columns, the reader, and the fields it types.
-    The reader fails the whole file on a value it cannot parse, and keeps neither the lines'
-    texts nor rejected lines, so it serves only a clean-only import, which then reads the
-    file as text. `__record`, from which formats build a record's text, is a NULL of the
-    right shape: a row without an id of its own cannot be named from this read.
+    The reader passes over a line with a value it cannot parse, keeping it in the rejects
+    tables (as it does a line it cannot read at all), and keeps no line's text, so it
+    serves only a clean-only import, which reads such lines again as text.
+    `__record`, from which formats build a record's text, is a NULL of the right shape: a
+    row without an id of its own cannot be named from this read.
     """
     typed: dict[str, str] = {}
     fields: set[str] = set()
@@ -171,7 +172,7 @@ def typed_csv(format_sql: str, columns: Sequence[str], delimiter: str, types: Ma
     line = "row_number() OVER () + 1" if numbered else "NULL::BIGINT"
     reader = (f"SELECT {line} AS line, true AS ok, NULL::VARCHAR AS raw, NULL::{record} AS \"__record\", * "
               f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, {LINE_LIMITS}, "
-              f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', ignore_errors = false)")
+              f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {_REJECTS})")
     return mapped, reader, frozenset(fields)
 
 

@@ -29,7 +29,11 @@ from dashboard.warehouse.db import (
     update_grown_requests,
 )
 
-__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "read_sample", "run_import"]
+__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "Unreadable", "read_sample", "run_import"]
+
+
+class Unreadable(NotClean):
+    """A clean-only read met a line DuckDB cannot read at all: only the staged read keeps it."""
 
 
 _REJECTED = f"reason <> '{SKIPPED}'"
@@ -94,6 +98,10 @@ def run_import(
     readers.csv_line_events_sql) moves the lines of rejected rows to where the records
     really sit when blank lines or quoted fields with line breaks shift them.
     `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
+    `uses_csv_rejects` with `clean_only`: the read passes over a line whose value its CSV
+    reader cannot parse, keeping it in the `rejects` tables, and such a line counts as a
+    rejected row (read again as text for its line and reason, which must find it rejected
+    too); a line DuckDB cannot read at all raises Unreadable.
     `grows`: the format logs a request as it streams (Claude Code), so a known id whose
     record has more output tokens is the same request further on: its usage replaces the
     stored one (see update_grown_requests), on the staged path, which a clean-only import
@@ -118,8 +126,12 @@ def run_import(
                         raise NotClean("requests already stored may have grown")
                     if _file_seen(cur, sha256):
                         raise NotClean("the same file was imported before")
+                if uses_csv_rejects:
+                    _drop_rejects(cur, rejects)
                 good, added, rejected = insert_clean_requests(
                     cur, select_sql, {**params, "import_id": import_id}, batch)
+                if uses_csv_rejects:
+                    rejected += _unparsed_lines(cur, rejects)
                 if rejected:
                     _keep_rejected(cur, reread_sql, {**params, "import_id": import_id}, import_id, rejected,
                                    first_line=first_line, records=good + rejected, line_events=line_events)
@@ -172,6 +184,23 @@ def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
     finally:
         if on:
             cur.execute("RESET preserve_insertion_order")
+
+
+def _drop_rejects(cur: duckdb.DuckDBPyConnection, rejects: tuple[str, str]) -> None:
+    for table in rejects:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _unparsed_lines(cur: duckdb.DuckDBPyConnection, rejects: tuple[str, str]) -> int:
+    """Lines a clean read passed over for a value its reader could not parse (each line once:
+    a re-read for first occurrences meets them again); Unreadable for any other reject."""
+    lines, other = cur.execute(
+        f"SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type <> 'CAST') FROM {rejects[0]}"
+    ).fetchone()
+    _drop_rejects(cur, rejects)
+    if other:
+        raise Unreadable("a line DuckDB cannot read")
+    return int(lines)
 
 
 def _source_seen(cur: duckdb.DuckDBPyConnection, source: str | None) -> bool:

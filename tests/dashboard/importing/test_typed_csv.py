@@ -1,18 +1,20 @@
 """A clean CSV with ids lets DuckDB's CSV reader parse its times, tokens and amounts itself.
 
 The reader parses a typed column exactly as the cast from text does, so the rows it gives
-must be the rows the text read gives; a value it cannot parse fails the read, and the
-import then reads the file as text, still without a staging table. These tests hold the
-two reads against each other on every kind of value, and follow a file down each way.
+must be the rows the text read gives. It passes over a line with a value it cannot parse,
+which counts as rejected when the text read rejects it too; where the text read keeps it,
+the import reads the file clean again as text. These tests hold the two reads against each
+other on every kind of value, and follow a file down each way.
 """
 
 import csv
 import io
+from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.errors import ImportFailed
 from dashboard.ingest import Options, import_file
 from dashboard.ingest.importer import _build, choose, sample_file
 from dashboard.ingest.sql import MACROS
@@ -32,17 +34,14 @@ def write_csv(path, rows, header=HEADER):
 
 
 def both_reads(warehouse, path, options=None):
-    """The rows of the typed clean read and of the text read (strict), or None for a typed read that fails."""
+    """The SQL of the typed clean read, and the rows of the text read (strict) and of the typed one."""
     options = options or Options()
     sample = sample_file(warehouse, path)
     _, params, fast, strict = _build(choose(sample, None, options), sample, options, path)
     params = {**params, "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
     _, text = read_sample(warehouse, order.format(strict), str(path), params, macros=MACROS)
-    try:
-        _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)
-    except ImportFailed:
-        typed = None
+    _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)
     return fast, text, typed
 
 
@@ -105,10 +104,12 @@ SPOIL = st.none() | st.tuples(st.integers(0, 5), st.integers(0, len(COLUMNS) - 1
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=ROWS, spoil=SPOIL)
-def test_a_typed_read_either_fails_or_gives_exactly_the_text_reads_rows(warehouse, tmp_path, rows, spoil):
-    # The typed read passes over no row the text read rejects and rejects none it keeps,
-    # with the same values: so the clean import's good rows and its count of rejected rows
-    # (read again as text for their lines and reasons) are those of the text read.
+def test_a_typed_read_gives_the_text_reads_rows_but_those_it_cannot_parse(warehouse, tmp_path, rows, spoil):
+    # Every row the typed read gives, it passes or rejects as the text read does, with the
+    # same values; it gives every row but one with a value it cannot parse. So the clean
+    # import's good rows are the text read's, and where the text read rejects the lines
+    # passed over too, so is its count of rejected rows (read again as text for their
+    # lines and reasons); where not, the import reads the file as text.
     values = [list(row) for row in rows]
     if spoil:
         row, column, which = spoil
@@ -116,25 +117,56 @@ def test_a_typed_read_either_fails_or_gives_exactly_the_text_reads_rows(warehous
         values[row % len(values)][column] = unparsed[which % len(unparsed)]
     f = write_csv(tmp_path / "mixed.csv", [[f"r{i}", v[0], "gpt-4o", *v[1:]] for i, v in enumerate(values)])
     _, text, typed = both_reads(warehouse, f)
-    if typed is None:
-        assert spoil is not None  # only a value it cannot parse fails the read
-        return
-    assert len(typed) == len(text)
-    for a, b in zip(typed, text, strict=True):
-        assert (a[0] is None) == (b[0] is None), (a, b)
-        if a[0] is None:
-            assert a == b
+    by_id = {row[2]: row for row in text}  # (reason, source, request_id, ...)
+    passed_over = set(by_id) - {row[2] for row in typed}
+    assert passed_over == ({f"r{spoil[0] % len(values)}"} if spoil else set())
+    assert len(typed) == len(text) - len(passed_over)
+    for row in typed:
+        assert (row[0] is None) == (by_id[row[2]][0] is None), (row, by_id[row[2]])
+        if row[0] is None:
+            assert row == by_id[row[2]]
 
 
-def test_a_value_the_reader_cannot_parse_sends_the_file_to_the_text_read_still_clean(warehouse, tmp_path):
+def _late(value, column=3):
     rows = [[f"r{i}", "2026-11-01T10:00:00Z", "gpt-4o", "100", "0", "5", "", "", "0.01", ""] for i in range(1, 300)]
-    rows.append(["r300", "2026-11-01T10:00:00Z", "gpt-4o", "lots", "0", "5", "", "", "0.01", ""])
-    f = write_csv(tmp_path / "late.csv", rows)
-    assert both_reads(warehouse, f)[2] is None  # the typed read fails on 'lots'
+    rows.append(["r300", "2026-11-01T10:00:00Z", "gpt-4o", "100", "0", "5", "", "", "0.01", ""])
+    rows[-1][column] = value
+    return rows
+
+
+def test_a_value_the_reader_cannot_parse_is_a_rejected_row_with_its_line_and_reason(warehouse, tmp_path):
+    f = write_csv(tmp_path / "late.csv", _late("lots"))
+    assert len(both_reads(warehouse, f)[2]) == 299  # the typed read passes over 'lots'
     res = import_file(warehouse, f)
     assert (res.added, res.rejected, res.staged) == (299, 1, False)
-    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
-        (301, "prompt_tokens is not a whole number: lots")]
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows").fetchall() == [
+        (301, "r300,2026-11-01T10:00:00Z,gpt-4o,lots,0,5,,,0.01,", "prompt_tokens is not a whole number: lots")]
+    assert warehouse.query("SELECT count(*) FROM imports WHERE rows_added = 299 AND rows_rejected = 1"
+                           ).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("value", "column", "read"), [
+    ("NaN", 3, lambda row: row[0] == 0),  # a missing count: 0 tokens
+    ("1793527200", 1, lambda row: row[1] == 1793527200.0),  # epoch seconds
+    ("2026-11-01 10:00:00 +0000 UTC m=+0.5", 1, lambda row: row[1] == 1793527200.0),  # as Go prints a time
+    ("2500000", 8, lambda row: row[2] == Decimal("2500000")),  # an amount over the typed read's million
+], ids=["nan-tokens", "epoch-time", "go-time", "large-amount"])
+def test_a_value_only_the_text_read_takes_is_imported_as_the_text_read_takes_it(warehouse, tmp_path, value,
+                                                                               column, read):
+    res = import_file(warehouse, write_csv(tmp_path / "late.csv", _late(value, column)))
+    assert (res.added, res.rejected, res.staged) == (300, 0, False)
+    row = warehouse.query("SELECT input_tokens, epoch(ts), billed_cost FROM requests WHERE request_id = 'r300'"
+                          ).fetchone()
+    assert read(row), row
+
+
+def test_a_line_duckdb_cannot_read_sends_the_file_to_the_staged_read(warehouse, tmp_path):
+    f = tmp_path / "torn.csv"
+    write_csv(f, _late("100"))
+    f.write_text(f.read_text() + "r301,2026-11-01T10:00:00Z\n")
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (300, 1, True)
+    assert warehouse.query("SELECT line, raw FROM rejected_rows").fetchall() == [(302, "r301,2026-11-01T10:00:00Z")]
 
 
 def test_times_the_reader_cannot_parse_are_read_as_text_clean(warehouse, tmp_path):
