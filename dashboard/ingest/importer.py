@@ -212,9 +212,10 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     """The import's SQL and parameters, plus the SQL of a clean-only read and of a strict one.
 
     The clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
-    JSON lines, uses DuckDB's typed JSON reader where the format allows; for a CSV whose
-    rows have ids, the reader parses their times, tokens and amounts itself (see
-    readers.typed_csv). The strict read is the import's own, failing on such a line too:
+    JSON lines, uses DuckDB's typed JSON reader where the format allows. For a CSV whose
+    rows have ids, it lets the reader parse their times, tokens and amounts (see
+    readers.typed_csv), and that reader keeps the lines it cannot read or parse in the
+    rejects tables instead. The strict read is the import's own, failing on such a line too:
     it reads the rejected rows of a clean-only import again, for their lines and texts,
     and is itself the clean-only read a typed CSV read falls back to (see import_file).
     """
@@ -295,8 +296,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # cannot read, a row the typed read cannot name or many repeated ids send the file
         # through a staging table instead, which keeps each bad row with its line and text.
         # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
-        # rejected, to be read again as text; where the text read keeps that line, or any
-        # other read fails, the file is read clean again as text.
+        # rejected, to be read again as text; where the text read keeps that line, or it
+        # meets a row it cannot name, the file is read clean again as text first.
         typed_csv = sample.shape == "csv" and fast != strict
         counts = None
         for clean in [fast, strict] if typed_csv else [fast]:

@@ -97,8 +97,8 @@ TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache
 # parses each to. For text the reader accepts, its value is what the casts below make of
 # that text (tokens: the decimal check of ing_tok_slow, whose scale this is; money: the
 # first cast of ing_money; times: the first cast of ing_ts_utc), so rows read this way
-# pass or fail the checks below exactly as when read as text. Text it cannot parse fails
-# the read instead of the row, and the import reads the file as text.
+# pass or fail the checks below exactly as when read as text. A line with text it cannot
+# parse is passed over by the reader and read again as text (see loader.run_import).
 TYPED_FIELDS = {
     "ts": "TIMESTAMPTZ", "billed_cost": "DECIMAL(18, 12)", "latency_ms": "DOUBLE", "ttft_ms": "DOUBLE",
     **{f: "DECIMAL(18, 6)" for f in TOKEN_FIELDS},

@@ -224,17 +224,15 @@ def _stage_and_insert(
 
     With `grows`, known requests whose staged record has more output tokens take its usage first.
     """
-    reject_table, reject_scan = rejects
     cur.execute("DROP TABLE IF EXISTS staged")
     cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", params)
     structural: list[tuple[int, str, str]] = []
     if uses_csv_rejects:
         structural = cur.execute(
             f"SELECT line, first(csv_line), first(error_type || ': ' || error_message) "
-            f"FROM {reject_table} GROUP BY line ORDER BY line"
+            f"FROM {rejects[0]} GROUP BY line ORDER BY line"
         ).fetchall()
-        cur.execute(f"DROP TABLE IF EXISTS {reject_table}")
-        cur.execute(f"DROP TABLE IF EXISTS {reject_scan}")
+        _drop_rejects(cur, rejects)
     records, good, rejected = cur.execute(
         f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
     ).fetchone()
