@@ -208,16 +208,18 @@ def shown_sql(sample: Sample) -> str:
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], str, str]:
-    """The import's SQL and parameters, plus the SQL of a clean-only read and of a strict one.
+           path: Path) -> tuple[str, dict[str, Any], tuple[str, ...], str]:
+    """The import's SQL and parameters, the SQL of the clean-only reads to try in turn, and of a strict one.
 
-    The clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
-    JSON lines, uses DuckDB's typed JSON reader where the format allows. For a CSV whose
-    rows have ids, it lets the reader parse their times, tokens and amounts (see
-    readers.typed_csv), and that reader keeps the lines it cannot read or parse in the
-    rejects tables instead. The strict read is the import's own, failing on such a line too:
-    it reads the rejected rows of a clean-only import again, for their lines and texts,
-    and is itself the clean-only read a typed CSV read falls back to (see import_file).
+    A clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
+    JSON lines, uses DuckDB's typed JSON reader where the format allows; first with the
+    time read as a number where the sample holds it so (see readers.typed_lines), then
+    as text. For a CSV whose rows have ids, the first lets the reader parse their times,
+    tokens and amounts (see readers.typed_csv), and that reader keeps the lines it cannot
+    read or parse in the rejects tables instead. The strict read is the import's own,
+    failing on such a line too: it reads the rejected rows of a clean-only import again,
+    for their lines and texts, and is itself the clean-only read a typed CSV read falls
+    back to (see import_file).
     """
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
@@ -248,20 +250,22 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     # The staged read, strict: for reading the rejected rows of a clean-only import again.
     strict = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
                                                       columns=sample.columns, wrapped=sample.wrapped))
-    typed = readers.typed_lines(format_sql, sample.records) if shape == "lines" and not numbered else None
-    if typed:
-        fast = f"WITH src AS ({typed[1]}),\n" + canonical_sql(
-            typed[0], zone_given=zone_given, derive_ids=False, record_text=False
-        )
-    else:
-        fast = strict
+    cleans: list[str] = []
+    for epoch in (True, False):
+        typed = readers.typed_lines(format_sql, sample.records, epoch) if shape == "lines" and not numbered else None
+        if typed:
+            cleans.append(f"WITH src AS ({typed[1]}),\n" + canonical_sql(
+                typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
+                typed={"ts_epoch"} if epoch else ()))
     # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
     types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
     csv = readers.typed_csv(format_sql, sample.columns, sample.delimiter, types, numbered) \
         if shape == "csv" and not derive_ids else None
     if csv:
-        fast = f"WITH src AS ({csv[1]}),\n" + canonical_sql(
-            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2])
+        cleans += [f"WITH src AS ({csv[1]}),\n" + canonical_sql(
+            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), strict]
+    if not cleans:
+        cleans.append(strict)
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -271,7 +275,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     }
     if options.tz:
         params["tz"] = options.tz
-    return sql, params, fast, strict
+    return sql, params, tuple(cleans), strict
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
@@ -287,7 +291,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
-    sql, params, fast, strict = _build(fmt, sample, options, path)
+    sql, params, cleans, strict = _build(fmt, sample, options, path)
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(checked_digest, path)
@@ -297,10 +301,11 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # through a staging table instead, which keeps each bad row with its line and text.
         # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
         # rejected, to be read again as text; where the text read keeps that line, or it
-        # meets a row it cannot name, the file is read clean again as text first.
-        typed_csv = sample.shape == "csv" and fast != strict
+        # meets a row it cannot name, the file is read clean again as text first. A typed
+        # JSON read whose time is no number after all is made again with the time as text.
+        typed_csv = sample.shape == "csv" and cleans[0] != strict
         counts = None
-        for clean in [fast, strict] if typed_csv else [fast]:
+        for clean in cleans:
             try:
                 counts = _run(wh, fmt, sample, clean, params, path, display_name, digest.result, clean_only=True,
                               reread_sql=strict, unparsed_kept=typed_csv and clean is not strict)
@@ -309,7 +314,12 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                 raise
             except Unreadable:  # a line DuckDB cannot read: the text read would fail on it too
                 break
-            except (NotClean, ImportFailed):
+            except (NotClean, ImportFailed) as e:
+                # With its time read as a number, a typed JSON read fails on a time that is no
+                # number (DuckDB's "Failed to cast value to numerical": no other field of that
+                # read is a number); only then is the read with the time as text worth making.
+                if '"ts_epoch"' in clean and "numerical" not in str(e):
+                    break
                 continue
         if counts is None:
             counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)

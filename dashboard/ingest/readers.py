@@ -305,7 +305,42 @@ def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tupl
     return _JSON_FIELD.sub(lambda m: field(m.group(1)), format_sql), spec
 
 
-def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> tuple[str, str] | None:
+# The `ts` field of a format's SELECT, on its own line (see base.select).
+_TS_FIELD = re.compile(r'^(SELECT |       )(.*) AS "ts",$', re.M)
+_FIRST_PATH = re.compile(r"^(?:coalesce\()*json_extract_string\(src\.doc, '((?:[^']|'')*)'\)")
+
+
+def _value_at(record: Any, keys: Sequence[str]) -> Any:
+    for key in keys:
+        if not isinstance(record, Mapping) or key not in record:
+            return None
+        record = record[key]
+    return record
+
+
+def _epoch_path(format_sql: str, records: Sequence[Mapping[str, Any]]) -> str | None:
+    """The path of the time a format takes first, when the sample holds it as a JSON number; else None.
+
+    Such a time is epoch seconds or milliseconds (OpenAI's `created`), which the JSON reader
+    can give as a DOUBLE: the value the text read makes of the number's text, which is the
+    double's own shortest form. The path must be the first a `ts` that falls back on others
+    tries, and read nowhere else.
+    """
+    line = _TS_FIELD.search(format_sql)
+    first = line and _FIRST_PATH.match(line.group(2))
+    if not first:
+        return None
+    path = first.group(1)
+    keys = _keys(path)
+    if keys is None or format_sql.count(f"json_extract_string(src.doc, '{path}')") != 1:
+        return None
+    values = [v for v in (_value_at(r, keys) for r in records) if v is not None]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return path if values and len(numbers) == len(values) else None
+
+
+def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (),
+                epoch: bool = False) -> tuple[str, str] | None:
     """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
 
     `read_json` with a declared nested STRUCT (every leaf VARCHAR) parses each line once,
@@ -313,13 +348,34 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = ()) -> t
     extracting paths. But it fails the whole file on one malformed line and knows neither
     line numbers nor a line's text, so the importer takes it only for a file it reads
     cleanly with no rejected row, and reads any other file with `parsed_lines`.
+    `epoch`: the time the format takes first is read as a number (see _epoch_path), given
+    as `ts_epoch` beside a `ts` that holds the other times only where it is missing
+    (see sql.canonical_sql); None when the sample does not hold it as a number. A time
+    later in the file that is no number fails the read, which the importer then makes
+    without `epoch`.
     """
+    path = _epoch_path(format_sql, records) if epoch else None
+    if epoch and path is None:
+        return None
     typed = _typed_fields(format_sql, records)
     if typed is None:
         return None
     format_sql, spec = typed
     if re.search(r"\bdoc\b", format_sql) or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
         return None  # the format reads the record itself, which this reader does not keep
+    if path is not None:
+        *parents, leaf = _keys(path)
+        node = spec
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or node.get(leaf) != "VARCHAR":
+            return None  # inside an object read whole
+        node[leaf] = "DOUBLE"
+        number = "src." + ".".join(sql_name(k) for k in _keys(path))
+        line = _TS_FIELD.search(format_sql)
+        others = line.group(2).replace(number, "NULL", 1)
+        format_sql = (format_sql[:line.start(2)] + f"CASE WHEN {number} IS NULL THEN {others} END" + ' AS "ts",\n'
+                      + f'       {number} AS "ts_epoch",' + format_sql[line.end():])
 
     def sql_type(node: dict | str) -> str:
         if isinstance(node, str):

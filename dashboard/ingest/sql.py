@@ -183,7 +183,10 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     the clean-only import that uses this read to the staged one, which names it.
     `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
     record); computed for rejected rows only.
-    `typed`: the fields (of TYPED_FIELDS) the reader gives parsed, as TYPED_FIELDS types them.
+    `typed`: the fields (of TYPED_FIELDS) the reader gives parsed, as TYPED_FIELDS types them;
+    or "ts_epoch": beside `ts`, the format gives the time it takes first as a DOUBLE `ts_epoch`
+    (a JSON number, see readers.typed_lines), and `ts` only where that is missing. The time is
+    then what the text read makes of the number's text: epoch seconds or milliseconds, else none.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
     if "ts" in typed and zone_given:
@@ -193,6 +196,11 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
         ts = "x.ts"
     ts_number = "NULL::DOUBLE" if "ts" in typed else "ing_ts_number(ts)"
     ts_text = _as_text("ts", typed)
+    no_time = "ing_blank(t.ts)"
+    if "ts_epoch" in typed:
+        ts_number = f"coalesce(ts_epoch, {ts_number})"
+        ts_text = "coalesce(t.ts, CAST(t.ts_epoch AS VARCHAR))"
+        no_time = "t.ts_epoch IS NULL AND ing_blank(t.ts)"
     billed = "x.billed_cost" if "billed_cost" in typed else "ing_money(x.billed_cost)"
     billed_reason = "" if "billed_cost" in typed else (
         "WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''\n"
@@ -238,7 +246,7 @@ v AS (
             WHEN t.problem IS NOT NULL THEN t.problem
             {unnamed}
             -- a blank time has no parse either: only rows without one are tested for blanks
-            WHEN t.ts_parsed IS NULL AND ing_blank(t.ts) THEN 'missing time'
+            WHEN t.ts_parsed IS NULL AND {no_time} THEN 'missing time'
             -- DuckDB also reads 'infinity', '-infinity' and 'inf' as times: none is a request's.
             WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left({ts_text}, 60)
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the

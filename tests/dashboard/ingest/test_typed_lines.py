@@ -8,6 +8,8 @@ import hashlib
 import json
 from decimal import Decimal
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingest_helpers import write_lines
 
 from dashboard.ingest import import_file
@@ -40,7 +42,7 @@ RECORDS = [
 def _both_reads(warehouse, path):
     sample = sample_file(warehouse, path)
     fmt = choose(sample, None, Options())
-    sql, params, fast, _ = _build(fmt, sample, Options(), path)
+    sql, params, (fast, *_), _ = _build(fmt, sample, Options(), path)
     assert fast is not None, "clean OpenAI lines should have a typed read"
     params = {**params, "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
@@ -111,7 +113,7 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
             {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
     f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
     sample = sample_file(warehouse, f)
-    _, _, fast, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    _, _, (fast, *_), _ = _build(choose(sample, None, Options()), sample, Options(), f)
     assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == 28 and all(row[0] is None for row in by_line)
@@ -236,3 +238,112 @@ def test_helicone_properties_that_differ_only_in_case_read_alike(warehouse, tmp_
     import_file(warehouse, f)
     projects = dict(warehouse.query("SELECT request_id, project FROM requests").fetchall())
     assert projects == {"h1": "search", "h2": "wins", "h3": "mobile", "h4": None}
+
+
+# Times as OpenAI's `created` holds them (epoch seconds), and as other logs write them.
+EPOCH = [
+    {"id": "e1", "created": 1790000000, "model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+    {"id": "e2", "created": 1790000000123, "model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+    {"id": "e3", "created": 1790000000.25, "model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+    {"id": "e4", "created": None, "timestamp": "2026-11-01T10:00:00+02:00", "model": "gpt-4o",
+     "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+    {"id": "e5", "created_at": "2026-11-01 10:00:00", "model": "gpt-4o",
+     "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+    {"id": "e6", "created": 1790000000, "timestamp": "2001-01-01T00:00:00Z", "model": "gpt-4o",
+     "usage": {"prompt_tokens": 10, "completion_tokens": 1}},
+]
+
+
+def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_rows(warehouse, tmp_path):
+    f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
+    sample = sample_file(warehouse, f)
+    _, _, cleans, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    assert "'created': 'DOUBLE'" in cleans[0] and '"ts_epoch"' in cleans[0]
+    assert "'created': 'VARCHAR'" in cleans[1]  # the read to make when a time is no number after all
+    by_line, typed = _both_reads(warehouse, f)
+    assert len(by_line) == len(EPOCH) and all(row[0] is None for row in by_line)
+    assert typed == by_line
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (6, 0, False)
+    times = dict(warehouse.query("SELECT request_id, epoch_ms(ts) FROM requests").fetchall())
+    assert times == {"e1": 1790000000000, "e2": 1790000000123, "e3": 1790000000250, "e4": 1793520000000,
+                     "e5": 1793527200000, "e6": 1790000000000}
+
+
+def test_a_time_read_elsewhere_or_not_always_a_number_keeps_the_text_read():
+    sql = ("SELECT coalesce(json_extract_string(src.doc, '$.created'), json_extract_string(src.doc, '$.t')) AS \"ts\",\n"
+           "       json_extract_string(src.doc, '$.model') AS \"model\",\nFROM src")
+    assert typed_lines(sql, [{"created": 1790000000}], epoch=True) is not None
+    for records in ([{"created": "1790000000"}], [{"created": True}], [{"created": 17}, {"created": "x"}], [{}]):
+        assert typed_lines(sql, records, epoch=True) is None
+    assert typed_lines(sql, [{"created": "x"}]) is not None  # read as text
+    again = sql.replace("'$.model'", "'$.created'")
+    assert typed_lines(again, [{"created": 1790000000}], epoch=True) is None
+
+
+# JSON values DuckDB's JSON reader takes as a number, good times and bad ones among them.
+NUMBERS = st.sampled_from([
+    1790000000, 1790000000123, 1790000000.5, 0, -5, 99999999, 100000000, 9999999999, 10000000000,
+    99999999999999, 100000000000000, 1e300, 1.5e-7, 946684799, 4102444800, 4102444799.999, True, False, None,
+    "1790000000", "1.79e9", "12", 17900000001234567,
+])
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(times=st.lists(NUMBERS, min_size=1, max_size=6))
+def test_a_time_read_as_a_number_passes_or_rejects_each_row_as_the_text_read_does(warehouse, tmp_path, times):
+    # The clean import takes the good rows as they are and counts the rejected ones, whose
+    # lines and reasons it reads again as text: so what must agree is which rows are good,
+    # and every value of a good row.
+    # (after ten lines with plain epoch times: the sample the reader's types are chosen from)
+    usage = {"prompt_tokens": 3, "completion_tokens": 1}
+    rows = [{"id": f"n{i}", "created": 1790000000 + i if i < 10 else times[i - 10], "model": "gpt-4o", "usage": usage}
+            for i in range(10 + len(times))]
+    f = write_lines(tmp_path / "numbers.jsonl", [json.dumps(r) for r in rows])
+    sample = sample_file(warehouse, f)
+    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0]
+    by_line, typed = _both_reads(warehouse, f)
+    assert [row[2] for row in typed] == [row[2] for row in by_line]  # request ids, in order
+    for mine, theirs in zip(typed, by_line, strict=True):
+        assert (mine[0] is None) == (theirs[0] is None), (mine, theirs)
+        if mine[0] is None:
+            assert mine == theirs
+
+
+def test_a_time_that_is_no_number_after_the_sample_is_read_as_text_without_staging(warehouse, tmp_path):
+    plain = [{**EPOCH[0], "id": f"p{i}"} for i in range(30)]
+    late = {**EPOCH[0], "id": "late", "created": "2026-11-01T10:00:00Z"}
+    f = write_lines(tmp_path / "late-text-time.jsonl", [json.dumps(r) for r in [*plain, late]])
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (31, 0, False)
+    assert warehouse.query("SELECT epoch_ms(ts) FROM requests WHERE request_id = 'late'").fetchall() == [
+        (1793527200000,)]
+    # a malformed line fails both typed reads alike: the file goes straight to the staged read
+    broken = write_lines(tmp_path / "broken.jsonl", [json.dumps(r) for r in plain] + ["{broken"])
+    res = import_file(warehouse, broken)
+    assert (res.added, res.duplicates, res.rejected, res.staged) == (0, 30, 1, True)
+
+
+def test_with_a_zone_given_a_time_read_as_a_number_is_the_same_instant(warehouse, tmp_path):
+    f = write_lines(tmp_path / "epoch-tz.jsonl", [json.dumps(r) for r in EPOCH])
+    res = import_file(warehouse, f, options=Options(tz="Asia/Shanghai"))
+    assert (res.added, res.staged) == (6, False)
+    times = dict(warehouse.query("SELECT request_id, epoch_ms(ts) FROM requests").fetchall())
+    # epoch times are instants; only the naive text (e5) is read in the zone given
+    assert times["e1"] == 1790000000000 and times["e2"] == 1790000000123
+    assert times["e5"] == 1793527200000 - 8 * 3600 * 1000
+
+
+def test_a_row_whose_number_is_no_time_is_rejected_with_its_line_and_the_text_reads_reason(warehouse, tmp_path):
+    # (after the sample: a True there would keep the time from being read as a number)
+    lines = [json.dumps({**EPOCH[0], "id": f"p{i}"}) for i in range(12)]
+    lines.insert(10, json.dumps({**EPOCH[0], "id": "bad", "created": 5}))
+    lines.insert(11, json.dumps({**EPOCH[0], "id": "flag", "created": True}))
+    f = write_lines(tmp_path / "no-time.jsonl", lines)
+    sample = sample_file(warehouse, f)
+    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0]
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected, res.staged) == (12, 2, False)
+    assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (11, lines[10], "unparsable time: 5"), (12, lines[11], "unparsable time: true")]
