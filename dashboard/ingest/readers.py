@@ -319,12 +319,12 @@ def _value_at(record: Any, keys: Sequence[str]) -> Any:
 
 
 def _epoch_path(format_sql: str, records: Sequence[Mapping[str, Any]]) -> str | None:
-    """The path of the time a format takes first, when the sample holds it as a JSON number; else None.
+    """The path the format's time comes from first, when every sample record with it holds a JSON number; else None.
 
-    Such a time is epoch seconds or milliseconds (OpenAI's `created`), which the JSON reader
-    can give as a DOUBLE: the value the text read makes of the number's text, which is the
-    double's own shortest form. The path must be the first a `ts` that falls back on others
-    tries, and read nowhere else.
+    Such a time is epoch seconds or milliseconds (OpenAI's `created`). The JSON reader gives
+    it as a DOUBLE, the number the text read gets too: as text, the reader writes a number
+    in its shortest form, which casts back to that DOUBLE. The path must come first in the
+    `ts` field and be read nowhere else.
     """
     line = _TS_FIELD.search(format_sql)
     first = line and _FIRST_PATH.match(line.group(2))
