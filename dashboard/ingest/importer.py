@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -207,8 +207,17 @@ def shown_sql(sample: Sample) -> str:
     return record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
 
 
+class CleanRead(NamedTuple):
+    """A clean-only read and what it is: "typed-csv" (a CSV reader parsing values, see
+    readers.typed_csv), "epoch" (the typed JSON read with its time as a number), "typed-lines"
+    (the typed JSON read) or "text" (the strict read itself)."""
+
+    sql: str
+    kind: str
+
+
 def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], tuple[str, ...], str]:
+           path: Path) -> tuple[str, dict[str, Any], tuple[CleanRead, ...], str]:
     """The import's SQL and parameters, the SQL of the clean-only reads to try in turn, and of a strict one.
 
     A clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
@@ -250,22 +259,22 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     # The staged read, strict: for reading the rejected rows of a clean-only import again.
     strict = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
                                                       columns=sample.columns, wrapped=sample.wrapped))
-    cleans: list[str] = []
+    cleans: list[CleanRead] = []
     for epoch in (True, False):
         typed = readers.typed_lines(format_sql, sample.records, epoch) if shape == "lines" and not numbered else None
         if typed:
-            cleans.append(f"WITH src AS ({typed[1]}),\n" + canonical_sql(
+            cleans.append(CleanRead(f"WITH src AS ({typed[1]}),\n" + canonical_sql(
                 typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                typed={"ts_epoch"} if epoch else ()))
+                typed={"ts_epoch"} if epoch else ()), "epoch" if epoch else "typed-lines"))
     # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
     types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
     csv = readers.typed_csv(format_sql, sample.columns, sample.delimiter, types, numbered) \
         if shape == "csv" and not derive_ids else None
     if csv:
-        cleans += [f"WITH src AS ({csv[1]}),\n" + canonical_sql(
-            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), strict]
-    if not cleans:
-        cleans.append(strict)
+        cleans.append(CleanRead(f"WITH src AS ({csv[1]}),\n" + canonical_sql(
+            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), "typed-csv"))
+    if not cleans or csv:
+        cleans.append(CleanRead(strict, "text"))
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -303,12 +312,11 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         # rejected, to be read again as text; where the text read keeps that line, or it
         # meets a row it cannot name, the file is read clean again as text first. A typed
         # JSON read whose time is no number after all is made again with the time as text.
-        typed_csv = sample.shape == "csv" and cleans[0] != strict
         counts = None
         for clean in cleans:
             try:
-                counts = _run(wh, fmt, sample, clean, params, path, display_name, digest.result, clean_only=True,
-                              reread_sql=strict, unparsed_kept=typed_csv and clean is not strict)
+                counts = _run(wh, fmt, sample, clean.sql, params, path, display_name, digest.result,
+                              clean_only=True, reread_sql=strict, unparsed_kept=clean.kind == "typed-csv")
                 break
             except BrokenFile:
                 raise
@@ -318,7 +326,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                 # With its time read as a number, a typed JSON read fails on a time that is no
                 # number (DuckDB's "Failed to cast value to numerical": no other field of that
                 # read is a number); only then is the read with the time as text worth making.
-                if '"ts_epoch"' in clean and "numerical" not in str(e):
+                if clean.kind == "epoch" and "numerical" not in str(e):
                     break
                 continue
         if counts is None:

@@ -364,14 +364,15 @@ def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (),
     if re.search(r"\bdoc\b", format_sql) or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
         return None  # the format reads the record itself, which this reader does not keep
     if path is not None:
-        *parents, leaf = _keys(path)
+        keys = _keys(path)
+        *parents, leaf = keys
         node = spec
         for key in parents:
             node = node.get(key) if isinstance(node, dict) else None
         if not isinstance(node, dict) or node.get(leaf) != "VARCHAR":
             return None  # inside an object read whole
         node[leaf] = "DOUBLE"
-        number = "src." + ".".join(sql_name(k) for k in _keys(path))
+        number = "src." + ".".join(sql_name(k) for k in keys)
         line = _TS_FIELD.search(format_sql)
         others = line.group(2).replace(number, "NULL", 1)
         format_sql = (format_sql[:line.start(2)] + f"CASE WHEN {number} IS NULL THEN {others} END" + ' AS "ts",\n'

@@ -42,7 +42,7 @@ RECORDS = [
 def _both_reads(warehouse, path):
     sample = sample_file(warehouse, path)
     fmt = choose(sample, None, Options())
-    sql, params, (fast, *_), _ = _build(fmt, sample, Options(), path)
+    sql, params, ((fast, _), *_), _ = _build(fmt, sample, Options(), path)
     assert fast is not None, "clean OpenAI lines should have a typed read"
     params = {**params, "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
@@ -113,7 +113,7 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
             {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
     f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
     sample = sample_file(warehouse, f)
-    _, _, (fast, *_), _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    _, _, ((fast, _), *_), _ = _build(choose(sample, None, Options()), sample, Options(), f)
     assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == 28 and all(row[0] is None for row in by_line)
@@ -258,8 +258,8 @@ def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_
     f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
     sample = sample_file(warehouse, f)
     _, _, cleans, _ = _build(choose(sample, None, Options()), sample, Options(), f)
-    assert "'created': 'DOUBLE'" in cleans[0] and '"ts_epoch"' in cleans[0]
-    assert "'created': 'VARCHAR'" in cleans[1]  # the read to make when a time is no number after all
+    assert "'created': 'DOUBLE'" in cleans[0].sql and '"ts_epoch"' in cleans[0].sql
+    assert "'created': 'VARCHAR'" in cleans[1].sql  # the read to make when a time is no number after all
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == len(EPOCH) and all(row[0] is None for row in by_line)
     assert typed == by_line
@@ -302,7 +302,7 @@ def test_a_time_read_as_a_number_passes_or_rejects_each_row_as_the_text_read_doe
             for i in range(10 + len(times))]
     f = write_lines(tmp_path / "numbers.jsonl", [json.dumps(r) for r in rows])
     sample = sample_file(warehouse, f)
-    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0]
+    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0].sql
     by_line, typed = _both_reads(warehouse, f)
     assert [row[2] for row in typed] == [row[2] for row in by_line]  # request ids, in order
     for mine, theirs in zip(typed, by_line, strict=True):
@@ -342,7 +342,7 @@ def test_a_row_whose_number_is_no_time_is_rejected_with_its_line_and_the_text_re
     lines.insert(11, json.dumps({**EPOCH[0], "id": "flag", "created": True}))
     f = write_lines(tmp_path / "no-time.jsonl", lines)
     sample = sample_file(warehouse, f)
-    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0]
+    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0].sql
     res = import_file(warehouse, f)
     assert (res.added, res.rejected, res.staged) == (12, 2, False)
     assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
