@@ -128,8 +128,9 @@ def has_demo(wh: Warehouse) -> bool:
 def clear(wh: Warehouse) -> int:
     """Remove the demo rows (and only them); returns how many."""
     n = wh.query("SELECT count(*) FROM requests WHERE source = ?", [DEMO_SOURCE]).fetchone()[0]
-    wh.query("DELETE FROM request_rows WHERE origin_id IN (SELECT origin_id FROM origins WHERE source = ?)",
-             [DEMO_SOURCE])
+    for table in ("request_rows", "request_rows_lean"):
+        wh.query(f"DELETE FROM {table} WHERE origin_id IN (SELECT origin_id FROM origins WHERE source = ?)",
+                 [DEMO_SOURCE])
     wh.query("DELETE FROM origins WHERE source = ?", [DEMO_SOURCE])
     wh.query("DELETE FROM settings WHERE key = 'demo_data'")
     return n

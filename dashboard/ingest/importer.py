@@ -17,9 +17,9 @@ from dashboard.errors import ImportFailed
 from dashboard.ingest import readers
 from dashboard.ingest.base import Options, Sample, record_text
 from dashboard.ingest.formats import all_formats, by_name
-from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql
+from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql, lean_fits
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import ImportCounts, NotClean, Unreadable, read_sample, run_import
+from dashboard.warehouse.loader import ImportCounts, NotClean, NotLean, Unreadable, read_sample, run_import
 
 
 @dataclass(frozen=True)
@@ -210,10 +210,12 @@ def shown_sql(sample: Sample) -> str:
 class CleanRead(NamedTuple):
     """A clean-only read and what it is: "typed-csv" (a CSV reader parsing values, see
     readers.typed_csv), "epoch" (the typed JSON read with its time as a number), "typed-lines"
-    (the typed JSON read) or "text" (the strict read itself)."""
+    (the typed JSON read) or "text" (the strict read itself). `lean`: its rows may go to the
+    table without the rarely filled columns (see sql.lean_fits)."""
 
     sql: str
     kind: str
+    lean: bool = False
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
@@ -275,6 +277,8 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
             csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), "typed-csv"))
     if not cleans or csv:
         cleans.append(CleanRead(strict, "text"))
+    if lean_fits(format_sql, bool(options.provider)) and not getattr(fmt, "GROWS", False):
+        cleans = [clean._replace(lean=True) for clean in cleans]
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -315,8 +319,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         counts = None
         for clean in cleans:
             try:
-                counts = _run(wh, fmt, sample, clean.sql, params, path, display_name, digest.result,
-                              clean_only=True, reread_sql=strict, unparsed_kept=clean.kind == "typed-csv")
+                counts = _run_clean(wh, fmt, sample, clean, params, path, display_name, digest.result, strict)
                 break
             except BrokenFile:
                 raise
@@ -335,9 +338,22 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                         "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
 
 
+def _run_clean(wh: Warehouse, fmt: ModuleType, sample: Sample, clean: CleanRead, params: dict[str, Any],
+               path: Path, display_name: str | None, sha256: Callable[[], str], strict: str) -> ImportCounts:
+    """One clean-only read: into the lean table where it may go there, and where a row turns
+    out to have a value that table leaves out (NotLean), into the full one."""
+    for lean in (True, False) if clean.lean else (False,):
+        try:
+            return _run(wh, fmt, sample, clean.sql, params, path, display_name, sha256, clean_only=True,
+                        reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=lean)
+        except NotLean:
+            continue
+    raise AssertionError("unreachable: a full-table insert never raises NotLean")
+
+
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
          display_name: str | None, sha256: Callable[[], str], clean_only: bool = False,
-         reread_sql: str | None = None, unparsed_kept: bool = False) -> ImportCounts:
+         reread_sql: str | None = None, unparsed_kept: bool = False, lean: bool = False) -> ImportCounts:
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     return run_import(
         wh,
@@ -354,4 +370,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         line_events=readers.csv_line_events_sql() if shape == "csv" else None,
         reread_sql=reread_sql,
         grows=getattr(fmt, "GROWS", False),
+        lean=lean,
     )

@@ -116,6 +116,22 @@ TEXT_FIELDS = ("request_id", "provider", "upstream_provider", "model", "project"
                "user", "status", "currency")
 
 
+# The fields whose values go to the columns a lean insert leaves out (warehouse.db.LEAN_DEFAULTS).
+LEAN_ABSENT = ("upstream_provider", "user", "tags", "cache_write", "cache_write_1h", "reasoning", "latency_ms",
+               "ttft_ms", "status", "currency", "requests")
+
+
+def lean_fits(mapped: str, provider_given: bool) -> bool:
+    """Whether a format's SQL (`mapped`, naming its fields) leaves every field of LEAN_ABSENT NULL.
+
+    Its rows then have no value the lean table leaves out; with --provider, the file's own
+    provider becomes the row's upstream one, so it must be NULL too. This only chooses the
+    table to try first: the lean insert itself refuses a row that does not fit.
+    """
+    absent = (*LEAN_ABSENT, "provider") if provider_given else LEAN_ABSENT
+    return all(f'NULL AS "{f}"' in mapped for f in absent)
+
+
 def _text_values() -> str:
     return ", ".join(f'ing_text("{f}") AS s_{f}' for f in TEXT_FIELDS)
 

@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,23 @@ TOKEN_COLUMNS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens",
 )
+# The row columns `request_rows_lean` leaves out (migration 5), each with the value `requests`
+# shows for a lean row, as SQL over that row (aliased {row}): what an import gives a row whose
+# file has none of these fields. Keep in step with the view of migration 5 (a test compares them).
+LEAN_DEFAULTS = {
+    "upstream_provider": "NULL",
+    "user": "NULL",
+    "tags": "NULL",
+    "cache_write_tokens": "0",
+    "cache_write_1h_tokens": "0",
+    "reasoning_tokens": "0",
+    "latency_ms": "NULL",
+    "ttft_ms": "NULL",
+    "status": "NULL",
+    "currency": "CASE WHEN {row}.billed_cost IS NOT NULL THEN 'USD' END",
+    "request_count": "1",
+}
+LEAN_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in LEAN_DEFAULTS)
 
 
 def key_hint(key: str | None) -> str | None:
@@ -401,7 +419,8 @@ _REQUEST_ARROW = pa.schema(
 _INSERT_COLUMNS = "origin_id, " + ", ".join(f'"{c}"' for c in ROW_COLUMNS)
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE|CHECKPOINT)\b", re.I)
 _WRITES_REQUESTS = re.compile(
-    r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\b(requests|request_rows|origins)\b", re.I | re.S)
+    r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\b(requests|request_rows|request_rows_lean|origins)\b",
+    re.I | re.S)
 
 
 def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -576,6 +595,35 @@ class NotClean(Exception):
     """A clean-only insert met a row only the staged path can take, or too many repeated ids; nothing was written."""
 
 
+class NotLean(NotClean):
+    """A lean insert met a row with a value `request_rows_lean` cannot hold; nothing was written.
+
+    The same read inserted into `request_rows` takes it.
+    """
+
+
+_NOT_LEAN = "a row with a field the lean table leaves out"
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The table a clean insert writes its rows to, and how."""
+
+    table: str
+    columns: str  # the table's columns, for INSERT, from origin_id on
+    values: str  # their values after origin_id, from a row source aliased `s`
+    holds: str  # SQL: the table holds row `s` whole (it has a column for every value the row has)
+
+
+_WIDE = _Target("request_rows", _INSERT_COLUMNS, _SELECT_ROW, "true")
+_LEAN = _Target(
+    "request_rows_lean",
+    "origin_id, " + ", ".join(f'"{c}"' for c in LEAN_COLUMNS),
+    ", ".join(_staged_value(c) for c in LEAN_COLUMNS),
+    " AND ".join(f's."{c}" IS NOT DISTINCT FROM {v.format(row="s")}' for c, v in LEAN_DEFAULTS.items()),
+)
+
+
 def stage_in_file_order(cur: duckdb.DuckDBPyConnection, table: str, select_sql: str,
                         params: Mapping[str, Any]) -> None:
     """A temporary `table` of `select_sql`'s rows whose rowids follow the file, inside a clean import.
@@ -600,7 +648,7 @@ def _sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
 
 
 def insert_clean_requests(
-    cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int
+    cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int, lean: bool = False
 ) -> tuple[int, int, int]:
     """Insert a file's good rows straight from its reader, with no staging table; returns (good, added, rejected).
 
@@ -616,7 +664,10 @@ def insert_clean_requests(
     one origin), or more repeated ids than that takes, raises NotClean, and the caller,
     whose transaction this runs in, rolls back and takes the staged path that names rows
     from their text, keeps first occurrences however many, and gives every source its origin.
+    `lean`: the rows go to `request_rows_lean`; a row with a value that table leaves out
+    (see LEAN_DEFAULTS) raises NotLean, for the caller to insert the file into `request_rows`.
     """
+    target = _LEAN if lean else _WIDE
     source, import_id = params.get("source"), params.get("import_id")
     if source is None:
         raise NotClean("no source named for the rows' origin")
@@ -630,9 +681,10 @@ def insert_clean_requests(
         cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_KNOWN_ROWS}")
         inserted = cur.execute(
             f"""
-            INSERT INTO request_rows ({_INSERT_COLUMNS})
-            SELECT CASE WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
-                THEN {origin} ELSE error('a row of another source or import') END, {_SELECT_ROW}
+            INSERT INTO {target.table} ({target.columns})
+            SELECT CASE WHEN NOT ({target.holds}) THEN error('{_NOT_LEAN}')
+                WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
+                THEN {origin} ELSE error('a row of another source or import') END, {target.values}
             FROM ({select_sql}) AS s
             WHERE (s.reason IS NULL AND {new}) OR (s.reason <> '{SKIPPED}' AND CASE
                 WHEN s.reason = '{UNNAMED}' THEN error('a row to name from its text')
@@ -643,20 +695,20 @@ def insert_clean_requests(
         rejected = _sequence_value(cur, _BAD_ROWS)
         duplicates = _sequence_value(cur, _KNOWN_ROWS)
         # One origin: its rows' ids alone tell them apart.
-        repeats = _repeated_ids(cur, "request_rows", f"origin_id = {origin}", key="request_id")
+        repeats = _repeated_ids(cur, target.table, f"origin_id = {origin}", key="request_id")
     except duckdb.Error as e:
-        raise NotClean(str(e).splitlines()[0]) from e
+        raise (NotLean if _NOT_LEAN in str(e) else NotClean)(str(e).splitlines()[0]) from e
     good = int(inserted) + duplicates
     if known and not leave_out:
         duplicates += cur.execute(
-            """
-            DELETE FROM request_rows AS r WHERE r.origin_id = $origin AND EXISTS (
+            f"""
+            DELETE FROM {target.table} AS r WHERE r.origin_id = $origin AND EXISTS (
                 SELECT 1 FROM requests AS o
                 WHERE o.batch_id IS DISTINCT FROM $b AND o.source = $source AND o.request_id = r.request_id)
             """,
             {"b": batch_id, "origin": origin, "source": source},
         ).fetchone()[0]
-    removed = _keep_first_occurrences(cur, select_sql, params, origin) if repeats else 0
+    removed = _keep_first_occurrences(cur, select_sql, params, origin, target) if repeats else 0
     return good, good - int(duplicates) - removed, int(rejected)
 
 
@@ -674,7 +726,7 @@ MAX_REPEATED_IDS = 1000
 
 
 def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
-                            origin: int) -> int:
+                            origin: int, target: _Target = _WIDE) -> int:
     """Of the origin's rows whose id repeats inside it, keep each id's first occurrence (a
     derived id's every occurrence, numbered: see _first_occurrences); returns rows removed.
 
@@ -685,7 +737,7 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
     ids alone tell them apart.
     """
     repeated = cur.execute(
-        "SELECT request_id, hash(request_id) FROM request_rows WHERE origin_id = $origin "
+        f"SELECT request_id, hash(request_id) FROM {target.table} WHERE origin_id = $origin "
         "GROUP BY ALL HAVING count(*) > 1",
         {"origin": origin},
     ).fetchall()
@@ -702,7 +754,7 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         {**params, "repeated": [r[1] for r in repeated]},
     )
     removed = cur.execute(
-        "DELETE FROM request_rows AS r WHERE r.origin_id = $origin AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
+        f"DELETE FROM {target.table} AS r WHERE r.origin_id = $origin AND EXISTS (SELECT 1 FROM ingest_repeated AS x "
         "WHERE x.request_id = r.request_id)",
         {"origin": origin},
     ).fetchone()[0]
@@ -711,8 +763,8 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         "ORDER BY s.rowid")
     kept = cur.execute(
         f"""
-        INSERT INTO request_rows ({_INSERT_COLUMNS})
-        SELECT {int(origin)}, {_SELECT_ROW} FROM {firsts}
+        INSERT INTO {target.table} ({target.columns})
+        SELECT {int(origin)}, {target.values} FROM {firsts}
         WHERE NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id)
         """
     ).fetchone()[0]

@@ -22,6 +22,7 @@ from dashboard.warehouse.db import (
     SKIPPED,
     UNNAMED,
     NotClean,
+    NotLean,
     Warehouse,
     insert_clean_requests,
     insert_new_requests,
@@ -29,7 +30,7 @@ from dashboard.warehouse.db import (
     update_grown_requests,
 )
 
-__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "Unreadable", "read_sample", "run_import"]
+__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "Unreadable", "read_sample", "run_import"]
 
 
 class Unreadable(NotClean):
@@ -82,6 +83,7 @@ def run_import(
     line_events: str | None = None,
     reread_sql: str | None = None,
     grows: bool = False,
+    lean: bool = False,
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
 
@@ -106,6 +108,8 @@ def run_import(
     record has more output tokens is the same request further on: its usage replaces the
     stored one (see update_grown_requests), on the staged path, which a clean-only import
     of a source with earlier rows takes.
+    `lean` (with `clean_only`): the rows go to the table without the rarely filled columns,
+    and a row with a value there raises NotLean (see insert_clean_requests).
     """
     cur = wh.cursor()
     with wh._write_lock, _unordered(cur, clean_only):
@@ -129,7 +133,7 @@ def run_import(
                 if uses_csv_rejects:
                     _drop_rejects(cur, rejects)
                 good, added, rejected = insert_clean_requests(
-                    cur, select_sql, {**params, "import_id": import_id}, batch)
+                    cur, select_sql, {**params, "import_id": import_id}, batch, lean=lean)
                 if uses_csv_rejects:
                     rejected += _unparsed_lines(cur, rejects)
                 if rejected:

@@ -1,0 +1,186 @@
+"""Rows of an import that fills none of the rarely filled columns are stored without them.
+
+Migration 5 keeps such rows in `request_rows_lean`, which has eleven columns fewer to
+write; `requests` shows them with what an import gives a row without those fields. So a
+file must read back the same whichever table holds it, a file with any of those fields
+must land whole in the full table, and the lean insert must refuse a row that does not
+fit rather than drop a value.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.ingest import Options, import_file, importer
+from dashboard.warehouse import Warehouse
+from dashboard.warehouse.db import LEAN_DEFAULTS, NotLean, insert_clean_requests
+
+ROWS = [  # request_id, timestamp, model, provider, key, prompt, cached, completion, cost
+    ("a1", "2026-11-01T00:00:00Z", "deepseek-v4-flash", "ourtoken", "sk-test-aaaa1111", 1000, 100, 10, "0.0001"),
+    ("a2", "2026-11-01T01:00:00+02:00", "gpt-4o-mini", "openai", "", 2000, 0, 20, ""),  # no billed cost
+    ("a3", "2026-11-02T00:00:00Z", "deepseek-v4-flash", "OurToken", "sk-test-bbbb2222", 3000, 3000, 0, "0"),
+]
+HEADER = "request_id,timestamp,model,provider,api_key,prompt_tokens,cached_tokens,completion_tokens,cost"
+
+
+def write(path: Path, extra_header: str = "", extra_values: tuple[str, ...] = ()) -> Path:
+    lines = [HEADER + extra_header]
+    for i, row in enumerate(ROWS):
+        extra = "," + extra_values[i] if extra_header else ""
+        lines.append(",".join(str(v) for v in row) + extra)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def tables(wh: Warehouse) -> tuple[int, int]:
+    return wh.query("SELECT (SELECT count(*) FROM request_rows), (SELECT count(*) FROM request_rows_lean)").fetchone()
+
+
+def stored(wh: Warehouse) -> list[tuple]:
+    return wh.query("SELECT * EXCLUDE (import_id, batch_id) FROM requests ORDER BY request_id").fetchall()
+
+
+def priced(wh: Warehouse) -> list[tuple]:
+    return wh.query(f"SELECT request_id, cost, unpriced FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall()
+
+
+def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(tmp_path):
+    # The same rows with a blank `user` column, a field the lean table leaves out, go to the full table.
+    lean_file = write(tmp_path / "lean.csv")
+    full_file = write(tmp_path / "full.csv", ",user", ("", "", ""))
+    with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
+        assert import_file(lean, lean_file).added == 3
+        assert import_file(full, full_file).added == 3
+        assert tables(lean) == (0, 3) and tables(full) == (3, 0)
+        assert stored(lean) == stored(full)
+        assert priced(lean) == priced(full)
+        # what the view shows for the columns left out: the values an import gives such a row
+        shown = lean.query("SELECT request_id, currency, request_count, cache_write_tokens, reasoning_tokens, tags, "
+                           "api_key, provider FROM requests ORDER BY request_id").fetchall()
+        assert shown == [("a1", "USD", 1, 0, 0, None, "…1111", "ourtoken"),
+                         ("a2", None, 1, 0, 0, None, None, "openai"),
+                         ("a3", "USD", 1, 0, 0, None, "…2222", "ourtoken")]
+
+
+@pytest.mark.parametrize(("header", "values", "column", "expected"), [
+    ("user", ("u1", "", ""), "user", "u1"),
+    ("status", ("200", "", ""), "status", "200"),
+    ("latency_ms", ("12.5", "", ""), "latency_ms", 12.5),
+    ("ttft_ms", ("3", "", ""), "ttft_ms", 3.0),
+    ("reasoning_tokens", ("4", "", ""), "reasoning_tokens", 4),
+    ("cache_write_tokens", ("5", "", ""), "cache_write_tokens", 5),
+    ("request_count", ("7", "", ""), "request_count", 7),
+    ("currency", ("EUR", "", ""), "currency", "EUR"),
+    ("tags", ("x", "", ""), "tags", ["x"]),
+])
+def test_a_file_with_any_field_the_lean_table_leaves_out_lands_whole_in_the_full_table(
+        warehouse, tmp_path, header, values, column, expected):
+    res = import_file(warehouse, write(tmp_path / "f.csv", "," + header, values))
+    assert (res.added, res.rejected) == (3, 0)
+    assert tables(warehouse) == (3, 0)
+    assert warehouse.query(f'SELECT "{column}" FROM requests WHERE request_id = \'a1\'').fetchone()[0] == expected
+
+
+def test_a_provider_given_for_a_file_with_its_own_keeps_that_one_as_upstream_in_the_full_table(warehouse, tmp_path):
+    res = import_file(warehouse, write(tmp_path / "f.csv"), options=Options(provider="gateway"))
+    assert res.added == 3 and tables(warehouse) == (3, 0)
+    got = warehouse.query("SELECT DISTINCT provider, upstream_provider FROM requests ORDER BY 2").fetchall()
+    assert got == [("gateway", "openai"), ("gateway", "ourtoken")]
+
+
+def test_a_provider_given_for_a_file_without_one_stays_lean(warehouse, tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\nz1,2026-11-01T00:00:00Z,m,5,1\n",
+                    encoding="utf-8")
+    assert import_file(warehouse, path, options=Options(provider="gateway")).added == 1
+    assert tables(warehouse) == (0, 1)
+    assert warehouse.query("SELECT provider, upstream_provider FROM requests").fetchone() == ("gateway", None)
+
+
+def test_a_lean_read_meeting_a_row_that_does_not_fit_goes_to_the_full_table_instead(warehouse, tmp_path):
+    # Only the format's SQL decides which table a read tries first; the insert itself decides
+    # what fits. Forced lean, a read whose rows hold a user is refused there and taken whole.
+    path = write(tmp_path / "f.csv", ",user", ("u1", "u2", ""))
+    sample = importer.sample_file(warehouse, path)
+    fmt = importer.choose(sample, None, Options())
+    _, params, cleans, strict = importer._build(fmt, sample, Options(), path)
+    assert not cleans[0].lean
+    with importer.ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(importer.checked_digest, path)
+        counts = importer._run_clean(warehouse, fmt, sample, cleans[0]._replace(lean=True), params, path, None,
+                                     digest.result, strict)
+    assert (counts.added, counts.rejected, counts.staged) == (3, 0, False)
+    assert tables(warehouse) == (3, 0)
+    assert warehouse.query("SELECT list(\"user\" ORDER BY request_id) FROM requests").fetchone()[0] == [
+        "u1", "u2", None]
+    assert warehouse.query("SELECT count(*), count(*) FILTER (WHERE status = 'complete') FROM imports").fetchone() \
+        == (1, 1)
+
+
+@pytest.mark.parametrize("column", sorted(LEAN_DEFAULTS))
+def test_the_lean_insert_refuses_a_row_with_a_value_in_any_column_it_leaves_out(warehouse, column):
+    values = {"source": "'src'", "import_id": "1", "reason": "NULL", "request_id": "'r1'",
+              "ts": "TIMESTAMPTZ '2026-11-01 00:00:00+00'", "provider": "'p'", "upstream_provider": "NULL",
+              "model": "'m'", "project": "NULL", "api_key": "NULL", "user": "NULL", "tags": "NULL::VARCHAR[]",
+              "input_tokens": "1", "cache_read_tokens": "0", "cache_write_tokens": "0", "cache_write_1h_tokens": "0",
+              "output_tokens": "1", "reasoning_tokens": "0", "latency_ms": "NULL::DOUBLE", "ttft_ms": "NULL::DOUBLE",
+              "status": "NULL", "billed_cost": "'0.5'", "currency": "'USD'", "request_count": "1"}
+    odd = {"upstream_provider": "'up'", "user": "'u'", "tags": "['t']", "cache_write_tokens": "2",
+           "cache_write_1h_tokens": "2", "reasoning_tokens": "1", "latency_ms": "1.5", "ttft_ms": "1.5",
+           "status": "'ok'", "currency": "'EUR'", "request_count": "3"}
+    assert set(odd) == set(LEAN_DEFAULTS)
+
+    def select(row):
+        return "SELECT " + ", ".join(f'{v} AS "{k}"' for k, v in row.items())
+
+    cur = warehouse.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    with pytest.raises(NotLean):
+        insert_clean_requests(cur, select({**values, column: odd[column]}), {"source": "src", "import_id": 1},
+                              batch_id=999, lean=True)
+    cur.execute("ROLLBACK")
+    cur.execute("BEGIN TRANSACTION")  # the row as a file without those fields gives it fits
+    assert insert_clean_requests(cur, select(values), {"source": "src", "import_id": 1}, batch_id=999,
+                                 lean=True) == (1, 1, 0)
+    cur.execute("ROLLBACK")
+
+
+def test_lean_rows_are_deduplicated_against_both_tables_and_a_direct_write_refreshes_the_cache(warehouse, tmp_path):
+    full = import_file(warehouse, write(tmp_path / "full.csv", ",user", ("", "", "")))
+    assert full.added == 3 and tables(warehouse) == (3, 0)
+    # The same rows without the user column: lean, but every id is known from the full table.
+    again = import_file(warehouse, write(tmp_path / "lean.csv"))
+    assert (again.added, again.duplicates) == (0, 3) and tables(warehouse) == (3, 0)
+    path = tmp_path / "more.csv"
+    path.write_text(HEADER + "\nb1,2026-11-03T00:00:00Z,deepseek-v4-flash,ourtoken,,10,0,1,\n"
+                    + "a1,2026-11-01T00:00:00Z,deepseek-v4-flash,ourtoken,,1000,100,10,0.0001\n", encoding="utf-8")
+    more = import_file(warehouse, path)
+    assert (more.added, more.duplicates) == (1, 1) and tables(warehouse) == (3, 1)
+    assert len(priced(warehouse)) == 4  # the priced cache is built here
+    warehouse.query("DELETE FROM request_rows_lean WHERE request_id = 'b1'")  # a direct write marks it stale
+    assert [r[0] for r in priced(warehouse)] == ["a1", "a2", "a3"]
+
+
+def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_them(tmp_path):
+    import duckdb
+
+    from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    for version, step in enumerate(MIGRATIONS[:4], start=1):
+        con.execute(step)
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    con.execute("INSERT INTO origins VALUES (1, 1, 'old', NULL)")
+    con.execute("INSERT INTO request_rows (origin_id, request_id, ts, model, \"user\", input_tokens, cache_read_tokens, "
+                "cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, request_count) VALUES "
+                "(1, 'o1', TIMESTAMPTZ '2026-10-01 00:00:00+00', 'gpt-4o', 'u', 10, 0, 2, 0, 1, 0, 3)")
+    before = con.execute("SELECT * FROM requests").fetchall()
+    con.close()
+    with Warehouse.open(path) as wh:
+        assert wh.query("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert wh.query("SELECT * FROM requests").fetchall() == before
+        assert import_file(wh, write(tmp_path / "lean.csv")).added == 3
+        assert tables(wh) == (1, 3)
+        assert wh.query("SELECT count(*), sum(request_count) FROM requests").fetchone() == (4, 6)
