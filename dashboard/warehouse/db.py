@@ -509,18 +509,29 @@ def update_grown_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: st
     copy of the log, with fewer tokens, changes nothing. Of an id staged twice, the record
     with the most output tokens counts.
     """
+    grown = f"""(SELECT * FROM {staged} AS s WHERE {where}
+        QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.output_tokens DESC) = 1) AS s"""
     assignments = ", ".join(f'"{c}" = {_staged_value(c)}' for c in _GROWN_COLUMNS)
     result = cur.execute(
         f"""
         UPDATE request_rows AS r SET {assignments}
-        FROM (SELECT * FROM {staged} AS s WHERE {where}
-              QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.output_tokens DESC) = 1) AS s,
-             origins AS o
+        FROM {grown}, origins AS o
         WHERE o.origin_id = r.origin_id AND o.source = s.source AND r.request_id = s.request_id
           AND s.output_tokens > r.output_tokens
         """
     ).fetchone()
-    return int(result[0])
+    # A lean row (another format's, imported under the same source) has no columns for some
+    # of that usage (cache writes, reasoning): it moves to `request_rows`, taking the usage.
+    lean = f"""request_rows_lean AS r JOIN origins AS o ON o.origin_id = r.origin_id
+        JOIN {grown} ON o.source = s.source AND r.request_id = s.request_id AND s.output_tokens > r.output_tokens"""
+    values = ", ".join(_staged_value(c) if c in _GROWN_COLUMNS else f'r."{c}"' if c in LEAN_COLUMNS
+                       else LEAN_DEFAULTS[c].format(row="r") for c in ROW_COLUMNS)
+    moved = cur.execute(f"INSERT INTO request_rows ({_INSERT_COLUMNS}) SELECT r.origin_id, {values} FROM {lean}")
+    moved = int(moved.fetchone()[0])
+    if moved:
+        cur.execute(f"DELETE FROM request_rows_lean WHERE (origin_id, request_id) IN "
+                    f"(SELECT (r.origin_id, r.request_id) FROM {lean})")
+    return int(result[0]) + moved
 
 
 # An id the import derived from a record's text, for a row whose id field was blank: 'h' and

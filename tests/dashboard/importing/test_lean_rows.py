@@ -184,3 +184,23 @@ def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_t
         assert import_file(wh, write(tmp_path / "lean.csv")).added == 3
         assert tables(wh) == (1, 3)
         assert wh.query("SELECT count(*), sum(request_count) FROM requests").fetchone() == (4, 6)
+
+
+def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_that_usage(warehouse, tmp_path):
+    # A request first imported from another export, under the source of Claude Code sessions
+    # (its reply mid-stream: 3 output tokens so far), then from the session itself, which
+    # has more output tokens and cache writes the lean table has no column for.
+    rid = "req_011CRKk2b8VtQ4mYx3Zp9sJd"
+    first = tmp_path / "first.csv"
+    first.write_text("request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens\n"
+                     f"{rid},2025-07-21T09:14:05Z,claude-sonnet-4-20250514,100,0,3\n", encoding="utf-8")
+    assert import_file(warehouse, first, options=Options(source="anthropic")).added == 1
+    assert tables(warehouse) == (0, 1)
+    session = Path(__file__).parents[1] / "ingest" / "samples" / "claude_code_session.jsonl"
+    res = import_file(warehouse, session)
+    assert (res.added, res.duplicates, res.updated) == (2, 1, 1)
+    assert tables(warehouse) == (3, 0)
+    got = warehouse.query("SELECT ts, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, "
+                          "request_count FROM requests WHERE request_id = ?", [rid]).fetchone()
+    assert got[1:] == (4, 13502, 6139, 187, 1)
+    assert got[0].isoformat().startswith("2025-07-21T09:14:05")  # the row keeps what the grown record does not give
