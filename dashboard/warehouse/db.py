@@ -635,6 +635,12 @@ _LEAN = _Target(
 )
 
 
+def lean_sample_sql(select_sql: str, rows: int) -> str:
+    """SQL counting, of the first `rows` good rows of `select_sql`, those `request_rows_lean` cannot hold, and all."""
+    return (f"SELECT count(*) FILTER (WHERE NOT ({_LEAN.holds})), count(*) "
+            f"FROM (SELECT * FROM ({select_sql}) AS s WHERE s.reason IS NULL LIMIT {int(rows)}) AS s")
+
+
 def stage_in_file_order(cur: duckdb.DuckDBPyConnection, table: str, select_sql: str,
                         params: Mapping[str, Any]) -> None:
     """A temporary `table` of `select_sql`'s rows whose rowids follow the file, inside a clean import.

@@ -44,12 +44,14 @@ def priced(wh: Warehouse) -> list[tuple]:
     return wh.query(f"SELECT request_id, cost, unpriced FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall()
 
 
-def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(tmp_path):
-    # The same rows with a blank `user` column, a field the lean table leaves out, go to the full table.
+def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(tmp_path, monkeypatch):
+    # The same rows with a blank `user` column, a field the lean table leaves out, go to the
+    # full table when no first rows are looked at to see that it is blank.
     lean_file = write(tmp_path / "lean.csv")
     full_file = write(tmp_path / "full.csv", ",user", ("", "", ""))
     with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
         assert import_file(lean, lean_file).added == 3
+        monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 0)
         assert import_file(full, full_file).added == 3
         assert tables(lean) == (0, 3) and tables(full) == (3, 0)
         assert stored(lean) == stored(full)
@@ -79,6 +81,11 @@ def test_a_file_with_any_field_the_lean_table_leaves_out_lands_whole_in_the_full
     assert (res.added, res.rejected) == (3, 0)
     assert tables(warehouse) == (3, 0)
     assert warehouse.query(f'SELECT "{column}" FROM requests WHERE request_id = \'a1\'').fetchone()[0] == expected
+
+
+def test_a_blank_column_for_a_rare_field_is_seen_blank_in_the_first_rows_and_goes_lean(warehouse, tmp_path):
+    assert import_file(warehouse, write(tmp_path / "f.csv", ",user,latency_ms", (",", ",", ","))).added == 3
+    assert tables(warehouse) == (0, 3)
 
 
 def test_a_provider_given_for_a_file_with_its_own_keeps_that_one_as_upstream_in_the_full_table(warehouse, tmp_path):
@@ -146,7 +153,7 @@ def test_the_lean_insert_refuses_a_row_with_a_value_in_any_column_it_leaves_out(
 
 
 def test_lean_rows_are_deduplicated_against_both_tables_and_a_direct_write_refreshes_the_cache(warehouse, tmp_path):
-    full = import_file(warehouse, write(tmp_path / "full.csv", ",user", ("", "", "")))
+    full = import_file(warehouse, write(tmp_path / "full.csv", ",user", ("u", "", "")))
     assert full.added == 3 and tables(warehouse) == (3, 0)
     # The same rows without the user column: lean, but every id is known from the full table.
     again = import_file(warehouse, write(tmp_path / "lean.csv"))
@@ -204,3 +211,57 @@ def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_t
                           "request_count FROM requests WHERE request_id = ?", [rid]).fetchone()
     assert got[1:] == (4, 13502, 6139, 187, 1)
     assert got[0].isoformat().startswith("2025-07-21T09:14:05")  # the row keeps what the grown record does not give
+
+
+def openai_lines(path: Path, n: int, extra: dict[int, dict] | None = None) -> Path:
+    import json
+
+    lines = []
+    for i in range(n):
+        record = {"id": f"c{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "gpt-4o-mini",
+                  "usage": {"prompt_tokens": 100 + i, "completion_tokens": 5,
+                            "prompt_tokens_details": {"cached_tokens": i % 50},
+                            "completion_tokens_details": {"reasoning_tokens": 0}}}
+        record.update((extra or {}).get(i, {}))
+        lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(
+        tmp_path, monkeypatch):
+    # OpenAI logs may carry a user, a latency or reasoning tokens: the format alone cannot
+    # tell, so the first rows decide (a reasoning count of 0 is what a lean row holds).
+    path = openai_lines(tmp_path / "a.jsonl", 300)
+    with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
+        assert import_file(lean, path).added == 300
+        monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 0)  # no rows seen: the full table
+        assert import_file(full, path).added == 300
+        assert tables(lean) == (0, 300) and tables(full) == (300, 0)
+        assert stored(lean) == stored(full)
+        assert priced(lean) == priced(full)
+
+
+def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(warehouse, tmp_path):
+    path = openai_lines(tmp_path / "a.jsonl", 50, {0: {"user": "u0"}})
+    assert import_file(warehouse, path).added == 50
+    assert tables(warehouse) == (50, 0)
+    assert warehouse.query("SELECT \"user\" FROM requests WHERE request_id = 'c0'").fetchone()[0] == "u0"
+
+
+@pytest.mark.parametrize("late", [{"user": "u"}, {"latency_ms": 12}, {"status": "ok"},
+                                  {"usage": {"prompt_tokens": 9, "completion_tokens": 5,
+                                             "completion_tokens_details": {"reasoning_tokens": 2}}}])
+def test_a_rare_field_after_the_rows_that_decided_sends_the_whole_file_to_the_full_table(
+        warehouse, tmp_path, monkeypatch, late):
+    monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 20)
+    path = openai_lines(tmp_path / "a.jsonl", 200, {150: late})
+    res = import_file(warehouse, path)
+    assert (res.added, res.rejected, res.staged) == (200, 0, False)
+    assert tables(warehouse) == (200, 0)
+    key, value = next(iter(late.items()))
+    column = {"usage": "reasoning_tokens"}.get(key, key)
+    got = warehouse.query(f'SELECT "{column}" FROM requests WHERE request_id = \'c150\'').fetchone()[0]
+    assert got == (2 if key == "usage" else value)
+    assert warehouse.query("SELECT count(*), count(*) FILTER (WHERE status = 'complete') FROM imports").fetchone() \
+        == (1, 1)
