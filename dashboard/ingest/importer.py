@@ -306,6 +306,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
     sql, params, cleans, strict = _build(fmt, sample, options, path)
+    # Where the format's fields alone do not let the rows go lean (see _build), their first rows may.
     if not cleans[0].lean and not getattr(fmt, "GROWS", False) and _lean_so_far(wh, cleans[0].sql, params):
         cleans = tuple(clean._replace(lean=True) for clean in cleans)
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
@@ -367,13 +368,16 @@ def _run_clean(wh: Warehouse, fmt: ModuleType, sample: Sample, clean: CleanRead,
                path: Path, display_name: str | None, sha256: Callable[[], str], strict: str) -> ImportCounts:
     """One clean-only read: into the lean table where it may go there, and where a row turns
     out to have a value that table leaves out (NotLean), into the full one."""
-    for lean in (True, False) if clean.lean else (False,):
+    def run(lean: bool) -> ImportCounts:
+        return _run(wh, fmt, sample, clean.sql, params, path, display_name, sha256, clean_only=True,
+                    reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=lean)
+
+    if clean.lean:
         try:
-            return _run(wh, fmt, sample, clean.sql, params, path, display_name, sha256, clean_only=True,
-                        reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=lean)
+            return run(True)
         except NotLean:
-            continue
-    raise AssertionError("unreachable: a full-table insert never raises NotLean")
+            pass
+    return run(False)
 
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,

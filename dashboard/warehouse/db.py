@@ -507,7 +507,7 @@ def update_grown_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: st
     its output tokens growing): a request imported mid-stream is the same request as the
     later record of its id, whose usage is further on. Never the other way round: an older
     copy of the log, with fewer tokens, changes nothing. Of an id staged twice, the record
-    with the most output tokens counts.
+    with the most output tokens counts. A lean row taking such usage moves to `request_rows`.
     """
     grown = f"""(SELECT * FROM {staged} AS s WHERE {where}
         QUALIFY row_number() OVER (PARTITION BY s.source, s.request_id ORDER BY s.output_tokens DESC) = 1) AS s"""
