@@ -194,7 +194,7 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     sample = sample_file(wh, path)
     options = options or Options()
     fmt = choose(sample, fmt_name, options)
-    sql, params, _, _ = _build(fmt, sample, options, path)
+    sql, params, *_ = _build(fmt, sample, options, path)
     columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None},
                                 macros=MACROS)
     return fmt.NAME, columns, rows
@@ -211,17 +211,16 @@ def shown_sql(sample: Sample) -> str:
 class CleanRead(NamedTuple):
     """A clean-only read and what it is: "typed-csv" (a CSV reader parsing values, see
     readers.typed_csv), "epoch" (the typed JSON read with its time as a number), "typed-lines"
-    (the typed JSON read) or "text" (the strict read itself). `lean`: its rows may go to the
-    table without the rarely filled columns (see sql.lean_fits)."""
+    (the typed JSON read) or "text" (the strict read itself)."""
 
     sql: str
     kind: str
-    lean: bool = False
 
 
 def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], tuple[CleanRead, ...], str]:
-    """The import's SQL and parameters, the SQL of the clean-only reads to try in turn, and of a strict one.
+           path: Path) -> tuple[str, dict[str, Any], tuple[CleanRead, ...], str, bool]:
+    """The import's SQL and parameters, the SQL of the clean-only reads to try in turn, and of a strict one,
+    and whether the format's fields alone let the rows go to the lean table (see sql.lean_fits).
 
     A clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
     JSON lines, uses DuckDB's typed JSON reader where the format allows; first with the
@@ -278,8 +277,6 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
             csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), "typed-csv"))
     if not cleans or csv:
         cleans.append(CleanRead(strict, "text"))
-    if lean_fits(format_sql, bool(options.provider)) and not getattr(fmt, "GROWS", False):
-        cleans = [clean._replace(lean=True) for clean in cleans]
     params = {
         "path": str(path),
         "source": options.source or fmt.SOURCE,
@@ -289,7 +286,7 @@ def _build(fmt: ModuleType, sample: Sample, options: Options,
     }
     if options.tz:
         params["tz"] = options.tz
-    return sql, params, tuple(cleans), strict
+    return sql, params, tuple(cleans), strict, lean_fits(format_sql, bool(options.provider))
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
@@ -305,10 +302,10 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
-    sql, params, cleans, strict = _build(fmt, sample, options, path)
-    # Where the format's fields alone do not let the rows go lean (see _build), their first rows may.
-    if not cleans[0].lean and not getattr(fmt, "GROWS", False) and _lean_so_far(wh, cleans[0].sql, params):
-        cleans = tuple(clean._replace(lean=True) for clean in cleans)
+    sql, params, cleans, strict, fits = _build(fmt, sample, options, path)
+    # The rows go to the lean table where the format's fields alone let them, else where the
+    # file's first rows do; never those of a format whose rows grow (see update_grown_requests).
+    lean = not getattr(fmt, "GROWS", False) and (fits or _lean_so_far(wh, cleans[0].sql, params))
     # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(checked_digest, path)
@@ -323,7 +320,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         counts = None
         for clean in cleans:
             try:
-                counts = _run_clean(wh, fmt, sample, clean, params, path, display_name, digest.result, strict)
+                counts = _run_clean(wh, fmt, sample, clean, params, path, display_name, digest.result, strict, lean)
                 break
             except BrokenFile:
                 raise
@@ -365,14 +362,15 @@ def _lean_so_far(wh: Warehouse, sql: str, params: dict[str, Any]) -> bool:
 
 
 def _run_clean(wh: Warehouse, fmt: ModuleType, sample: Sample, clean: CleanRead, params: dict[str, Any],
-               path: Path, display_name: str | None, sha256: Callable[[], str], strict: str) -> ImportCounts:
-    """One clean-only read: into the lean table where it may go there, and where a row turns
-    out to have a value that table leaves out (NotLean), into the full one."""
-    def run(lean: bool) -> ImportCounts:
+               path: Path, display_name: str | None, sha256: Callable[[], str], strict: str,
+               lean: bool) -> ImportCounts:
+    """One clean-only read: into the lean table where `lean` says the rows may go there, and
+    where a row turns out to have a value that table leaves out (NotLean), into the full one."""
+    def run(into_lean: bool) -> ImportCounts:
         return _run(wh, fmt, sample, clean.sql, params, path, display_name, sha256, clean_only=True,
-                    reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=lean)
+                    reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=into_lean)
 
-    if clean.lean:
+    if lean:
         try:
             return run(True)
         except NotLean:

@@ -37,7 +37,7 @@ def both_reads(warehouse, path, options=None):
     """The SQL of the typed clean read, and the rows of the text read (strict) and of the typed one."""
     options = options or Options()
     sample = sample_file(warehouse, path)
-    _, params, ((fast, *_), *_), strict = _build(choose(sample, None, options), sample, options, path)
+    _, params, ((fast, *_), *_), strict, _ = _build(choose(sample, None, options), sample, options, path)
     params = {**params, "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
     _, text = read_sample(warehouse, order.format(strict), str(path), params, macros=MACROS)

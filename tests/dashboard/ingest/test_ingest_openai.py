@@ -89,7 +89,7 @@ def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse
     plain = [json.dumps({**PLAIN, "id": f"chatcmpl-P{i}"}) for i in range(10)]
     f = write_lines(tmp_path / "stream.jsonl", [*plain, *chunks("chatcmpl-S1")])
     sample = sample_file(warehouse, f)
-    sql, params, ((fast, *_), *_), _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    sql, params, ((fast, *_), *_), _, _ = _build(choose(sample, None, Options()), sample, Options(), f)
     query = "SELECT reason, request_id, input_tokens, output_tokens FROM ({}) ORDER BY request_id, reason"
     params = {**params, "import_id": None}
     _, by_line = read_sample(warehouse, query.format(sql), str(f), params, macros=MACROS)

@@ -42,7 +42,7 @@ RECORDS = [
 def _both_reads(warehouse, path):
     sample = sample_file(warehouse, path)
     fmt = choose(sample, None, Options())
-    sql, params, ((fast, *_), *_), _ = _build(fmt, sample, Options(), path)
+    sql, params, ((fast, *_), *_), _, _ = _build(fmt, sample, Options(), path)
     assert fast is not None, "clean OpenAI lines should have a typed read"
     params = {**params, "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
@@ -113,7 +113,7 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
             {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
     f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
     sample = sample_file(warehouse, f)
-    _, _, ((fast, *_), *_), _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    _, _, ((fast, *_), *_), _, _ = _build(choose(sample, None, Options()), sample, Options(), f)
     assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == 28 and all(row[0] is None for row in by_line)
@@ -257,7 +257,7 @@ EPOCH = [
 def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_rows(warehouse, tmp_path):
     f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
     sample = sample_file(warehouse, f)
-    _, _, cleans, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    _, _, cleans, *_ = _build(choose(sample, None, Options()), sample, Options(), f)
     assert "'created': 'DOUBLE'" in cleans[0].sql and '"ts_epoch"' in cleans[0].sql
     assert "'created': 'VARCHAR'" in cleans[1].sql  # the read to make when a time is no number after all
     by_line, typed = _both_reads(warehouse, f)
