@@ -34,7 +34,7 @@ MAX_RATE_DECIMALS = 6
 
 _RATE_KEYS = ("input", "output", "cache_read", "cache_write")
 _OPTIONAL_RATE_KEYS = ("cache_write_1h", "reasoning")
-_ROUTE_KEYS = {"provider", "name", "base_url", "currency", "upstream", "factor"}
+_ROUTE_KEYS = {"provider", "name", "base_url", "currency", "upstream", "factor", "upstream_listed"}
 _MODEL_KEYS = {"id", "aliases", "periods"}
 _PERIOD_KEYS = {
     "effective_from", "source", "checked", "currency", "windows", "tiers",
@@ -163,6 +163,8 @@ class Route:
     base_url: str | None = None
     upstream: str | None = None
     factor: Decimal | None = None
+    # The day of the upstream's list that the reseller's rates were set from (its listing date).
+    upstream_listed: date | None = None
 
 
 def _names(model: str) -> list[str]:
@@ -407,6 +409,9 @@ def _parse_file(path: Path) -> tuple[Route, list[ModelPrice]]:
     factor = route_raw.get("factor")
     if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, Decimal))):
         raise _err(file, "[route]", f"factor must be a number such as 0.8, got {factor!r}")
+    listed = route_raw.get("upstream_listed")
+    if listed is not None and (isinstance(listed, datetime) or not isinstance(listed, date)):
+        raise _err(file, "[route]", f"upstream_listed must be a TOML date such as 2026-04-24, got {listed!r}")
     route = Route(
         provider=provider,
         name=str(route_raw.get("name", provider)),
@@ -415,6 +420,7 @@ def _parse_file(path: Path) -> tuple[Route, list[ModelPrice]]:
         base_url=route_raw.get("base_url"),
         upstream=route_raw.get("upstream"),
         factor=None if factor is None else Decimal(factor),
+        upstream_listed=listed,
     )
     models: list[ModelPrice] = []
     seen: dict[str, str] = {}

@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from pricing import CatalogError, PricingError, Usage, cost, load_catalog, local_overlays, normalize_usage, to_utc
-from pricing.catalog import Catalog
+from pricing import (
+    CatalogError,
+    PricingError,
+    Usage,
+    cost,
+    load_catalog,
+    local_overlays,
+    money_str,
+    normalize_usage,
+    to_utc,
+)
+from pricing.catalog import Catalog, Period, Route
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -56,8 +66,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
     ]
     print(f"{'bucket':<16}{'tokens':>14}{'per 1M':>12}{'cost ' + b.currency:>22}")
     for name, tokens, rate, amount in rows:
-        print(f"{name:<16}{tokens:>14,}{rate!s:>12}{amount.normalize()!s:>22}")
-    print(f"{'total':<16}{usage.total_tokens:>14,}{'':>12}{b.total_usd.normalize()!s:>22}")
+        print(f"{name:<16}{tokens:>14,}{money_str(rate.normalize()):>12}{money_str(amount.normalize()):>22}")
+    print(f"{'total':<16}{usage.total_tokens:>14,}{'':>12}{money_str(b.total_usd.normalize()):>22}")
     print(f"source: {b.period.source} (checked {b.period.checked})")
     return 0
 
@@ -96,10 +106,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listing_day(route: Route, period: Period) -> date:
+    """The day a reseller period's rates were listed: its own start, else the route's listing date, else checked."""
+    if period.effective_from is not None:
+        return period.effective_from.date()
+    return route.upstream_listed or period.checked
+
+
 def reseller_differences(catalog: Catalog) -> list[str]:
-    """Where a reseller's explicit rates differ from upstream x factor (the explicit rates win)."""
+    """Where a reseller's explicit rates differ from upstream x factor, the upstream's rates taken as they
+    stood on the reseller's listing date (the explicit rates win). Nothing when they agree."""
     notes = []
-    now = datetime.now(UTC)
     for m in catalog.models:
         route = catalog.routes[m.provider]
         if not route.upstream or route.factor is None:
@@ -108,15 +125,24 @@ def reseller_differences(catalog: Catalog) -> list[str]:
         if upstream is None:
             notes.append(f"{m.route}: upstream {route.upstream!r} has no model {m.id!r} to compare with")
             continue
-        mine, theirs = m.period_at(now), upstream.period_at(now)
-        for bucket in ("input", "output", "cache_read", "cache_write"):
-            have = getattr(mine.rates, bucket)
-            expected = getattr(theirs.rates, bucket) * route.factor
-            if have != expected:
-                notes.append(
-                    f"{m.route}: {bucket} {have} per 1M differs from {route.upstream} {getattr(theirs.rates, bucket)}"
-                    f" x {route.factor} = {expected.normalize()} (base rates now; explicit rates are used)"
-                )
+        for mine in m.periods:
+            day = _listing_day(route, mine)
+            try:
+                theirs = upstream.period_at(datetime.combine(day, time(), UTC))
+            except PricingError:
+                notes.append(f"{m.route}: {upstream.route} has no price on the listing date {day} to compare with")
+                continue
+            since = theirs.effective_from.date().isoformat() if theirs.effective_from else "its first listing"
+            used = f"{upstream.route} period from {since}, in force on the listing date {day}"
+            for bucket in ("input", "output", "cache_read", "cache_write"):
+                have, base = getattr(mine.rates, bucket), getattr(theirs.rates, bucket)
+                expected = base * route.factor
+                if have != expected:
+                    notes.append(
+                        f"{m.route}: {bucket} {money_str(have.normalize())} per 1M differs from "
+                        f"{route.upstream} {money_str(base.normalize())} x {route.factor} = "
+                        f"{money_str(expected.normalize())} ({used}; explicit rates are used)"
+                    )
     return notes
 
 

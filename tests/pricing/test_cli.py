@@ -58,8 +58,71 @@ def test_list_json_and_check():
     check = run("check")
     assert check.returncode == 0
     assert "catalog OK" in check.stdout
-    # The reseller route declares upstream x factor; differences are reported, not hidden.
-    assert "ourtoken/deepseek-v4-flash" in check.stdout
+    # OurToken's rates are compared with DeepSeek's list on the route's listing date (the launch
+    # list, 0.14 / 0.28 / 0.028), not with today's: input and output agree at x 0.8 and are not
+    # mentioned; the cache-read rate is OurToken's own, and the note names the period it used.
+    notes = [line for line in check.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: ourtoken/deepseek-v4-flash: cache_read 0.002 per 1M differs from deepseek 0.028 x 0.8 = 0.0224 "
+        "(deepseek/deepseek-v4-flash period from 2026-04-24, in force on the listing date 2026-04-24; "
+        "explicit rates are used)"
+    ]
+
+
+def _reseller_catalog(tmp_path, listed: str, rates: str) -> Path:
+    path = tmp_path / "resell.toml"
+    path.write_text(
+        '[route]\nprovider = "resell"\nupstream = "deepseek"\nfactor = 0.5\n' + listed
+        + '\n[[models]]\nid = "deepseek-v4-flash"\n\n[[models.periods]]\nsource = "test"\nchecked = 2026-11-28\n'
+        + rates
+    )
+    return path
+
+
+def test_check_is_silent_when_a_reseller_agrees_with_the_list_of_its_listing_date(tmp_path):
+    # Half of DeepSeek's 2026-05-05 list (0.14 / 0.28 / 0.0028): no note. The same rates compared with
+    # the list of 2026-09-15 (0.15 / 0.6 / 0.003) differ in every bucket but cache writes.
+    agree = _reseller_catalog(tmp_path, "upstream_listed = 2026-05-05",
+                              "input = 0.07\noutput = 0.14\ncache_read = 0.0014\ncache_write = 0\n")
+    out = run("--overlay", str(agree), "check")
+    assert out.returncode == 0, out.stderr
+    assert "resell/" not in out.stdout
+    later = _reseller_catalog(tmp_path, "upstream_listed = 2026-09-15",
+                              "input = 0.07\noutput = 0.14\ncache_read = 0.0014\ncache_write = 0\n")
+    out = run("--overlay", str(later), "check")
+    notes = [line for line in out.stdout.splitlines() if line.startswith("note: resell/")]
+    assert len(notes) == 3
+    assert all("deepseek/deepseek-v4-flash period from 2026-09-09, in force on the listing date 2026-09-15" in n
+               for n in notes)
+
+
+def test_upstream_listed_must_be_a_date(tmp_path):
+    bad = _reseller_catalog(tmp_path, 'upstream_listed = "last spring"',
+                            "input = 0.07\noutput = 0.14\ncache_read = 0.0014\ncache_write = 0\n")
+    out = run("--overlay", str(bad), "check")
+    assert out.returncode == 3
+    assert "upstream_listed must be a TOML date" in out.stderr
+
+
+def test_text_quote_never_uses_exponent_notation():
+    # 22,050,000,000 input tokens at $5 per 1M is $110,250: Decimal.normalize() alone prints 1.1025E+5.
+    out = run("quote", "--model", "claude-opus-4-6", "--provider", "anthropic", "--at", "2026-11-01",
+              "--input", "22050000000", "--output", "0")
+    assert out.returncode == 0, out.stderr
+    assert "E+" not in out.stdout and "E-" not in out.stdout
+    total = out.stdout.splitlines()[-2].split()
+    assert total[0] == "total" and total[-1] == "110250"
+    assert Decimal(total[-1]) == 22_050_000_000 * Decimal(5) / 1_000_000
+
+
+def test_opus_4_6_long_context_premium_before_general_availability():
+    # 250,000 input and 1,000 output tokens on 2026-03-01: billed whole at the long-context rates.
+    out = run("quote", "--model", "claude-opus-4-6", "--provider", "anthropic", "--at", "2026-03-01",
+              "--input", "250000", "--output", "1000", "--json")
+    assert Decimal(json.loads(out.stdout)["total_usd"]) == (250_000 * Decimal("10") + 1_000 * Decimal("37.5")) / 1_000_000
+    after = run("quote", "--model", "claude-opus-4-6", "--provider", "anthropic", "--at", "2026-03-13",
+                "--input", "250000", "--output", "1000", "--json")
+    assert Decimal(json.loads(after.stdout)["total_usd"]) == (250_000 * Decimal("5") + 1_000 * Decimal("25")) / 1_000_000
 
 
 def test_import_litellm_writes_loadable_overlays(tmp_path):

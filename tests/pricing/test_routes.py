@@ -27,6 +27,7 @@ SONNET4: Rates = ("3", "15", "0.3", "3.75", "6")
 SONNET4_LONG: Rates = ("6", "22.5", "0.6", "7.5", "12")
 SONNET5: Rates = ("2", "10", "0.2", "2.5", "4")
 OPUS45: Rates = ("5", "25", "0.5", "6.25", "10")
+OPUS46_LONG: Rates = ("10", "37.5", "1", "12.5", "20")
 OPUS4: Rates = ("15", "75", "1.5", "18.75", "30")
 GEMINI3_PRO: Rates = ("2", "12", "0.2", "0", None)
 GEMINI3_PRO_LONG: Rates = ("4", "18", "0.4", "0", None)
@@ -84,13 +85,20 @@ EXPECTED: dict[str, list[Row]] = {
             None,
         ),
     ],
-    "anthropic/claude-sonnet-4-6": [(ANY_TIME, SONNET4, None, None)],
+    # A long-context premium until 1M context became generally available on 2026-03-13.
+    "anthropic/claude-sonnet-4-6": [
+        ("2026-03-01T12:00:00Z", SONNET4, (200_000, SONNET4_LONG), None),
+        (ANY_TIME, SONNET4, None, None),
+    ],
     "anthropic/claude-sonnet-4-5": [(ANY_TIME, SONNET4, (200_000, SONNET4_LONG), None)],
     "anthropic/claude-sonnet-4": [(ANY_TIME, SONNET4, (200_000, SONNET4_LONG), None)],
     "anthropic/claude-3-7-sonnet": [(ANY_TIME, SONNET4, None, None)],
     "anthropic/claude-3-5-sonnet": [(ANY_TIME, SONNET4, None, None)],
     "anthropic/claude-opus-4-7": [(ANY_TIME, OPUS45, None, None)],
-    "anthropic/claude-opus-4-6": [(ANY_TIME, OPUS45, None, None)],
+    "anthropic/claude-opus-4-6": [
+        ("2026-03-01T12:00:00Z", OPUS45, (200_000, OPUS46_LONG), None),
+        (ANY_TIME, OPUS45, None, None),
+    ],
     "anthropic/claude-opus-4-5": [(ANY_TIME, OPUS45, None, None)],
     "anthropic/claude-opus-4-1": [(ANY_TIME, OPUS4, None, None)],
     "anthropic/claude-opus-4": [(ANY_TIME, OPUS4, None, None)],
