@@ -36,6 +36,11 @@ FILTERS = {
 DEFAULTS = {"range": "30d", "tz": "UTC", "grain": "day"}
 ZONES = ["UTC", *sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))]
 VIEW_KEY = "_view"
+NOTICE_KEY = "_url_dates_notice"
+# The days a request's time may fall on (ingest rejects times outside 2000 to 2099), so the
+# only dates a range needs; beyond them day arithmetic overflows Python's and DuckDB's dates.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,33 @@ def make_filters(first: date | None, last: date | None, tz: str, **selected: tup
     return Filters(start=start, end=end, tz=tz, **selected)
 
 
+def url_dates(start: str | None, end: str | None) -> tuple[tuple[date, date] | None, str | None]:
+    """The custom range a URL asks for, made safe: (first, last) or None, and a notice when changed.
+
+    A malformed date drops the range (the sidebar's default applies); a date outside
+    FIRST_DAY..LAST_DAY is moved to the nearest end; a start after the end is swapped.
+    """
+    parsed: list[date] = []
+    for name, text in (("start", start), ("end", end)):
+        try:
+            parsed.append(date.fromisoformat(text or ""))
+        except ValueError:
+            # The value itself is not echoed: it comes from whoever wrote the link, and would be markdown.
+            return None, (f"The link's {name} date is missing or not a date like 2026-11-01 (year-month-day); "
+                          "showing the default range instead. Pick the dates in the sidebar.")
+    first, last = parsed
+    notes = []
+    if first > last:
+        first, last = last, first
+        notes.append("its start was after its end, so the two are swapped")
+    clamped = (min(max(first, FIRST_DAY), LAST_DAY), min(max(last, FIRST_DAY), LAST_DAY))
+    if clamped != (first, last):
+        notes.append(f"requests can only fall between {FIRST_DAY} and {LAST_DAY}, so the range is cut to "
+                     f"{clamped[0]} – {clamped[1]}")
+    notice = f"The link's date range was changed: {'; '.join(notes)}." if notes else None
+    return clamped, notice
+
+
 def _seed_from_url() -> None:
     """Once per session, take the widget values from the URL (unknown values fall back to defaults)."""
     if st.session_state.get("_seeded"):
@@ -81,11 +113,12 @@ def _seed_from_url() -> None:
     for key, default in DEFAULTS.items():
         value = q.get(key, default)
         st.session_state.setdefault(key, value if value in choices[key] else default)
-    try:
-        start, end = date.fromisoformat(q.get("start", "")), date.fromisoformat(q.get("end", ""))
-        st.session_state.setdefault("dates", (start, end))
-    except ValueError:
-        pass
+    if "start" in q or "end" in q:
+        dates, notice = url_dates(q.get("start"), q.get("end"))
+        if dates is not None:
+            st.session_state.setdefault("dates", dates)
+        if notice:
+            st.session_state[NOTICE_KEY] = (notice, dates)
     for name, (_, param, _) in FILTERS.items():
         values = q.get_all(param)
         if values:
@@ -118,7 +151,10 @@ def sidebar() -> View:
         if preset == "custom":
             if "dates" not in st.session_state:
                 st.session_state["dates"] = (today - timedelta(days=29), today)
-            picked = st.date_input("From – to (inclusive)", key="dates")
+            picked = st.date_input("From – to (inclusive)", key="dates", min_value=FIRST_DAY, max_value=LAST_DAY)
+            notice = st.session_state.get(NOTICE_KEY)
+            if notice and notice[1] in (None, st.session_state.get("dates")):  # until other dates are picked
+                st.warning(notice[0])
             if isinstance(picked, (tuple, list)) and len(picked) == 2:
                 custom = (picked[0], picked[1])
             else:
