@@ -109,13 +109,15 @@ class Period:
             self.effective_to is None or at < self.effective_to
         )
 
-    def select(self, at: datetime, prompt_tokens: int) -> tuple[Rates, str | None, int | None]:
-        """The rates for a request at `at` with this many prompt tokens: window, else tier, else base."""
+    def select(self, at: datetime, prompt_tokens: int, requests: int = 1) -> tuple[Rates, str | None, int | None]:
+        """The rates at `at` for `requests` requests with this many prompt tokens in all: window, else
+        tier (chosen from the prompt tokens per request), else base."""
         for window in self.windows:
             if window.contains(at):
                 return window.rates, window.name, None
         for tier in reversed(self.tiers):
-            if prompt_tokens > tier.above_prompt_tokens:
+            # prompt / requests > above, kept in whole numbers as the SQL keeps it (pricing.sql)
+            if prompt_tokens > tier.above_prompt_tokens * max(requests, 1):
                 return tier.rates, None, tier.above_prompt_tokens
         return self.rates, None, None
 

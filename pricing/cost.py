@@ -102,7 +102,7 @@ def bucket_costs(usage: Usage, rates: Rates) -> tuple[Decimal, Decimal, Decimal,
 def price_usage(entry: ModelPrice, usage: Usage, at: datetime | str | None = None) -> CostBreakdown:
     moment = to_utc(at)
     period = entry.period_at(moment)
-    rates, window, tier = period.select(moment, usage.prompt_tokens)
+    rates, window, tier = period.select(moment, usage.prompt_tokens, usage.request_count)
     i, cr, cw, cw1h, o = bucket_costs(usage, rates)
     return CostBreakdown(
         provider=entry.provider,

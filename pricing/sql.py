@@ -17,6 +17,12 @@ PRICE_COLUMNS = (
     "cache_write_per_token", "cache_write_1h_per_token", "output_per_token", "reasoning_per_token",
 )
 
+# A row may stand for several requests (request_count): its band is the one that holds its
+# prompt tokens per request, compared without division (prompt > (min - 1) x n and
+# prompt <= max x n), in HUGEINT as max x n passes BIGINT's range.
+_PROMPT = "CAST(q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens AS HUGEINT)"
+_REQUESTS = "greatest(coalesce(q.request_count, 1), 1)"
+
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyz_0123456789.")
 
 
@@ -70,6 +76,6 @@ def priced_requests_sql(requests: str = "requests", prices: str = "prices", mode
         AND pr.weekday = CAST(((epoch_ms(q.ts) // 86400000) + 3) % 7 AS TINYINT)
         AND pr.hour = CAST((epoch_ms(q.ts) // 3600000) % 24 AS TINYINT)
         AND q.ts >= pr.valid_from AND q.ts < pr.valid_to
-        AND q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens
-            BETWEEN pr.min_prompt_tokens AND pr.max_prompt_tokens
+        AND {_PROMPT} > (pr.min_prompt_tokens - 1) * {_REQUESTS}
+        AND {_PROMPT} <= CAST(pr.max_prompt_tokens AS HUGEINT) * {_REQUESTS}
     """

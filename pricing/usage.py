@@ -40,6 +40,9 @@ class Usage:
     billed_cost: Decimal | None = None
     model: str | None = None
     shape: str = "canonical"
+    # How many requests these tokens stand for (an export row per day, model and key): a
+    # context tier is chosen from the prompt tokens per request, not from the row's sum.
+    request_count: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -49,12 +52,13 @@ class Usage:
             "cache_write_1h_tokens",
             "output_tokens",
             "reasoning_tokens",
+            "request_count",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"{name} must be a whole number of tokens, got {value!r}")
+                raise UsageError(f"{name} must be a whole number, got {value!r}")
             if value < 0:
-                raise UsageError(f"{name} is negative ({value}); token counts cannot be below 0")
+                raise UsageError(f"{name} is negative ({value}); counts cannot be below 0")
         if self.reasoning_tokens > self.output_tokens:
             raise UsageError(
                 f"reasoning_tokens ({self.reasoning_tokens}) exceed output_tokens "
