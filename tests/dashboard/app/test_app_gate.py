@@ -3,10 +3,14 @@ configured a visitor must sign in first; on loopback without [auth] the app open
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from conftest import APP
 from streamlit import config
 from streamlit.testing.v1 import AppTest
+
+from dashboard.access import COOKIE_SECRET_PLACEHOLDER, MAKE_COOKIE_SECRET
 
 
 @pytest.fixture
@@ -33,18 +37,34 @@ def test_exposed_without_sign_in_is_refused_and_shows_no_data(address):
     assert not at.metric and not at.dataframe  # nothing of the warehouse is shown
 
 
+def _with_auth(at: AppTest, cookie_secret: str | None) -> AppTest:
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "client_id": "id",
+                          "client_secret": "s",
+                          "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
+    if cookie_secret is not None:
+        at.secrets["auth"]["cookie_secret"] = cookie_secret
+    at.secrets["access"] = {"allowed": ["@example.com"]}
+    return at
+
+
 def test_with_auth_configured_a_visitor_must_sign_in_first(address):
     address("0.0.0.0")
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x",
-                          "client_id": "id", "client_secret": "s",
-                          "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
-    at.secrets["access"] = {"allowed": ["@example.com"]}
-    at.run()
+    at = _with_auth(AppTest.from_file(APP, default_timeout=60), secrets.token_urlsafe(32)).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.metric and not at.dataframe
+
+
+@pytest.mark.parametrize("cookie_secret", [None, "x", "a long random string", COOKIE_SECRET_PLACEHOLDER])
+@pytest.mark.parametrize("where", ["0.0.0.0", "127.0.0.1"])
+def test_a_weak_cookie_secret_shows_nothing_and_says_how_to_make_one(address, where, cookie_secret):
+    """Whoever knows the secret can sign a cookie as anyone: not even the sign-in page is offered."""
+    address(where)
+    at = _with_auth(AppTest.from_file(APP, default_timeout=60), cookie_secret).run()
+    assert not at.exception
+    assert len(at.error) == 1 and MAKE_COOKIE_SECRET in at.error[0].value
+    assert not at.button and not at.metric and not at.dataframe
 
 
 def test_loopback_without_auth_opens_the_dashboard(address):
