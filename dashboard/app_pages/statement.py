@@ -6,7 +6,14 @@ from dashboard import cache, state
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
 from dashboard.state import ZONES
-from dashboard.warehouse.statement import FLAG_ABS_USD, FLAG_SHARE, display_pct, display_usd
+from dashboard.warehouse.statement import (
+    FLAG_ABS_USD,
+    FLAG_SHARE,
+    current_month,
+    default_month,
+    display_pct,
+    display_usd,
+)
 
 view = state.current()
 st.title("Statement")
@@ -17,8 +24,14 @@ months = cache.months_with_data(tz)
 if not months:
     st.info("No requests yet: import logs on the Import page.")
     st.stop()
-month = right.selectbox("Month", months, key="statement_month")
-st.caption(f"{month} in {tz}; the sidebar's provider, model, project, key and tag filters apply, its dates do not. "
+to_date = current_month(tz)
+opening = default_month(months, tz, view.filters.start, view.filters.end)
+month = right.selectbox("Month", months, index=months.index(opening), key="statement_month",
+                        format_func=lambda m: f"{m} (month to date)" if m == to_date else m,
+                        help="Opens on the month the sidebar's range lies in, else the last complete month.")
+shown_month = f"{month}, month to date," if month == to_date else month
+st.caption(f"{shown_month} in {tz}; the sidebar's provider, model, project, key and tag filters apply, "
+           "its dates do not. "
            f"Differences over {FLAG_SHARE * 100:g}% or ${FLAG_ABS_USD} are highlighted. {fmt.ROUNDING_NOTE}")
 
 report = cache.month_statement(month, tz, view.filters)
@@ -28,8 +41,15 @@ a.metric("Computed", display_usd(total.computed_usd), border=True, help="From th
 b.metric("Billed", display_usd(total.billed_usd), border=True,
          help=f"What the logs say was charged ({total.billed_requests:,} of {total.requests:,} requests).")
 c.metric("Difference", display_usd(total.difference_usd), display_pct(total.difference_pct) if
-         total.difference_pct is not None else None, delta_color="off", border=True, help="Billed − computed.")
+         total.difference_pct is not None else None, delta_color="off", border=True,
+         help="Billed − computed, over the same requests: those that have both a price and a billed cost.")
 d.metric("Charged", display_usd(total.charged_usd), border=True, help="Billed where known, computed otherwise.")
+if total.billed_requests:
+    st.caption(f"Billed cost known for {total.billed_requests:,} of {total.requests:,} requests, covering "
+               f"{display_usd(total.comparable_computed_usd)} of the computed {display_usd(total.computed_usd)}; "
+               "the difference compares those requests only.")
+else:
+    st.caption("No request of this month carries a billed cost: there is nothing to compare the computed cost with.")
 if total.unpriced_requests:
     st.warning(f"{total.unpriced_requests:,} requests have no price and are not in the computed total.")
     st.page_link("app_pages/prices.py", label="Open Prices", icon=":material/sell:")
@@ -39,6 +59,9 @@ if len(flagged):
     st.warning(f"{len(flagged)} lines where billed and computed differ beyond the thresholds; explanations below.")
     st.dataframe(tables.display(flagged), column_config=tables.column_config(flagged), hide_index=True,
                  key="statement_flagged")
+    with st.expander("Why each flagged line differs", expanded=len(flagged) <= 3):
+        for row in flagged.itertuples():
+            st.text(f"{row.breakdown} {row.key}: {row.explanation}")  # names from logs: no markdown
 
 for tab, dim in zip(st.tabs(["By model", "By project", "By API key", "By provider", "By day"]),
                     ("model", "project", "api_key", "provider", "day"), strict=True):

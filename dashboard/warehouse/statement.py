@@ -90,8 +90,8 @@ class StatementLine:
     # Sums over the requests that have both a price and a billed cost: the like-for-like pair.
     comparable_billed_usd: Decimal | None = None
     comparable_computed_usd: Decimal | None = None
-    difference_usd: Decimal | None = None  # billed - computed
-    difference_pct: Decimal | None = None  # difference / computed x 100
+    difference_usd: Decimal | None = None  # comparable billed - comparable computed
+    difference_pct: Decimal | None = None  # difference / comparable computed x 100
     flag: bool = False
     explanation: str | None = None
 
@@ -234,7 +234,12 @@ def _explain(line: StatementLine, days: Sequence[StatementLine]) -> str:
 
 
 def _finish(line: StatementLine, days: Sequence[StatementLine] = ()) -> StatementLine:
-    difference, pct, flag = _compare(line.computed_usd, line.billed_usd)
+    # Billed against computed over the same requests: those with both a price and a billed cost.
+    # A line billed only for requests without a price has nothing to compare (flagged, no figure).
+    if line.comparable_billed_usd is not None:
+        difference, pct, flag = _compare(line.comparable_computed_usd, line.comparable_billed_usd)
+    else:
+        difference, pct, flag = _compare(None, line.billed_usd)
     line = replace(line, difference_usd=difference, difference_pct=pct, flag=flag)
     if flag:
         line = replace(line, explanation=_explain(line, days))
@@ -411,6 +416,27 @@ def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) ->
 
 
 # ------------------------------------------------------------------ display only
+
+def current_month(tz: str, now: datetime | None = None) -> str:
+    """'YYYY-MM' of `now` (default: this moment) in the billing zone `tz`: the month to date."""
+    return (now or datetime.now(UTC)).astimezone(zone(tz)).strftime("%Y-%m")
+
+
+def default_month(months: Sequence[str], tz: str, start: datetime | None = None, end: datetime | None = None,
+                  now: datetime | None = None) -> str | None:
+    """The month a statement opens on: the one month the range [start, end) lies in, when it has data;
+    else the last complete month in `tz` that has data; else the newest month with data."""
+    if not months:
+        return None
+    z = zone(tz)
+    if start is not None and end is not None:
+        first, last = start.astimezone(z), (end - timedelta(microseconds=1)).astimezone(z)
+        if first.strftime("%Y-%m") == last.strftime("%Y-%m") and first.strftime("%Y-%m") in months:
+            return first.strftime("%Y-%m")
+    this = current_month(tz, now)
+    complete = [m for m in months if m < this]
+    return max(complete) if complete else max(months)
+
 
 def display_usd(value: Decimal | None, places: int = 2) -> str:
     """For display only: '$1,234.57' rounded half up to `places`, '—' when unknown. Never feed it back."""

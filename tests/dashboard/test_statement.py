@@ -146,7 +146,11 @@ def test_november_totals_in_berlin(wh):
     assert t.billed_usd == B2 + B3 + B5
     assert t.charged_usd == B2 + B3 + R4 + B5
     assert (t.billed_requests, t.unpriced_requests) == (3, 1)
-    assert t.difference_usd == B2 + B3 + B5 - (R2 + R3 + R4)
+    # Like with like: billed against computed over the requests that have both (R4 has no billed
+    # cost, B5 no price), not the whole billed total against the whole computed total.
+    assert (t.comparable_billed_usd, t.comparable_computed_usd) == (B2 + B3, R2 + R3)
+    assert t.difference_usd == B2 + B3 - (R2 + R3)
+    assert t.difference_pct == (B2 + B3 - (R2 + R3)) / (R2 + R3) * 100
     assert t.flag
     assert t.explanation == (
         "unpriced model: 1 requests have no price (add it on the Prices page); "
@@ -171,7 +175,7 @@ def test_model_lines_flag_and_explain(wh):
     assert small.difference_pct == Decimal("0.000001") / R2 * 100
     assert not small.flag and small.explanation is None
 
-    assert (big.computed_usd, big.billed_usd, big.difference_usd) == (R3 + R4, B3, B3 - (R3 + R4))
+    assert (big.computed_usd, big.billed_usd, big.difference_usd) == (R3 + R4, B3, B3 - R3)
     assert big.flag
     assert big.explanation == "billed cost missing on 1 of 2 requests; billed exceeds computed on days: 2026-11-05"
 
@@ -295,3 +299,52 @@ def test_the_report_command_rounds_cents_as_the_statement_does(value):
 
     assert "$" + _money(value).replace("-", "") == display_usd(value).replace("-", "")
     assert _money(value).startswith("-") == display_usd(value).startswith("-")
+
+
+def test_partial_billed_cost_is_compared_over_the_requests_that_carry_it(tmp_path: Path):
+    # Ten requests, one with a billed cost 0.12 % above its computed cost: the month's difference
+    # is that +0.12 %, not billed (one request) against computed (ten), which read -90 %.
+    path = tmp_path / "acme.toml"
+    path.write_text(CATALOG, encoding="utf-8")
+    each = 10_000 * Decimal(3) / M + 2000 * Decimal(15) / M
+    billed = each * Decimal("1.0012")
+    rows = [{"source": "t", "request_id": str(i), "ts": datetime(2026, 11, 3, 9, tzinfo=UTC), "provider": "acme",
+             "model": "big", "input_tokens": 10_000, "output_tokens": 2000,
+             "billed_cost": billed if i == 0 else None} for i in range(10)]
+    with Warehouse.open(tmp_path / "partial.duckdb", catalog=load_catalog(paths=[path])) as w:
+        w.insert_requests(rows)
+        total = statement(w, "2026-11").total
+    assert (total.computed_usd, total.billed_usd) == (10 * each, billed)
+    assert (total.billed_requests, total.requests, total.comparable_computed_usd) == (1, 10, each)
+    assert total.difference_usd == billed - each
+    assert total.difference_pct == Decimal("0.12")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "now", "expected"),
+    [
+        # No range: the last complete month with data, not the month to date.
+        (None, None, datetime(2026, 12, 6, tzinfo=UTC), "2026-11"),
+        # A range inside one month with data opens that month.
+        (datetime(2026, 10, 3, tzinfo=UTC), datetime(2026, 10, 9, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC),
+         "2026-10"),
+        # A range across months falls back to the last complete month.
+        (datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC),
+         "2026-11"),
+        # Only the month to date has data: it is the one shown.
+        (None, None, datetime(2026, 9, 6, tzinfo=UTC), "2026-09"),
+    ],
+    ids=["last-complete", "range-month", "range-across", "only-partial"],
+)
+def test_default_month(start, end, now, expected):
+    from dashboard.warehouse.statement import default_month
+
+    months = ["2026-12", "2026-11", "2026-10"] if now.month == 12 else ["2026-09"]
+    assert default_month(months, "UTC", start, end, now=now) == expected
+
+
+def test_current_month_is_read_in_the_billing_zone():
+    from dashboard.warehouse.statement import current_month
+
+    late = datetime(2026, 11, 30, 20, tzinfo=UTC)  # already December in Tokyo
+    assert (current_month("UTC", late), current_month("Asia/Tokyo", late)) == ("2026-11", "2026-12")

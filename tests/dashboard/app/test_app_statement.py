@@ -35,3 +35,20 @@ def test_statement_every_month_and_zone(app):
     for month in at.selectbox(key="statement_month").options:
         at.selectbox(key="statement_month").set_value(month).run()
         assert not at.exception
+
+
+def test_difference_compares_the_requests_that_carry_a_billed_cost(app, wh):
+    at = app("app_pages/statement.py")
+    month = at.selectbox(key="statement_month").value
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    billed, computed, with_bill, requests, all_computed = wh.query(
+        f"""SELECT sum(billed_cost) FILTER (WHERE NOT unpriced), sum(cost) FILTER (WHERE billed_cost IS NOT NULL),
+                   sum(request_count) FILTER (WHERE billed_cost IS NOT NULL), sum(request_count), sum(cost)
+            FROM ({wh.priced_sql()}) WHERE ts >= ? AND ts < ?""", [start, end]
+    ).fetchone()
+    assert with_bill and with_bill < requests  # the fixture month has partial billed cost
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Difference"].value == display_usd(billed - computed)
+    assert any(f"Billed cost known for {with_bill:,} of {requests:,} requests, covering {display_usd(computed)} "
+               f"of the computed {display_usd(all_computed)}" in c.value for c in at.caption)
