@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from dashboard.charts import format as fmt
 from dashboard.warehouse.explore import Totals, change
@@ -17,9 +18,24 @@ class Card:
     help: str
 
 
+# A previous period below 1% of the current one holds almost no data: a percent change
+# against it (+26,737,876%) says nothing, so the card says "new" instead.
+NEW_BELOW_SHARE = Decimal("0.01")
+
+
+def delta_text(current: float | Decimal | None, previous: float | Decimal | None) -> str | None:
+    """st.metric's delta against the previous period: '+12.5%', 'new' where the previous period holds
+    almost nothing (NEW_BELOW_SHARE), None where there is nothing to compare."""
+    if current is None or previous is None:
+        return None
+    if current > 0 and Decimal(str(previous)) < Decimal(str(current)) * NEW_BELOW_SHARE:
+        return "new"
+    return fmt.delta(change(current, previous))
+
+
 def overview_cards(cur: Totals, prev: Totals | None) -> list[Card]:
     def d(a, b) -> str | None:  # type: ignore[no-untyped-def]
-        return fmt.delta(change(a, b)) if prev is not None else None
+        return delta_text(a, b) if prev is not None else None
 
     p = prev
     return [
