@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import cache, exports, state
 from dashboard.charts import figures, tables
 from dashboard.charts import format as fmt
 from dashboard.warehouse.explore import GROUPS
@@ -30,7 +30,7 @@ st.plotly_chart(figures.explore(frame, tuple(dims), None if grain == "none" else
                 theme="streamlit", key="explore_chart")
 st.dataframe(tables.display(frame), column_config=tables.column_config(frame), hide_index=True, key="explore_table")
 a, b, _ = st.columns([1, 1, 4])
-a.download_button("Download CSV", tables.csv_bytes(frame), "explore.csv", "text/csv", key="explore_csv")
+a.download_button("Download CSV", exports.to_csv(frame), "explore.csv", "text/csv", key="explore_csv")
 b.download_button("Download Parquet", tables.parquet_bytes(frame), "explore.parquet",
                   "application/vnd.apache.parquet", key="explore_parquet")
 

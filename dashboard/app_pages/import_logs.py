@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard import cache, exports
 from dashboard.charts import tables
 from dashboard.errors import DashboardError
 from dashboard.ingest import Options
@@ -83,7 +83,7 @@ for name, result, error in st.session_state.get("import_results", []):
                    "their usage is now the final one.")
     if result.rejected:
         rejected = cache.rejected_rows(result.import_id)
-        st.download_button("Download rejected rows (CSV)", tables.csv_bytes(rejected), f"rejected-{name}.csv",
+        st.download_button("Download rejected rows (CSV)", exports.to_csv(rejected), f"rejected-{name}.csv",
                            "text/csv", key=f"rejected_{result.import_id}")
 
 st.subheader("Import history")

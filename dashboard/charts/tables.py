@@ -1,6 +1,8 @@
-"""Tables for the pages: which columns to show, how to format them, and download bytes.
+"""Tables for the pages: which columns to show, how to format them, and Parquet download bytes.
 
 Downloads are built from the Decimal frame (exact money), display tables from a float copy.
+CSV downloads are written by `dashboard.exports.to_csv`, the one CSV writer, which keeps
+spreadsheets from running a cell as a formula.
 """
 
 from __future__ import annotations
@@ -67,11 +69,6 @@ def column_config(frame: pd.DataFrame, money_format: str = "$%.2f") -> dict[str,
         else:
             config[c] = {"label": label}
     return config
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV with money written exactly (Decimal text), as shown in the table."""
-    return frame.to_csv(index=False).encode()
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -40,6 +40,9 @@ HOSTILE = [
     pytest.param("\t=1+1", id="tab"),
     pytest.param("\r=1+1", id="carriage-return"),
     pytest.param("\uff1d1+1", id="full-width-equals"),
+    pytest.param("\uff0b1+1", id="full-width-plus"),
+    pytest.param("\uff0d2+3", id="full-width-minus"),
+    pytest.param("\uff20SUM(A1:A2)", id="full-width-at"),
 ]
 SAFE = [pytest.param("gpt-4o", id="model"), pytest.param("a=b", id="inner-equals"), pytest.param("", id="empty")]
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from dashboard import exports
 from dashboard.charts import tables
 from dashboard.warehouse import explore
 
@@ -45,7 +46,7 @@ def test_explore_downloads_are_exact(wh):
     from dashboard.warehouse.queries import Filters
 
     frame = tables.explore_table(explore.group_by(wh, Filters(), ("model",)))
-    csv = pd.read_csv(io.BytesIO(tables.csv_bytes(frame)), dtype=str)
+    csv = pd.read_csv(io.BytesIO(exports.to_csv(frame)), dtype=str, encoding="utf-8-sig")
     total = wh.query(f"SELECT sum(cost) FROM ({wh.priced_sql()})").fetchone()[0]
     assert sum(Decimal(v) for v in csv["cost_usd"].dropna()) == total
     parquet = pq.read_table(io.BytesIO(tables.parquet_bytes(frame)))
