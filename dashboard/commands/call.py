@@ -1,19 +1,24 @@
 """`python -m dashboard call`: live calls to an OpenAI-compatible endpoint, measured, priced, recorded.
 
 The key is read from an environment variable (never a flag, which would show in the
-process list and the shell history). The route used for cost comes from --provider, else
-from a preset matching the base URL, else from the catalog by model.
+process list and the shell history): the one named by --api-key-env, else the variable of the
+preset whose base URL this is (OURTOKEN_API_KEY for https://api.ourtoken.ai/v1), which is
+sent to that preset's URL only. The route used for cost comes from --provider, else from a
+preset matching the base URL, else from the catalog by model. Everything printed is
+scrubbed of the key first.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import io
 import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -32,6 +37,7 @@ from dashboard.live import (
     sample_run,
 )
 from dashboard.live.client import is_loopback
+from dashboard.live.keys import named_keys
 from pricing import default_catalog
 
 
@@ -53,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="number of calls (default 1)")
     p.add_argument("--concurrency", type=int, default=1, metavar="C", help="calls in flight at once")
     p.add_argument(
-        "--api-key-env", metavar="VAR", help=f"env var holding the key (default {DEFAULT_KEY_ENV})"
+        "--api-key-env", metavar="VAR",
+        help=f"env var holding the key (default: the preset's, e.g. {DEFAULT_KEY_ENV} for {DEFAULT_BASE_URL})",
     )
     p.add_argument("--requests-per-day", type=int, metavar="R", help="also show the monthly cost at R/day")
     p.add_argument("--connect-timeout", type=float, default=10.0, metavar="S")
@@ -87,11 +94,22 @@ def read_messages(path: Path) -> list[dict[str, Any]]:
 def build_endpoint(args: argparse.Namespace) -> Endpoint:
     url = check_base_url(args.base_url)
     preset = preset_for_base_url(args.base_url)
-    # A server on this machine gets no key unless one is named: the default key is for OurToken.
-    default_env = None if is_loopback(url.host) else DEFAULT_KEY_ENV
-    key_env = args.api_key_env or (preset.key_env if preset else default_env)
+    key_env = args.api_key_env
+    if not key_env:
+        # A preset's variable goes only to the preset's own URL; a server on this machine gets no
+        # key unless one is named.
+        named = named_keys(None)[0].get(preset.name) if preset else None
+        refused = named.refusal(args.base_url, shared=False) if named else None
+        if named and not refused:
+            key_env = named.env
+        elif not is_loopback(url.host):
+            why = refused or f"{DEFAULT_KEY_ENV} is sent only to {DEFAULT_BASE_URL}"
+            raise LiveCallError(
+                f"no API key for {args.base_url}: name the environment variable that holds its key with "
+                f"--api-key-env ({why})"
+            )
     key = resolve_api_key(env_var=key_env) if key_env else None
-    if key is None and (args.api_key_env or not is_loopback(url.host)):
+    if key is None and key_env:
         raise LiveCallError(
             f"no API key: the environment variable {key_env} is not set; export it, "
             "or name the variable that holds the key with --api-key-env"
@@ -132,23 +150,24 @@ def _usd(value: Decimal | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
 
 
-def print_text(report: SampleReport, endpoint: Endpoint) -> None:
+def print_text(report: SampleReport, endpoint: Endpoint, out: TextIO) -> None:
+    say = functools.partial(print, file=out)
     first = report.results[0]
     auth = "Authorization: Bearer ***" if endpoint.api_key else "no key"
-    print(f"POST {endpoint.url}  ({auth})  model {first.model!r}, priced on {endpoint.provider or '?'}")
-    print(f"{'#':>3}  {'status':>6}  {'latency_ms':>10}  {'ttft_ms':>8}  {'prompt':>7}  {'cached':>7}  "
-          f"{'output':>7}  {'cost':>12}")
+    say(f"POST {endpoint.url}  ({auth})  model {first.model!r}, priced on {endpoint.provider or '?'}")
+    say(f"{'#':>3}  {'status':>6}  {'latency_ms':>10}  {'ttft_ms':>8}  {'prompt':>7}  {'cached':>7}  "
+        f"{'output':>7}  {'cost':>12}")
     for i, r in enumerate(report.results, 1):
-        print(f"{i:>3}  {r.status!s:>6}  {_ms(r.latency_ms):>10}  {_ms(r.ttft_ms):>8}  "
-              f"{r.prompt_tokens if r.ok else '-'!s:>7}  {r.cached_tokens if r.ok else '-'!s:>7}  "
-              f"{r.completion_tokens if r.ok else '-'!s:>7}  {_usd(r.cost_usd):>12}  {r.error or ''}")
+        say(f"{i:>3}  {r.status!s:>6}  {_ms(r.latency_ms):>10}  {_ms(r.ttft_ms):>8}  "
+            f"{r.prompt_tokens if r.ok else '-'!s:>7}  {r.cached_tokens if r.ok else '-'!s:>7}  "
+            f"{r.completion_tokens if r.ok else '-'!s:>7}  {_usd(r.cost_usd):>12}  {r.error or ''}")
     if len(report.results) == 1 and first.ok and first.content:
-        print(f"\n{first.content}\n")
+        say(f"\n{first.content}\n")
     lat = report.latency_ms
-    print(f"p50 latency {_ms(lat.p50 if lat else None)} ms, p95 {_ms(lat.p95 if lat else None)} ms; "
-          f"total cost {_usd(report.total_cost_usd)} (shown to 6 places); errors {report.errors}")
+    say(f"p50 latency {_ms(lat.p50 if lat else None)} ms, p95 {_ms(lat.p95 if lat else None)} ms; "
+        f"total cost {_usd(report.total_cost_usd)} (shown to 6 places); errors {report.errors}")
     if report.monthly_cost_usd is not None:
-        print(f"at {report.requests_per_day} requests/day: {_usd(report.monthly_cost_usd)} per 30-day month")
+        say(f"at {report.requests_per_day} requests/day: {_usd(report.monthly_cost_usd)} per 30-day month")
 
 
 async def _sample(args: argparse.Namespace, endpoint: Endpoint, request: ChatRequest) -> SampleReport:
@@ -181,6 +200,28 @@ def run(args: argparse.Namespace) -> int:
         stream=args.stream,
     )
     report = asyncio.run(_sample(args, endpoint, request))
+    # The results are scrubbed where they are made; the printed text is scrubbed again as a whole,
+    # so nothing this command prints can carry the key, whatever a result field holds.
+    out = io.StringIO()
+    print_report(args, report, endpoint, out)
+    sys.stdout.write(endpoint.scrub(out.getvalue()))
+    notes = {f"cost unknown: {r.cost_error}" for r in report.results if r.ok and r.cost_error}
+    notes |= {r.request_id_note for r in report.results if r.request_id_note}
+    for note in sorted(notes):
+        print(endpoint.scrub(f"note: {note}"), file=sys.stderr)
+    if not args.no_record:
+        from dashboard.warehouse import Warehouse  # DuckDB is loaded only when recording
+
+        with Warehouse.open(args.db) as wh:
+            added, duplicates = record_calls(wh, report.results, project=args.project)
+        again = f" ({duplicates} already there)" if duplicates else ""
+        failed = report.errors
+        left = f"; {failed} failed call(s) not recorded" if failed else ""
+        print(f"recorded {added} call(s) to {wh.path}{again}{left}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def print_report(args: argparse.Namespace, report: SampleReport, endpoint: Endpoint, out: TextIO) -> None:
     if args.json:
         lat = report.latency_ms
         print(json.dumps({
@@ -191,17 +232,6 @@ def run(args: argparse.Namespace) -> int:
                 "total_cost_usd": None if report.total_cost_usd is None else str(report.total_cost_usd),
                 "errors": report.errors,
             },
-        }, indent=2))
+        }, indent=2), file=out)
     else:
-        print_text(report, endpoint)
-    notes = {r.cost_error for r in report.results if r.ok and r.cost_error}
-    for note in sorted(notes):
-        print(f"note: cost unknown: {note}", file=sys.stderr)
-    if not args.no_record:
-        from dashboard.warehouse import Warehouse  # DuckDB is loaded only when recording
-
-        with Warehouse.open(args.db) as wh:
-            added, duplicates = record_calls(wh, report.results, project=args.project)
-        again = f" ({duplicates} already there)" if duplicates else ""
-        print(f"recorded {added} call(s) to {wh.path}{again}", file=sys.stderr)
-    return 0 if report.ok else 1
+        print_text(report, endpoint, out)

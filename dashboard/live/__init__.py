@@ -23,8 +23,10 @@ from dashboard.live.experiments import (
     sample_run,
     summarize,
 )
+from dashboard.live.keys import NamedKey, named_keys
 from dashboard.live.presets import DEFAULT_BASE_URL, DEFAULT_KEY_ENV, PRESETS, Preset, preset_for_base_url
 from dashboard.live.record import record_calls, request_row
+from dashboard.live.redact import scrub
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -37,6 +39,7 @@ __all__ = [
     "ChatRequest",
     "Comparison",
     "Endpoint",
+    "NamedKey",
     "Percentiles",
     "Preset",
     "SampleReport",
@@ -46,11 +49,13 @@ __all__ = [
     "call_chat",
     "check_base_url",
     "compare",
+    "named_keys",
     "percentile",
     "preset_for_base_url",
     "record_calls",
     "request_row",
     "resolve_api_key",
     "sample_run",
+    "scrub",
     "summarize",
 ]

@@ -11,8 +11,10 @@ call; `output_tokens_per_s` divides the output tokens by the time after that fir
 (streaming) or by the whole latency (non-streaming).
 
 The API key lives in `ApiKey`, whose repr is `***`; it goes into the Authorization header
-and nowhere else. Every message built here is also scrubbed of it, in case a server
-echoes it back.
+and nowhere else. A server may echo it back (in an error body, an id, a streamed chunk), so
+every text a `CallResult` holds is scrubbed of it by `redact.scrub` before anything cuts it
+short, and a response id that holds the key, or a run of 8 or more of its characters, is
+replaced by a generated id (`request_id_note` says so).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import httpx
 
 from dashboard.errors import LiveCallError
 from dashboard.live.presets import DEFAULT_BASE_URL, DEFAULT_KEY_ENV
+from dashboard.live.redact import clip, holds_key, scrub, scrub_json
 from dashboard.live.sse import DONE, SSEDecoder
 from pricing import Catalog, CostBreakdown, PricingError, Usage, cost, normalize_usage
 
@@ -49,8 +52,12 @@ __all__ = [
     "resolve_api_key",
 ]
 
-HEAD_BYTES = 80
+HEAD_BYTES = 80  # how much of an unreadable answer a message quotes
+# How much of a streamed answer is kept to quote from: the quote is cut from this once it is
+# scrubbed, so a key that straddles HEAD_BYTES is still found whole.
+HEAD_KEEP_BYTES = 4096
 REDACTED = "Bearer ***"
+ID_NOTE = "the server's response id held the API key, so the call is stored under a generated id"
 
 
 class ApiKey:
@@ -72,7 +79,16 @@ class ApiKey:
         return self._value[-4:]
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._value, "***")
+        return scrub(self._value, text)
+
+    def clip(self, text: str | bytes, limit: int) -> str:
+        return clip(self._value, text, limit)
+
+    def scrub_json(self, value: Any) -> Any:
+        return scrub_json(self._value, value)
+
+    def found_in(self, text: str) -> bool:
+        return holds_key(self._value, text)
 
     def __repr__(self) -> str:
         return "ApiKey('***')"
@@ -131,6 +147,8 @@ class Endpoint:
     api_key: ApiKey | None = None
     provider: str | None = None
     key_env: str | None = None  # only named in messages, to say where the key came from
+    key_source: str | None = None  # where the key came from, in words, when not an env var
+    key_fix: str | None = None  # what to do when the endpoint wants a key and none was given
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
     max_attempts: int = 3
@@ -158,6 +176,12 @@ class Endpoint:
 
     def scrub(self, text: str) -> str:
         return self.api_key.scrub(text) if self.api_key else text
+
+    def clip(self, text: str | bytes, limit: int) -> str:
+        """The first `limit` characters of `text`, cut only once the key is scrubbed out of all of it."""
+        if self.api_key:
+            return self.api_key.clip(text, limit)
+        return (text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text)[:limit]
 
 
 @dataclass(frozen=True)
@@ -196,7 +220,7 @@ class ChatRequest:
 class CallResult:
     """One call, measured. `status` is the HTTP status, or "error" when no HTTP error status explains it."""
 
-    request_id: str
+    request_id: str  # the server's id, or a generated one (see request_id_note)
     started_at: datetime
     base_url: str
     provider: str | None
@@ -219,6 +243,7 @@ class CallResult:
     content: str = ""
     response_model: str | None = None
     tool_calls: tuple[dict[str, Any], ...] = ()
+    request_id_note: str | None = None  # why request_id is not the server's id
 
     @property
     def ok(self) -> bool:
@@ -269,16 +294,18 @@ def _retry_after_s(value: str | None) -> float | None:
     return max(seconds, 0.0)
 
 
-def _server_message(body: bytes) -> str:
+def _server_message(body: bytes, endpoint: Endpoint) -> str:
+    """The error message in a server's answer, else its first bytes; scrubbed of the key, then cut."""
     try:
         obj = json.loads(body)
-        err = obj.get("error") if isinstance(obj, dict) else None
-        msg = err.get("message") if isinstance(err, dict) else err
-        if isinstance(msg, str) and msg.strip():
-            return msg.strip()[:200]
     except ValueError:
-        pass
-    return repr(body[:HEAD_BYTES])
+        return repr(endpoint.clip(body, HEAD_BYTES))
+    err = obj.get("error") if isinstance(obj, dict) else None
+    msg = err.get("message") if isinstance(err, dict) else err
+    if isinstance(msg, str) and msg.strip():
+        return endpoint.clip(msg.strip(), 200)
+    # Quoted as decoded JSON, so a key written with \u escapes is scrubbed like any other.
+    return repr(endpoint.clip(json.dumps(obj, ensure_ascii=False), HEAD_BYTES))
 
 
 class _Call:
@@ -307,14 +334,28 @@ class _Call:
 
     def redacted_request(self) -> dict[str, Any]:
         headers = dict(self._headers)
-        if self.endpoint.api_key:
-            headers["Authorization"] = REDACTED
-        return {"method": "POST", "url": self.endpoint.url, "headers": headers, "json": self.payload}
+        request = {"method": "POST", "url": self.endpoint.url, "headers": headers, "json": self.payload}
+        if not self.endpoint.api_key:
+            return request
+        headers["Authorization"] = REDACTED
+        return self.endpoint.api_key.scrub_json(request)
 
     # ------------------------------------------------------------- outcomes
 
     def _result(self, **fields: Any) -> CallResult:
-        fields.setdefault("request_id", str(uuid.uuid4()))
+        """A CallResult whose every text is scrubbed of the key: the one door server text goes through."""
+        key = self.endpoint.api_key
+        rid = fields.get("request_id")
+        if rid and key and key.found_in(rid):
+            fields["request_id"], fields["request_id_note"] = None, ID_NOTE
+        if not fields.get("request_id"):
+            fields["request_id"] = str(uuid.uuid4())
+        if key:
+            for name in ("error", "usage_note", "cost_error", "content", "response_model", "finish_reason"):
+                if isinstance(fields.get(name), str):
+                    fields[name] = key.scrub(fields[name])
+            if fields.get("tool_calls"):
+                fields["tool_calls"] = tuple(key.scrub_json(tc) for tc in fields["tool_calls"])
         return CallResult(
             started_at=self.started_at,
             base_url=self.endpoint.base_url,
@@ -334,7 +375,7 @@ class _Call:
                 http_status=http_status,
                 latency_ms=(perf_counter() - t0) * 1000,
                 ttft_ms=None,
-                error=self.endpoint.scrub(message),
+                error=message,  # scrubbed in _result
                 error_kind=kind,
             )
         )
@@ -363,11 +404,11 @@ class _Call:
         where = f"POST {ep.url}"
         if status in (401, 403):
             if ep.api_key is None:
-                fix = f"set {ep.key_env or DEFAULT_KEY_ENV} (or name the variable with --api-key-env)"
+                fix = ep.key_fix or f"set {ep.key_env or DEFAULT_KEY_ENV} (or name the variable with --api-key-env)"
                 return self.fail(
                     "auth", f"the endpoint wants an API key (HTTP {status}, {where}); {fix}", t0, status
                 )
-            held = f"the key in {ep.key_env}" if ep.key_env else "the key"
+            held = ep.key_source or (f"the key in {ep.key_env}" if ep.key_env else "the key")
             return self.fail(
                 "auth", f"the endpoint rejected the API key (HTTP {status}, {where}); check {held}",
                 t0,
@@ -377,7 +418,7 @@ class _Call:
             return self.fail(
                 "not_found",
                 f"model {self.request.model!r} or its route was not found at {ep.base_url} "
-                f"(HTTP 404, {where}): {_server_message(body)}; check the model id and the base URL",
+                f"(HTTP 404, {where}): {_server_message(body, ep)}; check the model id and the base URL",
                 t0,
                 status,
             )
@@ -391,13 +432,13 @@ class _Call:
         if status >= 500:
             return self.fail(
                 "server_error",
-                f"{ep.base_url} failed with HTTP {status} after {tries}: {_server_message(body)}",
+                f"{ep.base_url} failed with HTTP {status} after {tries}: {_server_message(body, ep)}",
                 t0,
                 status,
             )
         return self.fail(
             "client_error",
-            f"{ep.base_url} refused the request (HTTP {status}): {_server_message(body)}",
+            f"{ep.base_url} refused the request (HTTP {status}): {_server_message(body, ep)}",
             t0,
             status,
         )
@@ -496,19 +537,20 @@ class _Reader:
         self.model: str | None = None
 
     def malformed(self, what: str) -> CallFailed:
+        answer = self.head if self.streaming else bytes(self.body)
         return self.call.fail(
             "malformed",
             f"{self.call.endpoint.base_url} answered HTTP {self.status} with {what}; "
-            f"first bytes: {self.head!r}",
+            f"first bytes: {self.call.endpoint.clip(answer, HEAD_BYTES)!r}",
             self.t0,
         )
 
     def feed(self, chunk: bytes, now: float) -> None:
-        if len(self.head) < HEAD_BYTES:
-            self.head += chunk[: HEAD_BYTES - len(self.head)]
         if not self.streaming:
             self.body += chunk
             return
+        if len(self.head) < HEAD_KEEP_BYTES:
+            self.head += chunk[: HEAD_KEEP_BYTES - len(self.head)]
         for data in self.decoder.feed(chunk):
             self.event(data, now)
 
@@ -521,14 +563,16 @@ class _Reader:
         try:
             obj = json.loads(data)
         except ValueError:
-            raise self.malformed(f"a stream event that is not JSON ({data[:HEAD_BYTES]!r})") from None
+            raise self.malformed(
+                f"a stream event that is not JSON ({self.call.endpoint.clip(data, HEAD_BYTES)!r})"
+            ) from None
         if not isinstance(obj, dict):
             raise self.malformed("a stream event that is not a JSON object")
         if obj.get("error"):
             raise self.call.fail(
                 "stream_error",
                 f"{self.call.endpoint.base_url} reported an error inside the stream: "
-                f"{_server_message(json.dumps(obj).encode())}",
+                f"{_server_message(json.dumps(obj).encode(), self.call.endpoint)}",
                 self.t0,
             )
         self.events += 1
@@ -555,7 +599,8 @@ class _Reader:
         if isinstance(obj.get("id"), str) and obj["id"]:
             self.response_id = obj["id"]
         if isinstance(obj.get("model"), str) and obj["model"]:
-            self.model = obj["model"]
+            # Scrubbed here, not only in _result: the usage and the cost breakdown keep a copy of it.
+            self.model = self.call.endpoint.scrub(obj["model"])
         if isinstance(obj.get("usage"), Mapping):
             self.usage = obj["usage"]  # the final chunk's usage, when include_usage was honoured
 

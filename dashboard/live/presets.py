@@ -1,7 +1,9 @@
 """Known OpenAI-compatible endpoints: base URL, the env var holding the key, and the catalog route.
 
-A preset only fills defaults; any base URL works. `provider` is the catalog route the
-calls are priced on (`None` would mean "find the model in the catalog").
+A preset fills defaults; any base URL works. `provider` is the catalog route the calls
+are priced on (`None` would mean "find the model in the catalog"). A preset's `key_env` is
+a key the person running the server names by setting it, bound to the preset's base URL:
+it is sent there and nowhere else (see dashboard/live/keys.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import httpx
 
 from dashboard.errors import LiveCallError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_KEY_ENV", "PRESETS", "Preset", "preset_for_base_url", "preset_named"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_KEY_ENV",
+    "PRESETS",
+    "Preset",
+    "preset_for_base_url",
+    "preset_named",
+    "url_parts",
+]
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,13 @@ DEFAULT_BASE_URL = PRESETS[0].base_url
 DEFAULT_KEY_ENV = "OURTOKEN_API_KEY"
 
 
-def _norm(url: str) -> tuple[str, str, int | None, str]:
+def url_parts(url: str) -> tuple[str, str, int, tuple[str, ...]]:
+    """A URL as (scheme, host, port, path segments), lower-cased, default port filled, empty segments
+    dropped, so that two spellings of the same base URL compare equal."""
     u = httpx.URL(url.strip())
-    return u.scheme.lower(), u.host.lower(), u.port, u.path.rstrip("/")
+    scheme = u.scheme.lower()
+    port = u.port if u.port is not None else {"https": 443, "http": 80}.get(scheme, 0)
+    return scheme, u.host.lower(), port, tuple(seg for seg in u.path.split("/") if seg)
 
 
 def preset_for_base_url(base_url: str) -> Preset | None:
@@ -50,14 +64,14 @@ def preset_for_base_url(base_url: str) -> Preset | None:
     loopback hosts, where the port tells servers apart.
     """
     try:
-        want = _norm(base_url)
+        want = url_parts(base_url)
     except (httpx.InvalidURL, TypeError):
         return None
     for p in PRESETS:
-        if _norm(p.base_url) == want:
+        if url_parts(p.base_url) == want:
             return p
     for p in PRESETS:
-        scheme, host, _, _ = _norm(p.base_url)
+        scheme, host, _, _ = url_parts(p.base_url)
         if scheme == "https" and host == want[1]:
             return p
     return None

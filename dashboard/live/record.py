@@ -1,9 +1,14 @@
 """Live calls as canonical request rows, and their insertion into the warehouse.
 
 The warehouse is passed in (anything with `insert_requests(rows, source)`), so this module
-does not open DuckDB itself. A failed call becomes a row with zero tokens and its status;
-a call whose usage was not reported also has zero tokens (its cost stays unknown in the
-result, where the reason is kept).
+does not open DuckDB itself. A failed call is not stored: the warehouse counts every row
+as a billed request, and a failure would add a request of zero tokens to the request counts
+and per-request averages. Its status and message stay in the CallResult the caller shows.
+A call whose usage was not reported is stored with zero tokens (its cost stays unknown in
+the result, where the reason is kept).
+
+The row's texts come from a CallResult, which the client has already scrubbed of the key;
+its request_id is the server's id unless that held the key (then a generated one).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from dashboard.errors import LiveCallError
 from dashboard.live.client import CallResult
 
 __all__ = ["SOURCE", "record_calls", "request_row"]
@@ -23,6 +29,8 @@ class RequestSink(Protocol):
 
 
 def request_row(result: CallResult, project: str | None = None) -> dict[str, Any]:
+    if not result.ok:
+        raise LiveCallError(f"a failed call ({result.status}) is not a request to store: {result.error}")
     u = result.usage
     provider = result.provider or (result.cost.provider if result.cost else None) or "unknown"
     return {
@@ -52,8 +60,9 @@ def request_row(result: CallResult, project: str | None = None) -> dict[str, Any
 def record_calls(
     warehouse: RequestSink, results: Iterable[CallResult], project: str | None = None
 ) -> tuple[int, int]:
-    """Store calls as `source="live"` rows; returns (added, duplicates) from the warehouse."""
-    rows = [request_row(r, project) for r in results]
+    """Store the calls that succeeded as `source="live"` rows; returns (added, duplicates) from the
+    warehouse. Failed calls are left out (see the module docstring)."""
+    rows = [request_row(r, project) for r in results if r.ok]
     if not rows:
         return 0, 0
     return warehouse.insert_requests(rows, source=SOURCE)

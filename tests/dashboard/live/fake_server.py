@@ -17,6 +17,19 @@ Behaviour is chosen per request by a mode: the first path segment before `/v1`
     orcost=X        add OpenRouter's usage.cost = X (a JSON number)
     streamerror     stream one delta, then an `error` event
 
+Modes that echo the caller's key (the Authorization header's token) back, as a hostile or
+careless server might:
+
+    echoid=whole|part   the response id holds the key, or 11 characters of it
+    echoheader          every answer carries the key in an `X-Echo-Key` header
+    echobody=N          answer 400 with a text body longer than 80 bytes, the key at offset N
+    echomsg=N           answer 400 with a JSON error message, the key at offset N of it
+    echojson=N          answer 400 with JSON whose error has no message, the key (written as
+                        JSON \\u escapes) at offset N of a field
+    echobad=N           answer 200 with a body that is not JSON, the key at offset N
+    echochunk           the streamed (or JSON) reply holds the key, and so does the model id
+    echobadsse=N        stream an event that is not JSON, the key at offset N of it
+
 Prompts are counted as whitespace-separated words. `cached_tokens` is the longest common
 prefix with any earlier prompt, in whole blocks of 64 tokens, like a prefix cache.
 """
@@ -135,13 +148,20 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        def echo_headers(self) -> None:
+            if "echoheader" in parse_mode(self.mode):
+                self.send_header("X-Echo-Key", self.key)
+
+        def send_json(
+            self, status: int, obj: Any, headers: dict[str, str] | None = None, content_type: str = "application/json"
+        ) -> None:
             raw = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
+            self.echo_headers()
             self.end_headers()
             self.wfile.write(raw)
 
@@ -167,6 +187,8 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             head, _, rest = self.path.partition("/v1/")
             mode = self.headers.get("X-Fake-Mode") or head.strip("/")
+            self.mode = mode
+            self.key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -181,6 +203,18 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return self.error(int(opts["status"]), f"fake status {opts['status']}")
             if "echokey" in opts:
                 return self.error(401, f"Incorrect API key provided: {self.headers.get('Authorization')}")
+            if "echobody" in opts:
+                text = "." * int(opts["echobody"]) + self.key + " and then some more text after it" * 3
+                return self.send_json(400, text.encode(), content_type="text/plain")
+            if "echomsg" in opts:
+                return self.error(400, "." * int(opts["echomsg"]) + self.key + " is not valid here" * 20)
+            if "echojson" in opts:
+                hidden = "".join(f"\\u{ord(c):04x}" for c in self.key)
+                raw = '{"error": {"detail": "' + "." * int(opts["echojson"]) + hidden + ' ends here"}}'
+                return self.send_json(400, raw.encode())
+            if "echobad" in opts:
+                text = "<html>" + "." * int(opts["echobad"]) + self.key + " not json at all</html>" * 3
+                return self.send_json(200, text.encode())
             if seen <= int(opts.get("ratelimit") or 0):
                 return self.error(429, "slow down", {"Retry-After": opts.get("after", "0.1")})
             if seen <= int(opts.get("fail500") or 0):
@@ -194,6 +228,13 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             finish = "stop" if len(words) == len(REPLY) else "length"
             usage = None if "nousage" in opts else server.usage(body, len(words), opts)
             rid, model = f"chatcmpl-{uuid.uuid4().hex}", body.get("model")
+            if opts.get("echoid") == "whole":
+                rid = f"chatcmpl-{self.key}"
+            elif opts.get("echoid") == "part":
+                rid = f"chatcmpl-{self.key[3:14]}-{uuid.uuid4().hex[:8]}"
+            if "echochunk" in opts:
+                words = [*words[:-1], f"(your key is {self.key})", words[-1]]
+                model = f"{model}-{self.key}"
             if not body.get("stream"):
                 answer: dict[str, Any] = {
                     "id": rid,
@@ -214,6 +255,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
+            self.echo_headers()
             self.end_headers()
 
             def event(delta: dict[str, Any], finish_reason: str | None = None) -> str:
@@ -229,6 +271,8 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.chunk(event({"role": "assistant", "content": ""}))
             if "badsse" in opts:
                 self.chunk('{"id": "broken", "choices": [{"delta": {"content": "Hel')
+            if "echobadsse" in opts:
+                self.chunk("{" + "." * int(opts["echobadsse"]) + self.key + " is not JSON" * 5)
             for i, word in enumerate(words):
                 self.chunk(event({"content": word if i == 0 else " " + word}))
                 if "streamerror" in opts:

@@ -46,7 +46,8 @@ def cli(workdir: Path, url: str, *args: str, key: bool = True, **extra_env: str)
         [sys.executable, "-m", "dashboard", "call", *args],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=60,
     )
-    assert FAKE_KEY not in proc.stdout and FAKE_KEY not in proc.stderr
+    runs = [FAKE_KEY[i : i + 8] for i in range(len(FAKE_KEY) - 7)]  # any 8 characters of the key in a row
+    assert not [r for r in runs if r in proc.stdout or r in proc.stderr], proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     return proc
 
@@ -105,8 +106,9 @@ def test_failed_calls_exit_1_and_never_show_the_key(fake: FakeOpenAI, workdir: P
     doc = as_json(proc)
     assert doc["calls"][0]["status"] == 401 and "rejected the API key" in doc["calls"][0]["error"]
     assert doc["calls"][0]["cost_usd"] is None and doc["summary"]["errors"] == 1
-    with Warehouse.open(db, read_only=True) as wh:
-        assert wh.query("SELECT status, input_tokens FROM requests").fetchall() == [("401", 0)]
+    with Warehouse.open(db, read_only=True) as wh:  # a failure is not a billed request: not stored
+        assert wh.query("SELECT count(*) FROM requests").fetchall() == [(0,)]
+    assert "1 failed call(s) not recorded" in proc.stderr
 
 
 def test_no_usage_is_a_null_cost_with_a_note_recorded_to_usage_db(fake: FakeOpenAI, workdir: Path) -> None:
@@ -135,3 +137,35 @@ def test_text_output_shows_a_redacted_request(fake: FakeOpenAI, workdir: Path) -
 def test_configuration_errors_are_one_line(workdir: Path, url: str, needle: str) -> None:
     proc = cli(workdir, url, "--prompt", "hi", "--no-record", key=False)
     assert proc.returncode == 1 and needle in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "needle"),
+    [
+        ("echobody=66", ("--json",), "HTTP 400"),
+        ("echomsg=190", (), "HTTP 400"),
+        ("echoid=whole", ("--stream",), "note: the server's response id held the API key"),
+        ("echochunk", ("--stream",), "(your key is ***)"),
+        ("echochunk+echoheader", ("--json",), '"status": 200'),
+    ],
+    ids=["error-body", "error-message", "id", "streamed-chunk", "header"],
+)
+def test_an_echoed_key_is_scrubbed_from_all_output(fake: FakeOpenAI, workdir: Path, mode: str,
+                                                   args: tuple[str, ...], needle: str) -> None:
+    db = workdir / "usage.duckdb"
+    proc = cli(workdir, fake.base_url(mode), "--prompt", "hi", "--db", str(db), *args)  # cli() checks for runs
+    assert needle in proc.stdout + proc.stderr
+    with Warehouse.open(db, read_only=True) as wh:
+        ids = [r[0] for r in wh.query("SELECT request_id FROM requests").fetchall()]
+    assert all(FAKE_KEY[3:11] not in i for i in ids)
+    stored = db.read_bytes()
+    assert not [i for i in range(len(FAKE_KEY) - 7) if FAKE_KEY[i : i + 8].encode() in stored]
+
+
+def test_the_default_key_goes_only_to_its_own_base_url(workdir: Path) -> None:
+    """OURTOKEN_API_KEY is OurToken's: another host gets no key unless --api-key-env names one."""
+    proc = cli(workdir, "https://api.example.com/v1", "--prompt", "hi", "--no-record", key=False,
+               OURTOKEN_API_KEY=FAKE_KEY)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "no API key for https://api.example.com/v1" in proc.stderr
+    assert "OURTOKEN_API_KEY is sent only to https://api.ourtoken.ai/v1" in proc.stderr

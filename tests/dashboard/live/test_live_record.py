@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fake_server import FAKE_KEY, FakeOpenAI
 
+from dashboard.errors import LiveCallError
 from dashboard.live import CallFailed, CallResult, ChatRequest, Endpoint, call_chat, record_calls, request_row
 from dashboard.warehouse import Warehouse
 from pricing import Catalog
@@ -38,24 +39,22 @@ def test_rows_are_canonical_and_hold_only_a_key_hint(fake: FakeOpenAI, catalog: 
     assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (3, 0, 5)
     assert row["billed_cost"] == Decimal("0.0012") and row["status"] == 200
     assert row["ttft_ms"] is not None and row["latency_ms"] >= row["ttft_ms"]
-    bad = request_row(failed)
-    assert bad["status"] == 401 and bad["billed_cost"] is None
-    assert all(bad[c] == 0 for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens",
-                                      "cache_write_1h_tokens", "output_tokens", "reasoning_tokens"))
-    assert FAKE_KEY not in repr(row) + repr(bad)
+    with pytest.raises(LiveCallError, match="a failed call") as caught:
+        request_row(failed)  # a failure is not a billed request (see record.py)
+    assert FAKE_KEY not in repr(row) + str(caught.value)
 
 
 def test_record_calls_into_the_warehouse(fake: FakeOpenAI, catalog: Catalog, tmp_path: Path) -> None:
     results = calls(fake, catalog)
     path = tmp_path / "usage.duckdb"
     with Warehouse.open(path, catalog=catalog) as wh:
-        assert record_calls(wh, results, project="p1") == (3, 0)
-        assert record_calls(wh, results) == (0, 3)  # the same calls again are duplicates
+        assert record_calls(wh, results, project="p1") == (2, 0)  # the failed call is left out
+        assert record_calls(wh, results) == (0, 2)  # the same calls again are duplicates
         rows = wh.query(
             "SELECT request_id, status, api_key, input_tokens, output_tokens, billed_cost, project "
             "FROM requests WHERE source = 'live' ORDER BY ts"
         ).fetchall()
-    assert [(r[1], r[3], r[4]) for r in rows] == [("200", 3, 5), ("200", 3, 5), ("401", 0, 0)]
+    assert [(r[1], r[3], r[4]) for r in rows] == [("200", 3, 5), ("200", 3, 5)]
     assert {r[2] for r in rows} == {"…7890"} and {r[6] for r in rows} == {"p1"}
     assert rows[0][5] == Decimal("0.0012")
     assert FAKE_KEY.encode() not in path.read_bytes()
