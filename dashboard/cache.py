@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +27,7 @@ from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, statement
 from dashboard.warehouse import explore as ex
-from dashboard.warehouse.queries import Filters, is_empty
+from dashboard.warehouse.queries import Filters, is_empty, zone
 from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog, local_overlays
 
 TTL_S = 600
@@ -372,18 +372,23 @@ def daily_spend(filters: Filters) -> pd.DataFrame:
 
 
 @_cached
-def _spend_forecast(db: str, filters: Filters, horizon_days: int) -> Any:
+def _spend_forecast(db: str, filters: Filters, horizon_days: int, today: date) -> Any:
     from dashboard.forecasts.trend import forecast_spend
-    from dashboard.warehouse.queries import daily_spend
+    from dashboard.warehouse.queries import daily_spend, month_to_date_spend
 
-    frame = daily_spend(_open(db), filters)
-    series = pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]), dtype=object)
-    return forecast_spend(series, horizon_days=horizon_days)
+    def series(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]), dtype=object)
+
+    wh = _open(db)
+    return forecast_spend(series(daily_spend(wh, filters)), horizon_days=horizon_days, today=today,
+                          month_to_date=series(month_to_date_spend(wh, filters, today)))
 
 
 def spend_forecast(filters: Filters, horizon_days: int) -> Any:
-    """`forecasts.trend.SpendForecast` of the filtered daily spend; DashboardError under 7 days."""
-    return _spend_forecast(db_path(), filters, int(horizon_days))
+    """`forecasts.trend.SpendForecast` of the filtered daily spend, projecting this calendar month in the
+    filter's zone with its spend so far read from the data; DashboardError under 7 days."""
+    today = datetime.now(zone(filters.tz)).date()
+    return _spend_forecast(db_path(), filters, int(horizon_days), today)
 
 
 @_cached

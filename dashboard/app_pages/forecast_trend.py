@@ -11,7 +11,7 @@ from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
 from dashboard.errors import DashboardError
-from dashboard.forecasts.trend import budget_outlook
+from dashboard.forecasts.trend import BACKTEST_DAYS, BACKTEST_MIN_TRAIN_DAYS, budget_outlook
 
 
 def _interval(lo: Decimal, hi: Decimal) -> str:
@@ -33,10 +33,14 @@ def render(view: state.View) -> None:
     a, b, c, d = st.columns(4)
     a.metric(f"Projected {me.month:%B %Y}", fmt.usd(me.projected_usd), border=True,
              help="Spent so far plus the forecast mean of the rest of the month.")
-    b.metric("Spent so far this month", fmt.usd(me.actual_to_date_usd), border=True)
+    b.metric(f"Spent so far in {me.month:%B}", fmt.usd(me.actual_to_date_usd), border=True,
+             help=f"Read from the data for {me.month:%B %Y} in {view.filters.tz}, whatever range the sidebar selects.")
     if bt is None:
-        c.metric("Backtest MAPE", "—", border=True, help="Needs 7 days of history before the last 14.")
+        need = BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS
+        c.metric("Backtest MAPE", "—", border=True)
         d.metric("Days in the 80% band", "—", border=True)
+        st.info(f"Too little history to score the model: a backtest needs {need} days ({BACKTEST_MIN_TRAIN_DAYS} "
+                f"to fit, {BACKTEST_DAYS} to score), the selection has {fc.history_days}. Widen the sidebar's range.")
     else:
         how = f"The model ({bt.model}) refit without the last {bt.holdout_days} days and scored on them."
         c.metric(f"Backtest MAPE, last {bt.holdout_days} days", "—" if bt.mape is None else fmt.pct(bt.mape),

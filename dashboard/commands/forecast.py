@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -37,32 +38,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="DuckDB warehouse file (default: the project's)")
     p.add_argument("--days", type=int, default=30, help="days to forecast, 1-90 (default 30)")
     p.add_argument("--budget", type=_budget, default=None, help="monthly budget in USD, to project overspend")
+    p.add_argument("--today", type=_day, default=None,
+                   help="the day whose calendar month is projected, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
     p.set_defaults(func=run)
 
 
-def _daily_spend(db: str | None) -> pd.Series:
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day in the form YYYY-MM-DD") from None
+
+
+def _daily_spend(db: str | None, today: date) -> tuple[pd.Series, pd.Series]:
+    """The whole history's daily spend (UTC days), and that of the month of `today`."""
     import pandas as pd
 
     from dashboard.warehouse import Warehouse
-    from dashboard.warehouse.queries import daily_spend
+    from dashboard.warehouse.queries import Filters, daily_spend, month_to_date_spend
 
     path = existing_warehouse(db)
     wh = Warehouse.open(path, cache=False)  # one read: the live view beats building the cache
     try:
-        frame = daily_spend(wh)
+        frames = daily_spend(wh), month_to_date_spend(wh, Filters(), today)
     finally:
         wh.close()
-    if frame.empty:
+    if frames[0].empty:
         raise DashboardError(f"no requests in {str(path)!r} to forecast from; import some logs first")
-    return pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]))
+    history, month = (pd.Series(list(f["cost_usd"]), index=pd.to_datetime(f["day"]), dtype=object) for f in frames)
+    return history, month
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: statsmodels would slow every other command's start.
     from dashboard.forecasts.trend import budget_outlook, forecast_spend
 
-    fc = forecast_spend(_daily_spend(args.db), horizon_days=args.days)
+    today = args.today or datetime.now(UTC).date()
+    history, month = _daily_spend(args.db, today)
+    fc = forecast_spend(history, horizon_days=args.days, today=today, month_to_date=month)
     outlook = None if args.budget is None else budget_outlook(fc.month_end, args.budget)
     if args.json:
         out = fc.as_dict()

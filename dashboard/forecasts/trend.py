@@ -26,7 +26,7 @@ import calendar
 import math
 import warnings
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from dashboard.errors import DashboardError
 
 __all__ = [
     "BACKTEST_DAYS",
+    "BACKTEST_MIN_TRAIN_DAYS",
     "Backtest",
     "BudgetOutlook",
     "ForecastPoint",
@@ -55,6 +56,7 @@ HOLT_DAYS = 14
 SEASONAL_DAYS = 28
 MAX_HORIZON = 90
 BACKTEST_DAYS = 14
+BACKTEST_MIN_TRAIN_DAYS = SEASONAL_DAYS
 SIMULATIONS = 2000
 Z80 = 1.2815515655446004
 Z95 = 1.959963984540054
@@ -185,8 +187,8 @@ class _Fit(abc.ABC):
         """Daily forecast for the next h days."""
 
     @abc.abstractmethod
-    def sum_bounds(self, h: int, seed: int) -> tuple[float, float, float, float]:
-        """80% and 95% bounds of the sum over the next h days."""
+    def sum_bounds(self, h: int, seed: int, skip: int = 0) -> tuple[float, float, float, float]:
+        """80% and 95% bounds of the sum over days skip+1 to h after the history."""
 
 
 class _WeekMean(_Fit):
@@ -210,9 +212,10 @@ class _WeekMean(_Fit):
             index=idx,
         )
 
-    def sum_bounds(self, h: int, seed: int) -> tuple[float, float, float, float]:
-        half = self.sd * math.sqrt(h + h * h / 7)
-        total = self.mean * h
+    def sum_bounds(self, h: int, seed: int, skip: int = 0) -> tuple[float, float, float, float]:
+        n = h - skip  # the days are exchangeable: only their number matters
+        half = self.sd * math.sqrt(n + n * n / 7)
+        total = self.mean * n
         return total - Z80 * half, total + Z80 * half, total - Z95 * half, total + Z95 * half
 
 
@@ -246,11 +249,12 @@ class _Ets(_Fit):
             }
         )
 
-    def sum_bounds(self, h: int, seed: int) -> tuple[float, float, float, float]:
+    def sum_bounds(self, h: int, seed: int, skip: int = 0) -> tuple[float, float, float, float]:
         paths = self.result.simulate(
             h, repetitions=SIMULATIONS, anchor="end", rng=np.random.default_rng(seed)
         )
-        sums = np.clip(np.asarray(paths, dtype=float).reshape(h, SIMULATIONS), 0, None).sum(axis=0)
+        days = np.clip(np.asarray(paths, dtype=float).reshape(h, SIMULATIONS), 0, None)
+        sums = days[skip:].sum(axis=0)
         lo95, lo80, hi80, hi95 = np.quantile(sums, [0.025, 0.1, 0.9, 0.975])
         return float(lo80), float(hi80), float(lo95), float(hi95)
 
@@ -279,10 +283,11 @@ def _points(frame: pd.DataFrame) -> tuple[ForecastPoint, ...]:
 def backtest(spend: pd.Series, holdout_days: int = BACKTEST_DAYS) -> Backtest | None:
     """Refit on all but the last `holdout_days` days and score the forecast on them.
 
-    Only `history[:-holdout_days]` reaches the model. None when what remains is under 7 days.
+    Only `history[:-holdout_days]` reaches the model. None when what remains is under
+    BACKTEST_MIN_TRAIN_DAYS: a score of a model fitted on a few days says nothing of the one in use.
     """
     y = daily_series(spend)
-    if len(y) - holdout_days < MIN_DAYS:
+    if len(y) - holdout_days < BACKTEST_MIN_TRAIN_DAYS:
         return None
     train, held = y.iloc[:-holdout_days], y.iloc[-holdout_days:]
     fit = _fit(train)
@@ -302,17 +307,27 @@ def backtest(spend: pd.Series, holdout_days: int = BACKTEST_DAYS) -> Backtest | 
     )
 
 
-def _month_end(y: pd.Series, fit: _Fit, seed: int) -> MonthEnd:
-    first_open = (y.index[-1] + pd.Timedelta(days=1)).date()
-    month = first_open.replace(day=1)
+def _month_end(y: pd.Series, fit: _Fit, seed: int, today: date | None,
+               month_to_date: pd.Series | None) -> MonthEnd:
+    """The calendar month of `today` (default: the day after the history): its actual days, from
+    `month_to_date` where given (read from the data, whatever range the history covers) else from
+    the history, and the forecast of its days after both."""
+    last = y.index[-1].date()
+    month = (today or last + timedelta(days=1)).replace(day=1)
     last_of_month = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    so_far = y[y.index >= pd.Timestamp(month)]
+    known = y if month_to_date is None else daily_series(month_to_date) if len(month_to_date) else y.iloc[:0]
+    so_far = known[(known.index >= pd.Timestamp(month)) & (known.index <= pd.Timestamp(last_of_month))]
     actual_days = tuple((ts.date(), _usd(v)) for ts, v in so_far.items())
     actual = sum((v for _, v in actual_days), Decimal(0))
-    h = (last_of_month - first_open).days + 1
-    rest = _points(fit.predict(h))
+    # Forecast days run from the day after the history; those before the month, or with actual figures, are skipped.
+    first_rest = max(last, *(d for d, _ in actual_days), month - timedelta(days=1)) + timedelta(days=1)
+    h, skip = (last_of_month - last).days, (first_rest - last).days - 1
+    if h - skip > 0:
+        rest = _points(fit.predict(h).iloc[skip:])
+        lo80, hi80, lo95, hi95 = fit.sum_bounds(h, seed, skip)
+    else:
+        rest, (lo80, hi80, lo95, hi95) = (), (0.0, 0.0, 0.0, 0.0)
     rest_usd = sum((p.mean_usd for p in rest), Decimal(0))
-    lo80, hi80, lo95, hi95 = fit.sum_bounds(h, seed)
     return MonthEnd(
         month=month,
         actual_to_date_usd=actual,
@@ -328,9 +343,12 @@ def _month_end(y: pd.Series, fit: _Fit, seed: int) -> MonthEnd:
 
 
 def forecast_spend(
-    spend: pd.Series, horizon_days: int = 30, seed: int = 0, with_backtest: bool = True
+    spend: pd.Series, horizon_days: int = 30, seed: int = 0, with_backtest: bool = True,
+    today: date | None = None, month_to_date: pd.Series | None = None,
 ) -> SpendForecast:
-    """Forecast daily spend `horizon_days` (1..90) days past the last day of `spend`."""
+    """Forecast daily spend `horizon_days` (1..90) days past the last day of `spend`, and project the
+    calendar month of `today` (in the billing zone; default the day after `spend` ends), its spend so
+    far taken from `month_to_date` (daily spend of that month read from the data) where given."""
     if (
         isinstance(horizon_days, bool)
         or not isinstance(horizon_days, int)
@@ -344,7 +362,7 @@ def forecast_spend(
         last_day=y.index[-1].date(),
         model=fit.name,
         points=_points(fit.predict(horizon_days)),
-        month_end=_month_end(y, fit, seed),
+        month_end=_month_end(y, fit, seed, today, month_to_date),
         backtest=backtest(spend) if with_backtest else None,
     )
 

@@ -7,7 +7,7 @@ boundaries follow the time zone a caller names (the billing or display zone).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -143,6 +143,13 @@ def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
     return (
         frame.set_index("day").reindex(full, fill_value=Decimal(0)).rename_axis("day").reset_index()
     )
+
+
+def month_to_date_spend(wh: Warehouse, filters: Filters, today: date) -> pd.DataFrame:
+    """`daily_spend` of the calendar month of `today` in the filter's zone, whatever dates the filter
+    has (its other filters apply): what a month-end projection counts as spent so far."""
+    start, _ = month_bounds(today.strftime("%Y-%m"), filters.tz)
+    return daily_spend(wh, replace(filters, start=start, end=None))
 
 
 @dataclass(frozen=True)

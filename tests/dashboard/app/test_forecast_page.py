@@ -82,23 +82,33 @@ def test_trend_projection_and_budget_match_the_forecast(app, wh):
     import pandas as pd
 
     from dashboard.forecasts.trend import budget_outlook, forecast_spend
-    from dashboard.warehouse.queries import daily_spend
+    from dashboard.warehouse.queries import daily_spend, month_to_date_spend
 
     at = app(PAGE)
     at.number_input(key="fc_budget").set_value(1.0).run()
     assert not at.exception
-    frame = daily_spend(wh, Filters())
-    fc = forecast_spend(pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"])), horizon_days=30)
+    today = datetime.now(UTC).date()
+
+    def series(frame):
+        return pd.Series(list(frame["cost_usd"]), index=pd.to_datetime(frame["day"]))
+
+    fc = forecast_spend(series(daily_spend(wh, Filters())), horizon_days=30, today=today,
+                        month_to_date=series(month_to_date_spend(wh, Filters(), today)))
     me = fc.month_end
+    assert me.month == today.replace(day=1)  # this calendar month, not the month after the history
     assert metric(at, f"Projected {me.month:%B %Y}").value == fmt.usd(me.projected_usd)
+    assert metric(at, f"Spent so far in {me.month:%B}").value == fmt.usd(me.actual_to_date_usd)
     interval = f"80% interval {fmt.usd(me.lo80_usd)} – {fmt.usd(me.hi80_usd)}, 95% interval"
     assert any(interval in m.value for m in at.markdown)
     outlook = budget_outlook(me, Decimal("1.0"))
     assert metric(at, "Projected overspend").value == fmt.usd(outlook.overspend_usd)
     runs_out = outlook.runs_out_on.isoformat() if outlook.runs_out_on else "not this month"
     assert metric(at, "Budget runs out").value == runs_out
-    assert metric(at, "Backtest MAPE, last 14 days").value.endswith("%")
-    assert metric(at, "Days in the 80% band").value == fmt.pct(fc.backtest.coverage80, 0)
+    # The fixture holds 38 or 39 days (by the hour it is built): too few to fit on 28 and score on 14,
+    # so the page says so instead of printing a MAPE.
+    assert fc.history_days in (38, 39) and fc.backtest is None
+    assert metric(at, "Backtest MAPE").value == "—"
+    assert any("Too little history to score the model: a backtest needs 42 days" in i.value for i in at.info)
 
 
 def test_trend_with_under_7_days_says_so(app):

@@ -160,7 +160,8 @@ def _warehouse_with_daily_spend(path: Path, days: int) -> None:
 def test_forecast_json_from_a_warehouse(tmp_path: Path) -> None:
     db = tmp_path / "usage.duckdb"
     _warehouse_with_daily_spend(db, 45)
-    run = dashboard("forecast", "--db", str(db), "--days", "10", "--budget", "20", "--json", cwd=tmp_path)
+    run = dashboard("forecast", "--db", str(db), "--days", "10", "--budget", "20", "--today", "2026-10-16", "--json",
+                    cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["history_days"] == 45 and out["model"] == "ETS(A,A,A) weekly"
@@ -187,3 +188,16 @@ def test_forecast_help_states_the_horizon() -> None:
 def test_forecast_without_a_warehouse_is_an_error(tmp_path: Path) -> None:
     run = dashboard("forecast", "--db", str(tmp_path / "missing.duckdb"), cwd=tmp_path)
     assert run.returncode == 1 and "no warehouse at" in run.stderr
+
+
+def test_forecast_projects_the_month_of_today_with_its_spend_from_the_data(tmp_path: Path) -> None:
+    # History to 15 October; "today" is 6 December: the projection is December's, with nothing spent
+    # so far, where it projected October, the month after the history.
+    db = tmp_path / "usage.duckdb"
+    _warehouse_with_daily_spend(db, 45)
+    run = dashboard("forecast", "--db", str(db), "--days", "3", "--today", "2026-12-06", "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    me = json.loads(run.stdout)["month_end"]
+    assert me["month"] == "2026-12" and Decimal(me["actual_to_date_usd"]) == 0
+    bad = dashboard("forecast", "--db", str(db), "--today", "2026-13-01", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a day in the form YYYY-MM-DD" in bad.stderr

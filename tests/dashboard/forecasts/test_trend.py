@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from dashboard.errors import DashboardError
-from dashboard.forecasts.trend import backtest, budget_outlook, forecast_spend
+from dashboard.forecasts.trend import (
+    BACKTEST_DAYS,
+    BACKTEST_MIN_TRAIN_DAYS,
+    backtest,
+    budget_outlook,
+    forecast_spend,
+)
 
 WEEK = np.array([10.0, -5.0, 0.0, 3.0, -8.0, 6.0, -6.0])
 
@@ -75,7 +81,7 @@ def test_backtest_never_sees_the_holdout() -> None:
 def test_model_by_history_length(days: int, model: str) -> None:
     fc = forecast_spend(generated(days, 0)[0], horizon_days=3)
     assert fc.model == model and fc.history_days == days and len(fc.points) == 3
-    assert (fc.backtest is None) == (days < 21)
+    assert (fc.backtest is None) == (days < BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS)
 
 
 def test_too_little_history_is_an_error() -> None:
@@ -135,3 +141,38 @@ def test_budget(budget: str, runs_out: date | None, overspend: Decimal) -> None:
     outlook = budget_outlook(me, budget)
     assert outlook.runs_out_on == runs_out
     assert outlook.overspend_usd == overspend
+
+
+def test_this_month_is_the_month_of_today_with_its_spend_read_from_the_data() -> None:
+    # History (the range the forecast learns from) ends on 30 September; today is 6 December and
+    # the data holds 4 USD a day for 1 to 5 December. The projection is December's: 20 USD so far,
+    # and 26 forecast days (6 to 31 December) at the flat 2.5 a day, not October's.
+    history = constant("2026-08-01", "2026-09-30", "2.5")
+    december = constant("2026-12-01", "2026-12-05", "4")
+    me = forecast_spend(history, horizon_days=3, today=date(2026, 12, 6), month_to_date=december).month_end
+    assert me.month == date(2026, 12, 1)
+    assert me.actual_to_date_usd == 5 * Decimal(4)
+    assert [p.date for p in me.rest] == [date(2026, 12, d) for d in range(6, 32)]
+    assert me.forecast_rest_usd == 26 * Decimal("2.5")
+    assert me.projected_usd == me.lo80_usd == me.hi95_usd == 20 + 26 * Decimal("2.5")
+
+
+def test_this_month_without_spend_so_far_is_forecast_whole() -> None:
+    me = forecast_spend(constant("2026-08-01", "2026-09-30", "1"), horizon_days=1, today=date(2026, 12, 6),
+                        month_to_date=constant("2026-12-01", "2026-12-01", "0").iloc[:0]).month_end
+    assert me.month == date(2026, 12, 1) and me.actual_to_date_usd == 0 and me.projected_usd == 31
+
+
+def test_month_end_bounds_of_a_later_month_cover_only_its_days() -> None:
+    series, _ = generated(60, 3)  # 2026-01-01 to 2026-03-01
+    me = forecast_spend(series, horizon_days=1, today=date(2026, 4, 2)).month_end
+    assert me.month == date(2026, 4, 1) and me.actual_to_date_usd == 0
+    assert len(me.rest) == 30 and me.rest[0].date == date(2026, 4, 1)
+    assert me.lo95_usd < me.lo80_usd < me.projected_usd < me.hi80_usd < me.hi95_usd
+    # about 30 days of roughly 130 a day: the March days before the month are not in the sum
+    assert 3000 < me.projected_usd < 5000
+
+
+def test_backtest_needs_four_weeks_before_the_holdout() -> None:
+    assert backtest(generated(BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS - 1, 0)[0]) is None
+    assert backtest(generated(BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS, 0)[0]) is not None
