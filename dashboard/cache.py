@@ -29,6 +29,7 @@ from dashboard.warehouse import Warehouse, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, is_empty, zone
 from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog, local_overlays
+from pricing.catalog import CatalogProblem
 
 TTL_S = 600
 ENTRIES = 256
@@ -37,8 +38,7 @@ ENTRIES = 256
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Warehouse:
     """Open (and migrate) the file once per process; a first start on an empty file shows demo data."""
-    catalog = load_catalog(overlays=local_overlays(local_prices_path()))
-    wh = Warehouse.open(path, catalog=catalog, fallback_read_only=True)
+    wh = Warehouse.open(path, catalog=local_catalog(), fallback_read_only=True)
     if not wh.read_only and is_empty(wh) and not ex.demo_declined(wh):
         demo.fill(wh)
     return wh
@@ -47,6 +47,16 @@ def _open(path: str) -> Warehouse:
 def local_prices_path() -> Path:
     """The local price overrides: `PRICES_LOCAL` when set, else data/prices.local.toml (git-ignored)."""
     return Path(os.environ.get("PRICES_LOCAL") or LOCAL_OVERLAY)
+
+
+def local_catalog() -> Catalog:
+    """The shipped catalog plus the local files; a bad local entry is left out and listed in `problems`."""
+    return load_catalog(overlays=local_overlays(local_prices_path()), skip_bad=True)
+
+
+def price_problems() -> list[CatalogProblem]:
+    """The local price entries the warehouse's catalog left out, for the Prices page to show with the fix."""
+    return list(catalog().problems)
 
 
 def db_path() -> str:
@@ -266,14 +276,20 @@ def save_price(provider: str, model: str, rates: dict[str, str], effective_from:
     """Save an override to the local file, re-price all history with it, forget cached results."""
     prices_local.save_override(local_prices_path(), provider, model, rates, effective_from, source)
     # Reload everything local (converted imports too), not just the overrides file.
-    warehouse().reload_catalog(load_catalog(overlays=local_overlays(local_prices_path())))
+    warehouse().reload_catalog(local_catalog())
+    clear_data()
+
+
+def reload_prices() -> None:
+    """Load the catalog files again (a local file fixed by hand), re-price history, forget cached results."""
+    warehouse().reload_catalog(local_catalog())
     clear_data()
 
 
 def save_discount(provider: str, model: str, percent: str, effective_from: Any, source: str) -> None:
     """A negotiated discount off the list price from a date on; re-price history, forget cached results."""
     prices_local.discount_override(local_prices_path(), provider, model, percent, effective_from, source or None)
-    warehouse().reload_catalog(load_catalog(overlays=local_overlays(local_prices_path())))
+    warehouse().reload_catalog(local_catalog())
     clear_data()
 
 
@@ -423,7 +439,12 @@ def _reprice(db: str, filters: Filters, route: str | None, price_file: str | Non
 
     def with_overlay(path: Path) -> Catalog:
         # The price list overlays the catalog in use: shipped files, local overrides, then this file.
-        return load_catalog(overlays=[*local_overlays(local_prices_path()), path])
+        # A bad local entry is left out, as everywhere; the price list given here must be right whole.
+        catalog = load_catalog(overlays=[*local_overlays(local_prices_path()), path], skip_bad=True)
+        own = [p for p in catalog.problems if p.file == str(path)]
+        if own:
+            raise DashboardError(f"price list {str(own[0]).replace(str(path), path.name)}")
+        return catalog
 
     catalog, name = None, None
     if upload is not None:

@@ -5,8 +5,12 @@ catalog. A model there replaces the shipped entry of the same provider and id, p
 *and* aliases, so an override copies the shipped entry's aliases and the periods that
 start before it, then appends its own period: history keeps the prices it had.
 
-Every write is validated by loading the whole catalog with the new file; when that fails
-the previous file content is put back and the `CatalogError` raised. The TOML is written
+Every rate is checked on the way in (0 to 10,000 per 1M tokens, at most 6 decimals: the
+catalog's rule, `pricing.catalog.check_rate`), and every write is validated by loading the
+whole catalog with the new file; when that finds a problem the file did not have before,
+the previous file content is put back and the `CatalogError` raised. A bad entry already in
+the file (written by hand) is left out of the catalog and reported, as the app does; it
+does not stop other entries from being saved. The TOML is written
 here (tomllib only reads); numbers are written as the exact decimals they are, and
 comments in the local file are not kept.
 
@@ -38,7 +42,7 @@ from pricing import (
     price_usage,
     to_utc,
 )
-from pricing.catalog import MAX_RATE_DECIMALS, WEEKDAYS
+from pricing.catalog import MAX_RATE_DECIMALS, WEEKDAYS, check_rate
 
 REQUIRED_RATES = ("input", "output", "cache_read", "cache_write")
 OPTIONAL_RATES = ("cache_write_1h", "reasoning")
@@ -179,7 +183,8 @@ def _rates_input(rates: Mapping[str, Any]) -> dict[str, Decimal]:
     unknown = sorted(set(rates) - set(RATE_KEYS))
     if unknown:
         raise CatalogError(f"unknown rate {unknown[0]!r}; rates are {', '.join(RATE_KEYS)} (USD per 1M tokens)")
-    return {k: _exact(rates[k], f"rate {k!r}") for k in RATE_KEYS if k in rates and rates[k] is not None}
+    return {k: check_rate(k, _exact(rates[k], f"rate {k!r}")) for k in RATE_KEYS
+            if k in rates and rates[k] is not None}
 
 
 # ------------------------------------------------------------------ the local file
@@ -194,15 +199,36 @@ def _read(path: Path) -> dict[str, Any] | None:
         raise CatalogError(f"{path}: not valid TOML: {e}; fix or remove the file") from e
 
 
-def _commit(path: Path, text: str, catalog_paths: Iterable[PathLike] | None) -> Catalog:
-    """Write `text`, load the catalog with it; on any failure put the previous content back."""
+def _known_problems(path: Path, catalog_paths: Iterable[PathLike] | None) -> set[tuple[str, str]]:
+    """(file, place) of each entry of the file as it is that the catalog leaves out."""
+    if not path.exists():
+        return set()
+    try:
+        catalog = load_catalog(paths=catalog_paths, overlays=[path], skip_bad=True)
+    except CatalogError:
+        return set()
+    return {(p.file, p.where) for p in catalog.problems}
+
+
+def _commit(path: Path, text: str, catalog_paths: Iterable[PathLike] | None, route: str | None = None) -> Catalog:
+    """Write `text`, load the catalog with it; on a new problem or any failure put the previous content back.
+
+    A problem the file already had (a bad entry written by hand) stays reported, not raised:
+    it must not block saving another model's price. A problem of `route` ('provider/model',
+    the entry being written) is always raised: that save would not take effect.
+    """
+    known = _known_problems(path, catalog_paths)
     previous = path.read_bytes() if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(path.name + ".tmp")
     staged.write_text(text, encoding="utf-8")
     os.replace(staged, path)
     try:
-        catalog = load_catalog(paths=catalog_paths, overlays=[path])
+        catalog = load_catalog(paths=catalog_paths, overlays=[path], skip_bad=True)
+        new = [p for p in catalog.problems if (p.file, p.where) not in known
+               or (route is not None and (p.where + " ").startswith(f"model {route} "))]
+        if new:
+            raise CatalogError(str(new[0]))
     except Exception:
         if previous is None:
             path.unlink(missing_ok=True)
@@ -292,7 +318,7 @@ def _write_period(
         models[models.index(local)] = entry
     else:
         models.append(entry)
-    return _commit(path, to_toml(doc), catalog_paths)
+    return _commit(path, to_toml(doc), catalog_paths, route=f"{provider}/{model_id}")
 
 
 def save_override(

@@ -57,8 +57,12 @@ def local_overlays(local_file: Path | None = None) -> list[Path]:
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The shipped catalog plus the local overlays that exist (paths relative to the cwd)."""
-    return load_catalog(overlays=local_overlays())
+    """The shipped catalog plus the local overlays that exist (paths relative to the cwd).
+
+    A bad entry in a local file is left out and reported (see `load_catalog`'s `skip_bad`):
+    one hand-edited price must not stop every command that prices.
+    """
+    return load_catalog(overlays=local_overlays(), skip_bad=True)
 
 
 def cost(

@@ -1,11 +1,19 @@
 """The price catalog: TOML files per route, validated into typed, immutable objects.
 
 See docs/catalog.md for the file format. Numbers are parsed as Decimal, never float.
+
+Every rate is checked against the same bounds (0 to MAX_RATE_PER_MTOK per 1M tokens, at
+most MAX_RATE_DECIMALS places), so the warehouse's per-token DECIMAL(18, 12) holds it
+exactly and can never overflow. A shipped file that breaks a rule is an error; a local
+overlay loaded with `skip_bad=True` keeps its good entries and reports each bad one
+(`Catalog.problems`, and a warning on the `pricing.catalog` logger, which a command line
+without logging set up prints to stderr), so one hand-edited price cannot stop the app.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,18 +27,26 @@ from pricing.errors import CatalogError, UnknownModelError
 __all__ = [
     "CATALOG_DIR",
     "Catalog",
+    "CatalogProblem",
     "ModelPrice",
     "Period",
     "Rates",
     "Route",
     "Tier",
     "Window",
+    "check_rate",
     "load_catalog",
 ]
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_RATE_DECIMALS = 6
+# Far above any published price (the dearest are a few hundred USD per 1M tokens), far below
+# what DECIMAL(18, 12) per token holds (just under 1e12 per 1M tokens).
+MAX_RATE_PER_MTOK = Decimal(10_000)
+RATE_RULE = f"rates are per 1M tokens, from 0 to {MAX_RATE_PER_MTOK:,} with at most {MAX_RATE_DECIMALS} decimals"
+
+_log = logging.getLogger(__name__)
 
 _RATE_KEYS = ("input", "output", "cache_read", "cache_write")
 _OPTIONAL_RATE_KEYS = ("cache_write_1h", "reasoning")
@@ -178,10 +194,31 @@ def _names(model: str) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class CatalogProblem:
+    """An overlay entry (or a whole overlay file) left out of a catalog, and why."""
+
+    file: str
+    where: str  # "model 'x' period 0", or "file" when the whole file was left out
+    message: str  # what is wrong and how to fix it
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}"
+
+
+class _EntryError(CatalogError):
+    """A rule broken at one place of one file (the CatalogError `_err` raises)."""
+
+    def __init__(self, file: str, where: str, message: str) -> None:
+        super().__init__(f"{file}: {where}: {message}")
+        self.problem = CatalogProblem(file, where, message)
+
+
 @dataclass
 class Catalog:
     routes: dict[str, Route]
     models: list[ModelPrice]
+    problems: list[CatalogProblem] = field(default_factory=list)  # overlay entries left out (skip_bad)
     _index: dict[tuple[str, str], ModelPrice] = field(default_factory=dict, repr=False)
     _by_name: dict[str, list[ModelPrice]] = field(default_factory=dict, repr=False)
 
@@ -238,10 +275,12 @@ class Catalog:
 
 
 def _err(file: str, where: str, msg: str) -> CatalogError:
-    return CatalogError(f"{file}: {where}: {msg}")
+    return _EntryError(file, where, msg)
 
 
 def _check_keys(obj: Mapping[str, Any], allowed: set[str], file: str, where: str) -> None:
+    if not isinstance(obj, Mapping):
+        raise _err(file, where, f"must be a table of keys ({', '.join(sorted(allowed))}), got {obj!r:.60}")
     extra = sorted(set(obj) - allowed)
     if extra:
         raise _err(
@@ -251,25 +290,42 @@ def _check_keys(obj: Mapping[str, Any], allowed: set[str], file: str, where: str
         )
 
 
+def _rate_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a rate, and the fix; None for a good one."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return f"rate {key!r} must be a number, got {value!r:.60}; {RATE_RULE}"
+    rate = Decimal(value)
+    if not rate.is_finite():
+        return f"rate {key!r} is {rate}, not a finite number; {RATE_RULE}"
+    if rate < 0:
+        return f"rate {key!r} is negative ({rate}); rates are >= 0: {RATE_RULE}"
+    if rate > MAX_RATE_PER_MTOK:
+        return (f"rate {key!r} = {rate:,f} is over {MAX_RATE_PER_MTOK:,} per 1M tokens; {RATE_RULE} "
+                "(write 2.5 for 2.50 per 1M tokens)")
+    exponent = rate.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_RATE_DECIMALS:
+        return (f"rate {key!r} = {rate} has more than {MAX_RATE_DECIMALS} decimals; rates are per 1M tokens, "
+                f"so round to {MAX_RATE_DECIMALS} places")
+    return None
+
+
+def check_rate(key: str, value: Any) -> Decimal:
+    """A rate (USD, or the route's currency, per 1M tokens) as a Decimal; CatalogError naming the fix."""
+    problem = _rate_problem(key, value)
+    if problem:
+        raise CatalogError(problem)
+    return Decimal(value)
+
+
 def _rate(obj: Mapping[str, Any], key: str, file: str, where: str, required: bool) -> Decimal | None:
     if key not in obj:
         if required:
             raise _err(file, where, f"missing rate {key!r}; write `{key} = 0` if it is free")
         return None
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise _err(file, where, f"rate {key!r} must be a number, got {value!r}")
-    rate = Decimal(value)
-    if rate < 0:
-        raise _err(file, where, f"rate {key!r} is negative ({rate}); rates are >= 0")
-    exponent = rate.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > MAX_RATE_DECIMALS:
-        raise _err(
-            file, where,
-            f"rate {key!r} = {rate} has more than {MAX_RATE_DECIMALS} decimals; "
-            "rates are per 1M tokens, so round to 6 places",
-        )
-    return rate
+    problem = _rate_problem(key, obj[key])
+    if problem:
+        raise _err(file, where, problem)
+    return Decimal(obj[key])
 
 
 def _rates(obj: Mapping[str, Any], file: str, where: str) -> Rates:
@@ -346,6 +402,8 @@ def _tiers(raw: Any, file: str, where: str) -> tuple[Tier, ...]:
 def _periods(raw: Any, currency: str, file: str, where: str) -> tuple[Period, ...]:
     if not raw:
         raise _err(file, where, "no price periods; add at least one [[models.periods]]")
+    if not isinstance(raw, list):
+        raise _err(file, where, "periods must be a list of [[models.periods]] tables")
     starts: list[datetime | None] = []
     parsed = []
     for i, p in enumerate(raw):
@@ -393,7 +451,8 @@ def _periods(raw: Any, currency: str, file: str, where: str) -> tuple[Period, ..
     return tuple(periods)
 
 
-def _parse_file(path: Path) -> tuple[Route, list[ModelPrice]]:
+def _parse_file(path: Path, problems: list[CatalogProblem] | None = None) -> tuple[Route, list[ModelPrice]]:
+    """A file's route and models; with `problems`, a bad model is added there and left out, not raised."""
     file = str(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
@@ -424,47 +483,61 @@ def _parse_file(path: Path) -> tuple[Route, list[ModelPrice]]:
         factor=None if factor is None else Decimal(factor),
         upstream_listed=listed,
     )
+    raw_models = doc.get("models", [])
+    if not isinstance(raw_models, list):
+        raise _err(file, "models", "must be a list of [[models]] tables")
     models: list[ModelPrice] = []
     seen: dict[str, str] = {}
-    for i, m in enumerate(doc.get("models", [])):
-        mid = m.get("id")
-        where = f"model {mid!r}" if mid else f"model {i}"
-        _check_keys(m, _MODEL_KEYS, file, where)
-        if not isinstance(mid, str) or not mid.strip():
-            raise _err(file, where, "missing `id = \"...\"`")
-        aliases = m.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise _err(file, where, "aliases must be a list of strings")
-        for name in (mid, *aliases):
-            key = name.lower()
-            if key in seen:
-                if name == mid and seen[key] == mid:
-                    raise _err(file, where, f"duplicate model id {mid!r}; merge the two entries into one")
-                raise _err(
-                    file, where,
-                    f"alias {name!r} is claimed by models {seen[key]!r} and {mid!r}; keep it on one of them",
-                )
-            seen[key] = mid
-        models.append(
-            ModelPrice(
-                provider=provider,
-                id=mid,
-                aliases=tuple(aliases),
-                periods=_periods(m.get("periods"), currency, file, where),
-                file=file,
-            )
-        )
+    for i, m in enumerate(raw_models):
+        try:
+            try:
+                models.append(_parse_model(m, i, provider, currency, file, seen))
+            except (TypeError, AttributeError, ValueError) as e:  # a value of another shape than the format's
+                raise _err(file, f"model {i}", f"is not shaped as docs/catalog.md describes ({e})") from e
+        except _EntryError as e:
+            if problems is None:
+                raise
+            problems.append(e.problem)
     return route, models
+
+
+def _parse_model(m: Any, i: int, provider: str, currency: str, file: str, seen: dict[str, str]) -> ModelPrice:
+    mid = m.get("id") if isinstance(m, Mapping) else None
+    where = f"model {provider}/{mid}" if isinstance(mid, str) and mid else f"model {i}"
+    _check_keys(m, _MODEL_KEYS, file, where)
+    if not isinstance(mid, str) or not mid.strip():
+        raise _err(file, where, "missing `id = \"...\"`")
+    aliases = m.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise _err(file, where, "aliases must be a list of strings")
+    for name in (mid, *aliases):
+        key = name.lower()
+        if key in seen:
+            if name == mid and seen[key] == mid:
+                raise _err(file, where, f"duplicate model id {mid!r}; merge the two entries into one")
+            raise _err(
+                file, where,
+                f"alias {name!r} is claimed by models {seen[key]!r} and {mid!r}; keep it on one of them",
+            )
+    periods = _periods(m.get("periods"), currency, file, where)
+    for name in (mid, *aliases):  # only a model that loads claims its names
+        seen[name.lower()] = mid
+    return ModelPrice(provider=provider, id=mid, aliases=tuple(aliases), periods=periods, file=file)
 
 
 def load_catalog(
     paths: Iterable[Path | str] | None = None,
     overlays: Iterable[Path | str] = (),
+    *,
+    skip_bad: bool = False,
 ) -> Catalog:
     """Load and validate catalog files (default: every `pricing/catalog/*.toml`).
 
     Overlay files (a local `data/prices.local.toml`, converted imports) are loaded after
     and may add routes and models, or replace a model's periods on an existing route.
+    With `skip_bad`, an overlay model that breaks a rule (or an overlay file that cannot
+    be read) is left out instead of raised: the rest applies, and each is listed in
+    `Catalog.problems` and logged once as a warning. The shipped files are always strict.
     """
     files = sorted(CATALOG_DIR.glob("*.toml")) if paths is None else [Path(p) for p in paths]
     routes: dict[str, Route] = {}
@@ -479,28 +552,49 @@ def load_catalog(
         routes[route.provider] = route
         for m in entries:
             models[(m.provider, m.id.lower())] = m
+    problems: list[CatalogProblem] | None = [] if skip_bad else None
+    overlay_files: set[str] = set()
     for path in overlays:
         path = Path(path)
         if not path.exists():
             continue
-        route, entries = _parse_file(path)
+        overlay_files.add(str(path))
+        try:
+            route, entries = _parse_file(path, problems)
+        except CatalogError as e:
+            if problems is None:
+                raise
+            problems.append(CatalogProblem(str(path), "file", f"{e}; the whole file is left out until it is fixed"))
+            continue
         routes.setdefault(route.provider, route)
         for m in entries:
             models[(m.provider, m.id.lower())] = m
-    catalog = Catalog(routes=routes, models=list(models.values()))
-    _check_aliases(catalog)
-    return catalog
+    kept = _check_aliases(list(models.values()), problems, overlay_files)
+    for problem in problems or ():
+        _log.warning("price entry skipped: %s (the rest of the file applies)", problem)
+    return Catalog(routes=routes, models=kept, problems=problems or [])
 
 
-def _check_aliases(catalog: Catalog) -> None:
+def _check_aliases(
+    models: list[ModelPrice], problems: list[CatalogProblem] | None = None, overlay_files: set[str] | None = None
+) -> list[ModelPrice]:
+    """The models, raising on a name two models claim; with `problems`, an overlay model's claim is left out."""
+    overlay_files = overlay_files or set()
+    order = models if problems is None else sorted(models, key=lambda m: m.file in overlay_files)
     owner: dict[tuple[str, str], ModelPrice] = {}
-    for m in catalog.models:
-        for name in (m.id, *m.aliases):
-            key = (m.provider, name.lower())
-            other = owner.get(key)
-            if other is not None and other is not m:
-                raise CatalogError(
-                    f"{m.file}: model {m.id!r}: alias {name!r} is claimed by models "
-                    f"{other.id!r} and {m.id!r} on provider {m.provider!r}; keep it on one of them"
-                )
+    dropped: set[int] = set()
+    for m in order:
+        names = [(name, (m.provider, name.lower())) for name in (m.id, *m.aliases)]
+        clash = next(((name, owner[key]) for name, key in names if owner.get(key) not in (None, m)), None)
+        if clash is not None:
+            name, other = clash
+            message = (f"alias {name!r} is claimed by models {other.id!r} and {m.id!r} on provider "
+                       f"{m.provider!r}; keep it on one of them")
+            if problems is None or m.file not in overlay_files:
+                raise CatalogError(f"{m.file}: model {m.id!r}: {message}")
+            problems.append(CatalogProblem(m.file, f"model {m.provider}/{m.id}", message))
+            dropped.add(id(m))
+            continue
+        for _, key in names:
             owner[key] = m
+    return [m for m in models if id(m) not in dropped]

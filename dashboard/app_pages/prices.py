@@ -9,9 +9,17 @@ from dashboard.charts import figures, tables
 from dashboard.errors import DashboardError
 from dashboard.prices_local import OPTIONAL_RATES, REQUIRED_RATES
 from pricing import PricingError
+from pricing.catalog import RATE_RULE
 
 st.title("Prices")
 catalog = cache.catalog()
+problems = cache.price_problems()
+for problem in problems:
+    st.warning(f"Left out of the prices, the rest of the file applies: {problem}. Fix or remove that entry in "
+               f"{problem.file}, then reload the prices; {RATE_RULE}.", icon=":material/warning:")
+if problems and st.button("Reload the prices from the files", key="reload_prices"):
+    cache.reload_prices()
+    st.rerun()
 st.caption("Rates in USD (or the route's currency) per 1M tokens, exact as published; the source of each is listed. "
            "A saved override re-prices all history at once.")
 

@@ -214,9 +214,14 @@ def test_new_route_and_text_round_trip(shipped, local):
         ({"provider": "resell"}, "one route"),
         ({"aliases": ["big"]}, "claimed by models"),
         ({"source": " "}, "needs a source"),
+        ({"rates": {**RATES, "input": "1e12"}}, r"rate 'input' = 1,000,000,000,000 is over 10,000 per 1M tokens"),
+        ({"rates": {**RATES, "output": "10000.000001"}}, r"rate 'output' .* is over 10,000 per 1M tokens"),
+        ({"rates": {**RATES, "cache_read": "NaN"}}, r"rate 'cache_read' is NaN, not a finite number"),
+        ({"rates": {**RATES, "cache_write": "Infinity"}}, r"rate 'cache_write' is Infinity, not a finite number"),
+        ({"rates": {**RATES, "input": "abc"}}, r"rate 'input' is 'abc', not a number"),
     ],
     ids=["negative", "seven-decimals", "missing-rate", "float", "unknown-key", "other-provider", "alias-clash",
-         "no-source"],
+         "no-source", "1e12", "over-10000", "nan", "infinity", "text"],
 )
 def test_invalid_override_leaves_the_file_unchanged(shipped, local, kwargs, message):
     save_override(local, "acme", "small", RATES, date(2026, 7, 1), "deal", catalog_paths=shipped)
@@ -337,3 +342,97 @@ def test_prices_local_loads_neither_duckdb_nor_streamlit():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
+
+
+def test_the_dearest_allowed_rate_is_saved_and_fits_the_warehouse(tmp_path, shipped, local):
+    rates = {"input": "10000", "output": "9999.999999", "cache_read": "0.000001", "cache_write": "0"}
+    catalog = save_override(local, "acme", "small", rates, None, "deal", catalog_paths=shipped)
+    wh = Warehouse.open(tmp_path / "usage.duckdb", catalog=catalog)
+    wh.insert_requests([{"source": "t", "request_id": "a", "ts": datetime(2026, 7, 8, 12, tzinfo=UTC),
+                         "provider": "acme", "model": "small", "input_tokens": 3, "output_tokens": 1}])
+    assert _costs(wh) == {"a": (3 * Decimal(10000) + Decimal("9999.999999")) / M}
+
+
+HAND_WRITTEN = """
+[route]
+provider = "acme"
+
+[[models]]
+id = "small"
+[[models.periods]]
+source = "typed by hand"
+checked = 2026-11-01
+input = 1e12
+output = 2
+cache_read = 0
+cache_write = 0
+
+[[models]]
+id = "extra"
+[[models.periods]]
+source = "contract"
+checked = 2026-11-01
+input = 1
+output = 2
+cache_read = 0
+cache_write = 0
+"""
+
+
+def test_a_bad_hand_written_entry_is_left_out_and_the_rest_applies(tmp_path, shipped, local):
+    local.parent.mkdir(parents=True)
+    local.write_text(HAND_WRITTEN, encoding="utf-8")
+    with pytest.raises(CatalogError, match="over 10,000"):  # strict loading still refuses the file
+        load_catalog(paths=shipped, overlays=[local])
+    catalog = load_catalog(paths=shipped, overlays=[local], skip_bad=True)
+    [problem] = catalog.problems
+    assert (problem.file, problem.where) == (str(local), "model acme/small period 0")
+    assert "rate 'input'" in problem.message and "from 0 to 10,000" in problem.message
+    assert catalog.resolve("small", "acme").periods[0].rates.input == Decimal("0.5")  # the shipped price stays
+    assert catalog.resolve("extra", "acme").periods[0].rates.input == 1  # the good entry applies
+    wh = Warehouse.open(tmp_path / "usage.duckdb", catalog=catalog)  # used to fail: DECIMAL(18, 12) overflow
+    wh.insert_requests([{"source": "t", "request_id": "a", "ts": datetime(2026, 7, 8, 12, tzinfo=UTC),
+                         "provider": "acme", "model": "extra", "input_tokens": 1_000_000}])
+    assert _costs(wh) == {"a": Decimal(1)}
+
+
+def test_a_bad_entry_in_the_file_does_not_block_saving_another(shipped, local):
+    local.parent.mkdir(parents=True)
+    local.write_text(HAND_WRITTEN, encoding="utf-8")
+    catalog = save_override(local, "acme", "big", RATES, None, "deal", catalog_paths=shipped)
+    assert catalog.resolve("big", "acme").periods[0].rates.input == Decimal("0.3")
+    assert [p.where for p in catalog.problems] == ["model acme/small period 0"]  # still reported
+    # Saving the bad model for all of history replaces its periods, which fixes it.
+    catalog = save_override(local, "acme", "small", RATES, None, "fixed", catalog_paths=shipped)
+    assert catalog.problems == []
+    assert catalog.resolve("small", "acme").periods[-1].rates.input == Decimal("0.3")
+
+
+def test_saving_from_a_date_onto_a_bad_entry_says_it_would_not_apply(shipped, local):
+    local.parent.mkdir(parents=True)
+    local.write_text(HAND_WRITTEN, encoding="utf-8")
+    before = local.read_bytes()
+    with pytest.raises(CatalogError, match=r"model acme/small period 0: rate 'input'"):
+        save_override(local, "acme", "small", RATES, date(2026, 12, 1), "deal", catalog_paths=shipped)
+    assert local.read_bytes() == before
+
+
+def test_the_command_line_warns_once_and_reports(tmp_path):
+    """`python -m dashboard report` with a 1e12 rate in data/prices.local.toml: one warning, then the report."""
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "prices.local.toml").write_text(HAND_WRITTEN.replace('"acme"', '"openai"', 1)
+                                                         .replace('id = "small"', 'id = "gpt-4o-mini"'))
+    db = tmp_path / "usage.duckdb"
+    with Warehouse.open(db) as wh:
+        wh.insert_requests([{"source": "t", "request_id": "a", "ts": datetime(2026, 11, 8, 12, tzinfo=UTC),
+                             "provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1_000_000}])
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "report", "--db", str(db), "--month", "2026-11",
+                           "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "prices.local.toml: model openai/gpt-4o-mini period 0: rate 'input'" in lines[0]
+    assert "from 0 to 10,000" in lines[0]
+    assert "gpt-4o-mini" in done.stdout and len(done.stderr) < 1000

@@ -91,3 +91,60 @@ def test_negotiated_discount_reprices_from_its_date(fresh):
     after = wh.query(f"SELECT sum(cost) FROM ({wh.priced_sql()}) WHERE {where}").fetchone()[0]
     # gpt-4o-mini's list rates (0.15 / 0.6 / 0.075 per 1M) take 20 % off exactly, so every request does too.
     assert after == before * Decimal("0.8")
+
+
+BAD_LOCAL = """
+[route]
+provider = "acme"
+
+[[models]]
+id = "acme-unpriced"
+[[models.periods]]
+source = "typed by hand"
+checked = 2026-11-01
+input = 1e12
+output = 2
+cache_read = 0
+cache_write = 0
+
+[[models]]
+id = "acme-other"
+[[models.periods]]
+source = "contract"
+checked = 2026-11-01
+input = 1
+output = 2
+cache_read = 0
+cache_write = 0
+"""
+
+
+def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp_path, monkeypatch):
+    """A 1e12 rate in the local file used to stop the warehouse from opening, on every page."""
+    db = fixture.build(tmp_path / "bad-price.duckdb", n=60)
+    local = tmp_path / "prices.local.toml"
+    local.write_text(BAD_LOCAL, encoding="utf-8")
+    monkeypatch.setenv("USAGE_DB", str(db))
+    monkeypatch.setenv("PRICES_LOCAL", str(local))
+    cache.clear_data()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["range"] = "all"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.switch_page("app_pages/prices.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    [warning] = [w.value for w in at.warning if "Left out of the prices" in w.value]
+    for part in (str(local), "model acme/acme-unpriced period 0", "rate 'input'",
+                 "from 0 to 10,000 with at most 6 decimals", "Fix or remove that entry"):
+        assert part in warning, part
+    shown = at.dataframe[0].value
+    assert "acme-other" in set(shown["model"]) and "acme-unpriced" not in set(shown["model"])
+
+    # Fixed by hand, then reloaded from the page: the warning goes and the price applies.
+    local.write_text(BAD_LOCAL.replace("input = 1e12", "input = 1.5"), encoding="utf-8")
+    at.button(key="reload_prices").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not [w for w in at.warning if "Left out of the prices" in w.value]
+    wh = cache._open(str(db.resolve()))
+    unpriced = wh.query(f"SELECT count(*) FILTER (WHERE unpriced) FROM ({wh.priced_sql()})").fetchone()[0]
+    assert unpriced == 0
