@@ -23,9 +23,11 @@ from pricing import (
 from pricing.catalog import Catalog, Period, Route
 
 
-def _catalog(args: argparse.Namespace) -> Catalog:
+def _catalog(args: argparse.Namespace, strict: bool = False) -> Catalog:
+    """The shipped catalog and the overlays: files named with --overlay (and every file for `check`)
+    must validate whole; in the default local files a bad entry is left out with a warning."""
     overlays = [Path(p) for p in (args.overlay or [])] or local_overlays()
-    return load_catalog(overlays=overlays)
+    return load_catalog(overlays=overlays, skip_bad=not (strict or args.overlay))
 
 
 def _usage(args: argparse.Namespace) -> Usage:
@@ -147,7 +149,7 @@ def reseller_differences(catalog: Catalog) -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    catalog = _catalog(args)
+    catalog = _catalog(args, strict=True)
     print(f"catalog OK: {len(catalog.routes)} routes, {len(catalog.models)} models")
     for note in reseller_differences(catalog):
         print(f"note: {note}")

@@ -132,3 +132,26 @@ def test_import_litellm_writes_loadable_overlays(tmp_path):
     files = sorted((tmp_path / "out").glob("*.toml"))
     assert files
     assert run("--overlay", str(files[0]), "check").returncode == 0
+
+
+def test_a_bad_local_price_is_left_out_with_a_warning_and_check_refuses_it(tmp_path):
+    # A hand-written data/prices.local.toml with a rate of 1e12 per 1M tokens: quote warns once and prices
+    # with the shipped rates; check, which exists to validate, fails on it and names the file and rule.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "prices.local.toml").write_text(
+        '[route]\nprovider = "openai"\n[[models]]\nid = "gpt-4o-mini"\n[[models.periods]]\nsource = "by hand"\n'
+        'checked = 2026-11-28\ninput = 1e12\noutput = 1\ncache_read = 0\ncache_write = 0\n')
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+
+    def here(*args):
+        return subprocess.run([sys.executable, "-m", "pricing", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True)
+
+    quote = here("quote", "--model", "gpt-4o-mini", "--provider", "openai", "--input", "1000000", "--output", "0",
+                 "--at", "2026-11-01", "--json")
+    assert quote.returncode == 0, quote.stderr
+    assert Decimal(json.loads(quote.stdout)["total_usd"]) == Decimal("0.15")  # the shipped rate
+    assert len(quote.stderr.strip().splitlines()) == 1 and "prices.local.toml" in quote.stderr
+    check = here("check")
+    assert check.returncode == 3
+    assert "prices.local.toml" in check.stderr and "rate 'input'" in check.stderr
