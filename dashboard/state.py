@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import streamlit as st
 
 from dashboard import cache
-from dashboard.warehouse.queries import GRAINS, Filters
+from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
 
 PRESETS = {
     "7d": "Last 7 days",
@@ -121,8 +121,8 @@ def _seed_from_url() -> None:
             st.session_state[NOTICE_KEY] = (notice, dates)
     for name, (_, param, _) in FILTERS.items():
         values = q.get_all(param)
-        if values:
-            st.session_state.setdefault(f"f_{name}", [v for v in values if v])
+        if values:  # an empty value is BLANK: the requests with no value in that field
+            st.session_state.setdefault(f"f_{name}", list(values))
 
 
 def _write_url(first: date | None, last: date | None, selected: dict[str, list[str]]) -> None:
@@ -166,7 +166,8 @@ def sidebar() -> View:
             key = f"f_{name}"
             if key in st.session_state:  # a value from the URL or another file that is not here any more
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]
-            selected[name] = st.multiselect(label, options, key=key, placeholder="All")
+            selected[name] = st.multiselect(label, options, key=key, placeholder="All",
+                                            format_func=lambda v: BLANK_LABEL if v == BLANK else v)
         grain = st.selectbox("Granularity", GRAINS, key="grain")
     _write_url(first, last, selected)
     fields = {FILTERS[n][2]: tuple(v) for n, v in selected.items()}

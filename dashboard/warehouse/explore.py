@@ -16,7 +16,7 @@ import pandas as pd
 
 from dashboard.errors import DashboardError
 from dashboard.warehouse.db import Warehouse
-from dashboard.warehouse.queries import DIMENSIONS, GRAINS, Filters, priced
+from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, priced
 from pricing.sql import priced_requests_sql
 
 # What the Explore page may group by, and the column each reads ("tag" unnests the tag list).
@@ -364,14 +364,17 @@ def largest_uncached(wh: Warehouse, filters: Filters, limit: int = 20) -> pd.Dat
 
 
 def distinct_values(wh: Warehouse, name: str) -> list[str]:
-    """The values a sidebar filter offers (tags included), sorted."""
+    """The values a sidebar filter offers (tags included), sorted; BLANK first where some requests have none."""
     if name == "tag":
-        sql = "SELECT DISTINCT unnest(tags) AS v FROM requests"
+        sql = "SELECT DISTINCT CASE WHEN len(coalesce(tags, [])) = 0 THEN [NULL] ELSE tags END AS v FROM requests"
+        sql = f"SELECT DISTINCT unnest(v) AS v FROM ({sql})"
     elif name in FILTER_COLUMNS:
         sql = f"SELECT DISTINCT {FILTER_COLUMNS[name]} AS v FROM requests"
     else:
         raise DashboardError(f"no filter named {name!r}; choose one of {', '.join([*FILTER_COLUMNS, 'tag'])}")
-    return [r[0] for r in wh.query(f"SELECT v FROM ({sql}) WHERE v IS NOT NULL ORDER BY v").fetchall()]
+    values = [r[0] for r in wh.query(f"SELECT DISTINCT nullif(v, '') AS v FROM ({sql}) ORDER BY v NULLS FIRST"
+                                     ).fetchall()]
+    return [BLANK if v is None else v for v in values]
 
 
 def data_span(wh: Warehouse) -> tuple[datetime | None, datetime | None]:

@@ -57,6 +57,12 @@ def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]
     return start, nxt.replace(tzinfo=z)
 
 
+# A filter value that picks the requests with no value at all in that field (NULL or empty;
+# no tags): shown as BLANK_LABEL, never as "None".
+BLANK = ""
+BLANK_LABEL = "(none)"
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the sidebar (or a CLI flag) narrows the data to. Empty tuples mean 'all'."""
@@ -87,10 +93,16 @@ class Filters:
         ):
             values = getattr(self, name)
             if values:
-                clauses.append(f"list_contains(CAST($f_{name} AS VARCHAR[]), {alias}.{column})")
+                clause = f"list_contains(CAST($f_{name} AS VARCHAR[]), {alias}.{column})"
+                if BLANK in values:
+                    clause = f"({alias}.{column} IS NULL OR {alias}.{column} = '' OR {clause})"
+                clauses.append(clause)
                 params[f"f_{name}"] = list(values)
         if self.tags:
-            clauses.append(f"list_has_any({alias}.tags, CAST($f_tags AS VARCHAR[]))")
+            clause = f"list_has_any({alias}.tags, CAST($f_tags AS VARCHAR[]))"
+            if BLANK in self.tags:
+                clause = f"(len(coalesce({alias}.tags, [])) = 0 OR {clause})"
+            clauses.append(clause)
             params["f_tags"] = list(self.tags)
         return " AND ".join(clauses), params
 
