@@ -10,7 +10,8 @@ from dashboard.app_pages import live_tabs, live_widgets
 
 st.title("Live calls")
 st.caption("Call an endpoint and see latency, tokens and the exact cost of each call. The API key is sent only in "
-           "the Authorization header: it is never shown, logged or stored (the warehouse keeps its last 4 characters).")
+           "the Authorization header: it is never shown, logged or stored (the warehouse keeps its last 4 characters). "
+           "A key configured on the server goes only to its own base URL.")
 
 with st.container(border=True):
     settings = live_widgets.endpoint_form()

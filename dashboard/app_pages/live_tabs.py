@@ -68,6 +68,8 @@ def show_call(result: CallResult) -> None:
     if result.content:
         st.markdown("**Reply**")
         st.text(result.content)
+    if result.request_id_note:
+        st.caption(f"Note: {result.request_id_note}.")
     with st.expander("Request sent"):
         st.json(result.redacted_request)
 
@@ -143,19 +145,20 @@ def sample(settings: w.Settings, request: ChatRequest | None) -> None:
 def _default_targets() -> pd.DataFrame:
     p = PRESETS[1]
     return pd.DataFrame([{"label": p.name, "base_url": p.base_url, "provider": p.provider,
-                          "model": p.default_model, "key_env": p.key_env}])
+                          "model": p.default_model, "key": p.name if p.key_env else None}])
 
 
 def comparison(settings: w.Settings, request: ChatRequest | None) -> None:
     st.caption("The request above against the endpoint above (“this endpoint”) and every row below, at once. "
-               "Keys of the rows come from the environment variable or secret named in `key_env`.")
+               "A row's `key` names a key configured on the server (blank: no key); it is sent only to that key's "
+               "own base URL, which a blank `base_url` takes.")
     rows = st.data_editor(_default_targets(), num_rows="dynamic", hide_index=True, key="live_compare_rows")
     n = int(st.number_input("Calls per endpoint", min_value=1, max_value=50, value=3, key="live_compare_n"))
     if st.button("Compare", key="live_compare_go", disabled=request is None) and request:
         endpoint = _endpoint(settings)
         try:
             targets = [Target("this endpoint", endpoint, request.model)] if endpoint else []
-            targets += other_targets(rows.to_dict("records"), os.environ, w.secret)
+            targets += other_targets(rows.to_dict("records"), w.configured_keys()[0], os.environ, w.shared_mode())
         except LiveCallError as e:
             st.error(str(e))
             targets = []

@@ -1,44 +1,70 @@
-"""The Live calls page's shared widgets: the endpoint and request forms, key lookup, recording.
+"""The Live calls page's shared widgets: the endpoint and request forms, key choice, recording.
 
-Widget values live under `live_*` keys in the session. A pasted key stays in its password
-field's session value only; it is wrapped in `ApiKey` the moment it is read and never drawn.
+Widget values live under `live_*` keys in the session. Nothing on the page names an
+environment variable or a secret: the key is one of those whoever runs the server
+configured (dashboard/live/keys.py; each goes only to its own base URL), or one pasted into
+a password field, kept in that field's session value only and wrapped in `ApiKey` the
+moment it is read.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from dashboard import cache
+from dashboard import access, cache
 from dashboard.errors import LiveCallError
 from dashboard.live import PRESETS, CallResult, ChatRequest, Endpoint, record_calls
-from dashboard.live.ui_support import KEY_SOURCES, KeyChoice, build_endpoint, build_request, preset_by_name
+from dashboard.live.keys import SECRETS_TABLE, NamedKey, named_keys
+from dashboard.live.ui_support import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, preset_by_name
 
 
-def secret(name: str) -> str | None:
-    """A top-level string in Streamlit secrets, or None (also when there is no secrets file)."""
+def _secrets_table(name: str) -> Mapping[str, Any]:
+    """A table of Streamlit secrets as a plain dict; empty when there is no such table or no secrets file."""
     try:
         if not st.secrets.load_if_toml_exists():
-            return None
+            return {}
         value = st.secrets.get(name)
     except StreamlitSecretNotFoundError:
-        return None
-    return value if isinstance(value, str) and value.strip() else None
+        return {}
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def configured_keys() -> tuple[dict[str, NamedKey], list[str]]:
+    return named_keys(_secrets_table(SECRETS_TABLE))
+
+
+def shared_mode() -> bool:
+    """Whether others may reach the app: it listens beyond loopback, or sign-in is configured."""
+    return not access.is_loopback(st.get_option("server.address")) or bool(_secrets_table("auth"))
 
 
 def _apply_preset() -> None:
     p = preset_by_name(st.session_state["live_preset"])
+    keys, _ = configured_keys()
     st.session_state.update(
         live_base_url=p.base_url,
         live_provider=p.provider or "",
         live_model=p.default_model or "",
-        live_key_env=p.key_env or "",
-        live_key_source="env" if p.key_env else "none",
+        live_key=KeyChoice("named", p.name).option if p.name in keys else NO_KEY,
     )
+
+
+def _apply_key() -> None:
+    """Picking a configured key moves the base URL to the key's own when it is elsewhere."""
+    choice = KeyChoice.of(st.session_state.get("live_key"))
+    named = configured_keys()[0].get(choice.name or "") if choice.source == "named" else None
+    if named and named.refusal(st.session_state.get("live_base_url", ""), shared_mode()):
+        st.session_state["live_base_url"] = named.base_url
+        if named.provider:
+            st.session_state["live_provider"] = named.provider
 
 
 @dataclass(frozen=True)
@@ -49,12 +75,16 @@ class Settings:
     key_choice: KeyChoice
 
     def endpoint(self) -> Endpoint:
-        """Raises LiveCallError when the key is missing or the URL is refused."""
-        key = self.key_choice.resolve(os.environ, secret, st.session_state.get("live_typed_key"))
-        return build_endpoint(self.base_url, self.provider, key, self.key_choice)
+        """Raises LiveCallError when the key is missing, may not go to this URL, or the URL is refused."""
+        keys, _ = configured_keys()
+        return build_endpoint(self.base_url, self.provider, self.key_choice, keys, os.environ,
+                              typed=st.session_state.get("live_typed_key"), shared=shared_mode())
 
 
 def endpoint_form() -> Settings:
+    keys, problems = configured_keys()
+    for problem in problems:
+        st.warning(f"A configured key was left out: {problem}")
     if "live_base_url" not in st.session_state:
         st.session_state.setdefault("live_preset", PRESETS[0].name)
         _apply_preset()
@@ -63,22 +93,24 @@ def endpoint_form() -> Settings:
     base_url = mid.text_input("Base URL", key="live_base_url", help="https://, or http:// to this machine only.")
     provider = right.text_input("Catalog provider", key="live_provider", help="The price route the calls cost on.")
     model = left.text_input("Model", key="live_model")
-    env_var = mid.text_input("Key variable", key="live_key_env", help="Environment variable (or secret) name.")
-    env_var = env_var.strip() or None
-    sources = ["env", *(["secrets"] if env_var and secret(env_var) else []), "typed", "none"]
-    if st.session_state.get("live_key_source") not in sources:
-        st.session_state["live_key_source"] = "typed" if not env_var else "env"
-    is_set = bool(env_var and os.environ.get(env_var, "").strip())
+    options = [*(KeyChoice("named", name).option for name in keys), TYPED_KEY, NO_KEY]
+    if st.session_state.get("live_key") not in options:
+        st.session_state["live_key"] = NO_KEY
 
-    def label(source: str) -> str:
-        if source == "env":
-            return f"{env_var or 'environment variable'} ({'set' if is_set else 'not set'})"
-        return f"Secret {env_var}" if source == "secrets" else KEY_SOURCES[source]
+    def label(option: str) -> str:
+        choice = KeyChoice.of(option)
+        if choice.source == TYPED_KEY:
+            return "Paste a key (this session only)"
+        if choice.source == NO_KEY:
+            return "No key"
+        named = keys[choice.name or ""]
+        return f"{named.name}: sent only to {named.base_url} ({'set' if named.is_set(os.environ) else 'not set'})"
 
-    source = right.radio("API key from", sources, key="live_key_source", format_func=label)
-    if source == "typed":
+    option = mid.selectbox("API key", options, key="live_key", format_func=label, on_change=_apply_key,
+                           help="Keys configured on the server go only to their own base URL.")
+    if option == TYPED_KEY:
         right.text_input("API key", type="password", key="live_typed_key", help="Kept in this browser session only.")
-    return Settings(base_url, provider, model, KeyChoice(source, env_var))
+    return Settings(base_url, provider, model, KeyChoice.of(option))
 
 
 def request_form(model: str) -> ChatRequest | None:
@@ -114,4 +146,6 @@ def record(results: Sequence[CallResult]) -> None:
     added, duplicates = record_calls(wh, results)
     cache.clear_data()
     again = f" ({duplicates} already there)" if duplicates else ""
-    st.toast(f"Recorded {added} call(s) in the warehouse as source `live`{again}")
+    failed = sum(not r.ok for r in results)
+    left = f"; {failed} failed call(s) not recorded" if failed else ""
+    st.toast(f"Recorded {added} call(s) in the warehouse as source `live`{again}{left}")

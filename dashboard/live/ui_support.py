@@ -1,8 +1,12 @@
 """What the Live calls page needs besides widgets: the key's source, the endpoint and request
 from form values, the runs themselves, and results as display rows (no Streamlit here).
 
-The key is looked up, wrapped in `ApiKey` and handed to an `Endpoint`; nothing here returns
-or formats its text. Money stays Decimal: `exact_usd` writes every digit, and a cost that
+The key is one the server names (dashboard/live/keys.py: a preset's variable or a
+`[live_keys.NAME]` secret, each sent only to its own base URL) or one pasted for this browser
+session; it is wrapped in `ApiKey` and handed to an `Endpoint`, and nothing here returns or
+formats its text. No value from the page names an environment variable or a secret.
+
+Money stays Decimal: `exact_usd` writes every digit, and a cost that
 cannot be known is said in words ("usage not reported", "price unknown: ..."), never as $0.
 """
 
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,12 +33,14 @@ from dashboard.live.experiments import (
     compare,
     sample_run,
 )
+from dashboard.live.keys import NamedKey
 from dashboard.live.presets import PRESETS, Preset
 from pricing import Catalog
 
 __all__ = [
-    "KEY_SOURCES",
+    "NO_KEY",
     "PLANNER_KEY",
+    "TYPED_KEY",
     "KeyChoice",
     "build_endpoint",
     "build_request",
@@ -59,12 +65,7 @@ __all__ = [
 
 # Where the sample run leaves its figures for the Forecast page's planner (see `planner_inputs`).
 PLANNER_KEY = "planner_from_live"
-KEY_SOURCES = {
-    "env": "Environment variable",
-    "secrets": "Streamlit secrets",
-    "typed": "Paste a key (this session only)",
-    "none": "No key",
-}
+TYPED_KEY, NO_KEY = "typed", "none"  # the key choices that are not a named key
 
 
 def probe_prefix(facts: int = 120) -> str:
@@ -80,39 +81,67 @@ def preset_by_name(name: str) -> Preset:
 
 @dataclass(frozen=True)
 class KeyChoice:
-    """Where the key comes from: a source in KEY_SOURCES and the variable (env or secrets) that names it."""
+    """Which key a call carries: a named key (`name`), the one pasted in this session, or none.
 
-    source: str
-    env_var: str | None
+    As a widget value it is `option`: "key:NAME", "typed" or "none".
+    """
+
+    source: str  # "named", TYPED_KEY or NO_KEY
+    name: str | None = None
+
+    @classmethod
+    def of(cls, option: str | None) -> KeyChoice:
+        option = option or NO_KEY
+        if option.startswith("key:"):
+            return cls("named", option[4:])
+        return cls(option if option in (TYPED_KEY, NO_KEY) else NO_KEY)
+
+    @property
+    def option(self) -> str:
+        return f"key:{self.name}" if self.source == "named" else self.source
 
     def resolve(
-        self, environ: Mapping[str, str], secret: Callable[[str], str | None], typed: str | None
+        self, keys: Mapping[str, NamedKey], environ: Mapping[str, str], typed: str | None, base_url: str,
+        shared: bool,
     ) -> ApiKey | None:
-        """The key, or None for "No key"; raises LiveCallError naming the source that lacks one."""
-        if self.source == "none":
+        """The key for a call to `base_url`, or None for "No key"; raises LiveCallError saying why not."""
+        if self.source == NO_KEY:
             return None
-        if self.source == "typed":
+        if self.source == TYPED_KEY:
             if not (typed or "").strip():
-                raise LiveCallError("no API key: paste one in the key field, or pick another key source")
+                raise LiveCallError("no API key was pasted; paste one in the key field, or pick another key")
             return ApiKey(typed or "")
-        if not self.env_var:
-            raise LiveCallError("no API key: name the variable that holds it, or pick another key source")
-        if self.source == "secrets":
-            value = secret(self.env_var)
-            where = f"Streamlit secrets ({self.env_var!r})"
-        else:
-            value = environ.get(self.env_var)
-            where = f"the environment variable {self.env_var}"
-        if not (value or "").strip():
-            raise LiveCallError(f"no API key: {where} is not set; set it, or pick another key source")
-        return ApiKey(value or "")
+        named = keys.get(self.name or "")
+        if named is None:
+            known = ", ".join(sorted(keys)) or "none"
+            raise LiveCallError(f"no key named {self.name!r} is configured (known: {known}); pick one of "
+                                "those, paste a key, or ask whoever runs the server to add it to "
+                                "[live_keys] in .streamlit/secrets.toml")
+        return named.api_key(environ, base_url, shared)
+
+    def describe(self) -> str | None:
+        if self.source == "named":
+            return f"the configured key {self.name!r}"
+        return "the pasted key" if self.source == TYPED_KEY else None
 
 
-def build_endpoint(base_url: str, provider: str, key: ApiKey | None, key_choice: KeyChoice) -> Endpoint:
-    """An Endpoint from form values; raises LiveCallError for a bad or plain-http non-loopback URL."""
+NO_KEY_FIX = "pick a configured key for this base URL, or paste a key of your own"
+
+
+def build_endpoint(
+    base_url: str,
+    provider: str,
+    choice: KeyChoice,
+    keys: Mapping[str, NamedKey],
+    environ: Mapping[str, str],
+    typed: str | None = None,
+    shared: bool = True,
+) -> Endpoint:
+    """An Endpoint from form values; raises LiveCallError for a refused URL or a key that may not go there."""
     check_base_url(base_url)
-    key_env = key_choice.env_var if key is not None and key_choice.source in ("env", "secrets") else None
-    return Endpoint(base_url=base_url.strip(), api_key=key, provider=provider.strip() or None, key_env=key_env)
+    key = choice.resolve(keys, environ, typed, base_url.strip(), shared)
+    return Endpoint(base_url=base_url.strip(), api_key=key, provider=provider.strip() or None,
+                    key_source=choice.describe() if key else None, key_fix=NO_KEY_FIX)
 
 
 def parse_messages(text: str) -> list[dict[str, Any]]:
@@ -152,10 +181,17 @@ def build_request(
 
 
 def other_targets(
-    rows: Sequence[Mapping[str, Any]], environ: Mapping[str, str], secret: Callable[[str], str | None]
+    rows: Sequence[Mapping[str, Any]],
+    keys: Mapping[str, NamedKey],
+    environ: Mapping[str, str],
+    shared: bool = True,
 ) -> list[Target]:
-    """Comparison targets from table rows (label, base_url, provider, model, key_env); keys from env or secrets."""
+    """Comparison targets from table rows (label, base_url, provider, model, key).
+
+    `key` names a configured key (blank: no key); a blank base URL or provider is the key's own.
+    """
     targets = []
+
     def text(row: Mapping[str, Any], name: str) -> str:
         value = row.get(name)  # an empty table cell may be None or NaN
         return value.strip() if isinstance(value, str) else ""
@@ -165,19 +201,19 @@ def other_targets(
         model = text(row, "model")
         if not model:
             raise LiveCallError(f"comparison row {label!r} has no model; enter the model id")
-        key_env = text(row, "key_env") or None
-        key = None
-        if key_env:
-            value = environ.get(key_env) or secret(key_env)
-            if not (value or "").strip():
-                raise LiveCallError(
-                    f"comparison row {label!r}: {key_env} is set neither in the environment nor in "
-                    "Streamlit secrets; set it, or clear the key variable for a server that takes no key"
-                )
-            key = ApiKey(value or "")
+        if text(row, "key_env"):
+            raise LiveCallError(f"comparison row {label!r}: keys are not read from environment variables named "
+                                "on the page; name a configured key in the `key` column")
+        name = text(row, "key")
+        named = keys.get(name)
         try:
             endpoint = build_endpoint(
-                text(row, "base_url"), text(row, "provider"), key, KeyChoice("env", key_env)
+                text(row, "base_url") or (named.base_url if named else ""),
+                text(row, "provider") or (named.provider or "" if named else ""),
+                KeyChoice("named", name) if name else KeyChoice(NO_KEY),
+                keys,
+                environ,
+                shared=shared,
             )
         except LiveCallError as e:
             raise LiveCallError(f"comparison row {label!r}: {e}") from None

@@ -1,10 +1,12 @@
-"""Live calls page: real calls to the loopback server, the exact cost shown, the call recorded, the key nowhere."""
+"""Live calls page: real calls to the loopback server, the exact cost shown, the call recorded, the key nowhere,
+and no field that makes the server read an environment variable or send a key where it does not belong."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +19,6 @@ from dashboard import cache
 from dashboard.errors import LiveCallError
 from dashboard.live.ui_support import (
     PLANNER_KEY,
-    KeyChoice,
     build_request,
     compare_rows,
     exact_usd,
@@ -34,6 +35,8 @@ APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 PAGE = "app_pages/live_calls.py"
 PROMPT = "Say hello in five words."  # five words: five prompt tokens on the loopback server
 REPLY_TOKENS = 5  # the server's reply, "Hello from the loopback server."
+KEY_VAR = "FAKE_TEST_KEY"  # where the server keeps the key it names "fake"
+AWS, AWS_VALUE = "AWS_SECRET_ACCESS_KEY", "aws-secret-value-0123456789abcdef"
 
 
 @pytest.fixture
@@ -51,19 +54,37 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = fixture.build(tmp_path / "usage.duckdb", n=40)
     monkeypatch.setenv("USAGE_DB", str(path))
     monkeypatch.setenv("OURTOKEN_API_KEY", FAKE_KEY)
+    monkeypatch.setenv(KEY_VAR, FAKE_KEY)
+    monkeypatch.setenv(AWS, AWS_VALUE)
     cache.clear_data()
     return path
 
 
-def live_page(base_url: str) -> AppTest:
+def live_page(base_url: str, key: str | None = "key:fake", bind: str | None = None, **secrets: object) -> AppTest:
+    """The page with the base URL and prompt filled in, and the server's key "fake" configured in secrets,
+    bound to `bind` (default: the base URL's scheme, host and port); `key` picks the key choice when given.
+    With an [auth] section in `secrets`, the visitor is signed in."""
     at = AppTest.from_file(APP, default_timeout=30)
+    bind = bind or "/".join(base_url.split("/", 3)[:3])
+    at.secrets["live_keys"] = {"fake": {"base_url": bind, "env": KEY_VAR}}
+    at.secrets.update(secrets)
+    if "auth" in secrets:
+        at.user.update(is_logged_in=True, email_verified=True, exp=time.time() + 3600)
     at.query_params["range"] = "all"
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.message for e in at.exception]
     at.text_input(key="live_base_url").set_value(base_url)
     at.text_area(key="live_prompt").set_value(PROMPT)
+    if key:
+        at.selectbox(key="live_key").set_value(key)
     return at
+
+
+def key_runs(data: bytes | str) -> list[str]:
+    """The runs of 8 or more characters of the key in `data`."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return [FAKE_KEY[i : i + 8] for i in range(len(FAKE_KEY) - 7) if FAKE_KEY[i : i + 8] in text]
 
 
 def shown_bytes(at: AppTest, skip: object = None) -> Iterator[bytes]:
@@ -89,7 +110,7 @@ def live_rows(wh) -> list[tuple]:
 
 def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Path, fake: FakeOpenAI) -> None:
     at = live_page(fake.base_url())
-    assert any("OURTOKEN_API_KEY (set)" in str(o) for o in at.radio(key="live_key_source").options)
+    assert f"fake: sent only to http://127.0.0.1:{fake.port} (set)" in at.selectbox(key="live_key").options
     at.button(key="live_send").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -136,7 +157,7 @@ def test_unknown_cost_is_said_never_zero(db: Path, fake: FakeOpenAI, model: str,
 
 
 def test_plain_http_to_a_remote_host_is_refused_on_the_page(db: Path, fake: FakeOpenAI) -> None:
-    at = live_page("http://api.example.com/v1")
+    at = live_page("http://api.example.com/v1", key="none")
     at.button(key="live_send").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("refusing plain http://" in e.value for e in at.error)
@@ -180,40 +201,7 @@ def test_cache_probe_table_and_token_weighted_hit_rate(db: Path, fake: FakeOpenA
 
 # ------------------------------------------------------------------------ the page's plain helpers
 
-ENV = {"OURTOKEN_API_KEY": FAKE_KEY, "EMPTY_KEY": "  "}
-
-
-def no_secret(name: str) -> str | None:
-    return None
-
-
-@pytest.mark.parametrize(
-    ("choice", "typed", "found", "error"),
-    [
-        (KeyChoice("env", "OURTOKEN_API_KEY"), None, True, None),
-        (KeyChoice("env", "MISSING_KEY"), None, False, "the environment variable MISSING_KEY is not set"),
-        (KeyChoice("env", "EMPTY_KEY"), None, False, "the environment variable EMPTY_KEY is not set"),
-        (KeyChoice("secrets", "IN_SECRETS"), None, True, None),
-        (KeyChoice("secrets", "MISSING_KEY"), None, False, "Streamlit secrets ('MISSING_KEY') is not set"),
-        (KeyChoice("typed", None), FAKE_KEY, True, None),
-        (KeyChoice("typed", None), "", False, "paste one in the key field"),
-        (KeyChoice("none", "OURTOKEN_API_KEY"), None, False, None),
-    ],
-    ids=["env", "env-missing", "env-blank", "secrets", "secrets-missing", "typed", "typed-empty", "none"],
-)
-def test_key_choice(choice: KeyChoice, typed: str | None, found: bool, error: str | None) -> None:
-    def secret(name: str) -> str | None:
-        return FAKE_KEY if name == "IN_SECRETS" else None
-
-    if error:
-        with pytest.raises(LiveCallError, match=re.escape(error)) as caught:
-            choice.resolve(ENV, secret, typed)
-        assert FAKE_KEY not in str(caught.value)
-        return
-    key = choice.resolve(ENV, secret, typed)
-    assert (key is not None) == found
-    if key:
-        assert key.reveal() == FAKE_KEY and FAKE_KEY not in repr(key)
+ENV = {"OURTOKEN_API_KEY": FAKE_KEY, AWS: AWS_VALUE}
 
 
 @pytest.mark.parametrize(
@@ -238,14 +226,14 @@ def test_parse_messages(text: str, error: str | None) -> None:
 def test_compare_two_loopback_rows_exact_mean_cost(fake: FakeOpenAI) -> None:
     rows = [
         {"label": label, "base_url": fake.base_url(mode), "provider": "ourtoken", "model": "deepseek-v4-flash",
-         "key_env": None}
+         "key": None}
         for label, mode in (("plain", ""), ("slow", "delay=0.05"))
     ]
-    targets = other_targets(rows, ENV, no_secret)
+    targets = other_targets(rows, {}, ENV)
     request = build_request("deepseek-v4-flash", PROMPT, None, None, None, stream=True)
     result = compare_rows(run_compare(targets, request, n=2, requests_per_day=100, catalog=default_catalog()))
     assert [r["label"] for r in result] == ["plain", "slow"] and all(r["errors"] == 0 for r in result)
-    assert all("Authorization" not in h.headers for h in fake.hits)  # no key variable named: none sent
+    assert all("Authorization" not in h.headers for h in fake.hits)  # no key named: none sent
     one = cost(Usage(input_tokens=5, output_tokens=REPLY_TOKENS), "deepseek-v4-flash", "ourtoken",
                catalog=default_catalog()).total_usd
     assert [r["mean_cost_usd"] for r in result] == [exact_usd(one)] * 2
@@ -256,22 +244,22 @@ def test_compare_two_loopback_rows_exact_mean_cost(fake: FakeOpenAI) -> None:
     ("row", "error"),
     [
         ({"label": "far", "base_url": "http://api.example.com/v1", "model": "m"}, "'far': refusing plain http://"),
-        ({"label": "keyless", "base_url": "https://api.example.com/v1", "model": "m", "key_env": "NOPE_KEY"},
-         "'keyless': NOPE_KEY is set neither in the environment nor in Streamlit secrets"),
+        ({"label": "keyless", "base_url": "https://api.example.com/v1", "model": "m", "key": "NOPE_KEY"},
+         "'keyless': no key named 'NOPE_KEY' is configured (known: none)"),
         ({"label": "blank", "base_url": "https://api.example.com/v1", "model": float("nan")}, "'blank' has no model"),
     ],
     ids=["plain-http", "no-key", "no-model"],
 )
 def test_compare_rows_are_checked(row: dict, error: str) -> None:
     with pytest.raises(LiveCallError, match=re.escape(error)):
-        other_targets([row], ENV, no_secret)
+        other_targets([row], {}, ENV)
 
 
 def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OURTOKEN_API_KEY")
-    at = live_page(fake.base_url())
-    assert "OURTOKEN_API_KEY (not set)" in at.radio(key="live_key_source").options
-    at.radio(key="live_key_source").set_value("typed").run()
+    at = live_page(fake.base_url(), key=None)
+    assert "OurToken: sent only to https://api.ourtoken.ai/v1 (not set)" in at.selectbox(key="live_key").options
+    at.selectbox(key="live_key").set_value("typed").run()
     at.text_input(key="live_typed_key").input(FAKE_KEY)
     at.button(key="live_send").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -289,3 +277,94 @@ def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------ keys: where they come from and go
+
+
+def test_no_field_names_a_variable_and_old_widget_state_reads_none(db: Path, fake: FakeOpenAI) -> None:
+    """No field names a variable, and state a browser sends for one reads nothing (AWS_SECRET_ACCESS_KEY is set)."""
+    at = live_page(fake.base_url(), key=None)
+    labels = [t.label for t in at.text_input]
+    assert not [label for label in labels if "variable" in label.lower() or "secret" in label.lower()], labels
+    assert "live_key_env" not in [t.key for t in at.text_input]
+    # What a hostile browser could still send: the old widgets' values. (A key choice naming the variable,
+    # "key:AWS_SECRET_ACCESS_KEY", is refused by KeyChoice; see tests/dashboard/live/test_live_keys.py.)
+    at.session_state["live_key_env"] = AWS
+    at.session_state["live_key_source"] = "env"
+    at.selectbox(key="live_key").set_value("none")
+    at.button(key="live_send").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(fake.hits) == 1 and "Authorization" not in fake.hits[0].headers
+    assert AWS_VALUE not in repr(fake.hits)
+
+
+def test_a_preset_key_is_not_sent_to_another_url(db: Path, fake: FakeOpenAI) -> None:
+    """OURTOKEN_API_KEY is set on the server; a typed base URL must not receive it."""
+    at = live_page(fake.base_url(), key=None)
+    assert at.selectbox(key="live_key").value == "key:OurToken"  # the preset's key, picked by default
+    at.button(key="live_send").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == [
+        f"the key 'OurToken' is sent only to https://api.ourtoken.ai/v1 (or a path under it), not to "
+        f"{fake.base_url()}; set the base URL to https://api.ourtoken.ai/v1, paste a key of your own, or pick "
+        "another key"
+    ]
+    assert not fake.hits and not live_rows(cache._open(str(db.resolve())))
+
+
+def test_picking_a_key_moves_the_base_url_to_its_own(db: Path, fake: FakeOpenAI) -> None:
+    at = live_page("https://api.example.com/v1", key=None, bind=f"http://127.0.0.1:{fake.port}")
+    at.selectbox(key="live_key").set_value("key:fake").run()
+    assert at.text_input(key="live_base_url").value == f"http://127.0.0.1:{fake.port}"
+
+
+SIGNED_IN = {
+    "auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "q7Vd0-rN2pXe8LbT4cYh1MzKs6WfJu3A", "client_id": "id",
+             "client_secret": "s", "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"},
+    "access": {"allowed": ["test@example.com"]},
+}
+
+
+def test_shared_a_key_goes_to_its_own_url_exactly(db: Path, fake: FakeOpenAI) -> None:
+    """With sign-in configured the app is shared: a configured key goes to its URL exactly, not a path under it."""
+    at = live_page(fake.base_url(), **SIGNED_IN)
+    at.run()  # picking the key moved the base URL to the key's own; a visitor types a path under it
+    assert at.text_input(key="live_base_url").value == f"http://127.0.0.1:{fake.port}"
+    at.text_input(key="live_base_url").set_value(fake.base_url())
+    at.button(key="live_send").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("is sent only to http://127.0.0.1:" in e.value and "(exactly)" in e.value for e in at.error), [
+        e.value for e in at.error]
+    assert not fake.hits
+    at.text_input(key="live_base_url").set_value(f"http://127.0.0.1:{fake.port}").run()
+    at.button(key="live_send").click().run()  # its own URL: sent (the server answers 404 for a path it lacks)
+    assert [h.headers.get("Authorization") for h in fake.hits] == [f"Bearer {FAKE_KEY}"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "stream", "shown"),
+    [
+        ("echoid=whole+echochunk+echoheader", True, "(your key is ***)"),
+        ("echobody=66", False, "HTTP 400"),
+        ("echobadsse=66", True, "a stream event that is not JSON"),
+    ],
+    ids=["id-chunk-header", "error-body", "stream-event"],
+)
+def test_an_echoed_key_is_shown_and_stored_nowhere(db: Path, fake: FakeOpenAI, mode: str, stream: bool,
+                                                   shown: str) -> None:
+    at = live_page(fake.base_url(mode))
+    at.toggle(key="live_stream").set_value(stream)
+    at.button(key="live_send").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert fake.hits[0].headers["Authorization"] == f"Bearer {FAKE_KEY}"
+    page = b"".join(shown_bytes(at))
+    assert shown.encode() in page and not key_runs(page)
+    wh = cache._open(str(db.resolve()))
+    ids = [r[0] for r in wh.query("SELECT request_id FROM requests WHERE source = 'live'").fetchall()]
+    wh.query("CHECKPOINT")
+    assert not key_runs(" ".join(ids)) and not key_runs(db.read_bytes())
+    if mode.startswith("echoid"):
+        assert len(ids) == 1 and any("response id held the API key" in c.value for c in at.caption)
+    else:
+        assert not ids  # a failed call is not stored

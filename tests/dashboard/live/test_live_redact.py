@@ -109,7 +109,7 @@ def test_no_run_of_eight_survives(key: str, before: str, after: str, data: st.Da
 
 @pytest.mark.parametrize("left", range(MIN_RUN, 21), ids=lambda n: f"{n}-chars-past-the-cut")
 def test_clip_scrubs_before_it_cuts(left: int) -> None:
-    """The defect: an 80-byte cut first, a scrub of the whole key after, left `left` characters of it."""
+    """Cutting at 80 bytes before scrubbing the whole key would leave `left` characters of it."""
     text = "." * (HEAD_BYTES - left) + FAKE_KEY + " trailing text"
     assert len(key_runs_in(text[:HEAD_BYTES])) >= 1  # what the old order let through
     shown = clip(FAKE_KEY, text, HEAD_BYTES)
