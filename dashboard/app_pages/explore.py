@@ -14,7 +14,7 @@ st.caption(f"{view.label} · {fmt.ROUNDING_NOTE}")
 
 left, mid, right = st.columns([2, 1, 1])
 dims = left.multiselect("Group by (one or two)", list(GROUPS), default=["model"], max_selections=2,
-                        key="explore_dims", format_func=lambda d: d.replace("_", " "))
+                        key="explore_dims", format_func=tables.label)
 grain = mid.selectbox("Time grain", ["none", *GRAINS], key="explore_grain")
 if not dims:
     st.info("Pick one or two dimensions to group by.")
@@ -25,7 +25,7 @@ if "tag" in dims:
 frame = tables.explore_table(cache.group_by(view.filters, tuple(dims), None if grain == "none" else grain))
 metrics = tables.chart_metrics(frame)
 metric = right.selectbox("Chart", metrics, index=metrics.index("cost_usd"), key="explore_metric",
-                         format_func=lambda m: tables.LABELS.get(m, m))
+                         format_func=tables.label)
 st.plotly_chart(figures.explore(frame, tuple(dims), None if grain == "none" else grain, metric),
                 theme="streamlit", key="explore_chart")
 st.dataframe(tables.display(frame), column_config=tables.column_config(frame), hide_index=True, key="explore_table")

@@ -33,7 +33,7 @@ prompt = a.number_input("Prompt tokens", min_value=0, value=8000, step=500, key=
 cached = b.number_input("of which served from cache", min_value=0, value=4000, step=500, key="typical_cached")
 output = c.number_input("Output tokens", min_value=0, value=500, step=100, key="typical_output")
 routes = cache.route_comparison(int(prompt), int(cached), int(output))
-st.plotly_chart(figures.route_costs(routes, "Cost of the request by route, cheapest at the bottom"),
+st.plotly_chart(figures.route_costs(routes, "Cost of the request by route, cheapest at the top"),
                 theme="streamlit", key="routes_chart")
 st.dataframe(tables.display(routes), column_config=tables.column_config(routes, "$%.6f"), hide_index=True,
              key="routes_table")

@@ -12,6 +12,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from dashboard.charts.format import to_float
+from dashboard.charts.tables import display, label
 
 MONEY_HOVER = "$%{y:,.4f}"
 GRAIN_LABEL = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month"}
@@ -80,10 +81,10 @@ def top_spend(frame: pd.DataFrame, what: str) -> go.Figure:
 
 def explore(frame: pd.DataFrame, dimensions: tuple[str, ...], grain: str | None, metric: str) -> go.Figure:
     """The Explore table as a chart: bars per group, or lines over time when a grain is chosen."""
-    title = f"{metric.replace('_', ' ')} by {' and '.join(dimensions)}"
+    title = f"{label(metric)} by {' and '.join(label(d).lower() if d != 'api_key' else 'API key' for d in dimensions)}"
     if frame.empty:
         return _empty(title)
-    data = to_float(frame)
+    data = display(frame)
     data[metric] = pd.to_numeric(data[metric], errors="coerce")
     first = dimensions[0]
     color = dimensions[1] if len(dimensions) > 1 else None
@@ -94,14 +95,14 @@ def explore(frame: pd.DataFrame, dimensions: tuple[str, ...], grain: str | None,
         x_title = GRAIN_LABEL.get(grain, grain)
     else:
         fig = px.bar(data, x=first, y=metric, color=color, barmode="stack")
-        x_title = first
+        x_title = label(first)
     money = metric.endswith("_usd")
     fig.update_traces(hovertemplate="%{y:$,.4f}" if money else "%{y:,}")
     if metric == "cache_hit_rate":
         fig.update_yaxes(tickformat=".0%")
     unit = "USD" if money else ("ms" if metric.endswith("_ms") else ("share" if metric.endswith("rate") else "tokens"
                                                                       if metric.endswith("tokens") else "count"))
-    fig = _style(fig, title, f"{metric.replace('_', ' ')} ({unit})", x_title)
+    fig = _style(fig, title, label(metric) if "(" in label(metric) else f"{label(metric)} ({unit})", x_title)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -132,10 +133,11 @@ def price_history(frame: pd.DataFrame, title: str) -> go.Figure:
 
 
 def route_costs(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Horizontal bars of one typical request's cost on every route (columns route, total_usd)."""
+    """Horizontal bars of one typical request's cost on every route (columns route, total_usd), the
+    cheapest at the top: a horizontal bar chart draws its first row at the bottom."""
     if frame.empty:
         return _empty(title)
-    data = to_float(frame, ["total_usd"]).sort_values("total_usd", ascending=False)
+    data = to_float(frame, ["total_usd"]).sort_values("total_usd", ascending=False, kind="stable")
     fig = px.bar(data, x="total_usd", y="route", orientation="h")
     fig.update_traces(hovertemplate="%{y}: $%{x:,.6f}<extra></extra>")
     fig = _style(fig, title, "")

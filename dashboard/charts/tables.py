@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dashboard.charts.format import drop_empty, to_float
+from dashboard.warehouse.queries import BLANK_LABEL, DIMENSIONS
 
 LATENCY = ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms"]
 LABELS = {
@@ -25,6 +26,22 @@ LABELS = {
     "latency_p99_ms": "Latency p99 (ms)", "ttft_p50_ms": "TTFT p50 (ms)", "ttft_p95_ms": "TTFT p95 (ms)",
     "input_usd": "Input cost (USD)", "cache_write_usd": "Cache write (USD)",
 }
+
+
+_UNITS = (("_per_mtok", " ($/1M)"), ("_usd", " (USD)"), ("_pct", " (%)"), ("_ms", " (ms)"))
+
+
+def label(column: str) -> str:
+    """A column's header in words: LABELS, else 'computed_usd' -> 'Computed (USD)', never a field name."""
+    if column in LABELS:
+        return LABELS[column]
+    unit = ""
+    for suffix, shown in _UNITS:
+        if column.endswith(suffix):
+            column, unit = column[: -len(suffix)], shown
+            break
+    words = column.replace("_", " ").replace("api key", "API key").strip()
+    return words[:1].upper() + words[1:] + unit
 
 
 def explore_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +59,10 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
     if "cache_hit_rate" in out.columns:
         out["cache_hit_rate"] = pd.to_numeric(out["cache_hit_rate"], errors="coerce")
     if "tags" in out.columns:
-        out["tags"] = out["tags"].map(lambda t: ", ".join(t) if t is not None else "")
+        out["tags"] = out["tags"].map(lambda t: ", ".join(t) if t else BLANK_LABEL)
+    for c in out.columns:
+        if c in DIMENSIONS and c not in ("day", "tags"):  # a group without a value
+            out[c] = out[c].map(lambda v: BLANK_LABEL if v is None or v is pd.NA or v != v or v == "" else v)
     return out
 
 
@@ -51,23 +71,23 @@ def _number(label: str, fmt: str) -> dict[str, Any]:
     return {"label": label, "type_config": {"type": "number", "format": fmt}}
 
 
-def column_config(frame: pd.DataFrame, money_format: str = "$%.2f") -> dict[str, Any]:
+def column_config(frame: pd.DataFrame, money_format: str = "dollar") -> dict[str, Any]:
     """Labels and formats for st.dataframe: money in dollars, rates in percent, tokens with separators."""
     config: dict[str, Any] = {}
     for c in frame.columns:
-        label = LABELS.get(c, c.replace("_", " "))
+        name = label(c)
         if c.endswith("_usd"):
-            config[c] = _number(label, money_format)
+            config[c] = _number(name, money_format)
         elif c == "cache_hit_rate":
-            config[c] = _number(label, "percent")
+            config[c] = _number(name, "percent")
         elif c.endswith(("_tokens", "requests")):
-            config[c] = _number(label, "localized")
+            config[c] = _number(name, "localized")
         elif c.endswith("_ms"):
-            config[c] = _number(label, "%.0f")
+            config[c] = _number(name, "%.0f")
         elif c.endswith("_per_mtok"):
-            config[c] = _number(label.replace(" per mtok", " ($/1M)"), "%.4f")
+            config[c] = _number(name, "%.4f")
         else:
-            config[c] = {"label": label}
+            config[c] = {"label": name}
     return config
 
 
