@@ -252,8 +252,8 @@ def judge_visit(headers: Iterable[tuple[str, str]], secrets: Mapping[str, Any]) 
             return Visit(refusal=(
                 f"This dashboard does not answer to {_show(name)}, so it shows nothing (a site that points its "
                 "own name at this machine must not read it). If this is the dashboard's public name, add it to "
-                f"[access] hosts in {SECRETS_FILE} and configure sign-in; on this machine, open "
-                "http://localhost instead."))
+                f"[access] hosts in {SECRETS_FILE} and configure sign-in; on this machine, use localhost "
+                "and the same port instead."))
     proxy = next((k for k, _ in pairs if k in PROXY_HEADERS), None)
     if trusted:
         return Visit()
