@@ -234,7 +234,7 @@ def _statement_file(db: str, month: str, tz: str, filters: Filters, label: str) 
     report = statement.statement(wh, month, tz, filters)
     if label == "Excel (.xlsx)":
         return exports.to_xlsx(exports.statement_sheets(report))
-    return exports.to_csv(report.frame("model"))
+    return exports.statement_csv(report)
 
 
 def statement_file(month: str, tz: str, filters: Filters, label: str) -> bytes:

@@ -65,8 +65,13 @@ def _plain(value: Any) -> Any:
 
 
 def decimal_text(value: Decimal) -> str:
-    """The exact digits, never an exponent: 0.000784000000 -> '0.000784', 1E+2 -> '100'."""
-    return format(value.normalize(), "f")
+    """The exact digits, never an exponent: 0.000784000000 -> '0.000784', 1E+2 -> '100'.
+
+    Trailing zeros after the point go by text, not by `normalize()`, which rounds to the
+    context's 28 digits (a DECIMAL(38, 12) holds 38).
+    """
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _text(value: Any) -> str:
@@ -232,6 +237,20 @@ def to_parquet(df: pd.DataFrame) -> bytes:
 
 
 # ------------------------------------------------------------------ statement workbook
+
+
+TOTAL_LABEL = "Total"
+
+
+def statement_csv(st: Statement) -> bytes:
+    """The statement by model as CSV, closed by a total row: provider `Total`, no model, the
+    statement's total line (its money is the sum of the lines above, to the last digit)."""
+    models = st.frame("model")
+    total = st.frame("total").assign(provider=TOTAL_LABEL, model=None)
+    columns = ["provider", "model", *(c for c in total.columns if c not in ("provider", "model"))]
+    if models.empty:  # concat with an empty frame would turn the total's counts into floats
+        return to_csv(total[columns])
+    return to_csv(pd.concat([models[columns], total[columns]], ignore_index=True))
 
 
 def statement_sheets(st: Statement) -> dict[str, pd.DataFrame]:

@@ -20,8 +20,10 @@ import pytest
 from dashboard.exports import (
     FOCUS_COLUMNS,
     X_COLUMNS,
+    decimal_text,
     focus_csv,
     neutralise,
+    statement_csv,
     statement_sheets,
     to_csv,
     to_parquet,
@@ -256,3 +258,46 @@ def test_exports_load_neither_duckdb_nor_streamlit():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ the statement CSV's total row
+
+_MONEY = ("input_usd", "cache_read_usd", "cache_write_usd", "cache_write_1h_usd", "output_usd", "computed_usd",
+          "billed_usd", "charged_usd", "comparable_billed_usd", "comparable_computed_usd", "difference_usd")
+_COUNTS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+           "output_tokens", "reasoning_tokens", "billed_requests", "unpriced_requests")
+
+
+def test_statement_csv_ends_with_the_statement_total(wh):
+    st = statement(wh, "2026-11", "UTC")
+    header, *rows = _parse_csv(statement_csv(st), "utf-8-sig")
+    *lines, total = [dict(zip(header, row, strict=True)) for row in rows]
+    assert (total["provider"], total["model"]) == ("Total", "")
+    assert len(lines) == len(st.by_model) == 2 and all(line["model"] for line in lines)
+    for column in _MONEY:
+        expected = getattr(st.total, column)
+        assert total[column] == ("" if expected is None else decimal_text(expected)), column
+        known = [Decimal(line[column]) for line in lines if line[column]]
+        assert (sum(known) if known else None) == expected, column
+    for column in _COUNTS:
+        assert int(total[column]) == sum(int(line[column]) for line in lines) == getattr(st.total, column), column
+    # The figures written as arithmetic: request 1 billed, request 2 not, request 3 unpriced and billed.
+    computed = (3000 * Decimal("0.5") + 1000 * Decimal("0.05") + 800 * Decimal(2) + 100 * Decimal(3)
+                + 7000 * Decimal("0.5") + 2000 * Decimal("0.625") + 10 * Decimal(2)) / M
+    assert Decimal(total["computed_usd"]) == computed
+    assert Decimal(total["billed_usd"]) == Decimal("0.01") + Decimal("0.5")
+
+
+def test_statement_csv_of_an_empty_month_is_a_zero_total(tmp_path):
+    with Warehouse.open(tmp_path / "empty.duckdb") as empty:
+        header, *rows = _parse_csv(statement_csv(statement(empty, "2026-11", "UTC")), "utf-8-sig")
+    assert len(rows) == 1 and rows[0][:3] == ["Total", "", "0"]  # counts stay integers, money stays empty
+    assert rows[0][header.index("computed_usd")] == ""
+
+
+def test_decimal_text_keeps_every_digit():
+    # normalize() rounds to the context's 28 digits; a DECIMAL(38, 12) sum can hold 38.
+    assert decimal_text(Decimal("12345678901234567.123456789012")) == "12345678901234567.123456789012"
+    assert decimal_text(Decimal("-1234567890123456789012345.100000000000")) == "-1234567890123456789012345.1"
+    assert [decimal_text(Decimal(v)) for v in ("0E-12", "1E+2", "0.000001", "-0.020")] == ["0", "100", "0.000001",
+                                                                                            "-0.02"]
