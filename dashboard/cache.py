@@ -230,7 +230,11 @@ STATEMENT_FILES = {
 def _statement_file(db: str, month: str, tz: str, filters: Filters, label: str) -> bytes:
     wh = _open(db)
     if label == "FOCUS CSV":
-        return exports.focus_csv(statement.focus_lines(wh, month, tz, filters))
+        # Written by DuckDB (a month may hold millions of requests), cell by cell as exports writes CSV.
+        with tempfile.TemporaryDirectory(prefix="focus-") as folder:
+            path = Path(folder) / "focus.csv"
+            statement.write_focus_csv(wh, path, exports.CSV_SQL, month, tz, filters)
+            return path.read_bytes()
     report = statement.statement(wh, month, tz, filters)
     if label == "Excel (.xlsx)":
         return exports.to_xlsx(exports.statement_sheets(report))

@@ -1,0 +1,64 @@
+"""CSV files written by DuckDB itself (COPY), cell by cell as the app's one CSV writer writes them.
+
+The rules for a cell (formula text neutralised, exact decimals, UTC moments) live with that
+writer (`dashboard.exports.CSV_SQL`); this module only learns each column's type from
+DuckDB and asks the rules for the SQL that writes a value of that type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from dashboard.errors import WarehouseError
+from dashboard.warehouse.db import Warehouse
+
+
+class CellSql(Protocol):
+    """How a CSV writer spells a header and a cell of each kind of value in SQL (see exports.CsvSql)."""
+
+    line_end: str
+
+    def header(self, name: str) -> str: ...
+
+    def cell(self, kind: str, expr: str) -> str: ...
+
+
+_INTEGERS = frozenset({"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger",
+                       "ubigint", "uhugeint"})
+_KINDS = {"varchar": "text", "decimal": "decimal", "boolean": "boolean", "timestamp with time zone": "timestamptz",
+          "date": "date", **{name: "integer" for name in _INTEGERS}}
+# COPY's own spelling of a line end (an escape sequence it reads), for the line ends a writer may ask for.
+_NEW_LINES = {"\r\n": r"'\r\n'", "\n": r"'\n'"}
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cells: CellSql) -> None:
+    """Write the rows of the SELECT `sql` (named parameters `params`) to `path` as CSV, in the order it gives.
+
+    Each column's cells are `cells.cell(kind, column)` for the kind of its SQL type, so the
+    file holds what the Python writer would make of the same values.
+    """
+    if "csv_path" in params:
+        raise WarehouseError("a CSV query may not use the parameter name 'csv_path'; rename it")
+    if cells.line_end not in _NEW_LINES:
+        raise WarehouseError(f"COPY cannot end CSV rows with {cells.line_end!r}; use one of {list(_NEW_LINES)!r}")
+    columns = []
+    for name, sql_type, *_ in wh.query(f"SELECT * FROM ({sql}) LIMIT 0", params).description:
+        kind = _KINDS.get(sql_type.id)
+        if kind is None:
+            raise WarehouseError(f"column {name!r} of a CSV export is {sql_type}, which has no CSV cell; cast it")
+        columns.append(f"{cells.cell(kind, 'r.' + _ident(name))} AS {_ident(cells.header(name))}")
+    # The empty comment character keeps COPY from quoting every value that holds a '#'.
+    wh.query(
+        f"""
+        COPY (SELECT {", ".join(columns)} FROM ({sql}) AS r) TO $csv_path
+        (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"', COMMENT '',
+         NEW_LINE {_NEW_LINES[cells.line_end]})
+        """,
+        {**params, "csv_path": str(path)},
+    ).fetchall()
