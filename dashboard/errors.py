@@ -4,27 +4,46 @@ from __future__ import annotations
 
 import re
 
-# API keys in free text: the text a rejected row keeps (its record as the file had it) and
-# messages that quote a file. Each is shown as its hint, as a stored key is: what comes
-# before it, "…" and its last 4 characters. Three shapes, each after a character that ends
-# a word (or a JSON escape such as the `n` of `\n`):
+# API keys in free text: the text a rejected row keeps (its record as the file had it),
+# messages that quote a file, and the text columns of a stored row. Each is shown as its
+# hint, as a stored key is: what comes before it, "…" and its last 4 characters.
+# SECRET_TEXT finds keys by their shape, each after a character that ends a word (or a
+# JSON escape such as the `n` of `\n`):
 # 1. a well-known prefix: `sk-` / `sk_` (OpenAI, Anthropic, OpenRouter, DeepSeek, most
 #    gateways), `gsk_` (Groq), `xai-`, `pplx-`, `hf_`, Google's `AIza`, or a bearer token
 #    (`Bearer `, `bearer%20`, any case);
 # 2. a run of 32 or more hex digits (a hashed or hex key, such as LiteLLM's), except right
-#    after a slash: a folder named by a hash is a path, not a key;
-# 3. the string value of a JSON member named like a secret (`api_key`, `x-api-key`,
-#    `access_token`, `secret`, `password`, `authorization`), whatever its shape.
-# The pattern reads the same in Python and in DuckDB (RE2), which applies it in SQL
+#    after a slash: a folder named by a hash is a path, not a key.
+# SECRET_NAMED finds them by their name, whatever their shape (a custom gateway's key):
+# 3. the string value of a JSON member named like a credential: a name ending in `key`,
+#    `secret`, `token`, `password`, `authorization`, `cookie`, `credential(s)` or `sig`, any
+#    case (`api_key`, `x-api-key`, `Ocp-Apim-Subscription-Key`, `access_token`, `Cookie`);
+# 4. the value after such a name and `=` or `:` outside quotes: a query string
+#    (`?key=…`, `&access_token=…`), a header line (`Cookie: …`, `Authorization: Basic …`).
+# The patterns read the same in Python and in DuckDB (RE2), which applies them in SQL
 # (ingest.sql's ing_masked); a group that took no part in the match is replaced by nothing.
+# RE2 numbers at most 9 groups in a replacement, hence two patterns applied in turn.
 _WORD_END = r"(?:^|[^A-Za-z0-9]|\\[a-z])"
 SECRET_TEXT = (
     rf"({_WORD_END}(?:sk-|sk_|gsk_|xai-|pplx-|hf_|AIza|(?i:bearer)(?:\s+|%20|\+)))"
     r"[A-Za-z0-9_.~+/\\-]{4,}([A-Za-z0-9_-]{4})"
     r"|((?:^|[^A-Za-z0-9/\\]|\\[a-z]))[0-9A-Fa-f]{28,}([0-9A-Fa-f]{4})($|[^0-9A-Za-z])"
-    r'|("(?i:[a-z_-]*(?:api[_-]?key|secret|token|password|authorization))"\s*:\s*")[^"]*([^"\\]{4})(")'
 )
-SECRET_HINT = r"\1\3\6…\2\4\7\5\8"
+SECRET_HINT = r"\1\3…\2\4\5"
+_CREDENTIAL = r"(?i:[a-z0-9_-]*(?:key|secret|token|password|passwd|authorization|cookie|credentials?|sig))"
+SECRET_NAMED = (
+    rf'("{_CREDENTIAL}"\s*:\s*")[^"]*([^"\\]{{4}})(")'
+    rf"|((?:^|[^A-Za-z0-9_-]){_CREDENTIAL}\s*[:=]\s*(?:(?i:basic|bearer|token|digest)\s+)?)"
+    r"""[^\s&#"',;]*([^\s&#"',;\\]{4})"""
+)
+SECRET_NAMED_HINT = r"\1\4…\2\5\3"
+# Both, in the order they are applied.
+SECRET_PATTERNS = ((SECRET_TEXT, SECRET_HINT), (SECRET_NAMED, SECRET_NAMED_HINT))
+# A value that may hold a key: a cheap test that spares the patterns most values (model
+# names, user ids), as SQL over a value (see ingest.sql's ing_key_masked). Every match of
+# SECRET_PATTERNS is at least 8 characters long and holds one of these texts or is 32 long
+# (but a bearer token spelt in mixed case, `bEaReR`, in a name or id).
+SECRET_MARKERS = ("sk", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER", "=", ":", '"')
 
 # A record DuckDB cannot read has no columns to find the key by: any long run of letters,
 # digits, `-` and `_` with a digit and a letter in it (a custom gateway's key, but also ids)
@@ -33,8 +52,12 @@ _LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{16,}([A-Za-z0-9_-]{4}
 
 
 def mask_secrets(text: str | None) -> str | None:
-    """`text` with every API key of a well-known shape cut to its hint (see SECRET_TEXT)."""
-    return None if text is None else re.sub(SECRET_TEXT, SECRET_HINT, text)
+    """`text` with every API key found by shape or by name cut to its hint (see SECRET_PATTERNS)."""
+    if text is None:
+        return None
+    for pattern, hint in SECRET_PATTERNS:
+        text = re.sub(pattern, hint, text)
+    return text
 
 
 def mask_unreadable(text: str | None) -> str | None:
@@ -67,3 +90,7 @@ class ImportFailed(DashboardError):
 
 class LiveCallError(DashboardError):
     """A live call to an endpoint failed; the message never contains the API key."""
+
+
+class UsageError(DashboardError):
+    """A command-line argument is wrong in a way only its command can tell (exit 2)."""

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from dashboard.errors import WarehouseError
 from dashboard.warehouse import Warehouse
+from dashboard.warehouse.db import LockedError
+
+# How often a command waiting for the warehouse tries it again, and says that it waits.
+RETRY_SECONDS = 0.25
+SAY_EVERY_SECONDS = 5.0
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="warehouse file (default: $USAGE_DB or data/usage.duckdb)")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {text!r}")
+    return value
 
 
 def existing_warehouse(db: str | None) -> Path:
@@ -25,10 +43,28 @@ def existing_warehouse(db: str | None) -> Path:
     return path
 
 
-def open_warehouse(args: argparse.Namespace, read_only: bool = False, existing: bool = False) -> Warehouse:
+def open_warehouse(args: argparse.Namespace, read_only: bool = False, existing: bool = False,
+                   wait: float = 0.0) -> Warehouse:
     """A command runs once: a stale priced cache is not rebuilt for it (see Warehouse.open).
 
-    `existing`, for a command that only reads: see existing_warehouse.
+    `existing`, for a command that only reads: see existing_warehouse. `wait`: seconds to wait
+    for a file another process holds (DuckDB lets one process write a file at a time), saying
+    so on stderr; after that, the LockedError says it waited.
     """
     path = existing_warehouse(args.db) if existing else args.db or None
-    return Warehouse.open(path, read_only=read_only, cache=False)
+    start = time.monotonic()
+    said = 0.0
+    while True:
+        try:
+            return Warehouse.open(path, read_only=read_only, cache=False)
+        except LockedError as e:
+            waited = time.monotonic() - start
+            if waited >= wait:
+                if wait:
+                    raise LockedError(f"gave up waiting for the warehouse after {wait:g} s: {e}") from e
+                raise
+            if waited - said >= SAY_EVERY_SECONDS or not said:
+                said = waited or 1e-9
+                print(f"waiting for the warehouse: another import is writing ({waited:.0f}s)...",
+                      file=sys.stderr, flush=True)
+            time.sleep(min(RETRY_SECONDS, max(wait - waited, 0.01)))

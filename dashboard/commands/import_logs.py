@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from dashboard.commands.common import add_db, open_warehouse
-from dashboard.errors import ImportFailed
+from dashboard.commands.common import add_db, open_warehouse, seconds
+from dashboard.errors import DashboardError, ImportFailed
 from dashboard.ingest import Options, import_file
+from dashboard.ingest.base import check_zone
 from dashboard.ingest.formats import all_formats
 
 
-def _mapping(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        header, sep, field = pair.rpartition("=")
-        if not sep or not header or not field:
-            raise argparse.ArgumentTypeError(f"--map takes HEADER=FIELD, got {pair!r}")
-        out[header] = field
-    return out
+def _pair(pair: str) -> tuple[str, str]:
+    """An argparse type: HEADER=FIELD (the header may itself hold '=': the last one splits)."""
+    header, sep, field = pair.rpartition("=")
+    if not sep or not header.strip() or not field.strip():
+        raise argparse.ArgumentTypeError(f"--map takes HEADER=FIELD, both named (such as 'Tokens In=input_tokens'), "
+                                         f"got {pair!r}")
+    return header, field.strip()
+
+
+def _zone(tz: str) -> str:
+    """An argparse type: a time zone name (see ingest.base.check_zone)."""
+    try:
+        return check_zone(tz)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,18 +41,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_db(p)
-    p.add_argument("--format", dest="fmt", help=f"force a format: {names}")
+    p.add_argument("--format", dest="fmt", metavar="NAME", choices=[f.NAME for f in all_formats()],
+                   help=f"force a format: {names}")
     p.add_argument("--provider", help="the route the requests were billed through (the file's own is kept as upstream)")
     p.add_argument("--model", help="attribute every row to this model (overrides the file)")
-    p.add_argument("--tz", help="time zone of naive timestamps in the file (default UTC)")
-    p.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD",
+    p.add_argument("--tz", type=_zone, help="time zone of naive timestamps in the file (default UTC)")
+    p.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD", type=_pair,
                    help="map a column to a field (time, model, input_tokens, output_tokens, cache_read_tokens, "
                    "cache_write_tokens, cost, request_id, api_key, project, user, request_count, ...)")
     p.add_argument("--cached-included-in-input", choices=["yes", "no"],
                    help="whether the file's input/prompt token count already includes cache reads/writes")
     p.add_argument("--source", help="name of the system the file's ids belong to (default: per format)")
-    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per file, a failed one too (with `status` 'failed' and `error`)")
+    p.add_argument("--wait", type=seconds, default=30.0, metavar="SECONDS",
+                   help="how long to wait for a warehouse another import is writing (default 30)")
     p.set_defaults(func=run)
+
+
+def _failed(path: str, fmt: str | None, error: str) -> dict[str, object]:
+    return {"file": path, "format": fmt, "added": 0, "duplicates": 0, "rejected": 0,
+            "status": "failed", "updated": 0, "error": error}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,26 +69,40 @@ def run(args: argparse.Namespace) -> int:
         provider=args.provider,
         model=args.model,
         tz=args.tz,
-        mapping=_mapping(args.map),
+        mapping=dict(args.map),
         cached_included=None if args.cached_included_in_input is None else args.cached_included_in_input == "yes",
         source=args.source,
     )
     failed = False
-    with open_warehouse(args) as wh:
-        for path in args.paths:
-            try:
-                result = import_file(wh, path, args.fmt, options)
-                record = {k: v for k, v in result.as_dict().items() if k != "message"}
-            except ImportFailed as e:
-                failed = True
-                record = {"file": path, "format": args.fmt, "added": 0, "duplicates": 0, "rejected": 0,
-                          "status": "failed", "updated": 0, "error": str(e)}
-            if args.json:
-                print(json.dumps(record))
-            elif record["status"] == "failed":
-                print(f"{path}: FAILED, nothing imported: {record['error']}")
-            else:
-                grown = f" ({record['updated']} updated: logged mid-reply before)" if record["updated"] else ""
-                print(f"{path}: {record['format']}: {record['added']} added, {record['duplicates']} duplicate{grown}, "
-                      f"{record['rejected']} rejected")
+    done: list[str] = []
+
+    def report(record: dict) -> None:
+        done.append(record["file"])
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif record["status"] == "failed":
+            print(f"{record['file']}: FAILED, nothing imported: {record['error']}")
+        else:
+            grown = f" ({record['updated']} updated: logged mid-reply before)" if record["updated"] else ""
+            print(f"{record['file']}: {record['format']}: {record['added']} added, {record['duplicates']} "
+                  f"duplicate{grown}, {record['rejected']} rejected")
+
+    try:
+        with open_warehouse(args, wait=args.wait) as wh:
+            for path in args.paths:
+                try:
+                    result = import_file(wh, path, args.fmt, options)
+                    report({k: v for k, v in result.as_dict().items() if k != "message"})
+                except ImportFailed as e:
+                    failed = True
+                    report(_failed(path, args.fmt, str(e)))
+    except DashboardError as e:
+        # The warehouse itself failed (held too long by another process, damaged): no file
+        # after this one is imported either. Under --json each still gets its record.
+        if not args.json:
+            raise
+        for path in args.paths[len(done):]:
+            report(_failed(path, args.fmt, str(e)))
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 1 if failed else 0

@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
@@ -67,6 +68,19 @@ class Options:
     mapping: Mapping[str, str] = field(default_factory=dict)  # header -> canonical field
     cached_included: bool | None = None
     source: str | None = None
+
+
+def check_zone(tz: str) -> str:
+    """`tz` when it names a time zone (an IANA name such as 'Europe/Berlin', or 'UTC'), else ValueError.
+
+    Checked before any file is read: a file whose times all carry an offset never asks DuckDB
+    for the zone, and a mistyped one would pass unnoticed until a file with naive times.
+    """
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as 'Europe/Berlin' or 'UTC'") from e
+    return tz
 
 
 class Format(Protocol):

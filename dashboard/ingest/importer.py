@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
-import pyarrow as pa
-
-from dashboard.errors import ImportFailed
-from dashboard.ingest import readers
-from dashboard.ingest.base import Options, Sample, record_text
+from dashboard.errors import ImportFailed, WarehouseError, mask_unreadable
+from dashboard.ingest import files, readers
+from dashboard.ingest.base import Options, Sample, check_zone, record_text
+from dashboard.ingest.files import BrokenFile
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql, lean_fits
 from dashboard.warehouse import Warehouse
@@ -40,42 +39,20 @@ class ImportResult:
         return asdict(self)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+class LongLines(NotClean):
+    """The file has lines longer than the line reader takes (see files.check_file)."""
+
+    def __init__(self, long_lines: tuple[files.LongLine, ...]) -> None:
+        super().__init__(f"{len(long_lines)} lines longer than the reader takes")
+        self.long_lines = long_lines
 
 
-class BrokenFile(ImportFailed):
-    """The file itself is damaged: reading it again another way cannot help."""
-
-
-def check_whole(path: Path) -> None:
-    """Raise BrokenFile for a zstd file whose stream is cut short or damaged.
-
-    DuckDB reads a zstd file cut short (a download or copy that stopped) up to where it
-    ends, silently, where a cut gzip file fails: its first rows would land as if they were
-    the whole file. pyarrow's zstd stream reader fails on a cut or corrupt stream.
-    """
-    with path.open("rb") as f:
-        if f.read(4) != COMPRESSED_MAGIC[1]:
-            return
-    try:
-        with pa.CompressedInputStream(pa.OSFile(str(path)), "zstd") as stream:
-            while stream.read(1 << 22):
-                pass
-    except (OSError, pa.ArrowException) as e:
-        raise BrokenFile(f"{path}: cannot be read: the zstd stream is cut short or damaged ({e}); "
-                         "nothing was imported") from e
-
-
-def checked_digest(path: Path) -> str:
-    """The file's SHA-256, once the file is known to be whole (see check_whole)."""
-    digest = sha256_of(path)
-    check_whole(path)
-    return digest
+def _long_line_rejects(long_lines: tuple[files.LongLine, ...]) -> list[tuple[int, str, str]]:
+    """A rejected row (line, text, reason) for each line too long to read."""
+    limit_mib = readers.MAX_LINE_BYTES // (1 << 20)
+    return [(ln.line, mask_unreadable(ln.head.decode("utf-8", "replace")) or "",
+             f"line too long: {ln.length:,} bytes, over the {limit_mib} MiB a record may have; "
+             "split the record or leave out its largest fields") for ln in long_lines]
 
 
 def _is_parquet(path: Path) -> bool:
@@ -83,14 +60,11 @@ def _is_parquet(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
-COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd
-
-
 def _looks_binary(path: Path) -> bool:
     """Mostly control bytes in the first 8 KiB (a stray NUL in a text log is a bad row, not this)."""
     with path.open("rb") as f:
         head = f.read(8192)
-    if head.startswith(COMPRESSED_MAGIC):
+    if head.startswith(tuple(files.MAGIC.values())):
         return False
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
     return control > len(head) // 10
@@ -104,7 +78,16 @@ def _shown(names: tuple[str, ...] | list[str], limit: int = 12) -> str:
 
 def sample_file(wh: Warehouse, path: Path) -> Sample:
     """What detection needs: the reading shape and the header or the first records."""
-    name = str(path)
+    path = Path(path)
+    if not path.is_file():
+        return _sample(wh, path, path)
+    with files.readable(path) as source:
+        return _sample(wh, path, source)
+
+
+def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
+    """sample_file, reading the file DuckDB reads as `source` (see files.readable)."""
+    name, src = str(path), {"path": str(source)}
     if path.is_dir():
         raise ImportFailed(f"{name}: is a folder; pass the files in it (for example {name}/*.jsonl)")
     if not path.is_file():
@@ -112,15 +95,15 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
     if path.stat().st_size == 0:
         raise ImportFailed(f"{name}: the file is empty")
     if _is_parquet(path):  # before the binary test: a Parquet file is binary by design
-        columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name)
+        columns, _ = read_sample(wh, "SELECT * FROM read_parquet($path) LIMIT 0", name, src)
         return Sample(name, "parquet", columns=tuple(columns))
     if _looks_binary(path):
         raise ImportFailed(f"{name}: looks like a binary file, not a text log or a Parquet file; "
                            "export the logs as CSV, JSON lines or Parquet")
-    _, rows = read_sample(wh, readers.head_lines_sql(), name)
+    _, rows = read_sample(wh, readers.head_lines_sql(), name, src)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
-        check_whole(path)  # a zstd file cut before its first whole block says so
+        files.check_file(path, readers.MAX_LINE_BYTES)  # a zstd file cut before its first whole block says so
         raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):
@@ -133,28 +116,28 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
             if isinstance(obj, dict):
                 records.append(obj)
         # One object, on one line or pretty-printed, may hold the records (an API response saved).
-        if len(records) <= 1 and _wrapped(wh, name):
-            return _json_sample(wh, name, wrapped=True)
+        if len(records) <= 1 and _wrapped(wh, name, src):
+            return _json_sample(wh, name, src, wrapped=True)
         if not records:
             raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
         return Sample(name, "lines", records=tuple(records))
     if head.startswith("["):
-        return _json_sample(wh, name)
+        return _json_sample(wh, name, src)
     delimiter = readers.guess_delimiter(head)
-    columns, _ = read_sample(wh, readers.header_sql(delimiter), name)
+    columns, _ = read_sample(wh, readers.header_sql(delimiter), name, src)
     return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
 
 
-def _wrapped(wh: Warehouse, name: str) -> bool:
+def _wrapped(wh: Warehouse, name: str, src: dict[str, str]) -> bool:
     try:
-        _, rows = read_sample(wh, readers.wrapped_records_sql(), name)
+        _, rows = read_sample(wh, readers.wrapped_records_sql(), name, src)
     except ImportFailed:  # not one JSON document at all
         return False
     return bool(rows and rows[0][0])
 
 
-def _json_sample(wh: Warehouse, name: str, wrapped: bool = False) -> Sample:
-    _, rows = read_sample(wh, readers.reader_sql("json", wrapped=wrapped) + " LIMIT 10", name)
+def _json_sample(wh: Warehouse, name: str, src: dict[str, str], wrapped: bool = False) -> Sample:
+    _, rows = read_sample(wh, readers.reader_sql("json", wrapped=wrapped) + " LIMIT 10", name, src)
     try:
         records = [json.loads(r[1]) for r in rows]
     except (ValueError, RecursionError) as e:
@@ -195,8 +178,9 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     options = options or Options()
     fmt = choose(sample, fmt_name, options)
     sql, params, *_ = _build(fmt, sample, options, path)
-    columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path), {**params, "import_id": None},
-                                macros=MACROS)
+    with files.readable(path) as source:
+        columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path),
+                                    {**params, "path": str(source), "import_id": None}, macros=MACROS)
     return fmt.NAME, columns, rows
 
 
@@ -300,43 +284,84 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
         raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
     path = Path(path)
     options = options or Options()
+    if options.tz:
+        try:
+            check_zone(options.tz)
+        except ValueError as e:
+            raise ImportFailed(f"{path}: {e}") from e
     sample = sample_file(wh, path)
     fmt = choose(sample, fmt_name, options)
     sql, params, cleans, strict, fits = _build(fmt, sample, options, path)
+    with files.readable(path) as source:
+        params["path"] = str(source)
+        counts = _import(wh, fmt, sample, path, display_name, sql, params, cleans, strict, fits)
+    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
+                        "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
+
+
+def _import(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_name: str | None, sql: str,
+            params: dict[str, Any], cleans: tuple[CleanRead, ...], strict: str, fits: bool) -> ImportCounts:
     # The rows go to the lean table where the format's fields alone let them, else where the
     # file's first rows do; never those of a format whose rows grow (see update_grown_requests).
     lean = not getattr(fmt, "GROWS", False) and (fits or _lean_so_far(wh, cleans[0].sql, params))
-    # Hashing a large file takes a second or more; it runs beside DuckDB's work, not before it.
+    lines_read = (sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE) in ("lines", "csv")
+    # Checking the file whole (its digest, checksums, long lines) takes a second or more on a
+    # large file; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(checked_digest, path)
-        # Good rows go straight from the reader into the table; rejected rows and a few
-        # repeated ids are read again for their lines and first occurrences. A line DuckDB
-        # cannot read, a row the typed read cannot name or many repeated ids send the file
-        # through a staging table instead, which keeps each bad row with its line and text.
-        # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
-        # rejected, to be read again as text; where the text read keeps that line, or it
-        # meets a row it cannot name, the file is read clean again as text first. A typed
-        # JSON read whose time is no number after all is made again with the time as text.
-        counts = None
-        for clean in cleans:
-            try:
-                counts = _run_clean(wh, fmt, sample, clean, params, path, display_name, digest.result, strict, lean)
-                break
-            except BrokenFile:
+        check = pool.submit(files.check_file, path, readers.MAX_LINE_BYTES)
+
+        def digest() -> str:
+            # Asked for before the import commits: a line DuckDB may have passed over undoes it.
+            done = check.result()
+            if done.long_lines and lines_read:
+                raise LongLines(done.long_lines)
+            return done.sha256
+
+        try:
+            return _import_read(wh, fmt, sample, path, display_name, sql, params, cleans, strict, lean, digest)
+        except LongLines:
+            pass
+        except (BrokenFile, WarehouseError):
+            raise
+        except ImportFailed:
+            # DuckDB failed on the file: a damaged one says so (check.result raises BrokenFile),
+            # and one with lines too long is read without them, as below.
+            if not (check.result().long_lines and lines_read):
                 raise
-            except Unreadable:  # a line DuckDB cannot read: the text read would fail on it too
+        # Read again from a copy with those lines left empty, so the rest keep their numbers.
+        done = check.result()
+        with tempfile.TemporaryDirectory(prefix="usage-import-") as folder:
+            copy = files.without_long_lines(path, done.compression, done.long_lines, Path(folder) / "text")
+            return _run(wh, fmt, sample, sql, {**params, "path": str(copy)}, path, display_name,
+                        lambda: done.sha256, extra_rejects=_long_line_rejects(done.long_lines))
+
+
+def _import_read(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_name: str | None, sql: str,
+                 params: dict[str, Any], cleans: tuple[CleanRead, ...], strict: str, lean: bool,
+                 digest: Callable[[], str]) -> ImportCounts:
+    # Good rows go straight from the reader into the table; rejected rows and a few
+    # repeated ids are read again for their lines and first occurrences. A line DuckDB
+    # cannot read, a row the typed read cannot name or many repeated ids send the file
+    # through a staging table instead, which keeps each bad row with its line and text.
+    # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
+    # rejected, to be read again as text; where the text read keeps that line, or it
+    # meets a row it cannot name, the file is read clean again as text first. A typed
+    # JSON read whose time is no number after all is made again with the time as text.
+    for clean in cleans:
+        try:
+            return _run_clean(wh, fmt, sample, clean, params, path, display_name, digest, strict, lean)
+        except (BrokenFile, LongLines, WarehouseError):
+            raise
+        except Unreadable:  # a line DuckDB cannot read: the text read would fail on it too
+            break
+        except (NotClean, ImportFailed) as e:
+            # With its time read as a number, a typed JSON read fails on a time that is no
+            # number (DuckDB's "Failed to cast value to numerical": no other field of that
+            # read is a number); only then is the read with the time as text worth making.
+            if clean.kind == "epoch" and "numerical" not in str(e):
                 break
-            except (NotClean, ImportFailed) as e:
-                # With its time read as a number, a typed JSON read fails on a time that is no
-                # number (DuckDB's "Failed to cast value to numerical": no other field of that
-                # read is a number); only then is the read with the time as text worth making.
-                if clean.kind == "epoch" and "numerical" not in str(e):
-                    break
-                continue
-        if counts is None:
-            counts = _run(wh, fmt, sample, sql, params, path, display_name, digest.result)
-    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
-                        "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
+            continue
+    return _run(wh, fmt, sample, sql, params, path, display_name, digest)
 
 
 # How many good rows of a file a clean read takes first, to see whether they fit the lean table.
@@ -380,7 +405,8 @@ def _run_clean(wh: Warehouse, fmt: ModuleType, sample: Sample, clean: CleanRead,
 
 def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
          display_name: str | None, sha256: Callable[[], str], clean_only: bool = False,
-         reread_sql: str | None = None, unparsed_kept: bool = False, lean: bool = False) -> ImportCounts:
+         reread_sql: str | None = None, unparsed_kept: bool = False, lean: bool = False,
+         extra_rejects: Sequence[tuple[int, str, str]] = ()) -> ImportCounts:
     shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
     return run_import(
         wh,
@@ -398,4 +424,5 @@ def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[
         reread_sql=reread_sql,
         grows=getattr(fmt, "GROWS", False),
         lean=lean,
+        extra_rejects=extra_rejects,
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from dashboard.errors import SECRET_HINT, SECRET_TEXT
-from dashboard.warehouse.loader import SKIPPED, UNNAMED
+from dashboard.errors import SECRET_MARKERS, SECRET_PATTERNS
+from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
 
 MACROS = """
 -- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
@@ -78,16 +78,32 @@ CREATE OR REPLACE TEMP MACRO ing_ts_zone(v, n, tz) AS
             THEN timezone(tz, TRY_CAST(regexp_replace(trim(v), '\\s[A-Z]{2,5}$', '') AS TIMESTAMP))
          ELSE TRY_CAST(trim(v) AS TIMESTAMPTZ) END;
 """
+
+
 # A rejected row's text with its API key cut to the hint: the key the format read from it
-# wherever it appears, then any key of a well-known shape (errors.SECRET_TEXT).
-_SECRET_LITERAL = SECRET_TEXT.replace("'", "''")
+# wherever it appears, then any key found by shape or name (errors.SECRET_PATTERNS).
+def _masked_sql(text: str) -> str:
+    for pattern, hint in SECRET_PATTERNS:
+        text = f"regexp_replace({text}, {_literal(pattern)}, {_literal(hint)}, 'g')"
+    return text
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_MARKED = " OR ".join(f"contains(v, {_literal(m)})" for m in SECRET_MARKERS)
 MACROS += f"""
-CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS regexp_replace(
+CREATE OR REPLACE TEMP MACRO ing_secrets_masked(t) AS {_masked_sql("t")};
+CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS ing_secrets_masked(
     CASE WHEN length(key) > 4
          -- JSON text may spell a slash of the key as an escape (\\/)
          THEN replace(replace(t, key, '…' || right(key, 4)), replace(key, '/', '\\/'), '…' || right(key, 4))
-         ELSE t END,
-    '{_SECRET_LITERAL}', '{SECRET_HINT}', 'g');
+         ELSE t END);
+-- A good row's text column (user, model, project, tags) with any key in it cut to its hint:
+-- most values hold none of the markers a key needs, and skip the patterns.
+CREATE OR REPLACE TEMP MACRO ing_key_masked(v) AS
+    CASE WHEN strlen(v) >= 8 AND (strlen(v) >= 32 OR {_MARKED}) THEN ing_secrets_masked(v) ELSE v END;
 """
 
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
@@ -248,6 +264,7 @@ t AS (
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, x.s_model) AS model_final,
         {billed} AS billed_dec,
+        ing_key_masked(x.tags) AS m_tags,
         {token_values}
     FROM x
 ),
@@ -259,7 +276,7 @@ v AS (
         -- which only the rest go through (it decides, the conjunction only spares work).
         CASE WHEN {_all_checks_pass(record_text, typed)} THEN NULL ELSE CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
-            WHEN NOT t.parsed THEN 'not a valid JSON object'
+            WHEN NOT t.parsed THEN '{NOT_JSON}'
             WHEN t.problem IS NOT NULL THEN t.problem
             {unnamed}
             -- a blank time has no parse either: only rows without one are tested for blanks
@@ -292,18 +309,19 @@ SELECT
     lower(coalesce($provider, v.s_provider)) AS provider,
     CASE WHEN $provider IS NOT NULL THEN lower(v.s_provider) ELSE v.s_upstream_provider END
         AS upstream_provider,
-    v.model_final AS model,
-    v.s_project AS project,
+    -- a key misplaced into a text column is stored as its hint there too
+    ing_key_masked(v.model_final) AS model,
+    ing_key_masked(v.s_project) AS project,
     coalesce(
-        v.s_api_key_name,
+        ing_key_masked(v.s_api_key_name),
         CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END
     ) AS api_key,
-    v.s_user AS "user",
+    ing_key_masked(v.s_user) AS "user",
     CASE
         WHEN ing_blank(v.tags) THEN NULL
-        WHEN trim(v.tags) LIKE '[%' AND json_valid(v.tags)
-            THEN TRY_CAST(json_extract_string(v.tags, '$[*]') AS VARCHAR[])
-        ELSE list_filter(list_transform(string_split(v.tags, ','), lambda s: trim(s)), lambda s: s <> '')
+        WHEN trim(v.m_tags) LIKE '[%' AND json_valid(v.m_tags)
+            THEN TRY_CAST(json_extract_string(v.m_tags, '$[*]') AS VARCHAR[])
+        ELSE list_filter(list_transform(string_split(v.m_tags, ','), lambda s: trim(s)), lambda s: s <> '')
     END AS tags,
     CASE WHEN v.included THEN v.n_prompt_tokens - v.cache_total ELSE v.n_prompt_tokens END AS input_tokens,
     v.n_cache_read AS cache_read_tokens,

@@ -87,6 +87,21 @@ class LockedError(WarehouseError):
     """Another process holds the warehouse file."""
 
 
+class DamagedError(WarehouseError):
+    """The warehouse file is damaged (a block fails its checksum) or is no DuckDB file."""
+
+
+def damaged(e: BaseException, path: Path | str) -> DamagedError | None:
+    """The DamagedError that DuckDB error `e` (or the error it was raised from) stands for, if any."""
+    while e is not None:
+        if isinstance(e, duckdb.Error):
+            error = translate(e, path)
+            if isinstance(error, DamagedError):
+                return error
+        e = e.__cause__  # type: ignore[assignment]
+    return None
+
+
 def translate(e: Exception, path: Path | str) -> WarehouseError:
     text = str(e)
     if "Could not set lock" in text or "Conflicting lock" in text:
@@ -99,7 +114,7 @@ def translate(e: Exception, path: Path | str) -> WarehouseError:
     damaged = ("not a valid DuckDB database", "corrupt", "could not read enough bytes", "checksum",
                "failed to read database header", "invalid database header")
     if any(marker in text.lower() for marker in (m.lower() for m in damaged)):
-        return WarehouseError(
+        return DamagedError(
             f"the warehouse file {str(path)!r} is damaged or not a DuckDB file; move it aside and "
             "re-import your logs (the imports register lists every file that was imported)"
         )
@@ -160,6 +175,12 @@ class Warehouse:
             read_only = True
             notice = f"{error}. Opened read-only instead: you can look, but imports and price edits are disabled."
         try:
+            # DuckDB opens some other files (a JSON-lines log) as a database of views held in
+            # memory: imports into it would vanish with the process.
+            stored = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+            if stored.fetchall() == [(None,)]:
+                con.close()
+                raise translate(duckdb.IOException("not a valid DuckDB database file"), target)
             con.execute("SET TimeZone = 'UTC'")
             # Bounded memory however large an import is: past this DuckDB spills to disk.
             con.execute(f"SET memory_limit = '{_memory_limit()}'")
@@ -390,9 +411,22 @@ class Warehouse:
         batch = cur.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
         return int(batch), _cache_fresh(cur)
 
-    def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool) -> None:
-        """After an insert: map new model names, then price just the new rows into a fresh cache."""
+    def map_models(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Map new model names inside the caller's transaction (an import's, before it commits).
+
+        It reads every stored row's model, so a damaged block of that column fails the import
+        while it can still roll back, rather than after its rows are in.
+        """
         self._refresh_model_map(cur)
+
+    def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool, mapped: bool = False) -> None:
+        """After an insert: map new model names (unless `mapped`, see map_models), then price
+        just the new rows into a fresh cache."""
+        try:
+            if not mapped:
+                self._refresh_model_map(cur)
+        except duckdb.Error as e:
+            raise translate(e, self.path) from e
         with self.transaction(cur):
             _bump_version(cur)
             if was_fresh:
@@ -588,6 +622,8 @@ _SELECT_ROW = ", ".join(_staged_value(c) for c in ROW_COLUMNS)
 
 # The `reason` of a row that is no record at all (a blank line): neither imported nor rejected.
 SKIPPED = ""
+# The `reason` of a line that is no JSON object (a broken or cut line of a JSON-lines file).
+NOT_JSON = "not a valid JSON object"
 # The `reason` of a row the clean read cannot name: it has no id, and that read (the typed
 # JSON one) keeps no text to derive one from. The row is not bad, so it sends the file to
 # the full read rather than to the rejected rows.

@@ -19,18 +19,21 @@ import pyarrow as pa
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.warehouse.db import (
+    NOT_JSON,
     SKIPPED,
     UNNAMED,
     NotClean,
     NotLean,
     Warehouse,
+    damaged,
     insert_clean_requests,
     insert_new_requests,
     stage_in_file_order,
     update_grown_requests,
 )
 
-__all__ = ["SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "Unreadable", "read_sample", "run_import"]
+__all__ = ["NOT_JSON", "SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "Unreadable", "read_sample",
+           "run_import"]
 
 
 class Unreadable(NotClean):
@@ -64,6 +67,9 @@ def read_sample(
         rel = cur.execute(sql, params or {"path": path})
         return [d[0] for d in rel.description], rel.fetchall()
     except duckdb.Error as e:
+        broken = damaged(e, wh.path)
+        if broken:
+            raise broken from e
         raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
 
 
@@ -84,6 +90,7 @@ def run_import(
     reread_sql: str | None = None,
     grows: bool = False,
     lean: bool = False,
+    extra_rejects: Sequence[tuple[int, str, str]] = (),
 ) -> ImportCounts:
     """Import one file's rows in one transaction: every row lands, or none does.
 
@@ -110,6 +117,11 @@ def run_import(
     of a source with earlier rows takes.
     `lean` (with `clean_only`): the rows go to the table without the rarely filled columns,
     and a row with a value there raises NotLean (see insert_clean_requests).
+    `extra_rejects`: rejected rows (line, text, reason) the reader cannot yield at all (lines
+    too long for it, left out of the file it reads), kept beside its own.
+
+    A damaged warehouse raises DamagedError (the message `report` and the app give) before
+    anything commits: the import reads every stored row's model name inside its transaction.
     """
     cur = wh.cursor()
     with wh._write_lock, _unordered(cur, clean_only):
@@ -145,20 +157,32 @@ def run_import(
                     uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line,
                     line_events=line_events, grows=grows,
                 )
+            if extra_rejects:
+                cur.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
+                                [(import_id, line, raw, reason) for line, raw, reason in extra_rejects])
+                rejected += len(extra_rejects)
+            if rejected:
+                _mask_unreadable_rows(cur, import_id)
+            wh.map_models(cur)
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
                 "finished_at = now(), status = 'complete' WHERE import_id = ?",
                 [sha256(), added, good - added, rejected, import_id],
             )
             cur.execute("COMMIT")
-        except NotClean:
-            cur.execute("ROLLBACK")
+        except NotClean as e:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            broken = damaged(e, wh.path)
+            if broken:
+                raise broken from e
             raise
         except duckdb.Error as e:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            broken = damaged(e, wh.path)
+            if broken:
+                raise broken from e
             raise ImportFailed(
                 f"{file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
             ) from e
@@ -167,7 +191,7 @@ def run_import(
                 cur.execute("ROLLBACK")
             raise
         # Rows changed in place are not in the batch the priced cache appends: it is rebuilt.
-        wh.after_batch(cur, batch, was_fresh and not updated)
+        wh.after_batch(cur, batch, was_fresh and not updated, mapped=True)
     return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only, updated=updated)
 
 
@@ -188,6 +212,21 @@ def _unordered(cur: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
     finally:
         if on:
             cur.execute("RESET preserve_insertion_order")
+
+
+def _mask_unreadable_rows(cur: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Mask every long token in the text of the import's rejected rows that are no JSON object.
+
+    No field of such a record can be named, so a key there has only its shape to go by: see
+    errors.mask_unreadable (in Python: DuckDB's patterns cannot ask for a digit and a letter).
+    """
+    rows = cur.execute("SELECT rowid, raw FROM rejected_rows WHERE import_id = ? AND reason = ?",
+                       [import_id, NOT_JSON]).fetchall()
+    fixes = [(rowid, masked) for rowid, raw in rows if (masked := mask_unreadable(raw)) != raw]
+    if fixes:
+        cur.register("ingest_masked", pa.table({"id": [f[0] for f in fixes], "raw": [f[1] for f in fixes]}))
+        cur.execute("UPDATE rejected_rows SET raw = m.raw FROM ingest_masked AS m WHERE rejected_rows.rowid = m.id")
+        cur.unregister("ingest_masked")
 
 
 def _drop_rejects(cur: duckdb.DuckDBPyConnection, rejects: tuple[str, str]) -> None:

@@ -1,0 +1,195 @@
+"""The file an import reads, checked whole beside DuckDB's work: its digest, whether a
+compressed file's checksums hold, and which lines are too long for DuckDB's line reader.
+
+DuckDB decompresses a file by its name's extension, and neither checks a gzip file's CRC
+(bytes flipped mid-file decompress to junk lines) nor stops a zstd file cut short (its
+first rows would land as if they were the whole file). And its line reader passes over a
+line about twice as long as its buffer without a word, where it rejects a shorter one that
+is still too long. So one pass over the file, in a thread while DuckDB reads it, hashes it,
+decompresses it as its magic bytes say (which verifies the checksums), and notes every line
+longer than the reader takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from dashboard.errors import ImportFailed
+
+MAGIC = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd"}
+# The name DuckDB needs to decompress a file (it goes by the extension).
+SUFFIX = {"gzip": ".gz", "zstd": ".zst"}
+BLOCK_BYTES = 1 << 20
+# How much of a line too long to read a rejected row keeps (DuckDB keeps as much of such a line).
+LONG_LINE_KEPT = 10_000
+
+
+class BrokenFile(ImportFailed):
+    """The file itself is damaged: reading it again another way cannot help."""
+
+
+def compression(path: Path) -> str | None:
+    """"gzip" or "zstd" by the file's first bytes (whatever its name), else None."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    return next((name for name, magic in MAGIC.items() if head.startswith(magic)), None)
+
+
+@contextlib.contextmanager
+def readable(path: Path) -> Iterator[Path]:
+    """The path DuckDB reads `path` by: itself, or, for a compressed file whose name does not
+    say so (a `.jsonl` that is gzip inside), a link to it named with the extension DuckDB needs."""
+    kind = compression(path)
+    if kind is None or path.name.lower().endswith(SUFFIX[kind]) or (kind == "zstd" and path.name.endswith(".zstd")):
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="usage-import-"))
+    try:
+        link = folder / (path.name + SUFFIX[kind])
+        os.symlink(path.resolve(), link)
+        yield link
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A line longer than the line reader takes: its number, where it starts in the
+    (decompressed) text, its length in bytes, and its first bytes."""
+
+    line: int
+    start: int
+    length: int
+    head: bytes
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    sha256: str
+    compression: str | None
+    long_lines: tuple[LongLine, ...]
+
+
+class _LineScan:
+    """Lines longer than `limit` bytes in a stream of blocks, each shorter than `limit`.
+
+    A line that long spans blocks with no line break, so each block costs a find, an rfind
+    and a count of its line breaks, wherever its own short lines end.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.line = 1  # the number of the line under way
+        self.start = 0  # where it starts
+        self.length = 0
+        self.head = bytearray()
+        self.offset = 0  # bytes seen
+        self.long: list[LongLine] = []
+
+    def _grow(self, part: memoryview) -> None:
+        self.length += len(part)
+        if len(self.head) < LONG_LINE_KEPT:
+            self.head += part[:LONG_LINE_KEPT - len(self.head)]
+
+    def _end(self) -> None:
+        if self.length > self.limit:
+            self.long.append(LongLine(self.line, self.start, self.length, bytes(self.head)))
+
+    def feed(self, block: bytes) -> None:
+        view = memoryview(block)
+        first = block.find(b"\n")
+        if first < 0:
+            self._grow(view)
+        else:
+            self._grow(view[:first])
+            self._end()
+            last = block.rfind(b"\n")
+            self.line += block.count(b"\n")
+            self.start = self.offset + last + 1
+            self.length = 0
+            self.head = bytearray()
+            self._grow(view[last + 1:])
+        self.offset += len(block)
+
+    def finish(self) -> tuple[LongLine, ...]:
+        self._end()
+        return tuple(self.long)
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    while block := stream.read(BLOCK_BYTES):
+        yield block
+
+
+@contextlib.contextmanager
+def text_stream(path: Path, kind: str | None) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed as `kind` says; reading to the end verifies a gzip
+    file's CRC and length, and a zstd file's frames."""
+    if kind == "gzip":
+        with gzip.open(path, "rb") as stream:
+            yield stream  # type: ignore[misc]
+    elif kind == "zstd":
+        with pa.CompressedInputStream(pa.OSFile(str(path)), "zstd") as stream:
+            yield stream  # type: ignore[misc]
+    else:
+        with path.open("rb") as stream:
+            yield stream
+
+
+def check_file(path: Path, line_limit: int) -> FileCheck:
+    """The file's SHA-256 (of its bytes as stored), once it is known to be whole, and its
+    lines longer than `line_limit` bytes; BrokenFile when a compressed file is damaged or cut short."""
+    digest = hashlib.sha256()
+    kind = compression(path)
+    scan = _LineScan(line_limit)
+    with path.open("rb") as f:
+        for block in _blocks(f):
+            digest.update(block)
+            if kind is None:
+                scan.feed(block)
+    if kind is not None:
+        try:
+            with text_stream(path, kind) as stream:
+                for block in _blocks(stream):
+                    scan.feed(block)
+        except (OSError, EOFError, zlib.error, pa.ArrowException) as e:
+            raise BrokenFile(f"{path}: cannot be read: the {kind} stream is cut short or damaged "
+                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); its checksums "
+                             "do not hold, so nothing was imported; copy or download the file again") from e
+    return FileCheck(digest.hexdigest(), kind, scan.finish())
+
+
+def without_long_lines(path: Path, kind: str | None, long_lines: tuple[LongLine, ...], dest: Path) -> Path:
+    """A plain copy of the file's text with each of `long_lines` left empty, so every other line
+    keeps its number; DuckDB reads it instead, and the long lines become rejected rows."""
+    cuts = sorted((ln.start, ln.start + ln.length) for ln in long_lines)
+    offset, i = 0, 0
+    with text_stream(path, kind) as stream, dest.open("wb") as out:
+        for block in _blocks(stream):
+            end = offset + len(block)
+            pos = offset
+            while pos < end:
+                while i < len(cuts) and cuts[i][1] <= pos:
+                    i += 1
+                if i < len(cuts) and cuts[i][0] < end:
+                    cut_from, cut_to = cuts[i]
+                    if pos < cut_from:
+                        out.write(block[pos - offset:cut_from - offset])
+                    pos = max(pos, min(cut_to, end))
+                else:
+                    out.write(block[pos - offset:])
+                    pos = end
+            offset = end
+    return dest
