@@ -82,7 +82,12 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
     if not path.is_file():
         return _sample(wh, path, path)
     with files.readable(path) as source:
-        return _sample(wh, path, source)
+        try:
+            return _sample(wh, path, source)
+        except ImportFailed:
+            if files.compression(path):  # a damaged one says so, rather than how DuckDB failed on it
+                files.check_file(path, readers.MAX_LINE_BYTES)
+            raise
 
 
 def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
@@ -124,7 +129,15 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
     if head.startswith("["):
         return _json_sample(wh, name, src)
     delimiter = readers.guess_delimiter(head)
-    columns, _ = read_sample(wh, readers.header_sql(delimiter), name, src)
+    try:
+        columns, _ = read_sample(wh, readers.header_sql(delimiter), name, src)
+    except ImportFailed as e:
+        # DuckDB's CSV sniffer reads past the header, and fails on a line too long for it.
+        long_lines = files.check_file(path, readers.MAX_LINE_BYTES).long_lines
+        if not long_lines:
+            raise
+        raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
+                           f"{long_lines[0].line}); nothing was imported") from e
     return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
 
 

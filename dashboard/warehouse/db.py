@@ -92,11 +92,16 @@ class DamagedError(WarehouseError):
 
 
 def damaged(e: BaseException, path: Path | str) -> DamagedError | None:
-    """The DamagedError that DuckDB error `e` (or the error it was raised from) stands for, if any."""
+    """The DamagedError that DuckDB error `e` (or the error it was raised from) stands for, if any.
+
+    Only an error about the warehouse itself: one reading a damaged log file (a zstd file's
+    "Data corruption detected") is about that file.
+    """
     while e is not None:
         if isinstance(e, duckdb.Error):
             error = translate(e, path)
-            if isinstance(error, DamagedError):
+            text = str(e)
+            if isinstance(error, DamagedError) and ("database" in text.lower() or str(path) in text):
                 return error
         e = e.__cause__  # type: ignore[assignment]
     return None

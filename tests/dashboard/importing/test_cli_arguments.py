@@ -1,0 +1,119 @@
+"""The import command line: a bad argument is one line and exit 2, a second import waits for
+the warehouse another holds, and under --json every failure is still a JSON record."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+LINE = json.dumps({"id": "c-1", "created": "2026-11-01T10:00:00+02:00", "model": "gpt-4o",
+                   "usage": {"prompt_tokens": 10, "completion_tokens": 1}})
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def log(tmp_path) -> Path:
+    path = tmp_path / "calls.jsonl"
+    path.write_text(LINE + "\n")
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["import", "--map", "=model"],
+    ["import", "--map", "model="],
+    ["import", "--map", "nonsense"],
+    ["import", "--map", " =model"],
+    # every time in the file has its offset, so the zone would never be asked for: checked up front
+    ["import", "--tz", "Mars/Olympus"],
+    ["import", "--tz", "../../etc/passwd"],
+    ["import", "--wait", "soon"],
+    ["import", "--wait", "-1"],
+    ["import", "--format", "nope"],
+    ["import", "--cached-included-in-input", "maybe"],
+    ["report", "--month", "2026-11", "--by", "nope"],
+    ["forecast", "--days", "abc"],
+    ["nosuch"],
+], ids=lambda a: " ".join(a))
+def test_a_bad_argument_is_one_line_and_exit_2(tmp_path, log, args):
+    db = tmp_path / "usage.duckdb"
+    out = cli(*args, *(["--db", str(db), str(log)] if args[0] == "import" else []))
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert out.stderr.startswith("error: python -m dashboard") and out.stdout == ""
+    assert not db.exists()  # nothing was opened, let alone written
+
+
+def test_a_time_zone_is_checked_for_an_import_from_the_app_too(warehouse, log):
+    from dashboard.errors import ImportFailed
+    from dashboard.ingest import Options, import_file
+
+    with pytest.raises(ImportFailed, match=r"calls\.jsonl: unknown time zone 'Mars/Olympus'"):
+        import_file(warehouse, log, options=Options(tz="Mars/Olympus"))
+    assert warehouse.query("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+HOLD = """
+import sys, time
+import duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def hold(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process with the warehouse open for writing (DuckDB locks the file for it)."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "holding":
+        with proc:
+            pytest.fail("the process holding the warehouse did not start")
+    return proc
+
+
+def test_a_second_import_waits_for_the_warehouse_and_gives_up_cleanly(tmp_path, log):
+    # It failed at once, and with --json printed no JSON at all.
+    db = tmp_path / "usage.duckdb"
+    assert cli("import", "--db", str(db), str(log)).returncode == 0
+    with hold(db, 8) as holder:
+        start = time.monotonic()
+        out = cli("import", "--db", str(db), "--wait", "2", "--json", str(log))
+        waited = time.monotonic() - start
+        holder.kill()
+    assert out.returncode == 1 and waited >= 2, (out.stdout, out.stderr)
+    record = json.loads(out.stdout)
+    assert record["status"] == "failed" and record["file"] == str(log)
+    assert "gave up waiting for the warehouse after 2 s" in record["error"] and "locked by another process" in \
+        record["error"]
+    assert "waiting for the warehouse: another import is writing (0s)..." in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_second_import_goes_in_once_the_first_lets_go(tmp_path, log):
+    db = tmp_path / "usage.duckdb"
+    assert cli("import", "--db", str(db), str(log)).returncode == 0
+    other = tmp_path / "other.jsonl"
+    other.write_text(LINE.replace('"c-1"', '"c-2"') + "\n")
+    with hold(db, 3):
+        out = cli("import", "--db", str(db), "--json", str(other))  # waits up to 30 s by default
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    assert json.loads(out.stdout)["added"] == 1
+    assert out.stderr.startswith("waiting for the warehouse: another import is writing (0s)...")
+
+
+def test_under_json_a_file_that_fails_is_a_record_too(tmp_path, log):
+    db = tmp_path / "usage.duckdb"
+    missing = tmp_path / "missing.jsonl"
+    out = cli("import", "--db", str(db), "--json", str(missing), str(log))
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 1
+    assert [(r["file"], r["status"]) for r in records] == [(str(missing), "failed"), (str(log), "complete")]
+    assert "no such file" in records[0]["error"]

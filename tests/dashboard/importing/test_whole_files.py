@@ -1,0 +1,164 @@
+"""A file is read whole or refused whole: lines too long for DuckDB's line reader, compressed
+files whose checksums fail, and compressed files whose name does not say so."""
+
+import gzip
+import json
+import re
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dashboard.errors import ImportFailed
+from dashboard.ingest import files, import_file, readers
+
+
+def record(i: int, **extra) -> str:
+    return json.dumps({"id": f"c-{i}", "created": 1790000000 + i, "model": "gpt-4o",
+                       "usage": {"prompt_tokens": 100 + i, "completion_tokens": 5}, **extra})
+
+
+def state(wh) -> tuple:
+    """Everything an import may change."""
+    return wh.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM rejected_rows), "
+                    "(SELECT count(*) FROM imports WHERE status = 'complete')").fetchone()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pad_mb", [20, 50])
+def test_a_line_longer_than_the_reader_takes_is_a_rejected_row_with_its_line(warehouse, tmp_path, pad_mb):
+    # DuckDB's line reader rejects a line a little over its limit, but passes over one about
+    # twice its buffer without a word: the 50 MB line vanished ("2 added, 0 rejected").
+    path = tmp_path / "long.jsonl"
+    with path.open("w") as f:
+        f.write(record(1) + "\n")
+        f.write(record(2, pad="x" * (pad_mb * 1_000_000)) + "\n")
+        f.write(record(3) + "\n")
+        f.write('{"id": "c-4", broken\n')
+        f.write(record(5) + "\n")
+    result = import_file(warehouse, path)
+    assert (result.added, result.rejected) == (3, 2)
+    rows = warehouse.query("SELECT line, reason, raw FROM rejected_rows WHERE import_id = ? ORDER BY line",
+                           [result.import_id]).fetchall()
+    assert [r[0] for r in rows] == [2, 4]  # the lines after the long one keep their numbers
+    assert rows[0][1].startswith(f"line too long: {len(record(2, pad='x' * (pad_mb * 1_000_000))):,} bytes")
+    assert rows[0][2].startswith('{"id": "c-2"') and len(rows[0][2]) <= files.LONG_LINE_KEPT
+    assert rows[1][1] == "not a valid JSON object"
+    assert {r[0] for r in warehouse.query("SELECT request_id FROM requests").fetchall()} == {"c-1", "c-3", "c-5"}
+
+
+@pytest.mark.slow
+def test_a_csv_line_longer_than_the_reader_takes_refuses_the_file_saying_which(warehouse, tmp_path):
+    # DuckDB's CSV reader cannot even name the columns of such a file (its sniffer reads on past
+    # the header): the file is refused whole, naming the line, rather than losing it.
+    path = tmp_path / "long.csv"
+    with path.open("w") as f:
+        f.write("request_id,timestamp,model,prompt_tokens,completion_tokens,note\n")
+        f.write("r1,2026-11-01T10:00:00Z,gpt-4o,10,1,a\n")
+        f.write("r2,2026-11-01T10:00:00Z,gpt-4o,10,1," + "n" * 40_000_000 + "\n")
+        f.write("r3,2026-11-01T10:00:00Z,gpt-4o,10,1,c\n")
+    before = state(warehouse)
+    with pytest.raises(ImportFailed, match=r"long\.csv: cannot be read: line too long: 40,000,036 bytes, .*\(line 3\); "
+                                           "nothing was imported"):
+        import_file(warehouse, path)
+    assert state(warehouse) == before
+
+
+def _gzip_lines(n: int) -> bytes:
+    return gzip.compress(("\n".join(record(i) for i in range(n)) + "\n").encode(), mtime=0)
+
+
+def test_a_gzip_file_with_bytes_flipped_is_refused_whole(warehouse, tmp_path):
+    # It imported 9,980 rows and 10,032 rows of junk: DuckDB does not check the CRC.
+    import_file(warehouse, _write(tmp_path / "first.jsonl", [record(i) for i in range(100_000, 100_010)]))
+    data = bytearray(_gzip_lines(20_000))
+    middle = len(data) // 2
+    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
+    path = tmp_path / "flipped.jsonl.gz"
+    path.write_bytes(bytes(data))
+    before = state(warehouse)
+    with pytest.raises(ImportFailed, match=r"flipped\.jsonl\.gz: cannot be read: the gzip stream is cut short or "
+                                           r"damaged .*checksums do not hold"):
+        import_file(warehouse, path)
+    assert state(warehouse) == before
+
+
+def test_a_zstd_file_with_bytes_flipped_is_refused_whole(warehouse, tmp_path):
+    text = _write(tmp_path / "plain.jsonl", [record(i) for i in range(20_000)])
+    path = tmp_path / "flipped.jsonl.zst"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{text}', columns = {{'raw': 'VARCHAR'}}, header = false, "
+                             f"delim = chr(1), quote = '')) TO '{path}' (FORMAT csv, HEADER false, QUOTE '', "
+                             "COMPRESSION zstd)")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
+    path.write_bytes(bytes(data))
+    before = state(warehouse)
+    with pytest.raises(ImportFailed, match="the zstd stream is cut short or damaged"):
+        import_file(warehouse, path)
+    assert state(warehouse) == before
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("name", ["logs.jsonl", "logs", "logs.gzip"])
+def test_a_gzip_file_is_known_by_its_magic_bytes_whatever_its_name(warehouse, tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(_gzip_lines(500))
+    result = import_file(warehouse, path)
+    assert (result.format, result.added, result.rejected) == ("openai-jsonl", 500, 0)
+    assert not list(tmp_path.glob("*.gz"))  # the name DuckDB reads it by is gone again
+
+
+def test_a_zstd_file_is_known_by_its_magic_bytes(warehouse, tmp_path):
+    text = _write(tmp_path / "plain.jsonl", [record(i) for i in range(300)])
+    path = tmp_path / "logs.jsonl"
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{text}', columns = {{'raw': 'VARCHAR'}}, header = false, "
+                             f"delim = chr(1), quote = '')) TO '{path}' (FORMAT csv, HEADER false, QUOTE '', "
+                             "COMPRESSION zstd)")
+    assert path.read_bytes()[:4] == files.MAGIC["zstd"]
+    assert (import_file(warehouse, path).added, import_file(warehouse, text).duplicates) == (300, 300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lengths=st.lists(st.integers(0, 120), min_size=1, max_size=30), cuts=st.lists(st.integers(1, 49), max_size=40),
+       limit=st.integers(50, 90))
+def test_the_line_scan_finds_every_long_line_however_the_blocks_fall(lengths, cuts, limit):
+    text = b"\n".join(bytes([97 + i % 26]) * n for i, n in enumerate(lengths))
+    scan, pos = files._LineScan(limit), 0
+    for size in cuts * (len(text) // max(sum(cuts), 1) + 1) or [49]:
+        if pos >= len(text):
+            break
+        scan.feed(text[pos:pos + size])
+        pos += size
+    if pos < len(text):
+        for at in range(pos, len(text), 49):
+            scan.feed(text[at:at + 49])
+    found = scan.finish()
+    starts = [m.start() for m in re.finditer(b"(?:^|(?<=\n))[^\n]*", text)]
+    expected = [(i + 1, starts[i], n) for i, n in enumerate(lengths) if n > limit]
+    assert [(ln.line, ln.start, ln.length) for ln in found] == expected
+    assert all(ln.head == text[ln.start:ln.start + min(ln.length, files.LONG_LINE_KEPT)] for ln in found)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lengths=st.lists(st.integers(0, 40), min_size=1, max_size=20), limit=st.integers(5, 30))
+def test_the_copy_without_long_lines_keeps_every_other_line_where_it_was(tmp_path_factory, lengths, limit):
+    folder = tmp_path_factory.mktemp("copy")
+    text = b"\n".join(b"x" * n for n in lengths) + b"\n"
+    path = folder / "f"
+    path.write_bytes(text)
+    scan = files._LineScan(limit)
+    for at in range(0, len(text), limit - 1):  # blocks shorter than the limit, as 1 MiB blocks are
+        scan.feed(text[at:at + limit - 1])
+    copy = files.without_long_lines(path, None, scan.finish(), folder / "copy")
+    kept = copy.read_bytes().split(b"\n")
+    assert kept == [b"" if len(line) > limit else line for line in text.split(b"\n")]
+
+
+def test_the_reader_limit_is_what_the_scan_looks_for():
+    assert readers.MAX_LINE_BYTES > files.BLOCK_BYTES  # a long line spans blocks with no line break
