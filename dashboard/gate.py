@@ -14,7 +14,8 @@ import streamlit as st
 from dashboard import access
 
 
-def _secrets() -> Mapping[str, Any]:
+def secrets() -> Mapping[str, Any]:
+    """The app's Streamlit secrets as a plain dict; empty when there is no secrets file or it cannot be read."""
     try:
         return st.secrets.to_dict()
     except Exception:  # no secrets.toml, or one Streamlit cannot parse: treat as no sign-in configured
@@ -39,10 +40,10 @@ def _refuse(problem: str) -> NoReturn:
 
 def guard() -> None:
     """Stop the script unless this visitor may see the data."""
-    secrets = _secrets()
-    auth = secrets.get("auth")
+    config = secrets()
+    auth = config.get("auth")
     auth_configured = bool(auth)
-    visit = access.judge_visit(_headers(), secrets)
+    visit = access.judge_visit(_headers(), config)
     if visit.refusal:
         _refuse(visit.refusal)
     problem = access.exposure_problem(st.get_option("server.address"), auth_configured)
@@ -61,7 +62,7 @@ def guard() -> None:
         st.write("This dashboard holds your organisation's LLM spend; sign in to continue.")
         st.button("Sign in", on_click=st.login, type="primary")
         st.stop()
-    problem = access.identity_problem(user, access.allow_list(secrets), time.time())
+    problem = access.identity_problem(user, access.allow_list(config), time.time())
     if problem:
         st.error(problem)
         st.button("Sign in again", on_click=st.login, type="primary")

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from streamlit.errors import StreamlitSecretNotFoundError
 
-from dashboard import access, cache
+from dashboard import access, cache, gate
 from dashboard.errors import LiveCallError
 from dashboard.live import PRESETS, CallResult, ChatRequest, Endpoint, record_calls
 from dashboard.live.keys import SECRETS_TABLE, NamedKey, named_keys
@@ -25,15 +24,8 @@ from dashboard.live.ui_support import NO_KEY, TYPED_KEY, KeyChoice, build_endpoi
 
 
 def _secrets_table(name: str) -> Mapping[str, Any]:
-    """A table of Streamlit secrets as a plain dict; empty when there is no such table or no secrets file."""
-    try:
-        if not st.secrets.load_if_toml_exists():
-            return {}
-        value = st.secrets.get(name)
-    except StreamlitSecretNotFoundError:
-        return {}
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
+    """A table of the app's secrets; empty when there is no such table or no secrets file."""
+    value = gate.secrets().get(name)
     return dict(value) if isinstance(value, Mapping) else {}
 
 

@@ -36,7 +36,8 @@ class Preset:
 
 PRESETS: tuple[Preset, ...] = (
     Preset("OurToken", "https://api.ourtoken.ai/v1", "OURTOKEN_API_KEY", "ourtoken", "deepseek-v4-flash"),
-    Preset("DeepSeek", "https://api.deepseek.com", "DEEPSEEK_API_KEY", "deepseek", "deepseek-chat"),
+    # deepseek-chat was V4-Flash's legacy name, retired 2026-07-24 (pricing/catalog/deepseek.toml).
+    Preset("DeepSeek", "https://api.deepseek.com", "DEEPSEEK_API_KEY", "deepseek", "deepseek-v4-flash"),
     Preset("OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "openai", "gpt-4o-mini"),
     Preset("OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "openrouter", None),
     # vLLM / Ollama / llama.cpp style; priced on a `local` route, which a person adds to
