@@ -23,9 +23,10 @@ import streamlit as st
 
 from dashboard import demo, exports, ingest, prices_local
 from dashboard.errors import DashboardError, ImportFailed
+from dashboard.ingest import survey
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
-from dashboard.warehouse import Warehouse, statement
+from dashboard.warehouse import Warehouse, settings, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, is_empty, zone
 from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog, local_overlays
@@ -360,6 +361,59 @@ def import_upload(upload: IO[bytes], name: str, fmt_name: str | None, options: i
             return ingest.import_file(warehouse(), path, fmt_name, options, display_name=name)
         finally:
             clear_data()
+            _decision.clear()
+
+
+def format_sources() -> dict[str, str]:
+    """format name -> the source name its rows get by default."""
+    return {f.NAME: f.SOURCE for f in all_formats()}
+
+
+@st.cache_data(ttl=TTL_S, max_entries=64, show_spinner="Reading the whole file")
+def _decision(db: str, file_id: str, name: str, fmt_name: str | None, options: tuple[Any, ...],
+              routes: tuple[tuple[str, str], ...], _upload: IO[bytes]) -> survey.Decision:
+    provider, model, tz, mapping, cached, source = options
+    opts = ingest.Options(provider=provider, model=model, tz=tz, mapping=dict(mapping), cached_included=cached,
+                          source=source)
+    wh = _open(db)
+    with _saved(_upload, name) as path:
+        return survey.decide(wh, path, fmt_name, opts, dict(routes), wh.catalog)
+
+
+def decide_upload(upload: Any, name: str, fmt_name: str | None, options: ingest.Options) -> survey.Decision:
+    """The options an upload will be imported with: the default route and the cached-token semantics
+    decided over the whole file where `options` leave them open (see ingest.survey). Read once per
+    file and choice: the page runs again on every click."""
+    key = (options.provider, options.model, options.tz, tuple(sorted(options.mapping.items())),
+           options.cached_included, options.source)
+    routes = tuple(sorted(settings.default_routes(warehouse()).items()))
+    return _decision(db_path(), upload.file_id, name, fmt_name, key, routes, upload)
+
+
+def default_routes() -> dict[str, str]:
+    return settings.default_routes(warehouse())
+
+
+def set_default_route(vendor: str, route: str) -> None:
+    settings.set_default_route(warehouse(), vendor, route)
+    _decision.clear()
+
+
+def delete_default_route(vendor: str) -> None:
+    settings.delete_default_route(warehouse(), vendor)
+    _decision.clear()
+
+
+def import_profiles() -> list[settings.Profile]:
+    return settings.profiles(warehouse())
+
+
+def save_profile(profile: settings.Profile) -> None:
+    settings.save_profile(warehouse(), profile)
+
+
+def delete_profile(source: str, fmt: str) -> None:
+    settings.delete_profile(warehouse(), source, fmt)
 
 
 # ---- forecast page

@@ -1,12 +1,13 @@
-"""Import: upload log files, check the detected format and a preview, map generic columns, import."""
+"""Import: upload log files, make the choices the command line takes, see the priced preview, import."""
 
 import streamlit as st
 
 from dashboard import cache, exports
-from dashboard.charts import tables
+from dashboard.app_pages.importing import workspace
+from dashboard.app_pages.importing.choices import file_choices
+from dashboard.app_pages.importing.preview import priced_preview
+from dashboard.app_pages.importing.words import page_words
 from dashboard.errors import DashboardError
-from dashboard.ingest import Options
-from dashboard.ingest.formats.generic import SYNONYMS
 
 st.title("Import logs")
 st.caption("Each file is imported in one transaction: all of its valid rows land, or nothing does. "
@@ -14,6 +15,8 @@ st.caption("Each file is imported in one transaction: all of its valid rows land
 if cache.warehouse().read_only:
     st.warning("The warehouse is open read-only: imports are disabled.")
     st.stop()
+
+workspace.default_routes()
 
 # Streamlit refuses other types and files over server.maxUploadSize (.streamlit/config.toml)
 # with its own message; what passes is then checked by content (detection) below.
@@ -27,49 +30,49 @@ for up in uploads or []:
         try:
             detected, headers, guessed = cache.inspect_upload(up, up.name)
         except DashboardError as e:
-            st.error(str(e))
+            st.error(page_words(str(e)))
             continue
         names = cache.format_names()
         fmt = st.selectbox("Format", names, index=names.index(detected or "generic"), key=f"fmt_{up.file_id}",
                            help="Detected from the file; change it when detection is wrong.")
         st.caption(f"Detected format: **{detected or 'not recognised (map the columns below)'}**")
-        mapping: dict[str, str] = {}
-        cached_included = None
-        if fmt == "generic":
-            st.markdown("**Column mapping** (the equivalent of `--map HEADER=FIELD`)")
-            cols = st.columns(3)
-            for i, field in enumerate(SYNONYMS):
-                choices = ["—", *headers]
-                pick = cols[i % 3].selectbox(field, choices, index=choices.index(guessed.get(field, "—")),
-                                             key=f"map_{up.file_id}_{field}")
-                if pick != "—":
-                    mapping[pick] = field
-            included = st.radio("Do the prompt tokens include the cached tokens?", ["detect", "yes", "no"],
-                                horizontal=True, key=f"cached_{up.file_id}",
-                                help="OpenAI-style logs: yes. Anthropic-style logs: no.")
-            cached_included = {"detect": None, "yes": True, "no": False}[included]
-        options = Options(mapping=mapping, cached_included=cached_included)
-        try:
-            _, columns, rows = cache.preview_upload(up, up.name, fmt, options)
-        except DashboardError as e:
-            st.error(str(e))
+        choices = file_choices(up, fmt, headers, guessed)
+        if choices is None:
             continue
-        st.dataframe(tables.preview(columns, rows), hide_index=True, key=f"preview_{up.file_id}")
-        plans.append((up, fmt, options))
+        try:
+            decision = cache.decide_upload(up, up.name, fmt, choices.options)
+            _, columns, rows = cache.preview_upload(up, up.name, fmt, decision.options)
+        except DashboardError as e:
+            st.error(page_words(str(e)))
+            continue
+        if not rows:
+            st.warning(f"{up.name}: the file has no rows (a header and nothing else?): there is nothing to import.")
+            continue
+        for note in decision.notes:
+            st.info(note)
+        frame, unpriced = priced_preview(columns, rows, cache.catalog())
+        for note in unpriced:
+            st.warning(page_words(note) + ". Add a price on the Prices page, or choose the Provider or Model override.")
+        frame["Problem"] = frame["Problem"].map(lambda v: page_words(v) if isinstance(v, str) else v)
+        st.dataframe(frame, hide_index=True, key=f"preview_{up.file_id}")
+        plans.append((up, fmt, decision.options, choices.profile))
 
 if plans and st.button(f"Import {len(plans)} file(s)", type="primary", key="import"):
     bar = st.progress(0.0, text="Starting")
-    results = []
-    for i, (up, fmt, options) in enumerate(plans):
+    results = {}
+    for i, (up, fmt, options, profile) in enumerate(plans):
         bar.progress(i / len(plans), text=f"Importing {up.name}")
         try:
-            results.append((up.name, cache.import_upload(up, up.name, fmt, options), None))
+            results[up.file_id] = (up.name, cache.import_upload(up, up.name, fmt, options), None)
+            cache.save_profile(profile)
         except DashboardError as e:
-            results.append((up.name, None, str(e)))
+            results[up.file_id] = (up.name, None, page_words(str(e)))
     bar.progress(1.0, text="Done")
     st.session_state["import_results"] = results
 
-for name, result, error in st.session_state.get("import_results", []):
+# A result stays while its file is in the uploader, and goes with it.
+present = {up.file_id for up in uploads or []}
+for name, result, error in (v for k, v in st.session_state.get("import_results", {}).items() if k in present):
     st.subheader(name)
     if error:
         st.error(error)
@@ -83,8 +86,11 @@ for name, result, error in st.session_state.get("import_results", []):
                    "their usage is now the final one.")
     if result.rejected:
         rejected = cache.rejected_rows(result.import_id)
+        if "reason" in rejected.columns:
+            rejected["reason"] = rejected["reason"].map(lambda v: page_words(v) if isinstance(v, str) else v)
         st.download_button("Download rejected rows (CSV)", exports.to_csv(rejected), f"rejected-{name}.csv",
                            "text/csv", key=f"rejected_{result.import_id}")
 
+workspace.profiles()
 st.subheader("Import history")
 st.dataframe(cache.import_history(), hide_index=True, key="import_history")

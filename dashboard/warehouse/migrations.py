@@ -173,6 +173,22 @@ MIGRATIONS: list[str] = [
         CASE WHEN r.billed_cost IS NOT NULL THEN 'USD' END, o.import_id, 1::BIGINT, o.batch_id
     FROM request_rows_lean AS r JOIN origins AS o ON o.origin_id = r.origin_id;
     """,
+    # 6: import profiles: what was chosen for a source and format on the Import page (route,
+    # model, time zone, cached-token semantics, column map), applied to the next file of the
+    # same source and format. The workspace's default routes live in `settings`.
+    """
+    CREATE TABLE import_profiles (
+        source VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        provider VARCHAR,
+        model VARCHAR,
+        tz VARCHAR,
+        cached_included BOOLEAN,
+        mapping VARCHAR NOT NULL DEFAULT '{}',
+        saved_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source, format)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,7 +2,9 @@
 
 This is how an export whose header we have never seen gets in (a gateway's dashboard
 export, a spreadsheet). Header names are compared lower-case with spaces and dashes as
-underscores. `--map HEADER=FIELD` wins over the automatic guess. Aggregated exports (a
+underscores, and a dollar unit in parentheses at the end is left out for the guess ("Spend (USD)"
+is a `spend`, so the billed cost; "Cost (EUR)" is not guessed: the billed cost is in USD unless
+a currency column says otherwise). `--map HEADER=FIELD` wins over the automatic guess. Aggregated exports (a
 request count per row) keep that count in `request_count`.
 """
 
@@ -38,7 +40,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "output": ("completion_tokens", "output_tokens", "tokens_completion", "tokens_output", "output",
                "completion", "generatedtokens", "generated_tokens"),
     "reasoning": ("reasoning_tokens", "tokens_reasoning"),
-    "billed_cost": ("cost", "cost_usd", "spend", "amount", "total_cost", "billed_cost", "price", "usd"),
+    "billed_cost": ("cost", "cost_usd", "spend", "spend_usd", "amount", "amount_usd", "total_cost", "billed_cost",
+                    "billed", "billed_amount", "charge", "charges", "charged", "price", "usd"),
     "currency": ("currency",),
     "latency_ms": ("latency_ms", "duration_ms", "latency", "generation_time_ms", "response_time_ms"),
     "ttft_ms": ("ttft_ms", "time_to_first_token_ms", "ttft"),
@@ -53,6 +56,14 @@ _FIELD_ALIASES = {"time": "ts", "cost": "billed_cost", "input_tokens": "prompt_t
 
 def norm(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+_UNIT = re.compile(r"\s*\(\s*(usd|us\$|\$)\s*\)\s*$", re.IGNORECASE)
+
+
+def bare(header: str) -> str:
+    """The header as norm gives it, without a dollar unit in parentheses at its end ("Spend (USD)" -> "spend")."""
+    return norm(_UNIT.sub("", header)) or norm(header)
 
 
 def canonical_field(name: str) -> str:
@@ -75,12 +86,15 @@ def guess_mapping(headers: list[str], explicit: dict[str, str] | None = None) ->
             raise ValueError(f"--map names header {header!r}, which the file does not have; "
                              f"headers: {', '.join(headers)}")
         mapping[canonical_field(field)] = header if header in headers else by_norm[norm(header)]
+    by_bare: dict[str, str] = {}
+    for h in headers:
+        by_bare.setdefault(bare(h), h)
     used = set(mapping.values())
     for field, names in SYNONYMS.items():
         if field in mapping:
             continue
         for name in names:
-            h = by_norm.get(name)
+            h = by_norm.get(name) or by_bare.get(name)
             if h is not None and h not in used:
                 mapping[field] = h
                 used.add(h)
