@@ -168,7 +168,8 @@ def neutralise_sql(expr: str) -> str:
 def decimal_text_sql(expr: str) -> str:
     """`decimal_text` as a DuckDB expression over the DECIMAL expression `expr`: exact digits, no trailing zeros."""
     text = f"CAST({expr} AS VARCHAR)"
-    return f"(CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END)"
+    # One regular expression strips the zeros and the point they leave, as the two rstrips do.
+    return rf"(CASE WHEN contains({text}, '.') THEN regexp_replace({text}, '\.?0+$', '') ELSE {text} END)"
 
 
 CELL_KINDS = ("text", "decimal", "integer", "boolean", "timestamptz", "date")

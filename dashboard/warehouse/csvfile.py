@@ -7,7 +7,7 @@ DuckDB and asks the rules for the SQL that writes a value of that type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,11 +37,14 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cells: CellSql) -> None:
-    """Write the rows of the SELECT `sql` (named parameters `params`) to `path` as CSV, in the order it gives.
+def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cells: CellSql,
+             order_by: Sequence[str] = ()) -> None:
+    """Write the rows of the SELECT `sql` (named parameters `params`) to `path` as CSV, sorted by its
+    columns `order_by`, which are not written.
 
     Each column's cells are `cells.cell(kind, column)` for the kind of its SQL type, so the
-    file holds what the Python writer would make of the same values.
+    file holds what the Python writer would make of the same values. The sort is the outer
+    query's own: an import may let DuckDB reorder rows that no outer ORDER BY holds.
     """
     if "csv_path" in params:
         raise WarehouseError("a CSV query may not use the parameter name 'csv_path'; rename it")
@@ -49,14 +52,17 @@ def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cel
         raise WarehouseError(f"COPY cannot end CSV rows with {cells.line_end!r}; use one of {list(_NEW_LINES)!r}")
     columns = []
     for name, sql_type, *_ in wh.query(f"SELECT * FROM ({sql}) LIMIT 0", params).description:
+        if name in order_by:
+            continue
         kind = _KINDS.get(sql_type.id)
         if kind is None:
             raise WarehouseError(f"column {name!r} of a CSV export is {sql_type}, which has no CSV cell; cast it")
         columns.append(f"{cells.cell(kind, 'r.' + _ident(name))} AS {_ident(cells.header(name))}")
+    order = f"ORDER BY {', '.join('r.' + _ident(name) for name in order_by)}" if order_by else ""
     # The empty comment character keeps COPY from quoting every value that holds a '#'.
     wh.query(
         f"""
-        COPY (SELECT {", ".join(columns)} FROM ({sql}) AS r) TO $csv_path
+        COPY (SELECT {", ".join(columns)} FROM ({sql}) AS r {order}) TO $csv_path
         (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"', COMMENT '',
          NEW_LINE {_NEW_LINES[cells.line_end]})
         """,

@@ -433,6 +433,7 @@ _X_TOKENS = {  # x_* token column -> the buckets whose tokens it counts
     "x_ReasoningTokens": ("reasoning",),
 }
 _GROUP_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
+_FOCUS_ORDER = ("focus_rank", "focus_line")  # a group's place in `focus_lines` order, a line's in its group
 
 
 def _json_string_sql(expr: str) -> str:
@@ -446,10 +447,38 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
+    """The day of `q.ts` in `tz` for a time in [start, end), as `q.day` has it, by arithmetic on the
+    zone's UTC offsets in that span (read from DuckDB's own zone data a minute apart) instead of a
+    zone lookup per request."""
+    segments = wh.query(
+        """
+        SELECT m, offset_us FROM (
+            SELECT m, offset_us, lag(offset_us) OVER (ORDER BY m) AS before
+            FROM (SELECT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
+                  FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ, INTERVAL 1 MINUTE) AS t(m))
+        )
+        WHERE before IS DISTINCT FROM offset_us
+        ORDER BY m
+        """,
+        {"tz": tz, "start": start, "end": end},
+    ).fetchall()
+    params = {f"focus_offset_{n}": offset for n, (_, offset) in enumerate(segments)}
+    params |= {f"focus_until_{n}": moment for n, (moment, _) in enumerate(segments[1:])}
+    offset = f"$focus_offset_{len(segments) - 1}"
+    if len(segments) > 1:
+        earlier = " ".join(f"WHEN q.ts < $focus_until_{n} THEN $focus_offset_{n}" for n in range(len(segments) - 1))
+        offset = f"CASE {earlier} ELSE {offset} END"
+    return f"CAST(make_timestamp(epoch_us(q.ts) + {offset}) AS DATE)", params
+
+
 def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> tuple[str, dict[str, Any]]:
-    """The FOCUS rows of a month as typed columns named as in the file, in `focus_lines` order."""
+    """The FOCUS rows of a month as typed columns named as in the file; sorted by `_FOCUS_ORDER`, they
+    come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
+    day, day_params = _local_day_sql(wh, tz, start, end)
+    params |= day_params
     first = start.date()
     days = [first + timedelta(days=n) for n in range((end.date() - first).days)]
     routes = wh.catalog.routes
@@ -467,7 +496,7 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
         ],
     }
     rates = ", ".join(_RATE_COLUMNS)
-    sums = ("requests", *FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
+    sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
     buckets = ", ".join(f"({n}, {_sql_text(b)}, {_sql_text(_BUCKET_LABELS[b])})" for n, b in enumerate(FOCUS_BUCKETS))
     tokens = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}" for b in FOCUS_BUCKETS)
     rate = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOCUS_BUCKETS)
@@ -531,9 +560,9 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
         WITH cells AS (
             -- One pass over the month, summing tokens only where it can: within a group the
             -- rates are one key, so a bucket's cost is its tokens x rate, exactly.
-            SELECT q.day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key, q.tags,
+            SELECT {day} AS day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key,
+                q.tags,
                 coalesce(q.price_currency, q.currency, 'USD') AS currency, {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
-                sum(q.request_count) AS requests,
                 sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
                 sum(q.cache_write_tokens) AS cache_write, sum(q.cache_write_1h_tokens) AS cache_write_1h,
                 sum(q.output_tokens - q.reasoning_tokens) AS output, sum(q.reasoning_tokens) AS reasoning,
@@ -578,9 +607,8 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
             WHERE CASE WHEN b.bucket = {_sql_text(ADJUSTMENT)} THEN g.billed_requests > 0 AND g.difference <> 0
                 ELSE coalesce(CASE b.bucket {tokens} END, 0) <> 0 END
         )
-        SELECT {select}
+        SELECT {select}, l.rank AS focus_rank, l.n AS focus_line
         FROM lines AS l
-        ORDER BY l.rank, l.n
     """, params
 
 
@@ -589,7 +617,7 @@ def write_focus_csv(wh: Warehouse, path: Path, cells: CellSql, month: str, tz: s
     """The FOCUS CSV of a month (see `exports.focus_csv`, which writes the same bytes from `focus_lines`)
     written to `path` by DuckDB, each cell as `cells` spells it (`exports.CSV_SQL`)."""
     sql, params = _focus_sql(wh, month, tz, filters)
-    copy_csv(wh, sql, params, path, cells)
+    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER)
 
 
 # ------------------------------------------------------------------ display only

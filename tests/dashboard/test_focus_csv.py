@@ -133,6 +133,18 @@ def test_a_copied_file_matches_the_python_writer(sql_wh, rows):
     assert _copied(sql_wh, sql, {"t": texts_, "m": money}) == _csv(["=cmd", "cost, usd"], rows, bom=False)
 
 
+def test_a_copied_file_is_sorted_by_columns_it_does_not_write(sql_wh):
+    sql = "SELECT 'row ' || i AS name, -i AS place FROM range(5) AS t(i)"
+    assert _copied_sorted(sql_wh, sql, ("place",)) == b"name\r\nrow 4\r\nrow 3\r\nrow 2\r\nrow 1\r\nrow 0\r\n"
+
+
+def _copied_sorted(wh: Warehouse, sql: str, order_by: tuple[str, ...]) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "out.csv"
+        copy_csv(wh, sql, {}, path, CSV_SQL, order_by=order_by)
+        return path.read_bytes()
+
+
 def test_a_column_without_a_cell_rule_is_refused(sql_wh):
     with pytest.raises(WarehouseError, match=r"column 'share' .* DOUBLE"):
         _copied(sql_wh, "SELECT 0.5::DOUBLE AS share", {})
@@ -211,6 +223,16 @@ def test_the_sql_focus_file_is_the_python_one(focus_wh, tz):
     assert len(lines) > 40 and lines[-1] == b""  # CRLF after every row, no BOM
     assert lines[0].startswith(b"BilledCost,BillingAccountId,")
     assert b"Adjustment" in python and b"'=HYPERLINK" in python and b"DeepSeek" in python
+
+
+def test_the_order_holds_while_an_import_lets_duckdb_reorder(focus_wh):
+    # An import turns preserve_insertion_order off for a moment; the file must not depend on it.
+    cursor = focus_wh.cursor()
+    cursor.execute("SET preserve_insertion_order = false")
+    try:
+        assert _sql_focus(focus_wh, "2026-11", "UTC") == focus_csv(focus_lines(focus_wh, "2026-11", "UTC"))
+    finally:
+        cursor.execute("RESET preserve_insertion_order")
 
 
 def test_an_empty_month_is_a_header(focus_wh):
