@@ -11,6 +11,8 @@ from dashboard.errors import DashboardError, ImportFailed
 from dashboard.ingest import Options, import_file
 from dashboard.ingest.base import check_zone
 from dashboard.ingest.formats import all_formats
+from dashboard.ingest.survey import decide
+from dashboard.warehouse.settings import default_routes
 
 
 def _pair(pair: str) -> tuple[str, str]:
@@ -43,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db(p)
     p.add_argument("--format", dest="fmt", metavar="NAME", choices=[f.NAME for f in all_formats()],
                    help=f"force a format: {names}")
-    p.add_argument("--provider", help="the route the requests were billed through (the file's own is kept as upstream)")
+    p.add_argument("--provider", help="the route the requests were billed through (the file's own is kept as "
+                   "upstream); without it, the warehouse's default routes (set on the Import page) apply to a file "
+                   "whose rows name no provider")
     p.add_argument("--model", help="attribute every row to this model (overrides the file)")
     p.add_argument("--tz", type=_zone, help="time zone of naive timestamps in the file (default UTC)")
     p.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD", type=_pair,
@@ -84,15 +88,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"{record['file']}: FAILED, nothing imported: {record['error']}")
         else:
             grown = f" ({record['updated']} updated: logged mid-reply before)" if record["updated"] else ""
+            routed = f" (billed through {record['default_route']!r}, the default route)" \
+                if record.get("default_route") else ""
             print(f"{record['file']}: {record['format']}: {record['added']} added, {record['duplicates']} "
-                  f"duplicate{grown}, {record['rejected']} rejected")
+                  f"duplicate{grown}, {record['rejected']} rejected{routed}")
 
     try:
         with open_warehouse(args, wait=args.wait) as wh:
+            routes = default_routes(wh) if args.provider is None else {}
             for path in args.paths:
                 try:
-                    result = import_file(wh, path, args.fmt, options)
-                    report({k: v for k, v in result.as_dict().items() if k != "message"})
+                    chosen, route = options, None
+                    if routes:
+                        decision = decide(wh, path, args.fmt, options, routes, wh.catalog, detect_cached=False)
+                        chosen, route = decision.options, decision.route
+                    result = import_file(wh, path, args.fmt, chosen)
+                    record = {k: v for k, v in result.as_dict().items() if k != "message"}
+                    report({**record, "default_route": route} if routes else record)
                 except ImportFailed as e:
                     failed = True
                     report(_failed(path, args.fmt, str(e)))

@@ -11,7 +11,7 @@ from pricing import Catalog, PricingError, Usage, price_usage
 
 _TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
            "reasoning_tokens")
-SHOWN = ("line", "ts", "provider", "model", *_TOKENS, "request_count", "billed_cost")
+SHOWN = ("ts", "provider", "model", *_TOKENS, "request_count", "billed_cost")
 
 
 def priced_preview(columns: list[str], rows: list[tuple[Any, ...]],
@@ -39,7 +39,7 @@ def priced_preview(columns: list[str], rows: list[tuple[Any, ...]],
                     note = f"unpriced: {e}"
                     unpriced[note] = unpriced.get(note, 0) + 1
         shown = {"Route": r.get("provider"), "Model": r.get("model"),
-                 "Computed (USD)": None if cost is None else str(cost), "Problem": note}
+                 "Computed (USD)": None if cost is None else str(cost), "Problem": note or ""}
         shown.update({k: None if r.get(k) is None else str(r[k]) for k in SHOWN if k not in ("provider", "model")})
         out.append(shown)
     notes = [f"{n:,} of the first {len(rows):,} rows will be unpriced: {why}" for why, n in unpriced.items()]

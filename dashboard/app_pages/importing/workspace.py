@@ -9,7 +9,9 @@ from dashboard import cache
 
 
 def default_routes() -> None:
-    with st.expander("Default routes", expanded=not cache.default_routes()):
+    saved = cache.default_routes()
+    title = "Default routes: " + (", ".join(f"{v} → {r}" for v, r in saved.items()) if saved else "none set")
+    with st.expander(title):
         st.caption("Say once which route a vendor's traffic goes through (DeepSeek's through OurToken, say). "
                    "A file whose rows name no provider, and whose models are all that vendor's, is then "
                    "imported as billed through that route, here and by `python -m dashboard import`. "
@@ -19,13 +21,15 @@ def default_routes() -> None:
         vendors = sorted({r.upstream for r in catalog.routes.values() if r.upstream} | {
             name for name, r in catalog.routes.items() if not r.upstream})
         a, b, c = st.columns([2, 2, 1])
-        vendor = a.selectbox("Traffic to vendor", vendors, key="default_vendor")
+        resold = [v for v in vendors if any(catalog.routes[n].upstream == v for n in resellers)]
+        vendor = a.selectbox("Traffic to vendor", vendors, index=vendors.index(resold[0]) if resold else 0,
+                             key="default_vendor")
         offered = [n for n in resellers if catalog.routes[n].upstream == vendor] or sorted(catalog.routes)
         route = b.selectbox("goes through route", offered, key="default_route")
         if c.button("Save", key="save_default_route"):
             cache.set_default_route(vendor, route)
             st.rerun()
-        for saved_vendor, saved_route in cache.default_routes().items():
+        for saved_vendor, saved_route in saved.items():
             x, y = st.columns([4, 1])
             x.write(f"**{saved_vendor}** traffic goes through **{saved_route}**")
             if y.button("Delete", key=f"delete_route_{saved_vendor}"):
