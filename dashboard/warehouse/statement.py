@@ -449,8 +449,9 @@ def _sql_text(value: str) -> str:
 
 def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as `q.day` has it, by arithmetic on the
-    zone's UTC offsets in that span (read from DuckDB's own zone data a minute apart) instead of a
-    zone lookup per request."""
+    zone's UTC offsets in that span instead of a zone lookup per request. The offsets come from
+    DuckDB's own zone data a minute apart: every zone changes its offset on a whole minute in the
+    years a request may have (2000 to 2099)."""
     segments = wh.query(
         """
         SELECT m, offset_us FROM (
@@ -477,7 +478,7 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
     come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
-    day, day_params = _local_day_sql(wh, tz, start, end)
+    day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params
     first = start.date()
     days = [first + timedelta(days=n) for n in range((end.date() - first).days)]
@@ -560,9 +561,9 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
         WITH cells AS (
             -- One pass over the month, summing tokens only where it can: within a group the
             -- rates are one key, so a bucket's cost is its tokens x rate, exactly.
-            SELECT {day} AS day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key,
-                q.tags,
-                coalesce(q.price_currency, q.currency, 'USD') AS currency, {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
+            SELECT {day_sql} AS day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project,
+                q.api_key, q.tags, coalesce(q.price_currency, q.currency, 'USD') AS currency,
+                {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
                 sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
                 sum(q.cache_write_tokens) AS cache_write, sum(q.cache_write_1h_tokens) AS cache_write_1h,
                 sum(q.output_tokens - q.reasoning_tokens) AS output, sum(q.reasoning_tokens) AS reasoning,
