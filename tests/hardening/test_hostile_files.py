@@ -6,8 +6,10 @@ two written here); hypothesis mutates them: truncation, random bytes (NUL, broke
 huge fields, wrong types, ragged columns, deeply nested JSON.
 """
 
+import gzip
 import json
 import signal
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -129,3 +131,109 @@ def test_nul_bytes_and_broken_utf8_lines_are_rejected_with_their_line(wh, tmp_pa
     assert result.added + result.duplicates == 19
     assert result.rejected == 1
     assert wh.query("SELECT line FROM rejected_rows WHERE import_id = ?", [result.import_id]).fetchone()[0] == 4
+
+
+def _flip(data: bytes, at: int, mask: bytes) -> bytes:
+    flipped = bytearray(data)
+    for i, m in enumerate(mask):
+        if at + i < len(flipped):
+            flipped[at + i] ^= m or 1
+    return bytes(flipped)
+
+
+def _state(wh) -> tuple:
+    return wh.query("SELECT (SELECT count(*) FROM requests), (SELECT count(*) FROM rejected_rows), "
+                    "(SELECT count(*) FROM imports WHERE status = 'complete')").fetchone()
+
+
+@pytest.mark.parametrize("name", sorted(n for n in SEEDS if not n.endswith(".parquet")))
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_gzip_file_with_flipped_bytes_is_refused_whole_unless_its_text_is_intact(wh, tmp_path_factory, name, data):
+    # A flip in the gzip header's time or OS byte changes no text, and no checksum covers it.
+    packed = gzip.compress(SEEDS[name], mtime=0)
+    at = data.draw(st.integers(0, len(packed) - 1), label="at")
+    flipped = _flip(packed, at, data.draw(st.binary(min_size=1, max_size=8), label="mask"))
+    path = tmp_path_factory.mktemp("gz") / (name + ".gz")
+    path.write_bytes(flipped)
+    before = _state(wh)
+    try:
+        intact = gzip.decompress(flipped) == SEEDS[name]
+    except (OSError, EOFError, zlib.error):
+        intact = False
+    with deadline(60):
+        try:
+            import_file(wh, path)
+        except ImportFailed as e:
+            event(f"{name}: refused whole")
+            assert str(path) in str(e) and _state(wh) == before
+            assert not intact, f"an intact file was refused: {e}"
+            return
+    event(f"{name}: imported (text intact)")
+    assert intact, "a gzip file whose text changed was imported"
+
+
+LONG_LINE_BYTES = 40_000_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["openai.jsonl", *(n for n in SEEDS if n.endswith(".jsonl") and "claude" in n)])
+@settings(max_examples=3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(data=st.data())
+def test_a_line_too_long_to_read_is_a_rejected_row_at_its_line(wh, tmp_path_factory, name, data):
+    lines = SEEDS[name].rstrip(b"\n").split(b"\n")
+    at = data.draw(st.integers(0, len(lines)), label="line index")
+    size = data.draw(st.sampled_from([17_000_000, LONG_LINE_BYTES]), label="size")
+    long_line = b'{"id": "long", "pad": "' + b"p" * size + b'"}'
+    path = tmp_path_factory.mktemp("long") / name
+    path.write_bytes(b"\n".join([*lines[:at], long_line, *lines[at:]]) + b"\n")
+    with deadline(120):
+        result = import_file(wh, path)
+    rows = wh.query("SELECT line, reason FROM rejected_rows WHERE import_id = ? AND reason LIKE 'line too long%'",
+                    [result.import_id]).fetchall()
+    assert rows == [(at + 1, rows[0][1])] and f"{len(long_line):,} bytes" in rows[0][1]
+
+
+# A custom key (any shape: letters, digits, `-`, `_`) in every place a log may carry it by name,
+# and a key of a well-known prefix in the text columns of a good row.
+_PART = st.from_regex(r"[A-Za-z0-9_-]{11,19}", fullmatch=True)
+KEY = st.builds(lambda a, b: a + "7q" + b, _PART, _PART)  # a digit and a letter in it, as a key has
+NAMED = [
+    '"url": "https://gw.example/v1/chat?key={k}&x=1"', '"url": "https://gw.example/v1?api_key={k}"',
+    '"next": "/page?cursor=2&token={k}"', '"note": "sent access_token={k} again"', '"key": "{k}"',
+    '"token": "{k}"', '"client_secret": "{k}"', '"headers": {{"Cookie": "sid={k}; lang=en"}}',
+    '"headers": {{"Ocp-Apim-Subscription-Key": "{k}"}}', '"headers": {{"x-api-key": "{k}"}}',
+    '"headers": {{"authorization": "{k}"}}', '"raw_headers": "Authorization: Basic {k}\\r\\nHost: h"',
+]
+PREFIXED = ["sk-{k}", "sk_{k}", "gsk_{k}", "xai-{k}", "pplx-{k}", "hf_{k}", "AIza{k}", "Bearer {k}", "key={k}"]
+COLUMNS = ['"user": "{v}"', '"project": "team {v}"', '"tags": ["{v}", "batch"]', '"model": "{v}"']
+
+
+def _texts(wh) -> str:
+    tables = wh.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                      "AND table_type = 'BASE TABLE'").fetchall()
+    return "\n".join(str(r) for (t,) in tables for r in wh.query(f'SELECT * FROM "{t}"').fetchall())
+
+
+@pytest.mark.parametrize("named", NAMED, ids=lambda n: n.split("{")[0].strip('" :'))
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(key=KEY, prefixed=st.sampled_from(PREFIXED), column=st.sampled_from(COLUMNS), broken=st.booleans())
+def test_a_key_in_any_shape_and_place_is_never_stored_whole(tmp_path_factory, key, named, prefixed, column, broken):
+    usage = '"usage": {"prompt_tokens": 10, "completion_tokens": 1}'
+    rejected = '{"id": "r1", "created": "not a time", "model": "gpt-4o", ' + usage + ", " + named.format(k=key) + "}"
+    if broken:  # a line that does not parse: nothing in it can be named by its field
+        rejected = rejected[:-1] + ", broken"
+    value = prefixed.format(k=key)
+    good = '{"id": "g1", "created": 1790000000, "model": "gpt-4o", ' + usage + ", " + column.format(v=value) + "}"
+    path = tmp_path_factory.mktemp("keys") / "keys.jsonl"
+    path.write_text(rejected + "\n" + good + "\n")
+    event(f"{prefixed.format(k='KEY')} in {column.split(':')[0]}" + (", broken line" if broken else ""))
+    with Warehouse.open(path.parent / "w.duckdb") as w:
+        result = import_file(w, path)
+        assert (result.added, result.rejected) == (1, 1)
+        stored = _texts(w)
+    assert key[:-4] not in stored

@@ -138,3 +138,62 @@ def test_text_quoted_from_a_file_shows_keys_as_hints(tmp_path):
     assert [raw.count("…") for raw in kept[2:]] == [1, 1, 1, 1, 1, 1]
     assert "sk-…9999" in str(failed.value) and "HEADERLESS-SECRET" not in str(failed.value)
     assert str(hashed) in str(missing.value)  # a folder named by a hash is a path, not a key
+
+
+# Keys of a custom gateway's shape, found by the name they are given, and `sk-` keys in the
+# text columns of good rows: before, each of these was stored whole.
+CUSTOM = "gwk{n}Zq81Lm2Nv7Rt5Xy3Wp{n}"
+
+
+def custom_key_lines() -> tuple[list[str], list[str]]:
+    """JSON lines whose rejected rows (a time that does not parse) or good rows carry keys,
+    and those keys."""
+    keys = [CUSTOM.format(n=n) for n in range(12)]
+    usage = '"model": "gpt-4o-mini", "usage": {"prompt_tokens": 10, "completion_tokens": 1}'
+    bad = [
+        f'"url": "https://gw.example/v1/chat?key={keys[0]}&stream=true"',
+        f'"url": "https://gw.example/v1/chat?api_key={keys[1]}"',
+        f'"note": "retry with access_token={keys[2]}"',
+        f'"key": "{keys[3]}"',
+        f'"token": "{keys[4]}"',
+        f'"headers": {{"Cookie": "session={keys[5]}; theme=dark"}}',
+        f'"headers": {{"Ocp-Apim-Subscription-Key": "{keys[6]}"}}',
+        f'"request": {{"headers": {{"X-Api-Key": "{keys[7]}"}}}}',
+    ]
+    lines = [f'{{"id": "b{i}", "created": "not a time", {usage}, {extra}}}' for i, extra in enumerate(bad)]
+    lines.append(f'{{"id": "b9", "created": 1790000000, "key": "{keys[8]}", broken')
+    lines.append(f'{{"id": "g1", "created": 1790000000, {usage}, "user": "sk-proj-{keys[9]}", '
+                 f'"project": "team sk-{keys[10]}", "tags": ["sk-{keys[11]}", "batch"]}}')
+    lines.append(f'{{"id": "g2", "created": 1790000000, "model": "sk-ant-{keys[0]}-model", '
+                 '"usage": {"prompt_tokens": 10, "completion_tokens": 1}}')
+    return lines, keys
+
+
+def warehouse_text(wh) -> str:
+    """Every value of every table of the warehouse, as text."""
+    tables = wh.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                      "AND table_type = 'BASE TABLE'").fetchall()
+    parts = []
+    for (table,) in tables:
+        parts += [str(r) for r in wh.query(f'SELECT * FROM "{table}"').fetchall()]
+    return "\n".join(parts)
+
+
+def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(tmp_path):
+    lines, keys = custom_key_lines()
+    path = tmp_path / "gateway.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        result = import_file(wh, path)
+        assert (result.added, result.rejected) == (2, 9)
+        stored = warehouse_text(wh)
+        rows = dict(wh.query("SELECT request_id, [model, project, \"user\", array_to_string(tags, '|')] "
+                             "FROM requests").fetchall())
+        wh.query("CHECKPOINT")
+    for key in keys:
+        assert key[:-4] not in stored, key
+    assert rows["g1"] == ["gpt-4o-mini", "team sk-…" + keys[10][-4:], "sk-…" + keys[9][-4:],
+                          "sk-…" + keys[11][-4:] + "|batch"]
+    assert rows["g2"][0] == "sk-…odel"  # a key's last 4 characters are what the hint keeps
+    blob = (tmp_path / "w.duckdb").read_bytes()
+    assert not any(key[:-4].encode() in blob for key in keys)
