@@ -60,6 +60,14 @@ def mask_secrets(text: str | None) -> str | None:
     return text
 
 
+def mask_value(value: str | None) -> str | None:
+    """A stored text value (a user, model, project, tag) with any key in it cut to its hint;
+    most values hold none of SECRET_MARKERS and skip the patterns (as ingest.sql's ing_key_masked)."""
+    if value is None or len(value) < 8 or (len(value) < 32 and not any(m in value for m in SECRET_MARKERS)):
+        return value
+    return mask_secrets(value)
+
+
 def mask_unreadable(text: str | None) -> str | None:
     """A record DuckDB cannot read, masked as mask_secrets does and every long token too (_LONG_TOKEN)."""
     def hint(m: re.Match[str]) -> str:

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dashboard.errors import WarehouseError
+from dashboard.errors import WarehouseError, mask_value
 from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
 from pricing import Catalog, default_catalog, price_rows
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql
@@ -330,6 +330,11 @@ class Warehouse:
                 rec["ts"] = ts.replace(tzinfo=UTC)
             if isinstance(rec["tags"], str):
                 rec["tags"] = [t for t in rec["tags"].split(",") if t]
+            for c in ("user", "model", "project"):
+                if isinstance(rec[c], str):
+                    rec[c] = mask_value(rec[c])
+            if rec["tags"]:
+                rec["tags"] = [mask_value(str(t)) for t in rec["tags"]]
             if rec["billed_cost"] is not None:
                 rec["billed_cost"] = str(rec["billed_cost"])
             if rec["status"] is not None:

@@ -197,3 +197,18 @@ def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(t
     assert rows["g2"][0] == "sk-…odel"  # a key's last 4 characters are what the hint keeps
     blob = (tmp_path / "w.duckdb").read_bytes()
     assert not any(key[:-4].encode() in blob for key in keys)
+
+
+def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
+    # Live calls and the demo write rows from Python, not through an import's SQL.
+    from datetime import UTC, datetime
+
+    key = "sk-proj-PYTHON-ROW-SECRET-4242"
+    added, _ = warehouse.insert_requests([{
+        "source": "live", "request_id": "p1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "openai",
+        "model": "gpt-4o-mini", "user": f"by {key}", "project": f"key={key[3:]}", "tags": [key, "batch"],
+        "api_key": key, "input_tokens": 10, "output_tokens": 1,
+    }])
+    assert added == 1
+    row = warehouse.query('SELECT "user", project, tags, api_key FROM requests').fetchone()
+    assert row == ("by sk-…4242", "key=…4242", ["sk-…4242", "batch"], "…4242")
