@@ -31,12 +31,18 @@ class Choices:
     profile: Profile  # what to save for this source and format once the file is imported
 
 
-def matching_profile(name: str, fmt: str, headers: list[str], saved: list[Profile]) -> Profile | None:
-    """The saved profile for a file: of its format, whose column map fits the file's headers; one whose
-    source the file's name holds first, else the most recently saved."""
+def matching_profile(name: str, fmt: str, headers: list[str], saved: list[Profile],
+                     default_source: str) -> Profile | None:
+    """The saved profile of a file's source and format, whose column map fits the file's headers.
+
+    A new file's source is the format's own until someone says otherwise, so that profile
+    applies; a profile whose source the file's name holds (acme-gw for acme-gw-2026-11.csv)
+    comes first. The most recently saved wins a tie.
+    """
     fits = [p for p in saved if p.format == fmt and set(p.mapping) <= set(headers)]
     named = [p for p in fits if p.source.lower() in name.lower()]
-    return (named or fits or [None])[0]
+    own = [p for p in fits if p.source == default_source]
+    return (named or own or [None])[0]
 
 
 def _index(options: list[Any], value: Any) -> int:
@@ -46,7 +52,8 @@ def _index(options: list[Any], value: Any) -> int:
 def file_choices(up: Any, fmt: str, headers: list[str], guessed: dict[str, str]) -> Choices | None:
     """Draw the controls for one upload; None (with the reason shown) when a choice is not usable."""
     uid = up.file_id
-    profile = matching_profile(up.name, fmt, headers, cache.import_profiles())
+    default_source = cache.format_sources()[fmt]
+    profile = matching_profile(up.name, fmt, headers, cache.import_profiles(), default_source)
     if profile:
         st.caption(f"Choices from the saved profile of source **{profile.source}**, format **{profile.format}**.")
     routes = [AS_IN_FILE, *sorted(cache.catalog().routes)]
@@ -61,7 +68,7 @@ def file_choices(up: Any, fmt: str, headers: list[str], guessed: dict[str, str])
     tz = c.text_input("Time zone", value=(profile and profile.tz) or "", key=f"tz_{uid}_{fmt}", placeholder="UTC",
                       help="Zone of times without an offset, an IANA name such as Europe/Berlin (blank: UTC). "
                       "Times with an offset are read as they say.").strip()
-    source = d.text_input("Source", value=profile.source if profile else cache.format_sources()[fmt],
+    source = d.text_input("Source", value=profile.source if profile else default_source,
                           key=f"source_{uid}_{fmt}", help="The system the file's request ids belong to: "
                           "re-importing rows of the same source and id adds nothing.").strip()
     mapping: dict[str, str] = dict(profile.mapping) if profile else {}

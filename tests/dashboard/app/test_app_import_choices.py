@@ -110,6 +110,12 @@ def test_a_profile_makes_the_next_export_of_the_same_source_need_no_choices(page
                      "AND strftime(ts, '%Y-%m') = '2026-11'").fetchall()
     assert hours == [(8,)]
 
+    # A file of the same format whose name does not hold the source is not taken for that source's.
+    at = _upload(open_page(), "export.csv", gateway_csv("2026-12"))
+    uid = _widget(at.selectbox, "fmt_").key.removeprefix("fmt_")
+    assert _widget(at.selectbox, f"provider_{uid}").value == "as in the file"
+    assert _widget(at.text_input, f"source_{uid}").value == "generic"
+
     # A profile deleted on the page is gone.
     at.selectbox(key="profile_pick").set_value("acme-gw / generic")
     at.button(key="delete_profile").click().run()
