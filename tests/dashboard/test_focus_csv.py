@@ -23,6 +23,7 @@ from dashboard.errors import WarehouseError
 from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, _csv, _csv_cell, focus_csv
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.csvfile import copy_csv
+from dashboard.warehouse.queries import BLANK, Filters
 from dashboard.warehouse.statement import focus_lines, write_focus_csv
 from pricing import load_catalog
 
@@ -233,6 +234,18 @@ def test_the_order_holds_while_an_import_lets_duckdb_reorder(focus_wh):
         assert _sql_focus(focus_wh, "2026-11", "UTC") == focus_csv(focus_lines(focus_wh, "2026-11", "UTC"))
     finally:
         cursor.execute("RESET preserve_insertion_order")
+
+
+@pytest.mark.parametrize("filters", [
+    pytest.param(Filters(providers=("openai",), tags=("prod",)), id="provider-and-tag"),
+    pytest.param(Filters(projects=(BLANK,), models=("deepseek-v4-flash",)), id="no-project"),
+])
+def test_a_filtered_month_gives_the_same_file(focus_wh, filters):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "focus.csv"
+        write_focus_csv(focus_wh, path, CSV_SQL, "2026-11", "UTC", filters)
+        python = focus_csv(focus_lines(focus_wh, "2026-11", "UTC", filters))
+        assert path.read_bytes() == python and python.count(b"\r\n") > 2
 
 
 def test_an_empty_month_is_a_header(focus_wh):
