@@ -98,11 +98,6 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def preview(columns: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """The first mapped rows of an import preview, as text (exact, and safe for any type)."""
-    return pd.DataFrame([[None if v is None else str(v) for v in r] for r in rows], columns=columns)
-
-
 STATEMENT_COLUMNS = [
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
     "input_usd", "cache_read_usd", "cache_write_usd", "cache_write_1h_usd", "output_usd", "computed_usd",

@@ -129,7 +129,10 @@ def test_every_page_in_a_real_browser(server):
         month = download.value.suggested_filename.removeprefix("statement-").removesuffix(".csv")
         text = Path(download.value.path()).read_text(encoding="utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(text)))
-        total = sum((Decimal(r["computed_usd"]) for r in rows if r["computed_usd"]), Decimal(0))
+        *lines, total_row = rows  # the file ends with the statement's total line
+        assert total_row["provider"] == "Total"
+        total = sum((Decimal(r["computed_usd"]) for r in lines if r["computed_usd"]), Decimal(0))
+        assert Decimal(total_row["computed_usd"]) == total
 
         # An upload on the Import page reports what it added.
         page.goto(f"{url}/import_logs")
