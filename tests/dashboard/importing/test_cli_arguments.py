@@ -61,18 +61,19 @@ def test_a_time_zone_is_checked_for_an_import_from_the_app_too(warehouse, log):
 
 
 HOLD = """
-import sys, time
+import sys
 import duckdb
 con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until told to let go (or its stdin closes)
 con.close()
 """
 
 
-def hold(db: Path, seconds: float) -> subprocess.Popen:
+def hold(db: Path) -> subprocess.Popen:
     """Another process with the warehouse open for writing (DuckDB locks the file for it)."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
     if proc.stdout.readline().strip() != "holding":
         with proc:
             pytest.fail("the process holding the warehouse did not start")
@@ -83,7 +84,7 @@ def test_a_second_import_waits_for_the_warehouse_and_gives_up_cleanly(tmp_path, 
     # It failed at once, and with --json printed no JSON at all.
     db = tmp_path / "usage.duckdb"
     assert cli("import", "--db", str(db), str(log)).returncode == 0
-    with hold(db, 8) as holder:
+    with hold(db) as holder:
         start = time.monotonic()
         out = cli("import", "--db", str(db), "--wait", "2", "--json", str(log))
         waited = time.monotonic() - start
@@ -102,11 +103,16 @@ def test_a_second_import_goes_in_once_the_first_lets_go(tmp_path, log):
     assert cli("import", "--db", str(db), str(log)).returncode == 0
     other = tmp_path / "other.jsonl"
     other.write_text(LINE.replace('"c-1"', '"c-2"') + "\n")
-    with hold(db, 3):
-        out = cli("import", "--db", str(db), "--json", str(other))  # waits up to 30 s by default
-    assert out.returncode == 0, (out.stdout, out.stderr)
-    assert json.loads(out.stdout)["added"] == 1
-    assert out.stderr.startswith("waiting for the warehouse: another import is writing (0s)...")
+    command = [sys.executable, "-m", "dashboard", "import", "--db", str(db), "--json", str(other)]
+    with hold(db) as holder, subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True) as second:
+        said = second.stderr.readline()  # it waits (up to 30 s by default), saying so
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        stdout, stderr = second.communicate(timeout=120)
+    assert said == "waiting for the warehouse: another import is writing (0s)...\n"
+    assert second.returncode == 0, (stdout, stderr)
+    assert json.loads(stdout)["added"] == 1
 
 
 def test_under_json_a_file_that_fails_is_a_record_too(tmp_path, log):
