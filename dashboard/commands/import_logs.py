@@ -98,10 +98,10 @@ def run(args: argparse.Namespace) -> int:
             routes = default_routes(wh) if args.provider is None else {}
             for path in args.paths:
                 try:
-                    chosen, route = options, None
-                    if routes:
-                        decision = decide(wh, path, args.fmt, options, routes, wh.catalog, detect_cached=False)
-                        chosen, route = decision.options, decision.route
+                    # Left open (no --provider with default routes, no --cached-included-in-input on
+                    # a file with a cached column): decided over the whole file, as the Import page does.
+                    decision = decide(wh, path, args.fmt, options, routes, wh.catalog)
+                    chosen, route = decision.options, decision.route
                     result = import_file(wh, path, args.fmt, chosen)
                     record = {k: v for k, v in result.as_dict().items() if k != "message"}
                     report({**record, "default_route": route} if routes else record)

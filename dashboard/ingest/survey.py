@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dashboard.ingest import files
 from dashboard.ingest.base import Options
+from dashboard.ingest.formats import generic
 from dashboard.ingest.importer import _build, choose, sample_file
 from dashboard.ingest.sql import MACROS
 from dashboard.warehouse import Warehouse
@@ -100,7 +101,8 @@ def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Optio
     sample = sample_file(wh, Path(path))
     fmt = choose(sample, fmt_name, options)
     want_route = options.provider is None and bool(routes) and catalog is not None
-    want_cached = detect_cached and options.cached_included is None and fmt.NAME in OPEN_CACHED
+    want_cached = (detect_cached and options.cached_included is None and fmt.NAME in OPEN_CACHED
+                   and generic.maps_cached(sample, options))
     if not (want_route or want_cached):
         return Decision(options)
     survey = survey_file(wh, path, fmt.NAME, options)

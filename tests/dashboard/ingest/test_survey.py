@@ -116,3 +116,24 @@ def test_the_command_line_honours_the_default_route(tmp_path):
     with Warehouse.open(db) as wh:
         assert wh.query("SELECT request_id, provider FROM requests ORDER BY 1").fetchall() == [
             ("c1", "ourtoken"), ("c2", "deepseek")]
+
+
+def test_the_command_line_detects_cached_semantics_over_the_whole_file(tmp_path):
+    """The same file through `python -m dashboard import` without --cached-included-in-input: every row kept."""
+    path = disjoint_csv(tmp_path / "gw.csv")
+    db = tmp_path / "usage.duckdb"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "import", str(path), "--db", str(db), "--json"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["added"], record["rejected"]) == (500, 0)
+    with Warehouse.open(db) as wh:
+        reads = wh.query("SELECT sum(cache_read_tokens) FROM requests").fetchone()[0]
+    assert reads == sum(2000 + i for i in range(400)) + sum(9000 + i for i in range(100))
+
+
+def test_a_file_without_a_cached_column_is_not_read_twice(warehouse, tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("timestamp,model,prompt_tokens,completion_tokens,request_id\n2026-10-01T00:00:00Z,gpt-4o,10,2,a\n")
+    decision = decide(warehouse, path, None, Options())
+    assert decision.survey is None and decision.options == Options()
