@@ -10,7 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from pricing.catalog import CATALOG_DIR, Catalog, ModelPrice, Period, Rates, Route, Tier, Window, load_catalog
-from pricing.cost import CostBreakdown, PriceRow, bucket_costs, money_str, price_rows, price_usage, to_utc
+from pricing.cost import (
+    CostBreakdown,
+    PriceRow,
+    SpanCost,
+    bucket_costs,
+    money_str,
+    price_rows,
+    price_span,
+    price_usage,
+    to_utc,
+)
 from pricing.errors import CatalogError, PricingError, UnknownModelError, UsageError
 from pricing.usage import Usage, normalize_usage
 
@@ -27,6 +37,7 @@ __all__ = [
     "PricingError",
     "Rates",
     "Route",
+    "SpanCost",
     "Tier",
     "UnknownModelError",
     "Usage",
@@ -40,6 +51,7 @@ __all__ = [
     "money_str",
     "normalize_usage",
     "price_rows",
+    "price_span",
     "price_usage",
     "to_utc",
 ]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from pricing.catalog import Catalog, ModelPrice, Period, Rates
 from pricing.usage import Usage
 
-__all__ = ["CostBreakdown", "PriceRow", "bucket_costs", "money_str", "price_rows", "price_usage", "to_utc"]
+__all__ = [
+    "CostBreakdown", "PriceRow", "SpanCost", "bucket_costs", "money_str", "price_rows", "price_span", "price_usage",
+    "span_slices", "to_utc",
+]
 
 PER_TOKEN = Decimal("0.000001")  # rates are per 1M tokens
 # Open ends of the first and the current period, as a database needs real bounds.
@@ -192,3 +196,119 @@ def price_rows(catalog: Catalog) -> list[PriceRow]:
                             )
                         )
     return rows
+
+
+# A row that covers a span of time (a day's requests of one model and key) is priced at rates
+# weighted by time: the span is cut at every UTC hour (where a time-of-day window can start
+# or end) and at every period start or end inside it, and each bucket's rate is the mean of
+# its slices' rates weighted by their microseconds over the span's priced ones. The weights
+# are exact; the weighted rate is rounded once, half up, to 12 decimals per token (6 per 1M
+# tokens, the precision of every catalog rate), so tokens x rate = cost exactly, as for any
+# other row, and as the SQL in pricing.sql does. Rates per token x 10^12 are whole numbers,
+# so the sums are exact integers until that one division.
+HOUR_US = 3_600_000_000
+
+
+@dataclass(frozen=True)
+class SpanCost:
+    """The cost of a row covering a span, at rates weighted by the share of the span under each.
+
+    `approximate` is true when the prices met inside the span give the row different costs;
+    `low_usd` / `high_usd` are the row's cost at the cheapest / dearest of them. A span with
+    one price throughout is exact: low = high = total.
+    """
+
+    currency: str
+    rates: Rates  # the weighted rates, per 1M tokens
+    input_usd: Decimal
+    cache_read_usd: Decimal
+    cache_write_usd: Decimal
+    cache_write_1h_usd: Decimal
+    output_usd: Decimal
+    low_usd: Decimal
+    high_usd: Decimal
+
+    @property
+    def total_usd(self) -> Decimal:
+        return self.input_usd + self.cache_read_usd + self.cache_write_usd + self.cache_write_1h_usd + self.output_usd
+
+    @property
+    def approximate(self) -> bool:
+        return self.low_usd != self.high_usd
+
+
+def _epoch_us(at: datetime) -> int:
+    delta = at - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_epoch_us(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
+
+def _scaled(rate_per_mtok: Decimal) -> int:
+    """A rate per 1M tokens as a whole number of 10^-12 per token."""
+    scaled = rate_per_mtok * 1_000_000
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"rate {rate_per_mtok} per 1M tokens has more than 6 decimals")
+    return int(scaled)
+
+
+def span_slices(entry: ModelPrice, start_us: int, end_us: int) -> list[tuple[int, int, Period]]:
+    """The priced slices [from, to) of a span, in epoch microseconds, each with its period:
+    cut at UTC hours and at period bounds; parts with no period in force are left out."""
+    cuts = {start_us, end_us}
+    hour = start_us - start_us % HOUR_US + HOUR_US
+    while hour < end_us:
+        cuts.add(hour)
+        hour += HOUR_US
+    for p in entry.periods:
+        for bound in (p.effective_from, p.effective_to):
+            if bound is not None and start_us < _epoch_us(bound) < end_us:
+                cuts.add(_epoch_us(bound))
+    slices = []
+    for a, b in pairwise(sorted(cuts)):
+        at = _from_epoch_us(a)
+        period = next((p for p in entry.periods if p.covers(at)), None)
+        if period is not None:
+            slices.append((a, b, period))
+    return slices
+
+
+def price_span(entry: ModelPrice, usage: Usage, start: datetime | str, span_s: int) -> SpanCost:
+    """Cost of a row whose requests fell anywhere in [start, start + span_s seconds).
+
+    Each bucket's rate is the mean of the rates in force over the span's priced part,
+    weighted by time (see the note above). Raises UnknownModelError when no part of the
+    span has a price, as `price_usage` does for a moment before a model's first price.
+    """
+    if span_s <= 0:
+        raise ValueError(f"a span lasts at least a second, got {span_s} s")
+    moment = to_utc(start)
+    start_us = _epoch_us(moment)
+    slices = span_slices(entry, start_us, start_us + span_s * 1_000_000)
+    if not slices:
+        entry.period_at(moment)  # raises the "no price for model ... at" error
+    sums = [0] * 6
+    costs = []
+    for a, b, period in slices:
+        rates, _, _ = period.select(_from_epoch_us(a), usage.prompt_tokens, usage.request_count)
+        for i, r in enumerate((rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h_effective,
+                               rates.output, rates.reasoning_effective)):
+            sums[i] += (b - a) * _scaled(r)
+        costs.append(sum(bucket_costs(usage, rates), Decimal(0)))
+    covered = sum(b - a for a, b, _ in slices)
+    i, cr, cw, cw1h, o, rs = (Decimal((2 * total + covered) // (2 * covered)).scaleb(-6) for total in sums)
+    weighted = Rates(input=i, output=o, cache_read=cr, cache_write=cw, cache_write_1h=cw1h, reasoning=rs)
+    input_usd, cache_read_usd, cache_write_usd, cache_write_1h_usd, output_usd = bucket_costs(usage, weighted)
+    return SpanCost(
+        currency=slices[0][2].currency,
+        rates=weighted,
+        input_usd=input_usd,
+        cache_read_usd=cache_read_usd,
+        cache_write_usd=cache_write_usd,
+        cache_write_1h_usd=cache_write_1h_usd,
+        output_usd=output_usd,
+        low_usd=min(costs),
+        high_usd=max(costs),
+    )

@@ -32,6 +32,31 @@ def _ident(name: str) -> str:
     return name
 
 
+_BUCKETS = (
+    # (cost column, the (tokens, per-token rate) pairs it sums)
+    ("input_cost", (("q.input_tokens", "input_per_token"),)),
+    ("cache_read_cost", (("q.cache_read_tokens", "cache_read_per_token"),)),
+    ("cache_write_cost", (("q.cache_write_tokens", "cache_write_per_token"),)),
+    ("cache_write_1h_cost", (("q.cache_write_1h_tokens", "cache_write_1h_per_token"),)),
+    ("output_cost", (("(q.output_tokens - q.reasoning_tokens)", "output_per_token"),
+                     ("q.reasoning_tokens", "reasoning_per_token"))),
+)
+_RATES = ("input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
+          "output_per_token", "reasoning_per_token")
+_HOUR_US = 3_600_000_000
+
+
+def _cost(rates: str) -> str:
+    """The cost of row `q` at the per-token rates of relation `rates`."""
+    return " + ".join(f"{t} * {rates}.{r}" for _, pairs in _BUCKETS for t, r in pairs)
+
+
+def _costs(rates: str) -> str:
+    """The cost columns of row `q` at the per-token rates of relation `rates`: per bucket, and `cost`."""
+    buckets = (" + ".join(f"{t} * {rates}.{r}" for t, r in pairs) + f" AS {name}" for name, pairs in _BUCKETS)
+    return ",\n        ".join([*buckets, f"{_cost(rates)} AS cost"])
+
+
 def priced_requests_sql(requests: str = "requests", prices: str = "prices", model_map: str = "model_map") -> str:
     """SELECT every request with its per-bucket cost, total cost and an `unpriced` flag.
 
@@ -39,7 +64,25 @@ def priced_requests_sql(requests: str = "requests", prices: str = "prices", mode
     (the Python resolver fills it), so aliases and vendor prefixes resolve the same way
     in SQL as in Python. A request whose model has no price keeps its volume, with NULL
     cost and `unpriced = true`, never a cost of 0.
+
+    A row with a span (`span_s`, seconds from `ts`: a day's requests in one row) is priced
+    as `pricing.cost.price_span` prices it: at each bucket's rate weighted by the share of
+    the span's priced time under it (rounded half up to the 12 decimals per token of every
+    rate, 6 per 1M), `approximate` when the prices met inside the span give the row
+    different costs, `cost_low` / `cost_high` its cost at the cheapest / dearest of them.
+    Every other row has `approximate = false` and `cost_low = cost_high = cost`. Only rows
+    with a span pay for the slicing: the two kinds are priced apart, then put together.
     """
+    moment = _moment_sql(requests, prices, model_map)
+    return f"""
+    SELECT *, false AS approximate, cost AS cost_low, cost AS cost_high FROM ({moment})
+    UNION ALL BY NAME
+    {_span_sql(requests, prices, model_map)}
+    """
+
+
+def _moment_sql(requests: str, prices: str, model_map: str) -> str:
+    """The rows priced at one moment, `ts` (no span)."""
     r, p, m = _ident(requests), _ident(prices), _ident(model_map)
     return f"""
     SELECT
@@ -48,25 +91,9 @@ def priced_requests_sql(requests: str = "requests", prices: str = "prices", mode
         mm.price_model,
         pr.price_window,
         pr.currency AS price_currency,
-        pr.input_per_token,
-        pr.cache_read_per_token,
-        pr.cache_write_per_token,
-        pr.cache_write_1h_per_token,
-        pr.output_per_token,
-        pr.reasoning_per_token,
+        {", ".join(f"pr.{rate}" for rate in _RATES)},
         pr.input_per_token IS NULL AS unpriced,
-        q.input_tokens * pr.input_per_token AS input_cost,
-        q.cache_read_tokens * pr.cache_read_per_token AS cache_read_cost,
-        q.cache_write_tokens * pr.cache_write_per_token AS cache_write_cost,
-        q.cache_write_1h_tokens * pr.cache_write_1h_per_token AS cache_write_1h_cost,
-        (q.output_tokens - q.reasoning_tokens) * pr.output_per_token
-            + q.reasoning_tokens * pr.reasoning_per_token AS output_cost,
-        q.input_tokens * pr.input_per_token
-            + q.cache_read_tokens * pr.cache_read_per_token
-            + q.cache_write_tokens * pr.cache_write_per_token
-            + q.cache_write_1h_tokens * pr.cache_write_1h_per_token
-            + (q.output_tokens - q.reasoning_tokens) * pr.output_per_token
-            + q.reasoning_tokens * pr.reasoning_per_token AS cost
+        {_costs("pr")}
     FROM {r} AS q
     LEFT JOIN {m} AS mm
         ON mm.provider = coalesce(q.provider, '') AND mm.model = q.model
@@ -78,4 +105,64 @@ def priced_requests_sql(requests: str = "requests", prices: str = "prices", mode
         AND q.ts >= pr.valid_from AND q.ts < pr.valid_to
         AND {_PROMPT} > (pr.min_prompt_tokens - 1) * {_REQUESTS}
         AND {_PROMPT} <= CAST(pr.max_prompt_tokens AS HUGEINT) * {_REQUESTS}
+    WHERE q.span_s IS NULL
+    """
+
+
+def _span_sql(requests: str, prices: str, model_map: str) -> str:
+    """The rows with a span, cut into slices at UTC hours and at period bounds (a price row is
+    one period's weekday and hour, so a slice is an hour met with each price row in force
+    during it). Per rate: the sum of microseconds x rate x 10^12 (a whole number), divided
+    once by the priced microseconds, rounded half up."""
+    r, p, m = _ident(requests), _ident(prices), _ident(model_map)
+    h = _HOUR_US
+    sums = ",\n            ".join(
+        f"sum(s.ov * CAST(pr.{rate} * 1000000000000 AS HUGEINT)) AS {rate}_sum" for rate in _RATES)
+    weighted = ",\n        ".join(
+        f"CAST(CAST((2 * a.{rate}_sum + a.covered) // (2 * a.covered) AS DECIMAL(38, 0))"
+        f" * CAST(0.000000000001 AS DECIMAL(18, 12)) AS DECIMAL(18, 12)) AS {rate}" for rate in _RATES)
+    return f"""
+    SELECT w.* EXCLUDE (cost_low, cost_high), {_costs("w").replace("q.", "w.")},
+        coalesce(w.cost_low <> w.cost_high, false) AS approximate, w.cost_low, w.cost_high
+    FROM (
+    SELECT
+        q.*,
+        mm.price_provider,
+        mm.price_model,
+        a.price_window,
+        a.price_currency,
+        {weighted},
+        a.covered IS NULL AS unpriced,
+        a.cost_low,
+        a.cost_high
+    FROM (SELECT * FROM {r} WHERE span_s IS NOT NULL) AS q
+    LEFT JOIN {m} AS mm
+        ON mm.provider = coalesce(q.provider, '') AND mm.model = q.model
+    CROSS JOIN LATERAL (
+        SELECT
+            CAST(sum(s.ov) AS HUGEINT) AS covered,
+            CASE WHEN min(coalesce(pr.price_window, '')) = max(coalesce(pr.price_window, ''))
+                THEN min(pr.price_window) END AS price_window,
+            min(pr.currency) AS price_currency,
+            {sums},
+            CAST(min({_cost("pr")}) AS DECIMAL(38, 12)) AS cost_low,
+            CAST(max({_cost("pr")}) AS DECIMAL(38, 12)) AS cost_high
+        FROM (
+            SELECT h.hour_us, greatest(h.hour_us, x.start_us) AS from_us, least(h.hour_us + {h}, x.end_us) AS to_us
+            FROM (SELECT epoch_us(q.ts) AS start_us,
+                         epoch_us(q.ts) + CAST(q.span_s AS BIGINT) * 1000000 AS end_us) AS x,
+                unnest(generate_series(x.start_us - ((x.start_us % {h}) + {h}) % {h}, x.end_us - 1, {h})) AS h(hour_us)
+        ) AS sl
+        JOIN {p} AS pr
+            ON pr.provider = mm.price_provider
+            AND pr.model = mm.price_model
+            AND pr.weekday = CAST(((sl.hour_us // 86400000000) + 3) % 7 AS TINYINT)
+            AND pr.hour = CAST((sl.hour_us // {h}) % 24 AS TINYINT)
+            AND epoch_us(pr.valid_from) < sl.to_us AND epoch_us(pr.valid_to) > sl.from_us
+            AND {_PROMPT} > (pr.min_prompt_tokens - 1) * {_REQUESTS}
+            AND {_PROMPT} <= CAST(pr.max_prompt_tokens AS HUGEINT) * {_REQUESTS},
+        LATERAL (SELECT CAST(least(sl.to_us, epoch_us(pr.valid_to)) - greatest(sl.from_us, epoch_us(pr.valid_from))
+                             AS HUGEINT) AS ov) AS s
+    ) AS a
+    ) AS w
     """

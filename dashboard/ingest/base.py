@@ -17,7 +17,9 @@ The format's SELECT over `src` must produce these columns (NULL where unknown):
 line, raw, request_id, ts, provider, upstream_provider, model, project, api_key,
 api_key_name, user, tags, prompt_tokens, cache_read, cache_write, cache_write_1h, output,
 reasoning, cached_included, latency_ms, ttft_ms, status, billed_cost, currency, requests
-(how many requests the row stands for: 1 for request logs, N for aggregated exports).
+(how many requests the row stands for: 1 for request logs, N for aggregated exports),
+ts_end (where a row covers a span of time, such as a usage bucket: its end; the span is
+priced over its length, see pricing.sql).
 `prompt_tokens` is the provider's prompt count; `cached_included` says whether it
 already contains the cache buckets (OpenAI: true; Anthropic, Helicone: false).
 `api_key` holds a secret (stored as a 4-character hint); `api_key_name` a label.
@@ -38,7 +40,7 @@ EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
     "api_key", "api_key_name", "user", "tags", "prompt_tokens", "cache_read", "cache_write",
     "cache_write_1h", "output", "reasoning", "cached_included", "latency_ms", "ttft_ms",
-    "status", "billed_cost", "currency", "requests", "parsed", "problem",
+    "status", "billed_cost", "currency", "requests", "ts_end", "parsed", "problem",
 )
 
 
@@ -50,6 +52,7 @@ class Sample:
     shape: str  # lines | json | csv | parquet
     columns: tuple[str, ...] = ()  # csv / parquet header
     records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json)
+    rows: tuple[Mapping[str, str | None], ...] = ()  # first CSV records, as text (header -> value)
     delimiter: str = ","  # csv
     wrapped: bool = False  # json: the records are the array under the top-level object's `data`
 

@@ -90,6 +90,10 @@ def sample_file(wh: Warehouse, path: Path) -> Sample:
             raise
 
 
+# The CSV records a sample holds beside the header.
+SAMPLE_ROWS = 5
+
+
 def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
     """sample_file, reading the file DuckDB reads as `source` (see files.readable)."""
     name, src = str(path), {"path": str(source)}
@@ -130,7 +134,8 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
         return _json_sample(wh, name, src)
     delimiter = readers.guess_delimiter(head)
     try:
-        columns, _ = read_sample(wh, readers.header_sql(delimiter), name, src)
+        # A few records too: a format may read its fields' values (a time given as a date only).
+        columns, rows = read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS), name, src)
     except ImportFailed as e:
         # DuckDB's CSV sniffer reads past the header, and fails on a line too long for it.
         long_lines = files.check_file(path, readers.MAX_LINE_BYTES).long_lines
@@ -138,7 +143,8 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
             raise
         raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
                            f"{long_lines[0].line}); nothing was imported") from e
-    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter)
+    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter,
+                  rows=tuple(dict(zip(columns, r, strict=True)) for r in rows))
 
 
 def _wrapped(wh: Warehouse, name: str, src: dict[str, str]) -> bool:

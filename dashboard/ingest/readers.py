@@ -194,11 +194,11 @@ def csv_line_events_sql() -> str:
     )
 
 
-def header_sql(delimiter: str) -> str:
-    """The CSV header, read by DuckDB with the given delimiter."""
+def header_sql(delimiter: str, rows: int = 0) -> str:
+    """The CSV header, read by DuckDB with the given delimiter, and its first `rows` records as text."""
     return (
         f"SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = {DELIMITERS[delimiter]}, "
-        "quote = '\"', escape = '\"', ignore_errors = true) LIMIT 0"
+        f"quote = '\"', escape = '\"', ignore_errors = true) LIMIT {int(rows)}"
     )
 
 

@@ -136,7 +136,7 @@ TEXT_FIELDS = ("request_id", "provider", "upstream_provider", "model", "project"
 
 # The fields whose values go to the columns a lean insert leaves out (warehouse.db.LEAN_DEFAULTS).
 LEAN_ABSENT = ("upstream_provider", "user", "tags", "cache_write", "cache_write_1h", "reasoning", "latency_ms",
-               "ttft_ms", "status", "currency", "requests")
+               "ttft_ms", "status", "currency", "requests", "ts_end")
 
 
 def lean_fits(mapped: str, provider_given: bool) -> bool:
@@ -183,6 +183,15 @@ def _token_reasons(typed: Collection[str]) -> str:
 TS_FROM = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 TS_UNTIL = "TIMESTAMPTZ '2100-01-01 00:00:00+00'"
 
+# A row covering a span (an end time, or a date for a day: see formats/generic.py) spans at
+# most a year: each hour of a span is a slice the cost view prices.
+MAX_SPAN_DAYS = 366
+MAX_SPAN_US = MAX_SPAN_DAYS * 86_400 * 1_000_000
+# The span of row `t` in microseconds: to its end time, or to the next midnight of its date;
+# NULL for a row at one moment.
+_SPAN_US = ("CASE WHEN t.end_given THEN epoch_us(t.ts_end_parsed) - epoch_us(t.ts_parsed) "
+            "WHEN t.day_end IS NOT NULL THEN epoch_us(t.day_end) - epoch_us(t.ts_parsed) END")
+
 
 def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
     """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
@@ -197,6 +206,7 @@ def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
         *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS),
         "(NOT t.included OR t.n_cache_read + t.n_cache_write + t.n_cache_write_1h <= t.n_prompt_tokens)",
         "t.n_reasoning <= t.n_output",
+        f"(NOT t.end_given OR ({_SPAN_US}) BETWEEN 0 AND {MAX_SPAN_US})",
         # (a typed billed cost is its own parse)
         *([] if "billed_cost" in typed else
           ["(t.billed_dec IS NOT NULL OR t.billed_cost IS NULL OR trim(t.billed_cost) = '')"]),
@@ -230,6 +240,15 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     if "ts" in typed:
         ts = "x.ts"
     ts_number = "NULL::DOUBLE" if "ts" in typed else "ing_ts_number(ts)"
+    ts_end = ("ing_ts_zone(x.ts_end, x.ts_end_number, $tz)" if zone_given
+              else "ing_ts_utc(x.ts_end, x.ts_end_number)")
+    # A time given as a date alone (2026-08-24) is that day: it ends at the next midnight, in --tz.
+    next_midnight = "CAST(TRY_CAST(trim(CAST(x.ts AS VARCHAR)) AS DATE) + 1 AS TIMESTAMP)"
+    next_midnight = f"timezone({'$tz' if zone_given else chr(39) + 'UTC' + chr(39)}, {next_midnight})"
+    day_end = "NULL::TIMESTAMPTZ" if "ts" in typed else f"""CASE
+            WHEN x.ts IS NULL OR strlen(CAST(x.ts AS VARCHAR)) > 12 OR NOT ing_blank(x.ts_end) THEN NULL
+            WHEN regexp_full_match(trim(CAST(x.ts AS VARCHAR)), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                THEN {next_midnight} END"""
     ts_text = _as_text("ts", typed)
     no_time = "ing_blank(t.ts)"
     if "ts_epoch" in typed:
@@ -255,7 +274,8 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     unnamed = "" if record_text else f"WHEN t.s_request_id IS NULL THEN '{UNNAMED}'"
     return f"""
 x AS (
-    SELECT *, {ts_number} AS ts_number, {", ".join(filter(None, [_token_casts(typed), _text_values()]))} FROM (
+    SELECT *, {ts_number} AS ts_number, CASE WHEN ts_end IS NOT NULL THEN ing_ts_number(ts_end) END AS ts_end_number,
+        {", ".join(filter(None, [_token_casts(typed), _text_values()]))} FROM (
 {format_sql}
     )
 ),
@@ -263,6 +283,9 @@ t AS (
     SELECT
         x.*,
         {ts} AS ts_parsed,
+        x.ts_end IS NOT NULL AND NOT ing_blank(x.ts_end) AS end_given,
+        CASE WHEN x.ts_end IS NOT NULL THEN {ts_end} END AS ts_end_parsed,
+        {day_end} AS day_end,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, x.s_model) AS model_final,
         {billed} AS billed_dec,
@@ -289,6 +312,13 @@ v AS (
             -- row in a month no statement shows: its cost would silently fall out of every total.
             WHEN t.ts_parsed < {TS_FROM} OR t.ts_parsed >= {TS_UNTIL}
                 THEN 'time out of range (not in 2000 to 2099): ' || left({ts_text}, 60)
+            WHEN t.end_given AND (t.ts_end_parsed IS NULL OR NOT isfinite(t.ts_end_parsed))
+                THEN 'unparsable end time: ' || left(t.ts_end, 60)
+            WHEN t.end_given AND t.ts_end_parsed < t.ts_parsed
+                THEN 'end time ' || left(t.ts_end, 60) || ' is before the time ' || left({ts_text}, 60)
+            WHEN t.end_given AND ({_SPAN_US}) > {MAX_SPAN_US}
+                THEN 'the row spans more than {MAX_SPAN_DAYS} days, from ' || left({ts_text}, 60)
+                     || ' to ' || left(t.ts_end, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons(typed)}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens
@@ -338,6 +368,9 @@ SELECT
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
     coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
-    CASE WHEN {no_requests} THEN 1 ELSE v.n_requests END AS request_count
+    CASE WHEN {no_requests} THEN 1 ELSE v.n_requests END AS request_count,
+    -- whole seconds; a span shorter than half a second is a moment
+    CASE WHEN ({_SPAN_US.replace("t.", "v.")}) > 0
+        THEN nullif(CAST((({_SPAN_US.replace("t.", "v.")}) + 500000) // 1000000 AS INTEGER), 0) END AS span_s
 FROM v
 """

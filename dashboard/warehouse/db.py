@@ -33,7 +33,7 @@ REQUEST_COLUMNS = (
     "source", "request_id", "ts", "provider", "upstream_provider", "model", "project", "api_key",
     "user", "tags", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "latency_ms", "ttft_ms", "status", "billed_cost", "currency",
-    "import_id", "request_count",
+    "import_id", "request_count", "span_s",
 )
 # What every row of one insert shares, stored once per insert in `origins` (see migration 4).
 ORIGIN_COLUMNS = ("source", "import_id")
@@ -45,7 +45,8 @@ TOKEN_COLUMNS = (
 )
 # The row columns `request_rows_lean` leaves out (migration 5), each with the value `requests`
 # shows for a lean row, as SQL over that row (aliased {row}): what an import gives a row whose
-# file has none of these fields. Keep in step with the view of migration 5 (a test compares them).
+# file has none of these fields. Keep in step with the view of the latest migration that
+# redefines `requests` (5, then 7; a test compares them).
 LEAN_DEFAULTS = {
     "upstream_provider": "NULL",
     "user": "NULL",
@@ -58,6 +59,7 @@ LEAN_DEFAULTS = {
     "status": "NULL",
     "currency": "CASE WHEN {row}.billed_cost IS NOT NULL THEN 'USD' END",
     "request_count": "1",
+    "span_s": "NULL",
 }
 LEAN_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in LEAN_DEFAULTS)
 
@@ -325,6 +327,11 @@ class Warehouse:
             for c in TOKEN_COLUMNS:
                 rec[c] = int(rec[c] or 0)
             rec["request_count"] = 1 if rec["request_count"] is None else int(rec["request_count"])
+            if rec["span_s"] is not None:
+                rec["span_s"] = int(rec["span_s"])
+                if rec["span_s"] <= 0:
+                    raise WarehouseError(f"request {rec['request_id']!r}: span_s is {rec['span_s']}; a span lasts "
+                                         "at least a second (leave it out for a single moment)")
             ts = rec["ts"]
             if isinstance(ts, datetime) and ts.tzinfo is None:
                 rec["ts"] = ts.replace(tzinfo=UTC)
@@ -456,7 +463,7 @@ _REQUEST_ARROW = pa.schema(
         *[(c, pa.int64()) for c in TOKEN_COLUMNS],
         ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()), ("status", pa.string()),
         ("billed_cost", pa.string()), ("currency", pa.string()), ("import_id", pa.int64()),
-        ("request_count", pa.int64()),
+        ("request_count", pa.int64()), ("span_s", pa.int32()),
     ]
 )
 
@@ -475,7 +482,7 @@ def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 # Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
-PRICED_CACHE_VERSION = 3
+PRICED_CACHE_VERSION = 4
 
 
 def _token(values: dict[str, str]) -> str:

@@ -189,6 +189,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, format)
     );
     """,
+    # 7: a row may cover a span of time (an export's row per day, model and key): `span_s`
+    # seconds from `ts`, NULL for a single moment. Such a row is priced over its span (see
+    # pricing.sql). Lean rows are moments: a file whose rows have spans goes to `request_rows`.
+    """
+    ALTER TABLE request_rows ADD COLUMN span_s INTEGER;
+    CREATE OR REPLACE VIEW requests AS
+    SELECT o.source, r.request_id, r.ts, r.provider, r.upstream_provider, r.model, r.project, r.api_key,
+        r."user", r.tags, r.input_tokens, r.cache_read_tokens, r.cache_write_tokens, r.cache_write_1h_tokens,
+        r.output_tokens, r.reasoning_tokens, r.latency_ms, r.ttft_ms, r.status, r.billed_cost, r.currency,
+        o.import_id, r.request_count, r.span_s, o.batch_id
+    FROM request_rows AS r JOIN origins AS o ON o.origin_id = r.origin_id
+    UNION ALL
+    SELECT o.source, r.request_id, r.ts, r.provider, NULL::VARCHAR, r.model, r.project, r.api_key,
+        NULL::VARCHAR, NULL::VARCHAR[], r.input_tokens, r.cache_read_tokens, 0::BIGINT, 0::BIGINT,
+        r.output_tokens, 0::BIGINT, NULL::DOUBLE, NULL::DOUBLE, NULL::VARCHAR, r.billed_cost,
+        CASE WHEN r.billed_cost IS NOT NULL THEN 'USD' END, o.import_id, 1::BIGINT, NULL::INTEGER, o.batch_id
+    FROM request_rows_lean AS r JOIN origins AS o ON o.origin_id = r.origin_id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,10 @@ underscores, and a dollar unit in parentheses at the end is left out for the gue
 is a `spend`, so the billed cost; "Cost (EUR)" is not guessed: the billed cost is in USD unless
 a currency column says otherwise). `--map HEADER=FIELD` wins over the automatic guess. Aggregated exports (a
 request count per row) keep that count in `request_count`.
+
+A row may cover a span of time: a time given as a date only (2026-08-24) is that day in the
+--tz zone (from its midnight to the next), and an end time (`end_time`, as OpenAI's usage
+buckets have beside `start_time`) makes the span run from the time to it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ SOURCE = "generic"
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "ts": ("timestamp", "time", "created_at", "created", "datetime", "date", "start_time", "starttime",
            "request_time", "ts"),
+    "ts_end": ("end_time", "endtime", "ts_end", "end_timestamp", "ended_at", "end_at", "period_end", "bucket_end"),
     "request_id": ("request_id", "requestid", "id", "generation_id", "call_id", "trace_id"),
     "provider": ("provider", "provider_name", "route", "gateway"),
     "model": ("model", "model_name", "model_id", "modelname"),
@@ -51,7 +56,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 _FIELD_ALIASES = {"time": "ts", "cost": "billed_cost", "input_tokens": "prompt_tokens",
                   "output_tokens": "output", "cache_read_tokens": "cache_read",
                   "cache_write_tokens": "cache_write", "reasoning_tokens": "reasoning",
-                  "key": "api_key", "request_count": "requests"}
+                  "key": "api_key", "request_count": "requests", "end_time": "ts_end", "end": "ts_end"}
 
 
 def norm(header: str) -> str:
@@ -116,6 +121,15 @@ def _headers(sample: Sample) -> list[str]:
     return keys
 
 
+_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+
+
+def _dates_only(sample: Sample, header: str) -> bool:
+    """Whether the sampled records give column `header` as dates without a time of day."""
+    values = [r.get(header) for r in sample.rows if r.get(header) is not None and str(r.get(header)).strip()]
+    return bool(values) and any(_DATE.fullmatch(str(v)) for v in values)
+
+
 def sniff(sample: Sample) -> int:
     mapping = guess_mapping(_headers(sample))
     if "ts" in mapping and ("prompt_tokens" in mapping or "output" in mapping):
@@ -138,6 +152,9 @@ def select_sql(sample: Sample, options: Options) -> str:
         return f"json_extract_string(src.doc, {json_path([header])})"
 
     exprs = {field: expr(field, header) for field, header in mapping.items()}
+    if "ts" in exprs and sample.shape == "csv" and _dates_only(sample, mapping["ts"]):
+        # Kept as text, not read as a time by a typed CSV reader: a date is a day (its span), not its midnight.
+        exprs["ts"] = f"ing_text({exprs['ts']})"
     if sample.shape in ("csv", "parquet"):
         exprs["raw"] = record_text(sample)  # the file's record, not the reader's row
     return select(**exprs)
