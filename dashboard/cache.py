@@ -28,7 +28,7 @@ from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, settings, statement
 from dashboard.warehouse import explore as ex
-from dashboard.warehouse.queries import Filters, is_empty, zone
+from dashboard.warehouse.queries import Filters, approximate_spend, is_empty, zone
 from pricing import LOCAL_OVERLAY, Catalog, Usage, load_catalog, local_overlays
 from pricing.catalog import CatalogProblem
 
@@ -117,6 +117,16 @@ def _kpis(db: str, filters: Filters, unit: str) -> tuple[ex.Totals, ex.Totals | 
 def kpis(filters: Filters, grain: str = "day") -> tuple[ex.Totals, ex.Totals | None]:
     """Totals of the period and of the equal period before it (None for an unbounded range)."""
     return _kpis(db_path(), filters, _unit(grain))
+
+
+@_cached
+def _approximate(db: str, filters: Filters) -> tuple:
+    return approximate_spend(_open(db), filters)
+
+
+def approximate(filters: Filters) -> tuple:
+    """(approximate, computed) cost in the range: see queries.approximate_spend."""
+    return _approximate(db_path(), filters)
 
 
 @_cached

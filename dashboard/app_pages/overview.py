@@ -7,6 +7,7 @@ from dashboard.charts import figures
 from dashboard.charts import format as fmt
 from dashboard.charts.kpis import overview_cards
 from dashboard.warehouse.explore import SPLITS
+from dashboard.warehouse.statement import APPROXIMATE_HELP
 
 view = state.current()
 st.title("Overview")
@@ -17,6 +18,11 @@ cards = overview_cards(current, previous)
 for row in (cards[:4], cards[4:]):
     for col, card in zip(st.columns(4), row, strict=False):
         col.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=True)
+
+approximate_usd, computed_usd = cache.approximate(view.filters)
+if approximate_usd:
+    st.caption(f"Of the computed {fmt.usd(computed_usd)}, {fmt.usd(approximate_usd)} is approximate.",
+               help=APPROXIMATE_HELP)
 
 if current.unpriced_requests:
     st.warning(

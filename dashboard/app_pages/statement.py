@@ -7,6 +7,7 @@ from dashboard.charts import format as fmt
 from dashboard.charts import tables
 from dashboard.state import ZONES
 from dashboard.warehouse.statement import (
+    APPROXIMATE_HELP,
     FLAG_ABS_USD,
     FLAG_SHARE,
     current_month,
@@ -50,6 +51,9 @@ if total.billed_requests:
                "the difference compares those requests only.")
 else:
     st.caption("No request of this month carries a billed cost: there is nothing to compare the computed cost with.")
+if total.approximate_usd:
+    st.caption(f"Computed {display_usd(total.computed_usd)}, of which approximate: "
+               f"{display_usd(total.approximate_usd)}.", help=APPROXIMATE_HELP)
 if total.unpriced_requests:
     st.warning(f"{total.unpriced_requests:,} requests have no price and are not in the computed total.")
     st.page_link("app_pages/prices.py", label="Open Prices", icon=":material/sell:")

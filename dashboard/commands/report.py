@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     print("-" * len(header))
     print(f"total computed {_money(report.total_usd)}  billed {_money(report.billed_usd)}  "
           f"unpriced requests {report.unpriced_requests}")
+    if report.approximate_usd:
+        print(f"of the computed total, {_money(report.approximate_usd)} is approximate: rows covering a span "
+              "(a day) inside which the price changes, priced by the share of the span under each rate")
     total_requests = sum(r["requests"] for r in report.rows)
     if report.billed_requests and report.billed_requests < total_requests:
         print(f"billed cost is known for {report.billed_requests:,} of {total_requests:,} requests; "

@@ -125,6 +125,10 @@ BILLED_COVERAGE = """
     sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.request_count ELSE 0 END) AS billed_requests,
     sum(CASE WHEN q.billed_cost IS NOT NULL THEN q.cost END) AS comparable_computed_usd"""
 
+# The part of the computed cost that is approximate: rows covering a span inside which the
+# price changes (see pricing.sql), weighted by the share of the span under each rate.
+APPROXIMATE = "coalesce(sum(q.cost) FILTER (WHERE q.approximate), 0) AS approximate_usd"
+
 TOTALS = """
     sum(q.request_count) AS requests,
     sum(q.input_tokens) AS input_tokens,
@@ -138,6 +142,14 @@ TOTALS = """
     sum(q.cache_read_tokens) / nullif(sum(q.input_tokens + q.cache_read_tokens + q.cache_write_tokens
         + q.cache_write_1h_tokens), 0) AS cache_hit_rate
 """
+
+
+def approximate_spend(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal]:
+    """(approximate, computed) cost of the filtered requests: the first the part of the second from
+    rows covering a span inside which the price changes (see APPROXIMATE)."""
+    sql, params = priced(wh, filters)
+    row = wh.query(f"SELECT {APPROXIMATE}, coalesce(sum(q.cost), 0) FROM ({sql}) AS q", params).fetchone()
+    return row[0], row[1]
 
 
 def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
@@ -174,6 +186,7 @@ class MonthReport:
     rows: list[dict[str, Any]]
     billed_requests: int = 0
     comparable_computed_usd: Decimal | None = None  # computed cost of the requests that have a billed cost
+    approximate_usd: Decimal = Decimal(0)  # the part of total_usd that is approximate (rows over a span)
 
     def as_dict(self) -> dict[str, Any]:
         def money(v: Decimal | None) -> str | None:
@@ -187,9 +200,11 @@ class MonthReport:
             "unpriced_requests": self.unpriced_requests,
             "billed_requests": self.billed_requests,
             "comparable_computed_usd": money(self.comparable_computed_usd),
+            "approximate_usd": money(self.approximate_usd),
             "rows": [
                 {**r, "cost_usd": money(r["cost_usd"]), "billed_usd": money(r["billed_usd"]),
-                 "comparable_computed_usd": money(r["comparable_computed_usd"])} for r in self.rows
+                 "comparable_computed_usd": money(r["comparable_computed_usd"]),
+                 "approximate_usd": money(r["approximate_usd"])} for r in self.rows
             ],
         }
 
@@ -203,6 +218,8 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     some requests (one route's log has it, another's not), so each row also carries
     `billed_requests` and `comparable_computed_usd`, the computed cost of just those
     requests: the like-for-like figure to hold `billed_usd` against, as the statement does.
+    `approximate_usd` is the part of the cost of rows covering a span inside which the price
+    changes: priced by the share of the span under each rate (see pricing.sql).
     """
     if by not in DIMENSIONS or by == "tag":
         raise DashboardError(f"cannot group by {by!r}; choose one of {', '.join(k for k in DIMENSIONS if k != 'tag')}")
@@ -215,7 +232,8 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     order = "key" if by == "day" else "cost_usd DESC, key NULLS LAST"
     result = wh.query(
         f"""
-        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost, {BILLED_COVERAGE}
+        SELECT CAST({key} AS VARCHAR) AS key, {TOTALS}, sum(q.cost) AS priced_cost, {BILLED_COVERAGE},
+            {APPROXIMATE}
         FROM ({sql}) AS q GROUP BY 1 ORDER BY {order}
         """,
         params,
@@ -231,6 +249,7 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
             "cost_usd": r["priced_cost"], "billed_usd": r["billed_usd"],
             "unpriced_requests": int(r["unpriced_requests"]),
             "billed_requests": int(r["billed_requests"]), "comparable_computed_usd": r["comparable_computed_usd"],
+            "approximate_usd": r["approximate_usd"],
         })
 
     def total_of(name: str) -> Decimal | None:
@@ -246,6 +265,7 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
         rows=out,
         billed_requests=sum(r["billed_requests"] for r in out),
         comparable_computed_usd=total_of("comparable_computed_usd"),
+        approximate_usd=total_of("approximate_usd") or Decimal(0),
     )
 
 

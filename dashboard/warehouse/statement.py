@@ -11,7 +11,8 @@ display-only helpers at the end of this module.
 
 Where the cost is unknown (a model without a price) the cost is `None` with the volume
 still counted, never 0. `charged_usd` is what a finance team books: the billed cost where
-the log has it, the computed cost otherwise.
+the log has it, the computed cost otherwise. `approximate_usd` is the part of the computed
+cost from rows covering a span inside which the price changes (weighted by time).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pandas as pd
 from dashboard.errors import WarehouseError
 from dashboard.warehouse.csvfile import CellSql, copy_csv
 from dashboard.warehouse.db import Warehouse
-from dashboard.warehouse.queries import BILLED_COVERAGE, Filters, month_bounds, priced, zone
+from dashboard.warehouse.queries import APPROXIMATE, BILLED_COVERAGE, Filters, month_bounds, priced, zone
 
 # A line is flagged when |billed - computed| exceeds either threshold.
 FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
@@ -43,10 +44,17 @@ TOKEN_FIELDS = (
 )
 _MONEY_FIELDS = (
     *(f"{b}_usd" for b in COST_BUCKETS), "computed_usd", "billed_usd", "charged_usd",
-    "comparable_billed_usd", "comparable_computed_usd",
+    "comparable_billed_usd", "comparable_computed_usd", "approximate_usd",
 )
 _COUNT_FIELDS = ("requests", *TOKEN_FIELDS, "billed_requests", "unpriced_requests")
 UNPRICED_HINT = "add it on the Prices page"
+APPROXIMATE_HELP = (
+    "Some rows of the logs stand for a span of time (a day's requests in one row), and the price "
+    "changed inside it (peak hours, or a new price from a given hour). Their cost is worked out at "
+    "each rate weighted by the share of the span under it, as if the requests were spread evenly; "
+    "the true cost lies between the row's cost at the cheapest and at the dearest of those rates. "
+    "Where the export has a billed cost, Charged uses it."
+)
 # Sums are exact as long as they fit the context; 28 digits could in theory round a DECIMAL(38, 12).
 _EXACT = Context(prec=80)
 _QUOTIENT = Context(prec=28)  # difference_pct, the one quotient
@@ -86,6 +94,9 @@ class StatementLine:
     cache_write_1h_usd: Decimal | None = None
     output_usd: Decimal | None = None
     computed_usd: Decimal | None = None
+    # The part of computed_usd that is approximate: rows covering a span (a day) inside which the
+    # price changes, priced by the share of the span under each rate (see pricing.sql).
+    approximate_usd: Decimal | None = None
     billed_usd: Decimal | None = None  # None when no request of the group has a billed cost
     charged_usd: Decimal | None = None  # billed where known, computed otherwise
     billed_requests: int = 0
@@ -162,9 +173,9 @@ _SUMS = """
     sum(coalesce(q.billed_cost, q.cost)) AS charged_usd,
     sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
     sum(CASE WHEN NOT q.unpriced THEN q.billed_cost END) AS comparable_billed_usd,
-""" + BILLED_COVERAGE
+""" + BILLED_COVERAGE + ", " + APPROXIMATE
 _SUM_NAMES = (*_COUNT_FIELDS[:7], *_MONEY_FIELDS[:8], "unpriced_requests", "comparable_billed_usd",
-              "billed_requests", "comparable_computed_usd")
+              "billed_requests", "comparable_computed_usd", "approximate_usd")
 
 
 def _month_filters(month: str, tz: str, filters: Filters | None) -> tuple[Filters, datetime, datetime]:
