@@ -18,8 +18,9 @@ import re
 # 3. the string value of a JSON member named like a credential: a name ending in `key`,
 #    `secret`, `token`, `password`, `authorization`, `cookie`, `credential(s)` or `sig`, any
 #    case (`api_key`, `x-api-key`, `Ocp-Apim-Subscription-Key`, `access_token`, `Cookie`);
-# 4. the value after such a name and `=` or `:` outside quotes: a query string
-#    (`?key=…`, `&access_token=…`), a header line (`Cookie: …`, `Authorization: Basic …`).
+# 4. the value, 8 characters or more, after such a name and `=` or `:` outside quotes: a
+#    query string (`?key=…`, `&access_token=…`), a header line (`Cookie: …`, `Authorization:
+#    Basic …`); a shorter word is prose ("no API key: paste one"), not a key.
 # The patterns read the same in Python and in DuckDB (RE2), which applies them in SQL
 # (ingest.sql's ing_masked); a group that took no part in the match is replaced by nothing.
 # RE2 numbers at most 9 groups in a replacement, hence two patterns applied in turn.
@@ -34,7 +35,7 @@ _CREDENTIAL = r"(?i:[a-z0-9_-]*(?:key|secret|token|password|passwd|authorization
 SECRET_NAMED = (
     rf'("{_CREDENTIAL}"\s*:\s*")[^"]*([^"\\]{{4}})(")'
     rf"|((?:^|[^A-Za-z0-9_-]){_CREDENTIAL}\s*[:=]\s*(?:(?i:basic|bearer|token|digest)\s+)?)"
-    r"""[^\s&#"',;]*([^\s&#"',;\\]{4})"""
+    r"""[^\s&#"',;]{4,}([^\s&#"',;\\]{4})"""
 )
 SECRET_NAMED_HINT = r"\1\4…\2\5\3"
 # Both, in the order they are applied.

@@ -212,3 +212,19 @@ def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     assert added == 1
     row = warehouse.query('SELECT "user", project, tags, api_key FROM requests').fetchone()
     assert row == ("by sk-…4242", "key=…4242", ["sk-…4242", "batch"], "…4242")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("no API key: paste one, or name a configured key", "no API key: paste one, or name a configured key"),
+        ("the token: none was given", "the token: none was given"),
+        ("x-api-key: abcdefgh", "x-api-key: …efgh"),
+        ("GET /v1/models?api_key=ab12cd34ef56&limit=5", "GET /v1/models?api_key=…ef56&limit=5"),
+    ],
+    ids=["prose-key", "prose-token", "eight-characters", "query-string"],
+)
+def test_a_named_value_is_masked_from_eight_characters_and_prose_is_left_alone(text, masked):
+    from dashboard.errors import mask_secrets
+
+    assert mask_secrets(text) == masked
