@@ -36,12 +36,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--db", default=None, help="DuckDB warehouse file (default: the project's)")
-    p.add_argument("--days", type=int, default=30, help="days to forecast, 1-90 (default 30)")
+    p.add_argument("--days", type=_horizon, default=30, help="days to forecast, 1-90 (default 30)")
     p.add_argument("--budget", type=_budget, default=None, help="monthly budget in USD, to project overspend")
     p.add_argument("--today", type=_day, default=None,
                    help="the day whose calendar month is projected, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
     p.set_defaults(func=run)
+
+
+def _horizon(text: str) -> int:
+    """--days: checked when the arguments are read, so a bad value is a usage error (exit 2)."""
+    from dashboard.forecasts.trend import MAX_HORIZON
+
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 1 to {MAX_HORIZON}")
+    return days
 
 
 def _day(text: str) -> date:

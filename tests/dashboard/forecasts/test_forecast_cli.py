@@ -201,3 +201,10 @@ def test_forecast_projects_the_month_of_today_with_its_spend_from_the_data(tmp_p
     assert me["month"] == "2026-12" and Decimal(me["actual_to_date_usd"]) == 0
     bad = dashboard("forecast", "--db", str(db), "--today", "2026-13-01", cwd=tmp_path)
     assert bad.returncode == 2 and "not a day in the form YYYY-MM-DD" in bad.stderr
+
+
+@pytest.mark.parametrize("days", ["-5", "0", "91", "ten"])
+def test_a_bad_horizon_is_a_usage_error(tmp_path: Path, days: str) -> None:
+    run = dashboard("forecast", "--db", str(tmp_path / "missing.duckdb"), "--days", days, cwd=tmp_path)
+    assert run.returncode == 2 and f"not a number of days from 1 to {MAX_HORIZON}" in run.stderr
+    assert "Traceback" not in run.stderr
