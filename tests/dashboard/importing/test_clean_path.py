@@ -201,7 +201,8 @@ ROW = ("SELECT {reason} AS reason, $source AS source, {id} AS request_id, TIMEST
        "NULL AS provider, NULL AS upstream_provider, 'm' AS model, NULL AS project, NULL AS api_key, NULL AS \"user\", "
        "NULL::VARCHAR[] AS tags, 1 AS input_tokens, 0 AS cache_read_tokens, 0 AS cache_write_tokens, "
        "0 AS cache_write_1h_tokens, 1 AS output_tokens, 0 AS reasoning_tokens, NULL AS latency_ms, NULL AS ttft_ms, "
-       "NULL AS status, NULL AS billed_cost, NULL AS currency, $import_id AS import_id, 1 AS request_count")
+       "NULL AS status, NULL AS billed_cost, NULL AS currency, $import_id AS import_id, 1 AS request_count, "
+       "NULL::INTEGER AS span_s")
 
 
 def test_clean_insert_counts_rejected_rows_keeps_one_of_a_repeat_and_refuses_what_it_cannot_name(warehouse):

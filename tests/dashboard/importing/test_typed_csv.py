@@ -49,7 +49,7 @@ GOOD = [
     ["r1", "2026-11-01T10:00:00Z", "deepseek-v4-flash", "1200", "1024", "80", "", "", "0.000013", "812.5"],
     ["r2", "2026-11-01 10:00:01.123456+02:00", "gpt-4o", "1e3", "0", "12.0", "3", "1", "1.3e-05", ""],
     ["r3", "2026-11-01 10:00:02", "gpt-4o", " 900 ", "+10", "007", "0", "", "", "0"],
-    ["r4", "2026-11-01", "gpt-4o", "12.0000001", "", "5", "", "4", "0.1234567890123", "1e2"],
+    ["r4", "2026-11-01 00:00", "gpt-4o", "12.0000001", "", "5", "", "4", "0.1234567890123", "1e2"],
     ["r5", "2026-11-01T10:00:03.5-05:00", "claude-sonnet-4-5", "100", "100", "0", "", "", "-0.25", ""],
 ]
 
@@ -60,6 +60,17 @@ def test_the_reader_parses_times_tokens_and_amounts_and_gives_the_rows_the_text_
     assert "types = {" in fast and "'timestamp': 'TIMESTAMPTZ'" in fast and "'cost': 'DECIMAL(18, 12)'" in fast
     assert len(text) == len(GOOD) and all(row[0] is None for row in text)  # no reason: every row good
     assert typed == text
+
+
+def test_a_time_given_as_a_date_alone_is_read_as_text_a_day_in_both_reads(warehouse, tmp_path):
+    # The typed reader would read 2026-11-01 as its midnight; the text read makes it that day.
+    rows = [row[:] for row in GOOD]
+    rows[3][1] = "2026-11-01"
+    f = write_csv(tmp_path / "dates.csv", rows)
+    fast, text, typed = both_reads(warehouse, f)
+    assert "types = {" in fast and "'timestamp'" not in fast and "'cost': 'DECIMAL(18, 12)'" in fast
+    assert typed == text and all(row[0] is None for row in text)
+    assert [row[-1] for row in text] == [None, None, None, 86_400, None]  # span_s: r4 is a day
 
 
 def test_the_same_import_as_before_through_the_typed_read(warehouse, tmp_path):
