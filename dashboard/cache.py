@@ -308,6 +308,11 @@ def save_discount(provider: str, model: str, percent: str, effective_from: Any, 
     clear_data()
 
 
+def live_call_log() -> pd.DataFrame:
+    """Not cached: it must show a call the moment it is recorded."""
+    return ex.live_call_log(warehouse())
+
+
 def import_history() -> pd.DataFrame:
     """Not cached: it is small and must show an import the moment it finishes."""
     return ex.import_history(warehouse())

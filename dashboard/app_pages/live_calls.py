@@ -6,7 +6,9 @@ display rows come from dashboard/live/ (no Streamlit there).
 
 import streamlit as st
 
+from dashboard import cache
 from dashboard.app_pages import live_tabs, live_widgets
+from dashboard.charts import tables
 
 st.title("Live calls")
 st.caption("Call an endpoint and see latency, tokens and the exact cost of each call. The API key is sent only in "
@@ -28,3 +30,8 @@ with sample:
     live_tabs.sample(settings, request)
 with compare:
     live_tabs.comparison(settings, request)
+
+with st.expander("Recorded calls, failed ones included"):
+    st.caption("Every recorded call with its outcome. Only calls that succeeded are requests: spend, request counts "
+               "and cache figures count those.")
+    st.dataframe(tables.display(cache.live_call_log()), hide_index=True, key="live_call_log")

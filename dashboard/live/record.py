@@ -1,9 +1,9 @@
 """Live calls as canonical request rows, and their insertion into the warehouse.
 
 The warehouse is passed in (anything with `insert_requests(rows, source)`), so this module
-does not open DuckDB itself. A failed call is not stored: the warehouse counts every row
-as a billed request, and a failure would add a request of zero tokens to the request counts
-and per-request averages. Its status and message stay in the CallResult the caller shows.
+does not open DuckDB itself. Every call is logged with its outcome (`live_calls`); only a call
+that succeeded is a request: the warehouse counts every request row as billed, and a failure
+would add a request of zero tokens to the request counts and per-request averages.
 A call whose usage was not reported is stored with zero tokens (its cost stays unknown in
 the result, where the reason is kept).
 
@@ -16,16 +16,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from dashboard.errors import LiveCallError
+from dashboard.errors import LiveCallError, mask_secrets
 from dashboard.live.client import CallResult
 
-__all__ = ["SOURCE", "record_calls", "request_row"]
+__all__ = ["SOURCE", "call_row", "record_calls", "request_row"]
 
 SOURCE = "live"
 
 
 class RequestSink(Protocol):
     def insert_requests(self, rows: list[dict[str, Any]], source: str) -> tuple[int, int]: ...
+
+    def log_calls(self, rows: list[dict[str, Any]]) -> int: ...
+
+
+def call_row(result: CallResult) -> dict[str, Any]:
+    """A call's outcome for the warehouse's log of live calls (its texts already scrubbed of the key)."""
+    return {
+        "called_at": result.started_at,
+        "base_url": mask_secrets(result.base_url),
+        "provider": result.provider,
+        "model": result.model,
+        "status": str(result.status),
+        "ok": result.ok,
+        "error_kind": result.error_kind,
+        "error": result.error,
+        "attempts": result.attempts,
+        "latency_ms": result.latency_ms,
+        "request_id": result.request_id if result.ok else None,
+    }
 
 
 def request_row(result: CallResult, project: str | None = None) -> dict[str, Any]:
@@ -60,8 +79,12 @@ def request_row(result: CallResult, project: str | None = None) -> dict[str, Any
 def record_calls(
     warehouse: RequestSink, results: Iterable[CallResult], project: str | None = None
 ) -> tuple[int, int]:
-    """Store the calls that succeeded as `source="live"` rows; returns (added, duplicates) from the
-    warehouse. Failed calls are left out (see the module docstring)."""
+    """Log every call with its outcome, and store the calls that succeeded as `source="live"` rows;
+    returns (added, duplicates) from the warehouse. A failed call is logged, not a request (see the
+    module docstring)."""
+    results = list(results)
+    if results:
+        warehouse.log_calls([call_row(r) for r in results])
     rows = [request_row(r, project) for r in results if r.ok]
     if not rows:
         return 0, 0

@@ -35,6 +35,9 @@ REQUEST_COLUMNS = (
     "output_tokens", "reasoning_tokens", "latency_ms", "ttft_ms", "status", "billed_cost", "currency",
     "import_id", "request_count", "span_s",
 )
+# The columns of `live_calls` (migration 8), in order.
+LIVE_CALL_COLUMNS = ("called_at", "base_url", "provider", "model", "status", "ok", "error_kind", "error",
+                     "attempts", "latency_ms", "request_id")
 # What every row of one insert shares, stored once per insert in `origins` (see migration 4).
 ORIGIN_COLUMNS = ("source", "import_id")
 # The columns of the physical table `request_rows`, after its `origin_id`.
@@ -315,6 +318,16 @@ class Warehouse:
         self.sync_prices()
 
     # ------------------------------------------------------------------ writing rows
+
+    def log_calls(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Append live calls (LIVE_CALL_COLUMNS) to `live_calls`, failed ones included; returns how many."""
+        values = [[row.get(c) for c in LIVE_CALL_COLUMNS] for row in rows]
+        if values:
+            with self._write_lock:
+                self.cursor().executemany(
+                    f"INSERT INTO live_calls ({', '.join(LIVE_CALL_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(LIVE_CALL_COLUMNS))})", values)
+        return len(values)
 
     def insert_requests(self, rows: Iterable[Mapping[str, Any]], source: str | None = None) -> tuple[int, int]:
         """Insert canonical request dicts; returns (added, duplicates). Keys are hinted, ids deduplicated."""

@@ -381,6 +381,13 @@ def data_span(wh: Warehouse) -> tuple[datetime | None, datetime | None]:
     return tuple(wh.query("SELECT min(ts), max(ts) FROM requests").fetchone())  # type: ignore[return-value]
 
 
+def live_call_log(wh: Warehouse, limit: int = 50) -> pd.DataFrame:
+    """The newest recorded live calls with their outcome, failed ones included (migration 8)."""
+    return _frame(wh.query(
+        "SELECT called_at, base_url, provider, model, status, ok, error_kind, error, attempts, latency_ms "
+        "FROM live_calls ORDER BY called_at DESC LIMIT ?", [int(limit)]))
+
+
 def import_history(wh: Warehouse, limit: int = 200) -> pd.DataFrame:
     return _frame(wh.query(
         "SELECT import_id, file_name, format, source, rows_added, rows_duplicate, rows_rejected, started_at, "

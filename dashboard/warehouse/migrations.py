@@ -207,6 +207,24 @@ MIGRATIONS: list[str] = [
         CASE WHEN r.billed_cost IS NOT NULL THEN 'USD' END, o.import_id, 1::BIGINT, NULL::INTEGER, o.batch_id
     FROM request_rows_lean AS r JOIN origins AS o ON o.origin_id = r.origin_id;
     """,
+    # 8: every live sample call with its outcome, failed ones included. Only a call that
+    # succeeded is also a request (source 'live'): spend, request counts and cache figures
+    # count those; this log keeps what was tried, how it ended and why.
+    """
+    CREATE TABLE live_calls (
+        called_at TIMESTAMPTZ NOT NULL,
+        base_url VARCHAR NOT NULL,
+        provider VARCHAR,
+        model VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        ok BOOLEAN NOT NULL,
+        error_kind VARCHAR,
+        error VARCHAR,
+        attempts INTEGER,
+        latency_ms DOUBLE,
+        request_id VARCHAR
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

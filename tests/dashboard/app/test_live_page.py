@@ -367,4 +367,7 @@ def test_an_echoed_key_is_shown_and_stored_nowhere(db: Path, fake: FakeOpenAI, m
     if mode.startswith("echoid"):
         assert len(ids) == 1 and any("response id held the API key" in c.value for c in at.caption)
     else:
-        assert not ids  # a failed call is not stored
+        assert not ids  # a failed call is not a request
+    # every call is in the log with its outcome, and the page lists it
+    assert [r[0] for r in wh.query("SELECT ok FROM live_calls").fetchall()] == [mode.startswith("echoid")]
+    assert [len(d.value) for d in at.dataframe if "error_kind" in d.value.columns] == [1]

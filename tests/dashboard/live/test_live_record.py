@@ -67,3 +67,18 @@ def test_recording_nothing_touches_nothing(results: list[CallResult]) -> None:
             raise AssertionError("no rows, no insert")
 
     assert record_calls(Refuse(), results) == (0, 0)
+
+
+def test_every_call_is_logged_with_its_outcome_and_a_failed_one_is_no_request(
+        fake: FakeOpenAI, catalog: Catalog, tmp_path: Path) -> None:
+    results = calls(fake, catalog)  # two that succeed, one refused with 401
+    path = tmp_path / "usage.duckdb"
+    with Warehouse.open(path, catalog=catalog) as wh:
+        assert record_calls(wh, results) == (2, 0)
+        log = wh.query("SELECT status, ok, error_kind, model, request_id IS NULL FROM live_calls "
+                       "ORDER BY called_at").fetchall()
+        requests = wh.query(f"SELECT count(*) FROM ({wh.priced_sql()}) WHERE source = 'live'").fetchone()[0]
+    assert [row[:2] for row in log] == [("200", True), ("200", True), ("401", False)]
+    assert log[2][2] == "auth" and log[2][3] == "fake-model" and log[2][4]  # a failure has no request id
+    assert requests == 2  # the failed call adds no request to spend, counts or averages
+    assert FAKE_KEY.encode() not in path.read_bytes()
