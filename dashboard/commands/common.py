@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from dashboard.errors import WarehouseError
+from dashboard.ingest.base import check_zone
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.db import LockedError
 
@@ -29,6 +30,14 @@ def seconds(text: str) -> float:
     if not 0 <= value < 1e6:
         raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {text!r}")
     return value
+
+
+def zone_name(tz: str) -> str:
+    """An argparse type: a time zone name (see ingest.base.check_zone); a bad one is a usage error."""
+    try:
+        return check_zone(tz)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def existing_warehouse(db: str | None) -> Path:

@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 
-from dashboard.commands.common import add_db, open_warehouse, seconds
+from dashboard.commands.common import add_db, open_warehouse, seconds, zone_name
 from dashboard.errors import DashboardError, ImportFailed
 from dashboard.ingest import Options, import_file
-from dashboard.ingest.base import check_zone
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.survey import decide
 from dashboard.warehouse.settings import default_routes
@@ -22,14 +21,6 @@ def _pair(pair: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"--map takes HEADER=FIELD, both named (such as 'Tokens In=input_tokens'), "
                                          f"got {pair!r}")
     return header, field.strip()
-
-
-def _zone(tz: str) -> str:
-    """An argparse type: a time zone name (see ingest.base.check_zone)."""
-    try:
-        return check_zone(tz)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "upstream); without it, the warehouse's default routes (set on the Import page) apply to a file "
                    "whose rows name no provider")
     p.add_argument("--model", help="attribute every row to this model (overrides the file)")
-    p.add_argument("--tz", type=_zone, help="time zone of naive timestamps in the file (default UTC)")
+    p.add_argument("--tz", type=zone_name, help="time zone of naive timestamps in the file (default UTC)")
     p.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD", type=_pair,
                    help="map a column to a field (time, model, input_tokens, output_tokens, cache_read_tokens, "
                    "cache_write_tokens, cost, request_id, api_key, project, user, request_count, ...)")

@@ -6,8 +6,9 @@ import argparse
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-from dashboard.commands.common import add_db, open_warehouse
-from dashboard.warehouse.queries import DIMENSIONS, month_report
+from dashboard.commands.common import add_db, open_warehouse, zone_name
+from dashboard.errors import DashboardError
+from dashboard.warehouse.queries import DIMENSIONS, month_bounds, month_report
 
 CENT = Decimal("0.01")
 BY = [d for d in DIMENSIONS if d not in ("tag", "upstream_provider", "source", "status")]
@@ -17,12 +18,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="a month's requests, tokens, computed and billed cost",
                        description="Requests, tokens per bucket, computed cost (exact, from the price catalog), "
                        "billed cost where the logs have it, and unpriced requests for one month in a time zone.")
-    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--month", required=True, type=_month, help="YYYY-MM")
     add_db(p)
     p.add_argument("--by", choices=BY, default="model")
-    p.add_argument("--tz", default="UTC", help="billing time zone for month boundaries (default UTC)")
+    p.add_argument("--tz", default="UTC", type=zone_name, help="billing time zone for month boundaries (default UTC)")
     p.add_argument("--json", action="store_true", help="money as decimal strings")
     p.set_defaults(func=run)
+
+
+def _month(text: str) -> str:
+    """An argparse type: a month YYYY-MM within the years requests are kept for; else a usage error."""
+    try:
+        month_bounds(text)
+    except DashboardError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+    return text
 
 
 def _money(v: Decimal | None) -> str:

@@ -401,8 +401,11 @@ def test_report_refuses_a_missing_warehouse_and_a_malformed_month(tmp_path):
     for month in ("2026-1", "2026-13", "26-11", "2026-11-01", "9999-12", "1999-12"):
         out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", month, "--db", str(db)],
                              cwd=REPO, capture_output=True, text=True)
-        assert out.returncode == 1 and f"month {month!r} is" in out.stderr, (month, out.stderr)
-        assert "Traceback" not in out.stderr
+        assert out.returncode == 2 and f"month {month!r} is" in out.stderr, (month, out.stderr)  # a usage error
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--tz", "Mars/Olympus",
+                          "--db", str(db)], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 2 and "unknown time zone 'Mars/Olympus'" in out.stderr
 
 
 def test_a_report_by_day_lists_the_days_in_calendar_order(warehouse, tmp_path):
