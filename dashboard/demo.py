@@ -98,6 +98,7 @@ def generate(days: int = 120, seed: int = 7, end: datetime | None = None, reques
         "currency": pa.array(["USD"] * n),
         "import_id": pa.array([None] * n, pa.int64()),
         "request_count": pa.array(np.ones(n, np.int64)),
+        "span_s": pa.array([None] * n, pa.int32()),  # each row is one request at its moment
     })
 
 
