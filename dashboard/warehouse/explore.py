@@ -368,6 +368,10 @@ def distinct_values(wh: Warehouse, name: str) -> list[str]:
     if name == "tag":
         sql = "SELECT DISTINCT CASE WHEN len(coalesce(tags, [])) = 0 THEN [NULL] ELSE tags END AS v FROM requests"
         sql = f"SELECT DISTINCT unnest(v) AS v FROM ({sql})"
+    elif name == "model":  # as the pages show it (queries.shown_model)
+        sql = ("SELECT DISTINCT coalesce(m.price_model, r.model) AS v FROM (SELECT DISTINCT provider, model "
+               "FROM requests) AS r LEFT JOIN model_map AS m ON m.provider = coalesce(r.provider, '') "
+               "AND m.model = r.model")
     elif name in FILTER_COLUMNS:
         sql = f"SELECT DISTINCT {FILTER_COLUMNS[name]} AS v FROM requests"
     else:

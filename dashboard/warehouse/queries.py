@@ -57,6 +57,11 @@ def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]
     return start, nxt.replace(tzinfo=z)
 
 
+# The model a priced request shows under: the catalog model its logged name resolves to on
+# its route, else the name as logged (an unpriced model).
+def shown_model(alias: str) -> str:
+    return f"coalesce({alias}.price_model, {alias}.model)"
+
 # A filter value that picks the requests with no value at all in that field (NULL or empty;
 # no tags): shown as BLANK_LABEL, never as "None".
 BLANK = ""
@@ -87,8 +92,13 @@ class Filters:
         if self.end is not None:
             clauses.append(f"{alias}.ts < $f_end")
             params["f_end"] = self.end
+        if self.models:  # the logged name, or the catalog model it resolves to (shown_model)
+            clauses.append(f"(list_contains(CAST($f_models AS VARCHAR[]), {alias}.model) OR list_contains("
+                           f"CAST($f_models AS VARCHAR[]), (SELECT m.price_model FROM model_map AS m WHERE "
+                           f"m.provider = coalesce({alias}.provider, '') AND m.model = {alias}.model)))")
+            params["f_models"] = list(self.models)
         for name, column in (
-            ("providers", "provider"), ("models", "model"), ("projects", "project"),
+            ("providers", "provider"), ("projects", "project"),
             ("api_keys", "api_key"), ("users", '"user"'), ("sources", "source"),
         ):
             values = getattr(self, name)
@@ -111,8 +121,10 @@ def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str
     """A filtered priced-request subquery `q` with `day` in the filter's zone, and its parameters."""
     where, params = filters.where("r")
     params["tz"] = filters.tz
+    # A logged name shows as the catalog model it resolves to on its route (shown_model): OpenRouter's
+    # deepseek/deepseek-v4-flash and an alias are one model with deepseek-v4-flash, not two.
     sql = f"""
-        SELECT r.*, CAST(timezone($tz, r.ts) AS DATE) AS day
+        SELECT r.* REPLACE ({shown_model("r")} AS model), CAST(timezone($tz, r.ts) AS DATE) AS day
         FROM ({wh.priced_sql(prices)}) AS r
         WHERE {where}
     """

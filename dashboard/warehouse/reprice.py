@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from dashboard.errors import DashboardError
 from dashboard.warehouse.db import Warehouse, translate
-from dashboard.warehouse.queries import Filters
+from dashboard.warehouse.queries import Filters, shown_model
 from pricing import Catalog, ModelPrice, price_rows
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql
 
@@ -239,7 +239,7 @@ def reprice(
             rows = cur.execute(
                 f"""
                 {with_clause}
-                SELECT a.provider, a.model,
+                SELECT a.provider, {shown_model("a")} AS model,
                     sum(a.request_count),
                     coalesce(sum(a.cost), 0),
                     coalesce(sum(w.cost), 0),
@@ -249,8 +249,8 @@ def reprice(
                 FROM ({actual}) AS a
                 JOIN ({whatif}) AS w ON w.source = a.source AND w.request_id = a.request_id
                 WHERE {where_a} AND {where_w}
-                GROUP BY a.provider, a.model
-                ORDER BY 4 DESC, a.provider NULLS LAST, a.model
+                GROUP BY a.provider, {shown_model("a")}
+                ORDER BY 4 DESC, a.provider NULLS LAST, 2
                 """,
                 params,
             ).fetchall()
