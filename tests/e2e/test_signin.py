@@ -15,15 +15,13 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit_app import free_port, running_app, stop
 
 REPO = Path(__file__).resolve().parents[2]
 OIDC = Path(__file__).resolve().parent / "oidc"
@@ -44,21 +42,6 @@ needs_node = pytest.mark.skipif(
     reason="needs node and npm for the OpenID provider (apt install nodejs npm)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _warehouse(path: Path) -> Path:
     """The AppTests' small hand-made warehouse (a few hundred recent requests): quicker to open
     than the demo data an empty file gets."""
@@ -76,36 +59,14 @@ def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _streamlit(tmp: Path, name: str, secrets_toml: str | None, port: int | None = None) -> Iterator[int]:
     """`streamlit run` the app on loopback with its own warehouse and secrets file; yields its port."""
-    port = port or _free_port()
     folder = tmp / name
     folder.mkdir()
     secrets_file = folder / "secrets.toml"
     secrets_file.write_text(secrets_toml or "")
     env = {**os.environ, "USAGE_DB": str(_warehouse(folder / "usage.duckdb"))}
-    log_path = folder / "streamlit.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             # Only this file: a developer's own .streamlit/secrets.toml must not leak into the test.
-             "--secrets.files", str(secrets_file)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.3)
-            yield port
-        finally:
-            _stop(proc)
+    # Only this secrets file: a developer's own .streamlit/secrets.toml must not leak into the test.
+    with running_app(folder / "streamlit.log", env, port, "--secrets.files", str(secrets_file)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +133,7 @@ def provider(tmp: Path) -> Iterator[tuple[str, int]]:
         out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=OIDC, capture_output=True, text=True,
                              timeout=300, check=False)
         assert out.returncode == 0, f"npm ci in {OIDC} failed: {out.stderr[-2000:]}"
-    port, app_port = _free_port(), _free_port()
+    port, app_port = free_port(), free_port()
     log_path = tmp / "provider.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -186,7 +147,7 @@ def provider(tmp: Path) -> Iterator[tuple[str, int]]:
                 time.sleep(0.1)
             yield f"http://127.0.0.1:{port}", app_port
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 @pytest.fixture(scope="module")
