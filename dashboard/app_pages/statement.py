@@ -32,8 +32,8 @@ month = right.selectbox("Month", months, index=months.index(opening), key="state
                         help="Opens on the month the sidebar's range lies in, else the last complete month.")
 shown_month = f"{month}, month to date," if month == to_date else month
 st.caption(f"{shown_month} in {tz}; the sidebar's provider, model, project, key and tag filters apply, "
-           "its dates do not. "
-           f"Differences over {FLAG_SHARE * 100:g}% or ${FLAG_ABS_USD} are highlighted. {fmt.ROUNDING_NOTE}")
+           f"its dates do not. Differences over {(FLAG_SHARE * 100).normalize()}% or ${FLAG_ABS_USD} are "
+           f"highlighted. {fmt.ROUNDING_NOTE}")
 
 report = cache.month_statement(month, tz, view.filters)
 total = report.total
