@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # API keys in free text: the text a rejected row keeps (its record as the file had it),
@@ -25,11 +26,11 @@ import re
 # (ingest.sql's ing_masked); a group that took no part in the match is replaced by nothing.
 # RE2 numbers at most 9 groups in a replacement, hence two patterns applied in turn.
 _WORD_END = r"(?:^|[^A-Za-z0-9]|\\[a-z])"
-SECRET_TEXT = (
+PREFIXED_KEY = (
     rf"({_WORD_END}(?:sk-|sk_|gsk_|xai-|pplx-|hf_|AIza|(?i:bearer)(?:\s+|%20|\+)))"
     r"[A-Za-z0-9_.~+/\\-]{4,}([A-Za-z0-9_-]{4})"
-    r"|((?:^|[^A-Za-z0-9/\\]|\\[a-z]))[0-9A-Fa-f]{28,}([0-9A-Fa-f]{4})($|[^0-9A-Za-z])"
 )
+SECRET_TEXT = PREFIXED_KEY + r"|((?:^|[^A-Za-z0-9/\\]|\\[a-z]))[0-9A-Fa-f]{28,}([0-9A-Fa-f]{4})($|[^0-9A-Za-z])"
 SECRET_HINT = r"\1\3…\2\4\5"
 _CREDENTIAL = r"(?i:[a-z0-9_-]*(?:key|secret|token|password|passwd|authorization|cookie|credentials?|sig))"
 SECRET_NAMED = (
@@ -67,6 +68,19 @@ def mask_value(value: str | None) -> str | None:
     if value is None or len(value) < 8 or (len(value) < 32 and not any(m in value for m in SECRET_MARKERS)):
         return value
     return mask_secrets(value)
+
+
+# A request id is a row's identity: cut to a hint, two ids would become one request. An id that
+# holds a key of a well-known prefix (PREFIXED_KEY) is stored as a hash of itself instead
+# ('k' and its MD5, as SQL's md5 spells it): still unique, the same on every import, no key.
+# (A hex id is an id, not a key.) ingest.sql's ing_id_keyless does the same in SQL.
+ID_KEY_MARKERS = ("sk-", "sk_", "gsk_", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER")
+
+
+def id_without_key(value: str | None) -> str | None:
+    if value is None or not any(m in value for m in ID_KEY_MARKERS) or not re.search(PREFIXED_KEY, value):
+        return value
+    return "k" + hashlib.md5(value.encode()).hexdigest()
 
 
 def mask_unreadable(text: str | None) -> str | None:

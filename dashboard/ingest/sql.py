@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from dashboard.errors import SECRET_MARKERS, SECRET_PATTERNS
+from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
 from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
 
 MACROS = """
@@ -93,6 +93,7 @@ def _literal(text: str) -> str:
 
 
 _MARKED = " OR ".join(f"contains(v, {_literal(m)})" for m in SECRET_MARKERS)
+_ID_MARKED = " OR ".join(f"contains(v, {_literal(m)})" for m in ID_KEY_MARKERS)
 MACROS += f"""
 CREATE OR REPLACE TEMP MACRO ing_secrets_masked(t) AS {_masked_sql("t")};
 CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS ing_secrets_masked(
@@ -103,6 +104,9 @@ CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS ing_secrets_masked(
 -- A good row's text column (user, model, project, tags) with any key in it cut to its hint:
 -- most values hold none of the markers a key needs, and skip the patterns. (A CASE tests each
 -- WHEN on the rows no earlier one took: a blank or short value, most of them, costs one test.)
+-- A request id holding a key is stored as a hash of itself (see errors.id_without_key).
+CREATE OR REPLACE TEMP MACRO ing_id_keyless(v) AS
+    CASE WHEN ({_ID_MARKED}) AND regexp_matches(v, {_literal(PREFIXED_KEY)}) THEN 'k' || md5(v) ELSE v END;
 CREATE OR REPLACE TEMP MACRO ing_key_masked(v) AS
     CASE WHEN v IS NULL OR strlen(v) < 8 THEN v
          WHEN strlen(v) >= 32 OR {_MARKED} THEN ing_secrets_masked(v) ELSE v END;
@@ -336,7 +340,7 @@ SELECT
     -- a reason quotes the value it is about, which a file's misplaced columns can make a key
     CASE WHEN v.reason <> '' THEN ing_masked(v.reason, v.s_api_key) ELSE v.reason END AS reason,
     coalesce($source, 'import') AS source,
-    {request_id} AS request_id,
+    ing_id_keyless({request_id}) AS request_id,
     v.ts_parsed AS ts,
     lower(coalesce($provider, v.s_provider)) AS provider,
     CASE WHEN $provider IS NOT NULL THEN lower(v.s_provider) ELSE v.s_upstream_provider END

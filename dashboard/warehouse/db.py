@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dashboard.errors import WarehouseError, mask_value
+from dashboard.errors import WarehouseError, id_without_key, mask_value
 from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
 from pricing import Catalog, default_catalog, price_rows
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql
@@ -353,6 +353,8 @@ class Warehouse:
             for c in ("user", "model", "project"):
                 if isinstance(rec[c], str):
                     rec[c] = mask_value(rec[c])
+            if isinstance(rec["request_id"], str):
+                rec["request_id"] = id_without_key(rec["request_id"])
             if rec["tags"]:
                 rec["tags"] = [mask_value(str(t)) for t in rec["tags"]]
             if rec["billed_cost"] is not None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,29 @@ def test_a_named_value_is_masked_from_eight_characters_and_prose_is_left_alone(t
     from dashboard.errors import mask_secrets
 
     assert mask_secrets(text) == masked
+
+
+def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(tmp_path):
+    """An id is a row's identity: cut to a hint, two ids could become one request. One that holds a key
+    is stored as 'k' and its MD5 instead, the same in SQL (an import) as in Python (insert_requests)."""
+    from dashboard.errors import id_without_key
+    from dashboard.ingest import import_file
+    from dashboard.warehouse import Warehouse
+
+    keyed = ["chatcmpl-sk-proj-IDSECRET0001abcd", "chatcmpl-sk-proj-IDSECRET0002abcd"]  # same last 4
+    plain = ["chatcmpl-AbCdEf0123456789", "0123456789abcdef0123456789abcdef"]  # an id, a hex id: kept
+    path = tmp_path / "ids.csv"
+    path.write_text("timestamp,model,input_tokens,output_tokens,request_id\n" + "".join(
+        f"2026-11-01T10:0{i}:00Z,gpt-4o,10,1,{rid}\n" for i, rid in enumerate(keyed + plain)))
+    db = tmp_path / "usage.duckdb"
+    with Warehouse.open(db) as wh:
+        assert (import_file(wh, path).added, import_file(wh, path).added) == (4, 0)  # again: nothing new
+        stored = sorted(r[0] for r in wh.query("SELECT request_id FROM requests").fetchall())
+        wh.insert_requests([{"source": "py", "request_id": keyed[0], "ts": datetime(2026, 11, 1, tzinfo=UTC),
+                             "model": "gpt-4o", "input_tokens": 1, "output_tokens": 1}])
+        from_python = wh.query("SELECT request_id FROM requests WHERE source = 'py'").fetchone()[0]
+        wh.query("CHECKPOINT")
+    assert stored == sorted([id_without_key(k) for k in keyed] + plain)
+    assert len(set(stored)) == 4 and all(s.startswith("k") and len(s) == 33 for s in stored if s not in plain)
+    assert from_python == id_without_key(keyed[0])
+    assert b"IDSECRET" not in db.read_bytes()
