@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import streamlit as st
 
 from dashboard import cache
+from dashboard.warehouse.db import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
 
 PRESETS = {
@@ -37,10 +38,6 @@ DEFAULTS = {"range": "30d", "tz": "UTC", "grain": "day"}
 ZONES = ["UTC", *sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))]
 VIEW_KEY = "_view"
 NOTICE_KEY = "_url_dates_notice"
-# The days a request's time may fall on (ingest rejects times outside 2000 to 2099), so the
-# only dates a range needs; beyond them day arithmetic overflows Python's and DuckDB's dates.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2099, 12, 31)
 
 
 @dataclass(frozen=True)

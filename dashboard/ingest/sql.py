@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
+from dashboard.warehouse.db import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
 
 MACROS = """
@@ -184,8 +185,8 @@ def _token_reasons(typed: Collection[str]) -> str:
 
 
 # The times a request may have: a placeholder outside them would fall out of every month.
-TS_FROM = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
-TS_UNTIL = "TIMESTAMPTZ '2100-01-01 00:00:00+00'"
+TS_FROM = f"TIMESTAMPTZ '{FIRST_DAY} 00:00:00+00'"
+TS_UNTIL = f"TIMESTAMPTZ '{LAST_DAY.year + 1}-01-01 00:00:00+00'"
 
 # A row covering a span (an end time, or a date for a day: see formats/generic.py) spans at
 # most a year: each hour of a span is a slice the cost view prices.
@@ -315,7 +316,7 @@ v AS (
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
             -- row in a month no statement shows: its cost would silently fall out of every total.
             WHEN t.ts_parsed < {TS_FROM} OR t.ts_parsed >= {TS_UNTIL}
-                THEN 'time out of range (not in 2000 to 2099): ' || left({ts_text}, 60)
+                THEN 'time out of range (not in {FIRST_DAY.year} to {LAST_DAY.year}): ' || left({ts_text}, 60)
             WHEN t.end_given AND (t.ts_end_parsed IS NULL OR NOT isfinite(t.ts_end_parsed))
                 THEN 'unparsable end time: ' || left(t.ts_end, 60)
             WHEN t.end_given AND t.ts_end_parsed < t.ts_parsed

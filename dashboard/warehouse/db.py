@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ from pricing.sql import PRICE_COLUMNS, priced_requests_sql
 
 DEFAULT_PATH = Path("data") / "usage.duckdb"
 
+# The days a request's time may fall on: an import rejects any other time (a placeholder such
+# as 0001-01-01 would fall out of every month), and ranges and months are kept within them.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 REQUEST_COLUMNS = (
     "source", "request_id", "ts", "provider", "upstream_provider", "model", "project", "api_key",
     "user", "tags", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from dashboard.errors import DashboardError
-from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.db import FIRST_DAY, LAST_DAY, Warehouse
 from pricing import money_str
 
 GRAINS = ("hour", "day", "week", "month")
@@ -49,8 +49,9 @@ def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]
         first = datetime.strptime(month, "%Y-%m")
     except ValueError as e:
         raise DashboardError(f"month {month!r} is not in the form YYYY-MM") from e
-    if not 2000 <= first.year <= 2099:  # the years a request's time may have (see ingest.sql)
-        raise DashboardError(f"month {month!r} is outside the years requests are kept for, 2000 to 2099")
+    if not FIRST_DAY.year <= first.year <= LAST_DAY.year:  # the years a request's time may have
+        raise DashboardError(f"month {month!r} is outside the years requests are kept for, "
+                             f"{FIRST_DAY.year} to {LAST_DAY.year}")
     z = zone(tz)
     start = first.replace(tzinfo=z)
     nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
