@@ -7,9 +7,8 @@ import streamlit as st
 from dashboard.appdata import reads, store, writes
 from dashboard.charts import figures, tables
 from dashboard.errors import DashboardError
-from dashboard.prices_local import OPTIONAL_RATES, REQUIRED_RATES
 from pricing import PricingError
-from pricing.catalog import RATE_RULE
+from pricing.catalog import OPTIONAL_RATES, RATE_RULE, REQUIRED_RATES
 
 st.title("Prices")
 catalog = store.catalog()

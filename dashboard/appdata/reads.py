@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from dashboard import demo, exports, ingest, prices_local
+from dashboard import demo, exports, ingest
 from dashboard.appdata.store import catalog, loader, rollup, saved_upload, warehouse
 from dashboard.errors import ImportFailed
 from dashboard.ingest import survey
@@ -23,7 +23,7 @@ from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, settings, statement
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse.queries import Filters, approximate_spend
-from pricing import Usage
+from pricing import Usage, comparison
 from pricing.catalog import CatalogProblem
 
 
@@ -126,7 +126,7 @@ def price_problems() -> list[CatalogProblem]:
 def _route_comparison(wh: Warehouse, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
     usage = Usage(input_tokens=prompt_tokens - cached_tokens, cache_read_tokens=cached_tokens,
                   output_tokens=output_tokens)
-    return pd.DataFrame(prices_local.route_comparison(wh.catalog, usage))
+    return pd.DataFrame(comparison.route_comparison(wh.catalog, usage))
 
 
 def route_comparison(prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def route_comparison(prompt_tokens: int, cached_tokens: int, output_tokens: int)
 
 
 def price_history(provider: str, model: str) -> list[dict[str, Any]]:
-    return prices_local.price_history(catalog(), provider, model)
+    return comparison.price_history(catalog(), provider, model)
 
 
 # ------------------------------------------------------------------------ the Import page

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-from dashboard import demo, ingest, prices_local
+from dashboard import demo, ingest
 from dashboard.appdata import reads
 from dashboard.appdata.store import clear, local_catalog, local_prices_path, saved_upload, warehouse
 from dashboard.live import CallResult, record_calls
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse import settings
+from pricing import overrides
 
 
 def clear_demo() -> int:
@@ -55,13 +56,13 @@ def reload_prices() -> None:
 
 def save_price(provider: str, model: str, rates: dict[str, str], effective_from: Any, source: str) -> None:
     """Save an override to the local file, re-price all history with it, forget cached results."""
-    prices_local.save_override(local_prices_path(), provider, model, rates, effective_from, source)
+    overrides.save_override(local_prices_path(), provider, model, rates, effective_from, source)
     reload_prices()
 
 
 def save_discount(provider: str, model: str, percent: str, effective_from: Any, source: str) -> None:
     """A negotiated discount off the list price from a date on; re-price history, forget cached results."""
-    prices_local.discount_override(local_prices_path(), provider, model, percent, effective_from, source or None)
+    overrides.discount_override(local_prices_path(), provider, model, percent, effective_from, source or None)
     reload_prices()
 
 

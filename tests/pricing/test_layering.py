@@ -15,8 +15,12 @@ def loaded_after(statement: str) -> set[str]:
     return {m.split(".")[0] for m in out.stdout.split()}
 
 
-def test_import_pricing_loads_no_ui_or_database():
-    loaded = loaded_after("import pricing; pricing.cost")
+@pytest.mark.parametrize("statement", [
+    "import pricing; pricing.cost",
+    "import pricing.overrides, pricing.comparison, pricing.litellm, pricing.catalog_writer",
+], ids=["engine", "catalog-editing"])
+def test_import_pricing_loads_no_ui_or_database(statement):
+    loaded = loaded_after(statement)
     assert not loaded & {"streamlit", "duckdb", "pandas", "plotly", "dashboard"}
 
 
