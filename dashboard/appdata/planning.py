@@ -40,26 +40,23 @@ def _spend_forecast(wh: Warehouse, filters: Filters, horizon_days: int, today: d
 
 def spend_forecast(filters: Filters, horizon_days: int) -> Any:
     """`forecasts.trend.SpendForecast` of the filtered daily spend, projecting this calendar month in the
-    filter's zone with its spend so far read from the data; DashboardError under 7 days."""
+    filter's zone with its spend so far read from the data; DashboardError under 7 days. Today's date
+    in that zone is part of the key: a forecast is not kept past midnight."""
     today = datetime.now(q.zone(filters.tz)).date()
     return _spend_forecast(filters, int(horizon_days), today)
 
 
 @loader
-def _monte_carlo(wh: Warehouse, filters: Filters, route: str, months: int, growth_pct: str, simulations: int,
-                 seed: int, limit: int) -> Any:
-    from dashboard.forecasts.scenario import monte_carlo
+def monte_carlo(wh: Warehouse, filters: Filters, route: str, months: int, growth_pct: Any, simulations: int,
+                seed: int, limit: int = 20_000) -> Any:
+    """P10/P50/P90 per month on `route`, bootstrapping at most `limit` sampled requests and the daily counts."""
+    from dashboard.forecasts.scenario import monte_carlo as bootstrap
 
-    samples = rp.request_samples(wh, filters, limit, seed)
+    samples = rp.request_samples(wh, filters, int(limit), int(seed))
     daily = rp.traffic_history(wh, filters)
     days = daily["requests"].to_numpy() if not daily.empty else []
-    return monte_carlo(samples, days, route, months, growth_pct, simulations, seed, catalog=wh.catalog)
-
-
-def monte_carlo(filters: Filters, route: str, months: int, growth_pct: Any, simulations: int, seed: int,
-                limit: int = 20_000) -> Any:
-    """P10/P50/P90 per month on `route`, bootstrapping at most `limit` sampled requests and the daily counts."""
-    return _monte_carlo(filters, route, int(months), str(growth_pct), int(simulations), int(seed), int(limit))
+    return bootstrap(samples, days, route, int(months), str(growth_pct), int(simulations), int(seed),
+                     catalog=wh.catalog)
 
 
 def _with_price_list(path: Path) -> Catalog:
@@ -75,8 +72,9 @@ def _with_price_list(path: Path) -> Catalog:
 
 
 @loader
-def _reprice(wh: Warehouse, filters: Filters, route: str | None, price_file: str | None,
-             upload: tuple[str, bytes] | None, rate: str | None) -> Any:
+def reprice(wh: Warehouse, filters: Filters, route: str | None = None, price_file: str | None = None,
+            upload: tuple[str, bytes] | None = None, cache_hit_rate: Any = None) -> Any:
+    """`warehouse.reprice.RepriceResult` of the filtered history; a price list as a path or (name, bytes)."""
     catalog, name = None, None
     if upload is not None:
         name = upload[0]
@@ -88,14 +86,7 @@ def _reprice(wh: Warehouse, filters: Filters, route: str | None, price_file: str
             raise DashboardError(f"no price list at {price_file!r}; give the path of a catalog TOML file")
         catalog, name = _with_price_list(path), path.name
     return rp.reprice(wh, filters, route=route, catalog=catalog, price_list=name,
-                      cache_hit_rate=None if rate is None else Decimal(rate))
-
-
-def reprice(filters: Filters, route: str | None = None, price_file: str | None = None,
-            upload: tuple[str, bytes] | None = None, cache_hit_rate: Any = None) -> Any:
-    """`warehouse.reprice.RepriceResult` of the filtered history; a price list as a path or (name, bytes)."""
-    rate = None if cache_hit_rate is None else str(cache_hit_rate)
-    return _reprice(filters, route, price_file or None, upload, rate)
+                      cache_hit_rate=None if cache_hit_rate is None else Decimal(str(cache_hit_rate)))
 
 
 def _trace_key(trace: str | tuple[str, bytes]) -> tuple[str, Any]:
@@ -121,5 +112,6 @@ def _simulate(wh: Warehouse, trace: tuple[str, Any], capacities: tuple[int | Non
 
 def simulate_cache(trace: str | tuple[str, bytes], capacities: tuple[int | None, ...], ttl_seconds: float | None,
                    route: str) -> list[Any]:
-    """One `forecasts.cache_sim.CacheSimulation` per capacity (None = unbounded) of a trace path or (name, bytes)."""
+    """One `forecasts.cache_sim.CacheSimulation` per capacity (None = unbounded) of a trace path or (name, bytes).
+    A path's key holds its modification time: a changed file is simulated again."""
     return _simulate(_trace_key(trace), tuple(capacities), ttl_seconds, route)

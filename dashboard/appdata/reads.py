@@ -123,15 +123,12 @@ def price_problems() -> list[CatalogProblem]:
 
 
 @loader
-def _route_comparison(wh: Warehouse, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
+def route_comparison(wh: Warehouse, prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
+    """One typical request (prompt tokens, of which cached, and output) priced on every route, cheapest first."""
+    cached_tokens = min(cached_tokens, prompt_tokens)
     usage = Usage(input_tokens=prompt_tokens - cached_tokens, cache_read_tokens=cached_tokens,
                   output_tokens=output_tokens)
     return pd.DataFrame(comparison.route_comparison(wh.catalog, usage))
-
-
-def route_comparison(prompt_tokens: int, cached_tokens: int, output_tokens: int) -> pd.DataFrame:
-    """One typical request (prompt tokens, of which cached, and output) priced on every route, cheapest first."""
-    return _route_comparison(prompt_tokens, min(cached_tokens, prompt_tokens), output_tokens)
 
 
 def price_history(provider: str, model: str) -> list[dict[str, Any]]:
