@@ -29,6 +29,7 @@ PAGES = [
     st.Page("app_pages/statement.py", title="Statement", icon=":material/receipt_long:"),
     st.Page("app_pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
     st.Page("app_pages/live_calls.py", title="Live calls", icon=":material/bolt:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("app_pages/prices.py", title="Prices", icon=":material/sell:"),
     st.Page("app_pages/import_logs.py", title="Import", icon=":material/upload_file:"),
 ]

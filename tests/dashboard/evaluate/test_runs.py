@@ -13,6 +13,7 @@ from eval_server import ANSWERS, EVAL_KEY, completion_tokens
 from test_stats import wilson_by_hand
 
 from dashboard.evaluate import load_suite, run_json, run_suite, summarize
+from dashboard.evaluate.planning import planner_rows
 from dashboard.evaluate.storage import list_runs, load_run, save_run
 from dashboard.evaluate.summary import regressions
 from dashboard.live.client import ApiKey, Endpoint
@@ -118,3 +119,32 @@ def test_a_stored_run_reads_back_the_same_and_the_regression_view(server, suite,
     trip = next(r for r in rows if r["test"] == "reasoning: trip minutes")
     assert trip["before"] == "pass" and trip["now"] == "fail" and "About 2 hours 35 minutes" in trip["why"]
     assert regressions(second, first) == []  # nothing that passed in the second fails in the first
+
+
+def test_measured_tokens_price_a_month_at_scale(server, suite, catalog):
+    run = run_suite(suite, targets(server, ("oracle", "sometimes")), catalog=catalog)
+    rows = {r["target"]: r for r in planner_rows(run, 1000, catalog)}
+    oracle = [r for r in run.results if r.target == "loopback/oracle"]
+    prompt = sum(r.prompt_tokens for r in oracle)
+    cached = sum(r.cache_read_tokens for r in oracle)
+    output = sum(r.output_tokens for r in oracle)
+    # The planner's month: 30,000 tasks; its tokens rounded half-even on the month's totals.
+    month_prompt = round(Decimal(30_000) * prompt / 12)
+    month_cached = round(month_prompt * (Decimal(cached) / prompt))
+    month_output = round(Decimal(30_000) * output / 12)
+    rate_in, rate_cached, rate_out = RATES["oracle"]
+    want = ((month_prompt - month_cached) * rate_in + month_cached * rate_cached + month_output * rate_out) / 1_000_000
+    assert rows["loopback/oracle"]["monthly_usd"] == want
+    assert rows["loopback/oracle"]["monthly_per_passed_usd"] == want  # every task passed
+    assert rows["loopback/sometimes"]["monthly_per_passed_usd"] == rows["loopback/sometimes"]["monthly_usd"] * 12 / 5
+
+
+def test_the_evaluate_room_loads_no_streamlit():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = "import sys, dashboard.evaluate.storage, dashboard.evaluate.planning; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
