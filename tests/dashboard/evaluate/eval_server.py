@@ -21,8 +21,30 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[3]
+SUITE = REPO / "examples" / "suites" / "representative.yaml"
+# Rates per 1M tokens of the loopback route's models: (input, cache_read, output).
+RATES = {
+    "oracle": (Decimal("1.0"), Decimal("0.1"), Decimal("4.0")),
+    "sometimes": (Decimal("0.2"), Decimal("0.02"), Decimal("0.8")),
+    "toolbot": (Decimal("0.2"), Decimal("0.02"), Decimal("0.8")),
+    "flaky": (Decimal("0.2"), Decimal("0.02"), Decimal("0.8")),
+    "leaky": (Decimal("0.2"), Decimal("0.02"), Decimal("0.8")),
+}
+
+
+def prices_toml() -> str:
+    out = ['[route]\nprovider = "loopback"\nname = "Loopback evaluation server"\ncurrency = "USD"\n']
+    for model, (i, cr, o) in RATES.items():
+        out.append(f'[[models]]\nid = "{model}"\n\n[[models.periods]]\nsource = "tests"\nchecked = 2026-11-28\n'
+                   f"input = {i}\noutput = {o}\ncache_read = {cr}\ncache_write = 0\n")
+    return "\n".join(out)
+
 
 EVAL_KEY = "sk-eval-DISTINCTIVE-0987654321zyx"  # a leak of any 8 characters of it is easy to find
 WEATHER_OK = {"name": "get_weather", "arguments": json.dumps({"city": "Paris", "unit": "celsius"})}

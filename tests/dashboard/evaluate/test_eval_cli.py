@@ -10,8 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SUITE
-from eval_server import EVAL_KEY
+from eval_server import EVAL_KEY, REPO, SUITE
 
 from dashboard.warehouse import Warehouse
 
