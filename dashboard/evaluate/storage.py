@@ -30,6 +30,8 @@ class Store(Protocol):
 
     def transaction(self, cur: Any) -> Any: ...
 
+    def write_lock(self, wait: bool = True) -> Any: ...
+
     def query(self, sql: str, params: Any = None) -> Any: ...
 
 
@@ -46,7 +48,7 @@ def save_run(wh: Store, run: EvalRun) -> None:
         for r in run.results
     ]
     cur = wh.cursor()
-    with wh.transaction(cur):
+    with wh.write_lock(), wh.transaction(cur):
         cur.execute(
             "INSERT INTO eval_runs (run_id, started_at, finished_at, suite_name, suite_sha256, targets, repeats, tests)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

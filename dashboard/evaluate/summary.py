@@ -20,7 +20,7 @@ from typing import Any
 from dashboard.evaluate.runner import EvalResult, EvalRun
 from dashboard.evaluate.stats import Difference, compare_rates, wilson
 from dashboard.live.experiments import percentile
-from dashboard.live.ui_support import exact_usd
+from pricing import money_str
 
 __all__ = [
     "TargetSummary",
@@ -185,6 +185,11 @@ def run_json(run: EvalRun) -> dict[str, Any]:
 # ------------------------------------------------------------------ display
 
 
+def _usd(value: Decimal | None) -> str:
+    """Every digit of an amount ('$0.0000315'); None is '—'."""
+    return "—" if value is None else f"${money_str(value.normalize())}"
+
+
 def _ms(p50: float | None, p95: float | None) -> str:
     return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
 
@@ -208,8 +213,8 @@ def side_by_side(summaries: Sequence[TargetSummary]) -> list[dict[str, str]]:
         ("Cache read tokens", lambda s: f"{s.cache_read_tokens:,}"),
         ("Cache write tokens", lambda s: f"{s.cache_write_tokens:,}"),
         ("Output tokens", lambda s: f"{s.output_tokens:,}"),
-        ("Cost", lambda s: exact_usd(s.cost_usd) + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
-        ("Cost per passed task", lambda s: exact_usd(s.cost_per_pass_usd)),
+        ("Cost", lambda s: _usd(s.cost_usd) + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
+        ("Cost per passed task", lambda s: _usd(s.cost_per_pass_usd)),
         ("Errors", lambda s: ", ".join(f"{k}: {n}" for k, n in sorted(s.errors.items())) or "none"),
     ]
     return [{"": name, **{s.target: fn(s) for s in summaries}} for name, fn in figures]

@@ -10,13 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, exports
+from dashboard.app_pages.forecasting.handoff import PLANNER_KEY, planner_widget_values
 from dashboard.charts import format as fmt
 from dashboard.evaluate import EvalRun, differences, run_json, side_by_side, summarize
 from dashboard.evaluate.figures import latency_chart, pass_rate_cost_chart, results_frame
 from dashboard.evaluate.planning import planner_plan, planner_rows
 from dashboard.evaluate.storage import list_runs, load_run
 from dashboard.evaluate.summary import failures, regressions
-from dashboard.live.ui_support import PLANNER_KEY, planner_widget_values
 
 
 def show(run: EvalRun) -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache
-from dashboard.app_pages import live_widgets
+from dashboard.app_pages.live import widgets as live_widgets
+from dashboard.app_pages.live.forms import NO_KEY, KeyChoice, build_endpoint
 from dashboard.errors import DashboardError
 from dashboard.evaluate import EvalRun, Suite, load_suite, parse_target, run_suite
 from dashboard.evaluate.runner import MAX_CONCURRENCY, MAX_REPEAT
 from dashboard.evaluate.storage import save_run
 from dashboard.live.experiments import Target
-from dashboard.live.ui_support import NO_KEY, KeyChoice, build_endpoint
 from pricing import PricingError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "suites"

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
 from dashboard.evaluate import summarize
 from dashboard.evaluate.summary import side_by_side
-from dashboard.live.ui_support import PLANNER_KEY
 
 APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 PAGE = "app_pages/evaluate.py"
