@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dashboard.warehouse import Warehouse
 
+APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")  # the app under AppTest
 MODELS = [("openai", "gpt-4o-mini"), ("deepseek", "deepseek-v4-flash"), ("anthropic", "claude-sonnet-4-5"),
           ("acme", "acme-unpriced")]
 PROJECTS = ["alpha", "beta", "gamma"]

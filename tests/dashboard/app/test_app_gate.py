@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from conftest import APP
+from app_fixture import APP
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 

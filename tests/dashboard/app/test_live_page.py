@@ -14,6 +14,7 @@ from pathlib import Path
 import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard import cache
 from dashboard.errors import LiveCallError
@@ -27,9 +28,6 @@ from dashboard.live.ui_support import (
     run_compare,
 )
 from pricing import Usage, cost, default_catalog
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from fake_server import FAKE_KEY, FakeOpenAI
 
 APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 PAGE = "app_pages/live_calls.py"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.errors import LiveCallError
 from dashboard.live.keys import NamedKey, named_keys
