@@ -133,6 +133,73 @@ def _shipped(catalog_paths: Iterable[PathLike] | None) -> Catalog:
     return load_catalog(paths=catalog_paths)
 
 
+def _local_doc(path: Path, provider: str, shipped: Catalog, base_url: str | None) -> dict[str, Any]:
+    """The local file as a document (a new one for `provider` when there is no file); it must hold `provider`."""
+    doc = _read(path)
+    if doc is None:
+        route = shipped.routes.get(provider)
+        doc = {"route": {"provider": provider, "name": route.name if route else provider,
+                         "currency": route.currency if route else "USD"}, "models": []}
+    local_provider = str(doc.get("route", {}).get("provider", "")).strip().lower()
+    if local_provider != provider:
+        raise CatalogError(
+            f"{path}: holds prices for provider {local_provider!r}; a catalog file holds one route, so "
+            f"{provider!r} cannot be added to it. Remove the {local_provider!r} overrides first, or add "
+            f"the {provider!r} prices to a file under pricing/catalog/"
+        )
+    if base_url:
+        doc["route"]["base_url"] = base_url
+    doc.setdefault("models", [])
+    return doc
+
+
+def _replaced(doc: dict[str, Any], shipped: Catalog, provider: str,
+              model: str) -> tuple[dict[str, Any] | None, str, list[dict[str, Any]], list[str]]:
+    """The entry an override replaces: an earlier local one, else the shipped one, else none.
+
+    Returns (the local entry or None, the model id, its periods as documents, its aliases).
+    """
+    shipped_entry = shipped.find(model, provider)
+    shipped_entry = shipped_entry if shipped_entry and shipped_entry.provider == provider else None
+    wanted = {model.strip().lower()}
+    if shipped_entry is not None:
+        wanted.add(shipped_entry.id.lower())
+    local = next(
+        (m for m in doc["models"] if {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))} & wanted),
+        None,
+    )
+    if local is not None:
+        return local, local["id"], list(local.get("periods", [])), list(local.get("aliases", []))
+    if shipped_entry is not None:
+        currency = str(doc["route"].get("currency", "USD"))
+        return None, shipped_entry.id, [period_doc(p, currency) for p in shipped_entry.periods], list(
+            shipped_entry.aliases)
+    return None, model.strip(), [], []
+
+
+def _periods(history: list[dict[str, Any]], period: dict[str, Any],
+             effective_from: date | datetime | None) -> list[dict[str, Any]]:
+    """The periods starting before `effective_from`, then `period` from then on; without a start, `period` alone."""
+    if effective_from is None:
+        return [period]  # no start: the price applies to all of history
+    start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
+        effective_from, time(0), tzinfo=UTC)
+    if start.tzinfo is None:
+        raise CatalogError(f"effective_from {effective_from!r} has no time zone; give it one (UTC)")
+    kept = [p for p in history if (s := _start_of(p)) is None or s < start.astimezone(UTC)]
+    return [*kept, {"effective_from": effective_from, **period}]
+
+
+def _aliases(model_id: str, names: Iterable[str]) -> list[str]:
+    """`names` without blanks, the id itself and repeats (ignoring case), in order."""
+    merged: list[str] = []
+    for name in names:
+        name = str(name).strip()
+        if name and name.lower() != model_id.lower() and name.lower() not in {a.lower() for a in merged}:
+            merged.append(name)
+    return merged
+
+
 def _write_period(
     path: PathLike,
     provider: str,
@@ -149,61 +216,13 @@ def _write_period(
         raise CatalogError("an override needs a provider and a model id")
     catalog_paths = None if catalog_paths is None else list(catalog_paths)
     shipped = _shipped(catalog_paths)
-    doc = _read(path)
-    route = shipped.routes.get(provider)
-    if doc is None:
-        doc = {"route": {"provider": provider, "name": route.name if route else provider,
-                         "currency": route.currency if route else "USD"}, "models": []}
-    local_provider = str(doc.get("route", {}).get("provider", "")).strip().lower()
-    if local_provider != provider:
-        raise CatalogError(
-            f"{path}: holds prices for provider {local_provider!r}; a catalog file holds one route, so "
-            f"{provider!r} cannot be added to it. Remove the {local_provider!r} overrides first, or add "
-            f"the {provider!r} prices to a file under pricing/catalog/"
-        )
-    if base_url:
-        doc["route"]["base_url"] = base_url
-    route_currency = str(doc["route"].get("currency", "USD"))
-
-    # The entry this override replaces: an earlier local override, else the shipped one.
-    shipped_entry = shipped.find(model, provider)
-    shipped_entry = shipped_entry if shipped_entry and shipped_entry.provider == provider else None
-    models = doc.setdefault("models", [])
-    wanted = {model.strip().lower()}
-    if shipped_entry is not None:
-        wanted.add(shipped_entry.id.lower())
-    local = next(
-        (m for m in models if {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))} & wanted),
-        None,
-    )
-    if local is not None:
-        model_id, history, known_aliases = local["id"], list(local.get("periods", [])), list(local.get("aliases", []))
-    elif shipped_entry is not None:
-        model_id = shipped_entry.id
-        history = [period_doc(p, route_currency) for p in shipped_entry.periods]
-        known_aliases = list(shipped_entry.aliases)
-    else:
-        model_id, history, known_aliases = model.strip(), [], []
-
-    if effective_from is None:
-        periods = [period]  # no start: the price applies to all of history
-    else:
-        start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
-            effective_from, time(0), tzinfo=UTC)
-        if start.tzinfo is None:
-            raise CatalogError(f"effective_from {effective_from!r} has no time zone; give it one (UTC)")
-        periods = [p for p in history if (s := _start_of(p)) is None or s < start.astimezone(UTC)]
-        periods.append({"effective_from": effective_from, **period})
-
-    merged_aliases: list[str] = []
-    for name in (*known_aliases, *aliases):
-        name = str(name).strip()
-        if name and name.lower() != model_id.lower() and name.lower() not in {a.lower() for a in merged_aliases}:
-            merged_aliases.append(name)
+    doc = _local_doc(path, provider, shipped, base_url)
+    local, model_id, history, known_aliases = _replaced(doc, shipped, provider, model)
     entry: dict[str, Any] = {"id": model_id}
-    if merged_aliases:
-        entry["aliases"] = merged_aliases
-    entry["periods"] = periods
+    if merged := _aliases(model_id, (*known_aliases, *aliases)):
+        entry["aliases"] = merged
+    entry["periods"] = _periods(history, period, effective_from)
+    models = doc["models"]
     if local is not None:
         models[models.index(local)] = entry
     else:

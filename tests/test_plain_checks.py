@@ -45,7 +45,6 @@ KNOWN_COMPLEX = [
     ("dashboard/ingest/importer.py", "_build"),
     ("dashboard/ingest/importer.py", "_sample"),
     ("dashboard/live/client.py", "_Reader.event"),
-    ("dashboard/prices_local.py", "_write_period"),
     ("dashboard/warehouse/statement.py", "_focus_lines"),
     ("pricing/usage.py", "normalize_usage"),
 ]
