@@ -21,14 +21,13 @@ from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
 from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
 from dashboard.ingest.sql import MACROS
-from dashboard.warehouse.db import (
+from dashboard.warehouse.connection import Warehouse, damaged
+from dashboard.warehouse.rows import (
     NOT_JSON,
     SKIPPED,
     UNNAMED,
     NotClean,
     NotLean,
-    Warehouse,
-    damaged,
     insert_clean_requests,
     insert_new_requests,
     lean_sample_sql,
@@ -202,7 +201,7 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
     anything commits: the import reads every stored row's model name inside its transaction.
     """
     cur = wh.cursor()
-    with wh._write_lock, _unordered(cur, job.clean):
+    with wh.write_lock(), _unordered(cur, job.clean):
         batch, was_fresh = wh.begin_batch(cur)
         try:
             cur.execute(MACROS)

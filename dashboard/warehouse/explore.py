@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.errors import DashboardError
-from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, priced
 from pricing.sql import priced_requests_sql
 

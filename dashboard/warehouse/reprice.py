@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboard.errors import DashboardError
-from dashboard.warehouse.db import Warehouse, translate
+from dashboard.warehouse.connection import Warehouse, translate
 from dashboard.warehouse.queries import Filters, shown_model
 from pricing import Catalog, ModelPrice, price_rows
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql
