@@ -3,9 +3,8 @@
 `prices` holds the catalog's rates and `model_map` what every logged (provider, model)
 resolves to. Cost is a view of usage x prices (pricing.sql); `priced_cache` is that view
 materialised, kept in step with writes: a batch of new rows is priced and appended as it
-lands, and anything else that changes `requests` or the prices marks it stale (a version in
-`settings`), so the next read rebuilds it or reads the view. `priced_rollup` holds the
-cache's sums per quarter hour, for reads that only sum (see rollup_sql).
+lands, and anything else that changes `requests` or the prices marks the cache stale (a
+version in `settings`), so the next read rebuilds it or reads the view.
 """
 
 from __future__ import annotations
@@ -86,86 +85,17 @@ def priced_sql(wh: Warehouse, prices: str = "prices") -> str:
     """
     if prices != "prices":
         return priced_requests_sql(prices=prices)
-    return "SELECT * FROM priced_cache" if _cache_ready(wh) else priced_requests_sql()
-
-
-def _cache_ready(wh: Warehouse) -> bool:
-    """Whether the priced cache is fresh, after building it if it is stale and may be built here."""
-    if cache_fresh(wh.cursor()):
-        return True
+    cur = wh.cursor()
+    if cache_fresh(cur):
+        return "SELECT * FROM priced_cache"
     if wh.read_only or not wh.build_cache:
-        return False
+        return priced_requests_sql()
     # A write (an import) is running: answer from the view rather than wait for it to end.
     with wh.write_lock(wait=False) as held:
         if not held:
-            return False
+            return priced_requests_sql()
         refresh_priced_cache(wh)
-    return True
-
-
-def rollup_sql(wh: Warehouse) -> str | None:
-    """SELECT of `priced_rollup` (see ROLLUP_KEYS) when it is fresh, else None: read `priced_sql` then.
-
-    As `priced_sql`, it builds a stale cache where that is allowed. The rollup is built on its
-    first read after the cache was (summing millions of priced rows takes seconds, which only
-    the reads that want it pay), then appended to with every batch the cache takes: the cache
-    is fresh and the rollup exists only while the rollup holds every priced request.
-    """
-    if not _cache_ready(wh):
-        return None
-    cur = wh.cursor()
-    if not _has_rollup(cur):
-        with wh.write_lock(wait=False) as held:
-            if not held:
-                return None
-            with wh.transaction(cur):
-                if cache_fresh(cur) and not _has_rollup(cur):
-                    cur.execute(f"CREATE TABLE priced_rollup AS {_rollup_sql('priced_cache')}")
-            if not _has_rollup(cur):
-                return None
-    return "SELECT * FROM priced_rollup"
-
-
-def _has_rollup(cur: duckdb.DuckDBPyConnection) -> bool:
-    tables = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'priced_rollup' AND NOT temporary")
-    return bool(tables.fetchall()[0][0])
-
-
-# The priced rollup: priced requests summed per quarter hour (UTC) and per value of every
-# column a sum may be kept apart by or filtered on, except the user (dozens of users would make
-# it as long as the requests). Every cost is computed per request before it is summed, and a
-# group's rates are one key, so any sum over the rollup equals the same sum over the requests
-# it holds, exactly. A quarter hour, because every time zone's offset and change of offset in
-# the years a request may have (2000 to 2099) falls on one: a billing day in any zone, and an
-# hour in whole-hour zones, is a whole number of slots. A request's `ts` becomes its slot's start.
-ROLLUP_SLOT_S = 15 * 60
-ROLLUP_KEYS = (
-    "source", "provider", "model", "price_provider", "price_model", "project", "api_key", "tags", "currency",
-    "price_currency", "price_window", "input_per_token", "cache_read_per_token", "cache_write_per_token",
-    "cache_write_1h_per_token", "output_per_token", "reasoning_per_token", "unpriced", "approximate",
-)
-ROLLUP_SUMS = (
-    "request_count", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_tokens", "reasoning_tokens", "input_cost", "cache_read_cost", "cache_write_cost",
-    "cache_write_1h_cost", "output_cost", "cost", "cost_low", "cost_high",
-)
-
-
-def _rollup_sql(priced: str, batch: int | None = None) -> str:
-    """The rollup rows of the priced requests in table `priced` (of one batch, when given).
-
-    Rows with a billed cost are kept apart from rows without, so `billed_cost` is the sum of
-    a group's billed costs or NULL when none of its rows has one, as a sum over requests is.
-    """
-    where = "true" if batch is None else f"batch_id = {int(batch)}"
-    keys = ", ".join(f'"{k}"' for k in ROLLUP_KEYS)
-    sums = ", ".join(f'sum("{c}") AS "{c}"' for c in ROLLUP_SUMS)
-    return f"""
-        SELECT time_bucket(INTERVAL {ROLLUP_SLOT_S} SECOND, ts) AS ts, {keys},
-            billed_cost IS NOT NULL AS has_billed_cost, {sums}, sum(billed_cost) AS billed_cost
-        FROM {priced} WHERE {where}
-        GROUP BY ALL
-    """
+    return "SELECT * FROM priced_cache"
 
 
 def refresh_priced_cache(wh: Warehouse) -> None:
@@ -176,7 +106,6 @@ def refresh_priced_cache(wh: Warehouse) -> None:
             return
         with wh.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
-            cur.execute("DROP TABLE IF EXISTS priced_rollup")  # built again when read (rollup_sql)
             _mark_fresh(cur)
 
 
@@ -198,8 +127,6 @@ def after_batch(wh: Warehouse, cur: duckdb.DuckDBPyConnection, batch: int, was_f
                 f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
             )
             cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
-            if _has_rollup(cur):
-                cur.execute(f"INSERT INTO priced_rollup {_rollup_sql('priced_cache', int(batch))}")
             _mark_fresh(cur)
 
 
@@ -221,7 +148,7 @@ def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 # Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
-PRICED_CACHE_VERSION = 5
+PRICED_CACHE_VERSION = 4
 
 
 def _token(values: dict[str, str]) -> str:

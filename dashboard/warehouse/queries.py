@@ -17,7 +17,6 @@ import pandas as pd
 
 from dashboard.errors import DashboardError
 from dashboard.warehouse.connection import Warehouse
-from dashboard.warehouse.prices import ROLLUP_SLOT_S, rollup_sql
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from pricing import money_str
 
@@ -122,29 +121,13 @@ class Filters:
 
 def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str, dict[str, Any]]:
     """A filtered priced-request subquery `q` with `day` in the filter's zone, and its parameters."""
-    return _filtered(wh.priced_sql(prices), filters)
-
-
-def priced_sums(wh: Warehouse, filters: Filters) -> tuple[str, dict[str, Any]] | None:
-    """`priced` over the priced rollup, for a query that only sums: each row sums the requests of a
-    quarter hour (`ts` is its start) and one value of every other column. None where the rollup
-    cannot give what `priced` gives (see prices.ROLLUP_KEYS): it is not fresh, the filter names
-    users, or the filter's start or end falls inside a quarter hour."""
-    bounds = [moment for moment in (filters.start, filters.end) if moment is not None]
-    if filters.users or any(moment.timestamp() % ROLLUP_SLOT_S for moment in bounds):
-        return None
-    rollup = rollup_sql(wh)
-    return None if rollup is None else _filtered(rollup, filters)
-
-
-def _filtered(rows: str, filters: Filters) -> tuple[str, dict[str, Any]]:
     where, params = filters.where("r")
     params["tz"] = filters.tz
     # A logged name shows as the catalog model it resolves to on its route (shown_model): OpenRouter's
     # deepseek/deepseek-v4-flash and an alias are one model with deepseek-v4-flash, not two.
     sql = f"""
         SELECT r.* REPLACE ({shown_model("r")} AS model), CAST(timezone($tz, r.ts) AS DATE) AS day
-        FROM ({rows}) AS r
+        FROM ({wh.priced_sql(prices)}) AS r
         WHERE {where}
     """
     return sql, params

@@ -30,16 +30,7 @@ import pandas as pd
 from dashboard.errors import WarehouseError
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.csvfile import CellSql, copy_csv
-from dashboard.warehouse.prices import ROLLUP_SLOT_S
-from dashboard.warehouse.queries import (
-    APPROXIMATE,
-    BILLED_COVERAGE,
-    Filters,
-    month_bounds,
-    priced,
-    priced_sums,
-    zone,
-)
+from dashboard.warehouse.queries import APPROXIMATE, BILLED_COVERAGE, Filters, month_bounds, priced, zone
 
 # A line is flagged when |billed - computed| exceeds either threshold.
 FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
@@ -480,13 +471,11 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any], bool]:
+def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as `q.day` has it, by arithmetic on the
-    zone's UTC offsets in that span instead of a zone lookup per request; and whether every offset
-    and every change of offset in the span falls on a quarter hour (ROLLUP_SLOT_S), so that the
-    slots of the priced rollup each lie within one day. The offsets come from DuckDB's own zone
-    data a minute apart: every zone changes its offset on a whole minute in the years a request
-    may have (2000 to 2099)."""
+    zone's UTC offsets in that span instead of a zone lookup per request. The offsets come from
+    DuckDB's own zone data a minute apart: every zone changes its offset on a whole minute in the
+    years a request may have (2000 to 2099)."""
     segments = wh.query(
         """
         SELECT m, offset_us FROM (
@@ -505,18 +494,15 @@ def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tu
     if len(segments) > 1:
         earlier = " ".join(f"WHEN q.ts < $focus_until_{n} THEN $focus_offset_{n}" for n in range(len(segments) - 1))
         offset = f"CASE {earlier} ELSE {offset} END"
-    quarterly = all(offset_us % (ROLLUP_SLOT_S * 1_000_000) == 0 for _, offset_us in segments) and all(
-        moment.timestamp() % ROLLUP_SLOT_S == 0 for moment, _ in segments[1:])
-    return f"CAST(make_timestamp(epoch_us(q.ts) + {offset}) AS DATE)", params, quarterly
+    return f"CAST(make_timestamp(epoch_us(q.ts) + {offset}) AS DATE)", params
 
 
 def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> tuple[str, dict[str, Any]]:
     """The FOCUS rows of a month as typed columns named as in the file; sorted by `_FOCUS_ORDER`, they
     come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
-    day_sql, day_params, quarterly = _local_day_sql(wh, tz, start, end)
-    # The month's sums, from the priced rollup where its quarter hours fall within days.
-    sql, params = (priced_sums(wh, f) if quarterly else None) or priced(wh, f)
+    sql, params = priced(wh, f)
+    day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     return f"""
