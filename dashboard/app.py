@@ -33,6 +33,7 @@ PAGES = {
     "Plan": [
         st.Page("app_pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
         st.Page("app_pages/live_calls.py", title="Live calls", icon=":material/bolt:"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     ],
     "Data": [
         st.Page("app_pages/prices.py", title="Prices", icon=":material/sell:"),

@@ -321,4 +321,49 @@ def m008_live_calls(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m009_eval_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Evaluation runs of a suite against targets, and every run of every case. A suite is
+    known by the SHA-256 of its file, so runs of the same suite compare test by test.
+    """
+    con.execute(
+        """
+        CREATE TABLE eval_runs (
+            run_id VARCHAR PRIMARY KEY,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ NOT NULL,
+            suite_name VARCHAR NOT NULL,
+            suite_sha256 VARCHAR NOT NULL,
+            targets VARCHAR NOT NULL,
+            repeats INTEGER NOT NULL,
+            tests INTEGER NOT NULL
+        );
+        CREATE TABLE eval_results (
+            run_id VARCHAR NOT NULL,
+            target VARCHAR NOT NULL,
+            base_url VARCHAR NOT NULL,
+            test_index INTEGER NOT NULL,
+            test VARCHAR NOT NULL,
+            test_named BOOLEAN NOT NULL,
+            prompt_index INTEGER NOT NULL,
+            repeat INTEGER NOT NULL,
+            passed BOOLEAN NOT NULL,
+            failed_asserts VARCHAR NOT NULL,
+            latency_ms DOUBLE,
+            ttft_ms DOUBLE,
+            input_tokens BIGINT NOT NULL CHECK (input_tokens >= 0),
+            cache_read_tokens BIGINT NOT NULL CHECK (cache_read_tokens >= 0),
+            cache_write_tokens BIGINT NOT NULL CHECK (cache_write_tokens >= 0),
+            output_tokens BIGINT NOT NULL CHECK (output_tokens >= 0),
+            reasoning_tokens BIGINT NOT NULL CHECK (reasoning_tokens >= 0),
+            cost_usd DECIMAL(38, 12),
+            cost_note VARCHAR,
+            error_kind VARCHAR,
+            error VARCHAR,
+            output VARCHAR
+        );
+        """
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
