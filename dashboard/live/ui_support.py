@@ -6,7 +6,7 @@ The key is one the server names (dashboard/live/keys.py: a preset's variable or 
 session; it is wrapped in `ApiKey` and handed to an `Endpoint`, and nothing here returns or
 formats its text. No value from the page names an environment variable or a secret.
 
-Money stays Decimal: `exact_usd` writes every digit, and a cost that
+Money stays Decimal: `format.usd(..., exact=True)` writes every digit, and a cost that
 cannot be known is said in words ("usage not reported", "price unknown: ..."), never as $0.
 """
 
@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from dashboard import metrics
+from dashboard.charts import format as fmt
 from dashboard.errors import LiveCallError
 from dashboard.live.client import ApiKey, CallFailed, CallResult, ChatRequest, Endpoint, call_chat, check_base_url
 from dashboard.live.experiments import (
@@ -48,7 +50,6 @@ __all__ = [
     "compare_rows",
     "cost_rows",
     "cost_text",
-    "exact_usd",
     "facts",
     "other_targets",
     "parse_messages",
@@ -285,15 +286,10 @@ def run_compare(
 # ------------------------------------------------------------------------ display
 
 
-def exact_usd(value: Decimal | None) -> str:
-    """Every digit of an amount: '$0.0000315'; None is '—'."""
-    return "—" if value is None else f"${format(value.normalize(), 'f')}"
-
-
 def cost_text(result: CallResult) -> str:
     """The exact cost, or why it is unknown (never a silent $0)."""
     if result.cost is not None:
-        return exact_usd(result.cost.total_usd)
+        return fmt.usd(result.cost.total_usd, exact=True)
     if not result.ok:
         return "no cost: the call failed"
     if result.usage is None:
@@ -335,12 +331,13 @@ def cost_rows(result: CallResult) -> list[dict[str, str]]:
         ("output", u.output_tokens, r.output, c.output_usd),
     ]
     rows = [
-        {"bucket": name, "tokens": f"{tokens:,}", "rate_per_mtok": exact_usd(rate), "cost_usd": exact_usd(usd)}
+        {"bucket": name, "tokens": f"{tokens:,}", "rate_per_mtok": fmt.usd(rate, exact=True),
+         "cost_usd": fmt.usd(usd, exact=True)}
         for name, tokens, rate, usd in buckets
         if tokens or usd
     ]
     rows.append({"bucket": "total", "tokens": f"{u.total_tokens:,}", "rate_per_mtok": "",
-                 "cost_usd": exact_usd(c.total_usd)})
+                 "cost_usd": fmt.usd(c.total_usd, exact=True)})
     return rows
 
 
@@ -374,13 +371,14 @@ def sample_rows(report: SampleReport) -> list[tuple[str, str]]:
         ("TTFT p50 / p95 / p99", pcts(report.ttft_ms)),
         ("Output tokens/s (mean)", _num(report.output_tokens_per_s, 1)),
         ("Errors", errors),
-        ("Total cost", exact_usd(report.total_cost_usd) if report.priced_calls else "unknown (no priced call)"),
-        ("Mean cost per call", exact_usd(report.mean_cost_usd)),
+        ("Total cost",
+         fmt.usd(report.total_cost_usd, exact=True) if report.priced_calls else "unknown (no priced call)"),
+        ("Mean cost per call", fmt.usd(report.mean_cost_usd, exact=True)),
     ]
     if report.unpriced_calls:
         rows.append(("Unpriced calls", f"{report.unpriced_calls} (usage not reported or price unknown)"))
     if report.requests_per_day is not None:
-        monthly = exact_usd(report.monthly_cost_usd) if report.monthly_cost_usd is not None else "unknown"
+        monthly = fmt.usd(report.monthly_cost_usd, exact=True) if report.monthly_cost_usd is not None else "unknown"
         rows.append((f"Monthly cost at {report.requests_per_day:,} requests/day (30 days)", monthly))
     return rows
 
@@ -398,7 +396,7 @@ def planner_inputs(report: SampleReport, provider: str | None, model: str) -> di
         "requests_per_day": report.requests_per_day,
         "input_tokens": Decimal(prompt) / len(usages),
         "output_tokens": Decimal(output) / len(usages),
-        "cache_hit_rate": Decimal(sum(u.cache_read_tokens for u in usages)) / prompt if prompt else Decimal(0),
+        "cache_hit_rate": metrics.cache_hit_rate(sum(u.cache_read_tokens for u in usages), prompt) or Decimal(0),
         "reasoning_share": Decimal(sum(u.reasoning_tokens for u in usages)) / output if output else Decimal(0),
         "mean_cost_usd": report.mean_cost_usd,
         "monthly_cost_usd": report.monthly_cost_usd,
@@ -413,7 +411,7 @@ def compare_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
     for c in comparisons:
         row = c.row()
         for name in ("mean_cost_usd", "monthly_cost_usd"):
-            row[name] = exact_usd(row[name]) if row[name] is not None else "unknown"
+            row[name] = fmt.usd(row[name], exact=True) if row[name] is not None else "unknown"
         for name in ("p50_latency_ms", "p50_ttft_ms", "output_tokens_per_s"):
             row[name] = None if row[name] is None else round(row[name], 1)
         rows.append(row)

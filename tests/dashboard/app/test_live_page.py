@@ -16,12 +16,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
 from dashboard.live.ui_support import (
     PLANNER_KEY,
     build_request,
     compare_rows,
-    exact_usd,
     other_targets,
     parse_messages,
     run_compare,
@@ -236,8 +236,8 @@ def test_compare_two_loopback_rows_exact_mean_cost(fake: FakeOpenAI) -> None:
     assert all("Authorization" not in h.headers for h in fake.hits)  # no key named: none sent
     one = cost(Usage(input_tokens=5, output_tokens=REPLY_TOKENS), "deepseek-v4-flash", "ourtoken",
                catalog=default_catalog()).total_usd
-    assert [r["mean_cost_usd"] for r in result] == [exact_usd(one)] * 2
-    assert [r["monthly_cost_usd"] for r in result] == [exact_usd(one * 100 * 30)] * 2
+    assert [r["mean_cost_usd"] for r in result] == [usd(one, exact=True)] * 2
+    assert [r["monthly_cost_usd"] for r in result] == [usd(one * 100 * 30, exact=True)] * 2
 
 
 @pytest.mark.parametrize(
