@@ -100,7 +100,7 @@ def child(kind: str, what: str, path: str, db: str) -> None:
 
         con = duckdb.connect(db)
         for step in MIGRATIONS:
-            con.execute(step)
+            step(con)
         con.execute(FLOOR_ORIGIN.format(source="import" if kind == "csv" else "openai-log"))
         con.execute("SET preserve_insertion_order = false")
         start, cpu_start = time.perf_counter(), _cpu()  # the schema is not part of the load

@@ -1,7 +1,8 @@
 """The Streamlit entry point: `streamlit run dashboard/app.py`.
 
 Opens the warehouse (once per process), draws the shared sidebar and runs the chosen page.
-Add a page by adding an `st.Page` to PAGES.
+Add a page by adding an `st.Page` to its section of PAGES: Spend (what was spent), Plan (what
+it would cost), Data (the prices and the logs the figures come from).
 """
 
 from __future__ import annotations
@@ -22,16 +23,23 @@ from pricing import PricingError  # noqa: E402
 
 st.set_page_config(page_title="LLM usage and cost", page_icon=":material/monitoring:", layout="wide")
 
-PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("app_pages/explore.py", title="Explore", icon=":material/table_chart:"),
-    st.Page("app_pages/caching.py", title="Cache", icon=":material/cached:"),
-    st.Page("app_pages/statement.py", title="Statement", icon=":material/receipt_long:"),
-    st.Page("app_pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
-    st.Page("app_pages/live_calls.py", title="Live calls", icon=":material/bolt:"),
-    st.Page("app_pages/prices.py", title="Prices", icon=":material/sell:"),
-    st.Page("app_pages/import_logs.py", title="Import", icon=":material/upload_file:"),
-]
+PAGES = {
+    "Spend": [
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/explore.py", title="Explore", icon=":material/table_chart:"),
+        st.Page("app_pages/caching.py", title="Cache", icon=":material/cached:"),
+        st.Page("app_pages/statement.py", title="Statement", icon=":material/receipt_long:"),
+    ],
+    "Plan": [
+        st.Page("app_pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
+        st.Page("app_pages/live_calls.py", title="Live calls", icon=":material/bolt:"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
+    ],
+    "Data": [
+        st.Page("app_pages/prices.py", title="Prices", icon=":material/sell:"),
+        st.Page("app_pages/import_logs.py", title="Import", icon=":material/upload_file:"),
+    ],
+}
 
 gate.guard()
 

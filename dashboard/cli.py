@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "forecast",
     "simulate_cache",
     "call",
+    "eval",
 ]
 
 

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, available_timezones
 import streamlit as st
 
 from dashboard import cache
-from dashboard.warehouse.db import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 
 PRESETS = {
     "7d": "Last 7 days",

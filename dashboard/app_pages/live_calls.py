@@ -1,13 +1,13 @@
 """Live calls: one call, a cache probe, a sample run or a comparison against OpenAI-compatible endpoints.
 
-The widgets are in live_widgets.py and the tabs in live_tabs.py; the calls, the prices and the
-display rows come from dashboard/live/ (no Streamlit there).
+The widgets and tabs are in app_pages/live/, beside the form values, runs and display rows they use;
+the calls, the prices and the recording are dashboard/live/ (no Streamlit there).
 """
 
 import streamlit as st
 
 from dashboard import cache
-from dashboard.app_pages import live_tabs, live_widgets
+from dashboard.app_pages.live import tabs, widgets
 from dashboard.charts import tables
 
 st.title("Live calls")
@@ -16,20 +16,20 @@ st.caption("Call an endpoint and see latency, tokens and the exact cost of each 
            "A key configured on the server goes only to its own base URL.")
 
 with st.container(border=True):
-    settings = live_widgets.endpoint_form()
+    settings = widgets.endpoint_form()
 with st.container(border=True):
-    request = live_widgets.request_form(settings.model)
+    request = widgets.request_form(settings.model)
 st.checkbox("Record the calls in the warehouse (source `live`)", value=True, key="live_record")
 
 single, probe, sample, compare = st.tabs(["Single call", "Cache probe", "Sample run", "Compare"])
 with single:
-    live_tabs.single(settings, request)
+    tabs.single(settings, request)
 with probe:
-    live_tabs.probe(settings, request)
+    tabs.probe(settings, request)
 with sample:
-    live_tabs.sample(settings, request)
+    tabs.sample(settings, request)
 with compare:
-    live_tabs.comparison(settings, request)
+    tabs.comparison(settings, request)
 
 with st.expander("Recorded calls, failed ones included"):
     st.caption("Every recorded call with its outcome. Only calls that succeeded are requests: spend, request counts "

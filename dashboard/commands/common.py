@@ -10,7 +10,7 @@ from pathlib import Path
 from dashboard.errors import WarehouseError
 from dashboard.ingest.base import check_zone
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.db import LockedError
+from dashboard.warehouse.connection import LockedError
 
 # How often a command waiting for the warehouse tries it again, and says that it waits.
 RETRY_SECONDS = 0.25

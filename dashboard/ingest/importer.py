@@ -18,8 +18,8 @@ from dashboard.ingest.files import BrokenFile
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql, lean_fits
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.db import lean_sample_sql
 from dashboard.warehouse.loader import ImportCounts, NotClean, NotLean, Unreadable, read_sample, run_import
+from dashboard.warehouse.rows import lean_sample_sql
 
 
 @dataclass(frozen=True)

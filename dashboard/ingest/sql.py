@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
-from dashboard.warehouse.db import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 
 MACROS = """
 -- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
@@ -139,7 +139,7 @@ TEXT_FIELDS = ("request_id", "provider", "upstream_provider", "model", "project"
                "user", "status", "currency")
 
 
-# The fields whose values go to the columns a lean insert leaves out (warehouse.db.LEAN_DEFAULTS).
+# The fields whose values go to the columns a lean insert leaves out (warehouse.rows.LEAN_DEFAULTS).
 LEAN_ABSENT = ("upstream_provider", "user", "tags", "cache_write", "cache_write_1h", "reasoning", "latency_ms",
                "ttft_ms", "status", "currency", "requests", "ts_end")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dashboard.errors import WarehouseError
-from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.connection import Warehouse
 
 
 class CellSql(Protocol):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from dashboard import metrics
 from dashboard.errors import DashboardError
-from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, priced
 from pricing.sql import priced_requests_sql
 

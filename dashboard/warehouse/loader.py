@@ -18,14 +18,13 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
-from dashboard.warehouse.db import (
+from dashboard.warehouse.connection import Warehouse, damaged
+from dashboard.warehouse.rows import (
     NOT_JSON,
     SKIPPED,
     UNNAMED,
     NotClean,
     NotLean,
-    Warehouse,
-    damaged,
     insert_clean_requests,
     insert_new_requests,
     stage_in_file_order,
@@ -124,7 +123,7 @@ def run_import(
     anything commits: the import reads every stored row's model name inside its transaction.
     """
     cur = wh.cursor()
-    with wh._write_lock, _unordered(cur, clean_only):
+    with wh.write_lock(), _unordered(cur, clean_only):
         batch, was_fresh = wh.begin_batch(cur)
         try:
             cur.execute(macros)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from dashboard.errors import DashboardError
 from dashboard.metrics import cache_hit_rate_sql
-from dashboard.warehouse.db import FIRST_DAY, LAST_DAY, Warehouse
+from dashboard.warehouse.connection import Warehouse
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from pricing import money_str
 
 GRAINS = ("hour", "day", "week", "month")

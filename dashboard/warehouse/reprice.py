@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from dashboard.errors import DashboardError
 from dashboard.metrics import prompt_tokens_sql
-from dashboard.warehouse.db import Warehouse, translate
+from dashboard.warehouse.connection import Warehouse, translate
 from dashboard.warehouse.queries import Filters, shown_model
 from pricing import Catalog, ModelPrice, price_rows
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql

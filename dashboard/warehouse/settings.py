@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dashboard.warehouse.db import Warehouse
+from dashboard.warehouse.connection import Warehouse
 
 _ROUTE_KEY = "default_route:"
 

@@ -28,8 +28,8 @@ from typing import Any
 import pandas as pd
 
 from dashboard.errors import WarehouseError
+from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.csvfile import CellSql, copy_csv
-from dashboard.warehouse.db import Warehouse
 from dashboard.warehouse.queries import APPROXIMATE, BILLED_COVERAGE, Filters, month_bounds, priced, zone
 
 # A line is flagged when |billed - computed| exceeds either threshold.

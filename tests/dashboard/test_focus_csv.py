@@ -52,7 +52,7 @@ texts = st.one_of(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts)
 def test_text_cells_match_python(sql_wh, text):
     assert _sql_cell(sql_wh, "text", "VARCHAR", text) == _csv_cell(text)
@@ -77,20 +77,20 @@ def test_decimal_cells_match_python(sql_wh, value):
     assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == _csv_cell(value)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.decimals(min_value=Decimal("-1E+25"), max_value=Decimal("1E+25"), places=12,
                          allow_nan=False, allow_infinity=False))
 def test_generated_decimal_cells_match_python(sql_wh, value):
     assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == _csv_cell(value)
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.integers(min_value=-(2**100), max_value=2**100))
 def test_integer_cells_match_python(sql_wh, value):
     assert _sql_cell(sql_wh, "integer", "HUGEINT", value) == _csv_cell(value)
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31),
                            timezones=st.sampled_from([UTC, *map(__import__("zoneinfo").ZoneInfo,
                                                                 ("Europe/Berlin", "Asia/Kathmandu"))])))
@@ -125,7 +125,7 @@ rows = st.lists(st.tuples(st.one_of(st.none(), texts), st.one_of(st.none(), st.d
     min_value=-10**6, max_value=10**6, places=12, allow_nan=False, allow_infinity=False))), min_size=1, max_size=8)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows)
 def test_a_copied_file_matches_the_python_writer(sql_wh, rows):
     # Quoting, empty text against no value, line ends and a hostile header, not only single cells.

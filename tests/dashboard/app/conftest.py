@@ -8,8 +8,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
-
 
 @pytest.fixture(scope="session")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -23,7 +21,7 @@ def app(db: Path, monkeypatch: pytest.MonkeyPatch):
     cache.clear_data()
 
     def run(page: str | None = None, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(fixture.APP, default_timeout=60)
         at.query_params.update({"range": "all", **params})
         at.run()
         if page:

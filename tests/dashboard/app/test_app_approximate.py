@@ -4,8 +4,8 @@ much of the computed cost is approximate, and the Statement charges the export's
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
+import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,7 +14,6 @@ from dashboard.charts.format import usd
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 # A Monday (peak hours inside: approximate) and a Saturday (one price all day: exact) of
 # deepseek-v4-flash, 1M input and 1M output tokens each, with the cost the export billed.
 DAILY = ("date,model,provider,requests,input_tokens,output_tokens,cost\n"
@@ -35,7 +34,7 @@ def daily_app(tmp_path, monkeypatch):
     cache.clear_data()
 
     def run(page: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(fixture.APP, default_timeout=60)
         at.query_params.update({"range": "all"})
         at.run()
         at.switch_page(page).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,7 +13,6 @@ from dashboard.warehouse import Warehouse
 from dashboard.warehouse.explore import distinct_values
 from dashboard.warehouse.queries import BLANK, Filters
 
-APP = str(__import__("pathlib").Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 ROWS = [
     {"request_id": "a", "provider": "openai", "project": "alpha", "tags": ["prod"]},
     {"request_id": "b", "provider": None, "project": None, "tags": []},
@@ -49,7 +49,7 @@ def test_blank_is_offered_first_and_selects_requests_without_a_value(db):
 def test_sidebar_shows_none_and_filters_by_it(db, monkeypatch):
     monkeypatch.setenv("USAGE_DB", str(db))
     cache.clear_data()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params.update({"range": "all"})
     at.run()
     project = at.multiselect(key="f_project")

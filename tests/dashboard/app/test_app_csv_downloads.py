@@ -23,7 +23,6 @@ from dashboard import cache
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 STARTS = ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
            "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)"]
@@ -84,7 +83,7 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     at.switch_page(page).run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import secrets
 
+import app_fixture as fixture
 import pytest
-from conftest import APP
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
@@ -31,7 +31,7 @@ def texts(at: AppTest) -> str:
 
 def test_exposed_without_sign_in_is_refused_and_shows_no_data(address):
     address("0.0.0.0")
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(fixture.APP, default_timeout=60).run()
     assert not at.exception
     assert len(at.error) == 1 and "sign-in is not configured" in at.error[0].value
     assert not at.metric and not at.dataframe  # nothing of the warehouse is shown
@@ -49,7 +49,7 @@ def _with_auth(at: AppTest, cookie_secret: str | None) -> AppTest:
 
 def test_with_auth_configured_a_visitor_must_sign_in_first(address):
     address("0.0.0.0")
-    at = _with_auth(AppTest.from_file(APP, default_timeout=60), secrets.token_urlsafe(32)).run()
+    at = _with_auth(AppTest.from_file(fixture.APP, default_timeout=60), secrets.token_urlsafe(32)).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]
     assert [b.label for b in at.button] == ["Sign in"]
@@ -61,7 +61,7 @@ def test_with_auth_configured_a_visitor_must_sign_in_first(address):
 def test_a_weak_cookie_secret_shows_nothing_and_says_how_to_make_one(address, where, cookie_secret):
     """Whoever knows the secret can sign a cookie as anyone: not even the sign-in page is offered."""
     address(where)
-    at = _with_auth(AppTest.from_file(APP, default_timeout=60), cookie_secret).run()
+    at = _with_auth(AppTest.from_file(fixture.APP, default_timeout=60), cookie_secret).run()
     assert not at.exception
     assert len(at.error) == 1 and MAKE_COOKIE_SECRET in at.error[0].value
     assert not at.button and not at.metric and not at.dataframe
@@ -69,7 +69,7 @@ def test_a_weak_cookie_secret_shows_nothing_and_says_how_to_make_one(address, wh
 
 def test_loopback_without_auth_opens_the_dashboard(address):
     address("127.0.0.1")
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     assert not at.exception

@@ -16,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from dashboard.warehouse import settings
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 HEADER = "When,LLM,Sent,Cached,Received,Spend (USD),Call\n"
 
 
@@ -41,7 +40,7 @@ def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     cache.clear_data()
 
     def open_page() -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(fixture.APP, default_timeout=60)
         at.query_params["range"] = "all"
         at.run()
         at.switch_page("app_pages/import_logs.py").run()

@@ -12,8 +12,6 @@ from streamlit.testing.v1 import AppTest
 from dashboard import cache
 from pricing import Usage, load_catalog, price_usage
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
-
 
 @pytest.fixture
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -22,7 +20,7 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setenv("PRICES_LOCAL", str(local))
     cache.clear_data()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     at.switch_page("app_pages/prices.py").run()
@@ -127,7 +125,7 @@ def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setenv("PRICES_LOCAL", str(local))
     cache.clear_data()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -188,7 +188,7 @@ def test_planner_starts_from_a_live_sample_run(db, wh, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from dashboard import cache
-    from dashboard.live.ui_support import PLANNER_KEY
+    from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
 
     monkeypatch.setenv("USAGE_DB", str(db))
     cache.clear_data()

@@ -16,22 +16,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
+from dashboard.app_pages.live.forms import build_request, other_targets, parse_messages
+from dashboard.app_pages.live.results import compare_rows
+from dashboard.app_pages.live.runs import run_compare
 from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
-from dashboard.live.ui_support import (
-    PLANNER_KEY,
-    build_request,
-    compare_rows,
-    other_targets,
-    parse_messages,
-    run_compare,
-)
 from pricing import Usage, cost, default_catalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
 from fake_server import FAKE_KEY, FakeOpenAI
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 PAGE = "app_pages/live_calls.py"
 PROMPT = "Say hello in five words."  # five words: five prompt tokens on the loopback server
 REPLY_TOKENS = 5  # the server's reply, "Hello from the loopback server."
@@ -64,7 +59,7 @@ def live_page(base_url: str, key: str | None = "key:fake", bind: str | None = No
     """The page with the base URL and prompt filled in, and the server's key "fake" configured in secrets,
     bound to `bind` (default: the base URL's scheme, host and port); `key` picks the key choice when given.
     With an [auth] section in `secrets`, the visitor is signed in."""
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(fixture.APP, default_timeout=30)
     bind = bind or "/".join(base_url.split("/", 3)[:3])
     at.secrets["live_keys"] = {"fake": {"base_url": bind, "env": KEY_VAR}}
     at.secrets.update(secrets)
@@ -272,8 +267,10 @@ def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkey
 
 
 def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
-    code = "import sys, dashboard.live.ui_support; print([m for m in ('streamlit', 'duckdb') if m in sys.modules])"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parents[1], capture_output=True, text=True,
+    code = ("import sys, dashboard.app_pages.live.forms, dashboard.app_pages.live.runs, "
+            "dashboard.app_pages.live.results, dashboard.app_pages.forecasting.handoff; "
+            "print([m for m in ('streamlit', 'duckdb') if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(fixture.APP).parents[1], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

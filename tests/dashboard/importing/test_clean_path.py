@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.ingest import Options, import_file
-from dashboard.warehouse import db
-from dashboard.warehouse.db import UNNAMED, NotClean, insert_clean_requests
+from dashboard.warehouse import rows as db
+from dashboard.warehouse.rows import UNNAMED, NotClean, insert_clean_requests
 
 HEADER = "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
 
@@ -135,7 +135,7 @@ def test_identical_json_lines_without_an_id_are_each_a_request(warehouse, tmp_pa
 
 
 def test_more_repeated_ids_than_the_clean_read_takes_go_the_staged_way_with_the_same_result(warehouse, tmp_path):
-    from dashboard.warehouse.db import MAX_REPEATED_IDS
+    from dashboard.warehouse.rows import MAX_REPEATED_IDS
 
     n = MAX_REPEATED_IDS + 1
     rows = [csv_row(i, completion=1) for i in range(n)] + [csv_row(i, completion=2) for i in range(n)]

@@ -13,7 +13,7 @@ import pytest
 
 from dashboard.ingest import Options, import_file, importer
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.db import LEAN_DEFAULTS, NotLean, insert_clean_requests
+from dashboard.warehouse.rows import LEAN_DEFAULTS, NotLean, insert_clean_requests
 
 ROWS = [  # request_id, timestamp, model, provider, key, prompt, cached, completion, cost
     ("a1", "2026-11-01T00:00:00Z", "deepseek-v4-flash", "ourtoken", "sk-test-aaaa1111", 1000, 100, 10, "0.0001"),
@@ -177,7 +177,7 @@ def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_t
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
     for version, step in enumerate(MIGRATIONS[:4], start=1):
-        con.execute(step)
+        step(con)
         con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
     con.execute("INSERT INTO origins VALUES (1, 1, 'old', NULL)")
     con.execute("INSERT INTO request_rows (origin_id, request_id, ts, model, \"user\", input_tokens, cache_read_tokens, "

@@ -9,18 +9,10 @@ from collections.abc import Iterator, Mapping
 import pytest
 from fake_server import FAKE_KEY, FakeOpenAI
 
+from dashboard.app_pages.live.forms import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, other_targets
+from dashboard.app_pages.live.runs import run_compare, run_single
 from dashboard.errors import LiveCallError
 from dashboard.live.keys import NamedKey, named_keys
-from dashboard.live.ui_support import (
-    NO_KEY,
-    TYPED_KEY,
-    KeyChoice,
-    build_endpoint,
-    build_request,
-    other_targets,
-    run_compare,
-    run_single,
-)
 
 AWS = "AWS_SECRET_ACCESS_KEY"
 AWS_VALUE = "aws-secret-value-0123456789abcdef"

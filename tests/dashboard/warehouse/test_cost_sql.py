@@ -166,7 +166,7 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path)
     holding, release = threading.Event(), threading.Event()
 
     def writer():  # stands for an import: it holds the write lock for its whole run
-        with wh._write_lock:
+        with wh.write_lock():
             holding.set()
             release.wait(30)
 

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.db import DamagedError
+from dashboard.warehouse.connection import DamagedError
 
 REPO = Path(__file__).resolve().parents[3]
 DAMAGED = "is damaged or not a DuckDB file"

@@ -1,19 +1,20 @@
 """Schema migrations: an old file upgrades in place, a newer one is refused."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import duckdb
 import pytest
 
 from dashboard.errors import WarehouseError
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
+from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION, apply
 
 
 def make_v1(path):
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
-    con.execute(MIGRATIONS[0])
+    MIGRATIONS[0](con)
     con.execute("INSERT INTO schema_version VALUES (1, now())")
     con.execute(
         "INSERT INTO requests (source, request_id, ts, model, input_tokens, cache_read_tokens, cache_write_tokens, "
@@ -32,6 +33,52 @@ def test_version_1_file_is_upgraded_in_place_keeping_its_rows(tmp_path):
     assert wh.query("SELECT count(*) FROM requests WHERE source = 'old'").fetchone()[0] == 1
     assert wh.query("SELECT count(*) FROM settings").fetchone()[0] >= 1  # created by a later step
     wh.close()
+
+
+def make_old(path, version):
+    """A file as the app of schema `version` left it, holding one request in that version's tables."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    for step in range(1, version + 1):
+        apply(con, step)
+    columns = "request_id, ts, model, input_tokens, cache_read_tokens, output_tokens"
+    values = "'1', TIMESTAMPTZ '2026-10-01 00:00:00+00', 'gpt-4o', 1000000, 0, 1000000"
+    if version < 4:  # `requests` was a table until origins
+        con.execute(f"INSERT INTO requests (source, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, "
+                    f"{columns}) VALUES ('old', 0, 0, 0, {values})")
+    else:
+        con.execute("INSERT INTO origins VALUES (1, NULL, 'old', NULL)")
+        con.execute(f"INSERT INTO request_rows (origin_id, cache_write_tokens, cache_write_1h_tokens, "
+                    f"reasoning_tokens, {columns}) VALUES (1, 0, 0, 0, {values})")
+    con.close()
+
+
+def _schema(wh):
+    """Every table's and view's columns with their types, and every view's definition."""
+    columns = wh.query("SELECT table_name, column_name, data_type, ordinal_position FROM information_schema.columns "
+                       "WHERE table_name <> 'priced_cache' ORDER BY ALL").fetchall()
+    views = wh.query("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL").fetchall()
+    sequences = wh.query("SELECT sequence_name FROM duckdb_sequences() ORDER BY ALL").fetchall()
+    return columns, views, sequences
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION), ids=lambda v: f"v{v}")
+def test_a_file_of_every_older_version_upgrades_to_the_schema_of_a_new_file(tmp_path, version):
+    make_old(tmp_path / "old.duckdb", version)
+    with Warehouse.open(tmp_path / "new.duckdb") as new:
+        expected = _schema(new)
+    with Warehouse.open(tmp_path / "old.duckdb") as wh:
+        versions = [r[0] for r in wh.query("SELECT version FROM schema_version ORDER BY version").fetchall()]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+        assert _schema(wh) == expected
+        # gpt-4o: $2.50 per 1M input tokens, $10 per 1M output tokens
+        assert wh.query(f"SELECT source, cost FROM ({wh.priced_sql()})").fetchall() == [("old", Decimal("12.5"))]
+
+
+def test_migrations_are_named_steps_in_order():
+    names = [step.__name__ for step in MIGRATIONS]
+    assert names == sorted(names) and len(set(names)) == len(names) == SCHEMA_VERSION
+    assert all(name.startswith(f"m{version:03d}_") for version, name in enumerate(names, start=1))
 
 
 def test_opening_twice_applies_nothing_again(tmp_path):
@@ -95,7 +142,7 @@ def _hold(path, mode):
 
 
 def test_a_file_held_by_a_writer_gives_a_clear_error_naming_it(tmp_path):
-    from dashboard.warehouse.db import LockedError
+    from dashboard.warehouse.connection import LockedError
 
     path = tmp_path / "held.duckdb"
     Warehouse.open(path).close()

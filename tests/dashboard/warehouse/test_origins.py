@@ -13,7 +13,7 @@ def make_v3(path):
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
     for version, step in enumerate(MIGRATIONS[:3], start=1):
-        con.execute(step)
+        step(con)
         con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
     rows = [  # source, request_id, import_id, batch_id, input, billed
         ("openai-log", "a", 1, 1, 10, "0.000123456789"),

@@ -1,33 +1,27 @@
-"""The DuckDB warehouse: the one place that opens DuckDB, migrates it and writes to it.
+"""Row writes: requests and live calls into the warehouse, each id once.
 
-One connection per process; each thread works through its own `cursor()`. DuckDB errors
-are translated here, once, into `WarehouseError` with the file name and what to do.
+The request columns, the two physical tables behind the `requests` view (`request_rows`,
+and `request_rows_lean` for rows that fill none of the rarely filled columns), the insert
+paths that keep (source, request_id) unique without an index, and the updates a growing
+log needs. An import's own SQL (ingest) yields rows; this module writes them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from dashboard.errors import WarehouseError, id_without_key, mask_value
-from dashboard.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
-from pricing import Catalog, default_catalog, price_rows
-from pricing.sql import PRICE_COLUMNS, priced_requests_sql
+from dashboard.warehouse.prices import begin_batch
 
-DEFAULT_PATH = Path("data") / "usage.duckdb"
+if TYPE_CHECKING:
+    from dashboard.warehouse.connection import Warehouse
 
 # The days a request's time may fall on: an import rejects any other time (a placeholder such
 # as 0001-01-01 would fall out of every month), and ranges and months are kept within them.
@@ -39,10 +33,10 @@ REQUEST_COLUMNS = (
     "output_tokens", "reasoning_tokens", "latency_ms", "ttft_ms", "status", "billed_cost", "currency",
     "import_id", "request_count", "span_s",
 )
-# The columns of `live_calls` (migration 8), in order.
+# The columns of `live_calls` (migrations.m008_live_calls), in order.
 LIVE_CALL_COLUMNS = ("called_at", "base_url", "provider", "model", "status", "ok", "error_kind", "error",
                      "attempts", "latency_ms", "request_id")
-# What every row of one insert shares, stored once per insert in `origins` (see migration 4).
+# What every row of one insert shares, stored once per insert in `origins` (see migrations.m004_origins).
 ORIGIN_COLUMNS = ("source", "import_id")
 # The columns of the physical table `request_rows`, after its `origin_id`.
 ROW_COLUMNS = tuple(c for c in REQUEST_COLUMNS if c not in ORIGIN_COLUMNS)
@@ -50,7 +44,7 @@ TOKEN_COLUMNS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens",
 )
-# The row columns `request_rows_lean` leaves out (migration 5), each with the value `requests`
+# The row columns `request_rows_lean` leaves out (migrations.m005_lean_rows), each with the value `requests`
 # shows for a lean row, as SQL over that row (aliased {row}): what an import gives a row whose
 # file has none of these fields. Keep in step with the view of the latest migration that
 # redefines `requests` (5, then 7; a test compares them).
@@ -84,393 +78,77 @@ def key_hint(key: str | None) -> str | None:
     return key if key.startswith("…") and len(key) <= 5 else "…" + key[-4:]
 
 
-def _memory_limit() -> str:
-    """DuckDB's memory limit for this process: `USAGE_DB_MEMORY` (e.g. "2GB"), else 1GB."""
-    value = os.environ.get("USAGE_DB_MEMORY", "1GB").strip()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
-        raise WarehouseError(f"USAGE_DB_MEMORY={value!r} is not a size such as '1GB' or '512MB'")
-    return value
+
+def log_calls(wh: Warehouse, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Append live calls (LIVE_CALL_COLUMNS) to `live_calls`, failed ones included; returns how many."""
+    values = [[row.get(c) for c in LIVE_CALL_COLUMNS] for row in rows]
+    if values:
+        with wh.write_lock():
+            wh.cursor().executemany(
+                f"INSERT INTO live_calls ({', '.join(LIVE_CALL_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(LIVE_CALL_COLUMNS))})", values)
+    return len(values)
 
 
-class LockedError(WarehouseError):
-    """Another process holds the warehouse file."""
+def insert_requests(wh: Warehouse, rows: Iterable[Mapping[str, Any]], source: str | None = None) -> tuple[int, int]:
+    """Insert canonical request dicts; returns (added, duplicates). Keys are hinted, ids deduplicated."""
+    materialized = [_canonical_request(row, source) for row in rows]
+    if not materialized:
+        return 0, 0
+    added = insert_table(wh, pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
+    return added, len(materialized) - added
 
 
-class DamagedError(WarehouseError):
-    """The warehouse file is damaged (a block fails its checksum) or is no DuckDB file."""
+def _canonical_request(row: Mapping[str, Any], source: str | None) -> dict[str, Any]:
+    """`row`'s REQUEST_COLUMNS as stored: counts as ints, a naive time as UTC, keys cut to their hint."""
+    rec = {c: row.get(c) for c in REQUEST_COLUMNS}
+    if source is not None:
+        rec["source"] = source
+    for c in TOKEN_COLUMNS:
+        rec[c] = int(rec[c] or 0)
+    rec["request_count"] = 1 if rec["request_count"] is None else int(rec["request_count"])
+    if rec["span_s"] is not None:
+        rec["span_s"] = int(rec["span_s"])
+        if rec["span_s"] <= 0:
+            raise WarehouseError(f"request {rec['request_id']!r}: span_s is {rec['span_s']}; a span lasts "
+                                 "at least a second (leave it out for a single moment)")
+    ts = rec["ts"]
+    if isinstance(ts, datetime) and ts.tzinfo is None:
+        rec["ts"] = ts.replace(tzinfo=UTC)
+    for c in ("billed_cost", "status"):
+        if rec[c] is not None:
+            rec[c] = str(rec[c])
+    return _without_keys(rec)
 
 
-def damaged(e: BaseException, path: Path | str) -> DamagedError | None:
-    """The DamagedError that DuckDB error `e` (or the error it was raised from) stands for, if any.
-
-    Only an error about the warehouse itself: one reading a damaged log file (a zstd file's
-    "Data corruption detected") is about that file.
-    """
-    while e is not None:
-        if isinstance(e, duckdb.Error):
-            error = translate(e, path)
-            text = str(e)
-            if isinstance(error, DamagedError) and ("database" in text.lower() or str(path) in text):
-                return error
-        e = e.__cause__  # type: ignore[assignment]
-    return None
-
-
-def translate(e: Exception, path: Path | str) -> WarehouseError:
-    text = str(e)
-    if "Could not set lock" in text or "Conflicting lock" in text:
-        holder = re.search(r"held in (.+?) \(PID (\d+)\)", text)
-        who = f" (PID {holder.group(2)}, {holder.group(1)})" if holder else ""
-        return LockedError(
-            f"the warehouse file {str(path)!r} is locked by another process{who}; close that program "
-            "(or the other copy of the app) or point USAGE_DB / --db at another file"
-        )
-    damaged = ("not a valid DuckDB database", "corrupt", "could not read enough bytes", "checksum",
-               "failed to read database header", "invalid database header")
-    if any(marker in text.lower() for marker in (m.lower() for m in damaged)):
-        return DamagedError(
-            f"the warehouse file {str(path)!r} is damaged or not a DuckDB file; move it aside and "
-            "re-import your logs (the imports register lists every file that was imported)"
-        )
-    return WarehouseError(f"the warehouse {str(path)!r} failed: {text.splitlines()[0] if text else e!r}")
+def _without_keys(rec: dict[str, Any]) -> dict[str, Any]:
+    """`rec` with every text a key could hide in scrubbed: the key column cut to its hint."""
+    rec["api_key"] = key_hint(rec["api_key"])
+    if isinstance(rec["tags"], str):
+        rec["tags"] = [t for t in rec["tags"].split(",") if t]
+    for c in ("user", "model", "project"):
+        if isinstance(rec[c], str):
+            rec[c] = mask_value(rec[c])
+    if isinstance(rec["request_id"], str):
+        rec["request_id"] = id_without_key(rec["request_id"])
+    if rec["tags"]:
+        rec["tags"] = [mask_value(str(t)) for t in rec["tags"]]
+    return rec
 
 
-class Warehouse:
-    """A migrated warehouse file with its prices loaded from the catalog."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool, catalog: Catalog) -> None:
-        self.con = con
-        self.path = path
-        self.read_only = read_only
-        self.catalog = catalog
-        self.notice: str | None = None  # why the file is open read-only, for a banner
-        self.build_cache = True  # see open(cache=...)
-        self._write_lock = threading.RLock()
-
-    # ------------------------------------------------------------------ opening
-
-    @staticmethod
-    def default_path() -> Path:
-        """`USAGE_DB` when set, else data/usage.duckdb."""
-        return Path(os.environ.get("USAGE_DB") or DEFAULT_PATH)
-
-    @classmethod
-    def open(
-        cls,
-        path: Path | str | None = None,
-        read_only: bool = False,
-        catalog: Catalog | None = None,
-        fallback_read_only: bool = False,
-        cache: bool = True,
-    ) -> Warehouse:
-        """Open and migrate a warehouse file.
-
-        With `fallback_read_only`, a file another process holds read-only is opened
-        read-only too (imports disabled, `notice` says why) instead of failing.
-        `cache` False, for a one-shot command: a read that finds the priced cache stale
-        answers from the live cost view instead of building the cache first. On 5,000,000
-        rows a month report from the view takes about half a second; building the cache
-        takes several, which only a long-lived process (the app) earns back.
-        """
-        target = Path(path) if path else cls.default_path()
-        if not read_only:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        notice = None
+def insert_table(wh: Warehouse, table: pa.Table) -> int:
+    """Insert an Arrow table with the request columns as one batch; returns rows added (new ids only)."""
+    cur = wh.cursor()
+    cur.register("staged_table", table)
+    with wh.write_lock():
+        batch, was_fresh = begin_batch(cur)
         try:
-            con = duckdb.connect(str(target), read_only=read_only)
-        except duckdb.Error as e:
-            error = translate(e, target)
-            if not (fallback_read_only and not read_only and isinstance(error, LockedError)):
-                raise error from e
-            try:
-                con = duckdb.connect(str(target), read_only=True)
-            except duckdb.Error:
-                raise error from e
-            read_only = True
-            notice = f"{error}. Opened read-only instead: you can look, but imports and price edits are disabled."
-        try:
-            # DuckDB opens some other files (a JSON-lines log) as a database of views held in
-            # memory: imports into it would vanish with the process.
-            stored = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-            if stored.fetchall() == [(None,)]:
-                con.close()
-                raise translate(duckdb.IOException("not a valid DuckDB database file"), target)
-            con.execute("SET TimeZone = 'UTC'")
-            # Bounded memory however large an import is: past this DuckDB spills to disk.
-            con.execute(f"SET memory_limit = '{_memory_limit()}'")
-        except duckdb.Error as e:
-            con.close()
-            raise translate(e, target) from e
-        wh = cls(con, target, read_only, catalog or default_catalog())
-        wh.notice = notice
-        wh.build_cache = cache
-        try:
-            wh._migrate()
-            if not read_only:
-                wh.sync_prices()
-        except duckdb.Error as e:
-            con.close()
-            raise translate(e, target) from e
-        except WarehouseError:
-            con.close()
-            raise
-        return wh
-
-    def close(self) -> None:
-        self.con.close()
-
-    def __enter__(self) -> Warehouse:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextlib.contextmanager
-    def transaction(self, cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
-        """BEGIN ... COMMIT on `cur`; on a DuckDB error, ROLLBACK and raise it as WarehouseError."""
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            cur.execute("COMMIT")
-        except duckdb.Error as e:
-            cur.execute("ROLLBACK")
-            raise translate(e, self.path) from e
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
-        cur = self.con.cursor()
-        cur.execute("SET TimeZone = 'UTC'")
-        return cur
-
-    def _migrate(self) -> None:
-        con = self.con
-        if not self.read_only:
-            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        current = 0
-        if "schema_version" in tables:
-            # fetchall: an unread result would keep a transaction open on this long-lived connection.
-            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
-        if current > SCHEMA_VERSION:
-            raise WarehouseError(
-                f"the warehouse file {str(self.path)!r} has schema version {current}, newer than this "
-                f"app knows ({SCHEMA_VERSION}); upgrade the app or use another file"
-            )
-        if current == SCHEMA_VERSION:
-            return
-        if self.read_only:
-            raise WarehouseError(
-                f"the warehouse file {str(self.path)!r} needs an upgrade (schema {current} -> "
-                f"{SCHEMA_VERSION}) but is open read-only; open it once without another process holding it"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction(con):
-                con.execute(MIGRATIONS[version - 1])
-                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-
-    # ------------------------------------------------------------------ prices
-
-    def sync_prices(self, catalog: Catalog | None = None) -> None:
-        """Load the catalog into `prices` and re-resolve every logged model (skipped when unchanged)."""
-        if catalog is not None:
-            self.catalog = catalog
-        rows = price_rows(self.catalog)
-        names = sorted((m.provider, m.id, m.aliases) for m in self.catalog.models)
-        digest = hashlib.sha256(repr((rows, names, sorted(self.catalog.routes))).encode()).hexdigest()
-        cur = self.cursor()
-        # fetchall, not fetchone: DuckDB refuses register() while a result is still open.
-        current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchall()
-        if current and current[0][0] == digest:
-            return
-        columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
-                   for c in PRICE_COLUMNS}
-        # Lists unnested by DuckDB: building an Arrow table from Python lists would import pandas,
-        # a second's start-up for a command-line import.
-        unnested = ", ".join(f"unnest(${c})" for c in PRICE_COLUMNS)
-        with self._write_lock, self.transaction(cur):
-            cur.execute("DELETE FROM prices")
-            cur.execute(f"INSERT INTO prices SELECT {unnested}", columns)
-            cur.execute("INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest])
-            # Another catalog may resolve logged names differently: map every pair again.
-            cur.execute("DELETE FROM model_map")
-            self._refresh_model_map(cur)
-
-    def _refresh_model_map(self, cur: duckdb.DuckDBPyConnection) -> None:
-        pairs = cur.execute(
-            "SELECT DISTINCT coalesce(provider, ''), model FROM requests "
-            "EXCEPT SELECT provider, model FROM model_map"
-        ).fetchall()
-        if not pairs:
-            return
-        mapped = []
-        for provider, model in pairs:
-            entry = self.catalog.find(model, provider or None)
-            mapped.append((provider, model, entry.provider if entry else None, entry.id if entry else None))
-        cur.executemany("INSERT INTO model_map VALUES (?, ?, ?, ?)", mapped)
-
-    def refresh_model_map(self, full: bool = False) -> None:
-        """Resolve (provider, model) pairs not yet mapped; `full` re-resolves every pair."""
-        cur = self.cursor()
-        with self._write_lock:
-            if full:
-                cur.execute("DELETE FROM model_map")
-            self._refresh_model_map(cur)
-
-    def reload_catalog(self, catalog: Catalog) -> None:
-        """After a price edit: new prices and a full re-resolution; all history re-prices at once."""
-        self.catalog = catalog
-        self.sync_prices()
-
-    # ------------------------------------------------------------------ writing rows
-
-    def log_calls(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Append live calls (LIVE_CALL_COLUMNS) to `live_calls`, failed ones included; returns how many."""
-        values = [[row.get(c) for c in LIVE_CALL_COLUMNS] for row in rows]
-        if values:
-            with self._write_lock:
-                self.cursor().executemany(
-                    f"INSERT INTO live_calls ({', '.join(LIVE_CALL_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(LIVE_CALL_COLUMNS))})", values)
-        return len(values)
-
-    def insert_requests(self, rows: Iterable[Mapping[str, Any]], source: str | None = None) -> tuple[int, int]:
-        """Insert canonical request dicts; returns (added, duplicates). Keys are hinted, ids deduplicated."""
-        materialized = []
-        for row in rows:
-            rec = {c: row.get(c) for c in REQUEST_COLUMNS}
-            if source is not None:
-                rec["source"] = source
-            rec["api_key"] = key_hint(rec["api_key"])
-            for c in TOKEN_COLUMNS:
-                rec[c] = int(rec[c] or 0)
-            rec["request_count"] = 1 if rec["request_count"] is None else int(rec["request_count"])
-            if rec["span_s"] is not None:
-                rec["span_s"] = int(rec["span_s"])
-                if rec["span_s"] <= 0:
-                    raise WarehouseError(f"request {rec['request_id']!r}: span_s is {rec['span_s']}; a span lasts "
-                                         "at least a second (leave it out for a single moment)")
-            ts = rec["ts"]
-            if isinstance(ts, datetime) and ts.tzinfo is None:
-                rec["ts"] = ts.replace(tzinfo=UTC)
-            if isinstance(rec["tags"], str):
-                rec["tags"] = [t for t in rec["tags"].split(",") if t]
-            for c in ("user", "model", "project"):
-                if isinstance(rec[c], str):
-                    rec[c] = mask_value(rec[c])
-            if isinstance(rec["request_id"], str):
-                rec["request_id"] = id_without_key(rec["request_id"])
-            if rec["tags"]:
-                rec["tags"] = [mask_value(str(t)) for t in rec["tags"]]
-            if rec["billed_cost"] is not None:
-                rec["billed_cost"] = str(rec["billed_cost"])
-            if rec["status"] is not None:
-                rec["status"] = str(rec["status"])
-            materialized.append(rec)
-        if not materialized:
-            return 0, 0
-        added = self.insert_table(pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
-        return added, len(materialized) - added
-
-    def insert_table(self, table: pa.Table) -> int:
-        """Insert an Arrow table with the request columns as one batch; returns rows added (new ids only)."""
-        cur = self.cursor()
-        cur.register("staged_table", table)
-        with self._write_lock:
-            batch, was_fresh = self.begin_batch(cur)
-            try:
-                with self.transaction(cur):
-                    added = insert_new_requests(cur, "staged_table", batch_id=batch)
-            finally:
-                cur.unregister("staged_table")
-            self.after_batch(cur, batch, was_fresh)
-        return added
-
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
-        """Run SQL with bound parameters on this thread's cursor; DuckDB errors become WarehouseError.
-
-        A statement that writes to `requests` marks the priced cache stale.
-        """
-        try:
-            cur = self.cursor()
-            result = cur.execute(sql, params or [])
-            if _WRITES.match(sql) and "RETURNING" not in sql.upper():
-                # Consume the count now: an open result keeps its write transaction open,
-                # which blocks CHECKPOINT and other writers.
-                result.fetchall()
-                if _WRITES_REQUESTS.match(sql):
-                    with self._write_lock:
-                        _bump_version(cur)
-            return result
-        except duckdb.Error as e:
-            raise translate(e, self.path) from e
-
-    # ------------------------------------------------------------------ the priced cache
-
-    def priced_sql(self, prices: str = "prices") -> str:
-        """SELECT of every request with its cost columns (see pricing.sql.priced_requests_sql).
-
-        With the warehouse's own prices this reads `priced_cache`, a materialised copy of
-        that view kept in step with every write (new batches are appended; a price or
-        catalog change, or a direct write, rebuilds it on the next read, unless the
-        warehouse was opened with `cache=False`: then a stale cache leaves reads on the view). Cost is still a
-        view of usage x prices: the cache is derived data, never edited by hand. Another
-        price table (a what-if) always gets the live view.
-        """
-        if prices != "prices":
-            return priced_requests_sql(prices=prices)
-        cur = self.cursor()
-        if _cache_fresh(cur):
-            return "SELECT * FROM priced_cache"
-        if self.read_only or not self.build_cache:
-            return priced_requests_sql()
-        # A write (an import) is running: answer from the view rather than wait for it to end.
-        if not self._write_lock.acquire(blocking=False):
-            return priced_requests_sql()
-        try:
-            self.refresh_priced_cache()
+            with wh.transaction(cur):
+                added = insert_new_requests(cur, "staged_table", batch_id=batch)
         finally:
-            self._write_lock.release()
-        return "SELECT * FROM priced_cache"
-
-    def refresh_priced_cache(self) -> None:
-        """Rebuild the priced cache from the view when it is stale."""
-        cur = self.cursor()
-        with self._write_lock:
-            if _cache_fresh(cur):
-                return
-            with self.transaction(cur):
-                cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
-                _mark_fresh(cur)
-
-    def begin_batch(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
-        """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
-        batch = cur.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
-        return int(batch), _cache_fresh(cur)
-
-    def map_models(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """Map new model names inside the caller's transaction (an import's, before it commits).
-
-        It reads every stored row's model, so a damaged block of that column fails the import
-        while it can still roll back, rather than after its rows are in.
-        """
-        self._refresh_model_map(cur)
-
-    def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool, mapped: bool = False) -> None:
-        """After an insert: map new model names (unless `mapped`, see map_models), then price
-        just the new rows into a fresh cache."""
-        try:
-            if not mapped:
-                self._refresh_model_map(cur)
-        except duckdb.Error as e:
-            raise translate(e, self.path) from e
-        with self.transaction(cur):
-            _bump_version(cur)
-            if was_fresh:
-                cur.execute(
-                    f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
-                )
-                cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
-                _mark_fresh(cur)
+            cur.unregister("staged_table")
+        wh.after_batch(cur, batch, was_fresh)
+    return added
 
 
 _REQUEST_ARROW = pa.schema(
@@ -487,39 +165,6 @@ _REQUEST_ARROW = pa.schema(
 )
 
 _INSERT_COLUMNS = "origin_id, " + ", ".join(f'"{c}"' for c in ROW_COLUMNS)
-_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE|CHECKPOINT)\b", re.I)
-_WRITES_REQUESTS = re.compile(
-    r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\b(requests|request_rows|request_rows_lean|origins)\b",
-    re.I | re.S)
-
-
-def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    rows = cur.execute(
-        "SELECT key, value FROM settings WHERE key IN ('prices_sha256', 'requests_version', 'priced_cache_token')"
-    ).fetchall()
-    return dict(rows)
-
-
-# Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
-PRICED_CACHE_VERSION = 4
-
-
-def _token(values: dict[str, str]) -> str:
-    return f"v{PRICED_CACHE_VERSION}:{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
-
-
-def _cache_fresh(cur: duckdb.DuckDBPyConnection) -> bool:
-    values = _settings(cur)
-    return values.get("priced_cache_token") == _token(values)
-
-
-def _mark_fresh(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("INSERT OR REPLACE INTO settings VALUES ('priced_cache_token', ?)", [_token(_settings(cur))]).fetchall()
-
-
-def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
-    version = int(_settings(cur).get("requests_version", "0")) + 1
-    cur.execute("INSERT OR REPLACE INTO settings VALUES ('requests_version', ?)", [str(version)]).fetchall()
 
 
 def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str = "true", batch_id: int = 0) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache, state
-from dashboard.app_pages.forecast_inputs import scenario_inputs
+from dashboard.app_pages.forecasting.inputs import scenario_inputs
 from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.charts import tables

@@ -17,10 +17,10 @@ from typing import Any
 import streamlit as st
 
 from dashboard import access, cache, gate
+from dashboard.app_pages.live.forms import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, preset_by_name
 from dashboard.errors import LiveCallError
 from dashboard.live import PRESETS, CallResult, ChatRequest, Endpoint, record_calls
 from dashboard.live.keys import SECRETS_TABLE, NamedKey, named_keys
-from dashboard.live.ui_support import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, preset_by_name
 
 
 def _secrets_table(name: str) -> Mapping[str, Any]:

@@ -9,28 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache
-from dashboard.app_pages import live_widgets as w
+from dashboard.app_pages.forecasting.handoff import PLANNER_KEY, planner_inputs, planner_widget_values
+from dashboard.app_pages.live import widgets as w
+from dashboard.app_pages.live.forms import other_targets, probe_prefix
+from dashboard.app_pages.live.results import call_rows, compare_rows, cost_rows, cost_text, facts, sample_rows
+from dashboard.app_pages.live.runs import run_compare, run_probe, run_sample, run_single
 from dashboard.charts import format as fmt
 from dashboard.errors import LiveCallError
 from dashboard.live import CallResult, ChatRequest, Endpoint, Target
 from dashboard.live.presets import PRESETS
-from dashboard.live.ui_support import (
-    PLANNER_KEY,
-    call_rows,
-    compare_rows,
-    cost_rows,
-    cost_text,
-    facts,
-    other_targets,
-    planner_inputs,
-    planner_widget_values,
-    probe_prefix,
-    run_compare,
-    run_probe,
-    run_sample,
-    run_single,
-    sample_rows,
-)
 
 
 def _endpoint(settings: w.Settings) -> Endpoint | None:

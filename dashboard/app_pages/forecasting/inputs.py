@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard import cache, state
+from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
 from dashboard.errors import DashboardError
 from dashboard.forecasts.scenario import ScenarioInputs, inputs_from_history
-from dashboard.live.ui_support import PLANNER_KEY
 
 PREFERRED_ROUTES = ("ourtoken/deepseek-v4-flash", "deepseek/deepseek-v4-flash", "openai/gpt-5.4-mini")
 DEFAULTS: dict[str, Any] = {

@@ -1,0 +1,171 @@
+"""Prices in the warehouse, and the priced cache.
+
+`prices` holds the catalog's rates and `model_map` what every logged (provider, model)
+resolves to. Cost is a view of usage x prices (pricing.sql); `priced_cache` is that view
+materialised, kept in step with writes: a batch of new rows is priced and appended as it
+lands, and anything else that changes `requests` or the prices marks the cache stale (a
+version in `settings`), so the next read rebuilds it or reads the view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pricing import Catalog, price_rows
+from pricing.sql import PRICE_COLUMNS, priced_requests_sql
+
+if TYPE_CHECKING:
+    from dashboard.warehouse.connection import Warehouse
+
+
+def sync_prices(wh: Warehouse, catalog: Catalog | None = None) -> None:
+    """Load the catalog into `prices` and re-resolve every logged model (skipped when unchanged)."""
+    if catalog is not None:
+        wh.catalog = catalog
+    rows = price_rows(wh.catalog)
+    names = sorted((m.provider, m.id, m.aliases) for m in wh.catalog.models)
+    digest = hashlib.sha256(repr((rows, names, sorted(wh.catalog.routes))).encode()).hexdigest()
+    cur = wh.cursor()
+    # fetchall, not fetchone: DuckDB refuses register() while a result is still open.
+    current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchall()
+    if current and current[0][0] == digest:
+        return
+    columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
+               for c in PRICE_COLUMNS}
+    # Lists unnested by DuckDB: building an Arrow table from Python lists would import pandas,
+    # a second's start-up for a command-line import.
+    unnested = ", ".join(f"unnest(${c})" for c in PRICE_COLUMNS)
+    with wh.write_lock(), wh.transaction(cur):
+        cur.execute("DELETE FROM prices")
+        cur.execute(f"INSERT INTO prices SELECT {unnested}", columns)
+        cur.execute("INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest])
+        # Another catalog may resolve logged names differently: map every pair again.
+        cur.execute("DELETE FROM model_map")
+        map_new_models(wh, cur)
+
+
+def map_new_models(wh: Warehouse, cur: duckdb.DuckDBPyConnection) -> None:
+    """Add to `model_map` every logged (provider, model) pair it lacks, resolved by the catalog."""
+    pairs = cur.execute(
+        "SELECT DISTINCT coalesce(provider, ''), model FROM requests "
+        "EXCEPT SELECT provider, model FROM model_map"
+    ).fetchall()
+    if not pairs:
+        return
+    mapped = []
+    for provider, model in pairs:
+        entry = wh.catalog.find(model, provider or None)
+        mapped.append((provider, model, entry.provider if entry else None, entry.id if entry else None))
+    cur.executemany("INSERT INTO model_map VALUES (?, ?, ?, ?)", mapped)
+
+
+def refresh_model_map(wh: Warehouse, full: bool = False) -> None:
+    """Resolve (provider, model) pairs not yet mapped; `full` re-resolves every pair."""
+    cur = wh.cursor()
+    with wh.write_lock():
+        if full:
+            cur.execute("DELETE FROM model_map")
+        map_new_models(wh, cur)
+
+
+def priced_sql(wh: Warehouse, prices: str = "prices") -> str:
+    """SELECT of every request with its cost columns (see pricing.sql.priced_requests_sql).
+
+    With the warehouse's own prices this reads `priced_cache`, a materialised copy of
+    that view kept in step with every write (new batches are appended; a price or
+    catalog change, or a direct write, rebuilds it on the next read, unless the
+    warehouse was opened with `cache=False`: then a stale cache leaves reads on the view). Cost is still a
+    view of usage x prices: the cache is derived data, never edited by hand. Another
+    price table (a what-if) always gets the live view.
+    """
+    if prices != "prices":
+        return priced_requests_sql(prices=prices)
+    cur = wh.cursor()
+    if cache_fresh(cur):
+        return "SELECT * FROM priced_cache"
+    if wh.read_only or not wh.build_cache:
+        return priced_requests_sql()
+    # A write (an import) is running: answer from the view rather than wait for it to end.
+    with wh.write_lock(wait=False) as held:
+        if not held:
+            return priced_requests_sql()
+        refresh_priced_cache(wh)
+    return "SELECT * FROM priced_cache"
+
+
+def refresh_priced_cache(wh: Warehouse) -> None:
+    """Rebuild the priced cache from the view when it is stale."""
+    cur = wh.cursor()
+    with wh.write_lock():
+        if cache_fresh(cur):
+            return
+        with wh.transaction(cur):
+            cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
+            _mark_fresh(cur)
+
+
+def begin_batch(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+    """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
+    batch = cur.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
+    return int(batch), cache_fresh(cur)
+
+
+def after_batch(wh: Warehouse, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool,
+                mapped: bool = False) -> None:
+    """After an insert: map new model names (unless `mapped`), then price just the new rows into a fresh cache."""
+    if not mapped:
+        map_new_models(wh, cur)
+    with wh.transaction(cur):
+        bump_version(cur)
+        if was_fresh:
+            cur.execute(
+                f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
+            )
+            cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
+            _mark_fresh(cur)
+
+
+_WRITES_REQUESTS = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|ALTER|DROP|TRUNCATE|CREATE)\b[^;]*\b(requests|request_rows|request_rows_lean|origins)\b",
+    re.I | re.S)
+
+
+def writes_requests(sql: str) -> bool:
+    """Whether statement `sql` may change `requests` (and so leave the priced cache stale)."""
+    return bool(_WRITES_REQUESTS.match(sql))
+
+
+def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = cur.execute(
+        "SELECT key, value FROM settings WHERE key IN ('prices_sha256', 'requests_version', 'priced_cache_token')"
+    ).fetchall()
+    return dict(rows)
+
+
+# Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
+PRICED_CACHE_VERSION = 4
+
+
+def _token(values: dict[str, str]) -> str:
+    return f"v{PRICED_CACHE_VERSION}:{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
+
+
+def cache_fresh(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `priced_cache` holds every request, priced at the current prices."""
+    values = _settings(cur)
+    return values.get("priced_cache_token") == _token(values)
+
+
+def _mark_fresh(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("INSERT OR REPLACE INTO settings VALUES ('priced_cache_token', ?)", [_token(_settings(cur))]).fetchall()
+
+
+def bump_version(cur: duckdb.DuckDBPyConnection) -> None:
+    """Record that `requests` changed: the priced cache is stale until priced again."""
+    version = int(_settings(cur).get("requests_version", "0")) + 1
+    cur.execute("INSERT OR REPLACE INTO settings VALUES ('requests_version', ?)", [str(version)]).fetchall()
