@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.fake_server import FakeOpenAI
 
 from dashboard import exports
 from dashboard.errors import ImportFailed
@@ -19,8 +20,6 @@ from dashboard.warehouse.queries import Filters
 from dashboard.warehouse.statement import focus_lines, statement
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "dashboard" / "live"))
-from fake_server import FakeOpenAI  # noqa: E402
 
 LIVE_KEY = "sk-live-TOPSECRET-aaaaBBBBccccDDDD-9z9z"
 IMPORTED_KEYS = ["sk-proj-IMPORTED-SECRET-0001-abcd", "sk-ant-IMPORTED-SECRET-0002-wxyz"]

@@ -22,7 +22,8 @@ from dashboard.evaluate.summary import failures, regressions
 def show(run: EvalRun) -> None:
     summaries = summarize(run)
     st.subheader("Side by side")
-    st.dataframe(pd.DataFrame(side_by_side(summaries)), hide_index=True, key="eval_table")
+    table = pd.DataFrame(side_by_side(summaries))
+    st.dataframe(table, hide_index=True, height=35 * (len(table) + 1) + 3, key="eval_table")  # every row
     for d in differences(summaries):
         (st.success if d.significant else st.info)(d.verdict())
     left, right = st.columns(2)

@@ -14,6 +14,7 @@ from pathlib import Path
 import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard import cache
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
@@ -23,9 +24,6 @@ from dashboard.app_pages.live.runs import run_compare
 from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
 from pricing import Usage, cost, default_catalog
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
-from fake_server import FAKE_KEY, FakeOpenAI
 
 PAGE = "app_pages/live_calls.py"
 PROMPT = "Say hello in five words."  # five words: five prompt tokens on the loopback server

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_server import FakeOpenAI
+from support.fake_server import FakeOpenAI
 
 from pricing import Catalog, load_catalog
 

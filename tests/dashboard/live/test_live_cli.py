@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.warehouse import Warehouse
 

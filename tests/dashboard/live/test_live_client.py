@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from fake_server import FAKE_KEY, REPLY, FakeOpenAI
+from support.fake_server import FAKE_KEY, REPLY, FakeOpenAI
 
 from dashboard.errors import LiveCallError
 from dashboard.live import ApiKey, CallFailed, CallResult, ChatRequest, Endpoint, acall_chat, call_chat

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.errors import LiveCallError
 from dashboard.live import (

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.app_pages.live.forms import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, other_targets
 from dashboard.app_pages.live.runs import run_compare, run_single

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.errors import LiveCallError
 from dashboard.live import CallFailed, CallResult, ChatRequest, Endpoint, call_chat, record_calls, request_row

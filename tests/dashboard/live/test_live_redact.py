@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_server import FAKE_KEY, FakeOpenAI
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.errors import LiveCallError
 from dashboard.live import (
