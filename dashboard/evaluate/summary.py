@@ -73,7 +73,8 @@ class TargetSummary:
             "pass_rate": self.pass_rate,
             "pass_rate_lo95": self.pass_rate_lo95,
             "pass_rate_hi95": self.pass_rate_hi95,
-            "errors": dict(sorted(self.errors.items())),
+            "errors": sum(self.errors.values()),
+            "errors_by_kind": dict(sorted(self.errors.items())),
             "p50_latency_ms": ms(self.p50_latency_ms),
             "p95_latency_ms": ms(self.p95_latency_ms),
             "p50_ttft_ms": ms(self.p50_ttft_ms),
@@ -99,28 +100,34 @@ def per_pass(cost_usd: Decimal | None, passed: int) -> Decimal | None:
     return (cost_usd / passed).quantize(MONEY_PLACES, rounding=ROUND_HALF_EVEN)
 
 
+def _rates(passed: int, runs: int) -> dict[str, float | None]:
+    interval = wilson(passed, runs)
+    return {"pass_rate": passed / runs if runs else None,
+            "pass_rate_lo95": interval[0] if interval else None,
+            "pass_rate_hi95": interval[1] if interval else None}
+
+
+def _times(good: Sequence[EvalResult]) -> dict[str, float | None]:
+    latency = [r.latency_ms for r in good if r.latency_ms is not None]
+    ttft = [r.ttft_ms for r in good if r.ttft_ms is not None]
+    return {"p50_latency_ms": percentile(latency, 50), "p95_latency_ms": percentile(latency, 95),
+            "p50_ttft_ms": percentile(ttft, 50), "p95_ttft_ms": percentile(ttft, 95)}
+
+
 def _summary(label: str, base_url: str, tests: int, results: Sequence[EvalResult]) -> TargetSummary:
     runs, passed = len(results), sum(r.passed for r in results)
     good = [r for r in results if r.ok]
-    interval = wilson(passed, runs)
     priced = [r.cost_usd for r in good if r.cost_usd is not None]
     cost = sum(priced, Decimal(0)) if priced else None
-    latency = [r.latency_ms for r in good if r.latency_ms is not None]
-    ttft = [r.ttft_ms for r in good if r.ttft_ms is not None]
     return TargetSummary(
         target=label,
         base_url=base_url,
         tests=tests,
         runs=runs,
         passed=passed,
-        pass_rate=passed / runs if runs else None,
-        pass_rate_lo95=interval[0] if interval else None,
-        pass_rate_hi95=interval[1] if interval else None,
+        **_rates(passed, runs),
         errors=dict(Counter(r.error_kind or "error" for r in results if not r.ok)),
-        p50_latency_ms=percentile(latency, 50),
-        p95_latency_ms=percentile(latency, 95),
-        p50_ttft_ms=percentile(ttft, 50),
-        p95_ttft_ms=percentile(ttft, 95),
+        **_times(good),
         input_tokens=sum(r.input_tokens for r in good),
         cache_read_tokens=sum(r.cache_read_tokens for r in good),
         cache_write_tokens=sum(r.cache_write_tokens for r in good),

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
-from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
+from dashboard.ingest.base import Format, Sample
+from dashboard.ingest.render import is_null
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY, NOT_JSON, SKIPPED, UNNAMED
 
 MACROS = """
 -- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
@@ -144,15 +145,15 @@ LEAN_ABSENT = ("upstream_provider", "user", "tags", "cache_write", "cache_write_
                "ttft_ms", "status", "currency", "requests", "ts_end")
 
 
-def lean_fits(mapped: str, provider_given: bool) -> bool:
-    """Whether a format's SQL (`mapped`, naming its fields) leaves every field of LEAN_ABSENT NULL.
+def lean_fits(fmt: Format, sample: Sample, provider_given: bool) -> bool:
+    """Whether a format leaves every field of LEAN_ABSENT NULL for the file `sample` is from.
 
     Its rows then have no value the lean table leaves out; with --provider, the file's own
     provider becomes the row's upstream one, so it must be NULL too. This only chooses the
     table to try first: the lean insert itself refuses a row that does not fit.
     """
     absent = (*LEAN_ABSENT, "provider") if provider_given else LEAN_ABSENT
-    return all(f'NULL AS "{f}"' in mapped for f in absent)
+    return all(is_null(fmt, sample, f) for f in absent)
 
 
 def _text_values() -> str:
