@@ -204,14 +204,7 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
     with wh.write_lock(), _unordered(cur, job.clean):
         batch, was_fresh = wh.begin_batch(cur)
         try:
-            cur.execute(MACROS)
-            cur.execute("BEGIN TRANSACTION")
-            import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
-            cur.execute(
-                "INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
-                "VALUES (?, ?, ?, ?, now(), 'running')",
-                [import_id, job.file_name, job.plan.format, job.params.get("source")],
-            )
+            import_id = _begin(cur, job)
             params = {**job.params, "import_id": import_id}
             if job.clean:
                 good, added, rejected = _insert_clean(cur, job, params, import_id, batch, lean)
@@ -237,6 +230,17 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
         # Rows changed in place are not in the batch the priced cache appends: it is rebuilt.
         wh.after_batch(cur, batch, was_fresh and not updated, mapped=True)
     return ImportCounts(import_id, added, good - added, rejected, staged=not job.clean, updated=updated)
+
+
+def _begin(cur: duckdb.DuckDBPyConnection, job: _Job) -> int:
+    """Open the import's transaction and register the import as running; returns its id."""
+    cur.execute(MACROS)
+    cur.execute("BEGIN TRANSACTION")
+    import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
+    cur.execute("INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
+                "VALUES (?, ?, ?, ?, now(), 'running')",
+                [import_id, job.file_name, job.plan.format, job.params.get("source")])
+    return import_id
 
 
 def _roll_back(cur: duckdb.DuckDBPyConnection, e: BaseException, wh: Warehouse, job: _Job) -> None:
