@@ -29,16 +29,19 @@ from dashboard.ingest.fields import DOC, Expr, Node, first, j, literal, non_blan
 _RECORDS = "$.resourceSpans[*].scopeSpans[*].spans[*]"
 
 
+def _objects(value: object) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _spans(sample: Sample) -> list[dict]:
-    return [span for r in sample.records for rs in r.get("resourceSpans") or [] if isinstance(rs, dict)
-            for ss in rs.get("scopeSpans") or [] if isinstance(ss, dict)
-            for span in ss.get("spans") or [] if isinstance(span, dict)]
+    return [span for r in sample.records for rs in _objects(r.get("resourceSpans"))
+            for ss in _objects(rs.get("scopeSpans")) for span in _objects(ss.get("spans"))]
 
 
 def sniff(sample: Sample) -> int:
     if sample.shape != "lines":
         return 0
-    keys = {a.get("key") for span in _spans(sample) for a in span.get("attributes") or [] if isinstance(a, dict)}
+    keys = {a.get("key") for span in _spans(sample) for a in _objects(span.get("attributes"))}
     if any(isinstance(k, str) and k.startswith("gen_ai.") for k in keys):
         return 95
     return 60 if any("resourceSpans" in r for r in sample.records) else 0
