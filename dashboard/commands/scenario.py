@@ -7,7 +7,9 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from dashboard.charts.format import usd
 from dashboard.errors import DashboardError
+from pricing import money_str
 
 if TYPE_CHECKING:
     from dashboard.forecasts.scenario import ScenarioInputs
@@ -106,10 +108,6 @@ def _inputs(args: argparse.Namespace) -> ScenarioInputs:
     raise DashboardError("give --requests-per-day N, or --users N with --requests-per-user N")
 
 
-def _cents(x: Decimal) -> str:
-    return f"${x.quantize(Decimal('0.01')):,}"
-
-
 def run(args: argparse.Namespace) -> int:
     # Imported here: numpy and pandas would slow every other command's start.
     from dashboard.forecasts.scenario import run_scenario, sensitivity
@@ -127,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
                         "input": r.input,
                         "low_value": str(r.low_value),
                         "high_value": str(r.high_value),
-                        "low_usd": str(r.low_usd),
-                        "base_usd": str(r.base_usd),
-                        "high_usd": str(r.high_usd),
+                        "low_usd": money_str(r.low_usd),
+                        "base_usd": money_str(r.base_usd),
+                        "high_usd": money_str(r.high_usd),
                     }
                     for r in rows
                 ],
@@ -143,13 +141,13 @@ def run(args: argparse.Namespace) -> int:
         + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
     )
     for k in range(inputs.months):
-        cells = [_cents(r.months[k].total_usd).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
+        cells = [usd(r.months[k].total_usd, 2).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
         print(f"{k + 1:>5}  {result.routes[0].months[k].requests:>12,}  " + "  ".join(cells))
-    totals = [_cents(r.total_usd).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
+    totals = [usd(r.total_usd, 2).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
     print(f"{'total':>5}  {'':>12}  " + "  ".join(totals))
     print(f"* cheapest: {result.cheapest.route}. Amounts rounded to cents for display; --json is exact.")
     if rows:
         print(f"\nmean monthly cost on {result.cheapest.route} with one input moved -20% / +20%:")
         for r in rows:
-            print(f"  {r.input:<18} {_cents(r.low_usd):>14} {_cents(r.high_usd):>14}")
+            print(f"  {r.input:<18} {usd(r.low_usd, 2):>14} {usd(r.high_usd, 2):>14}")
     return 0

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboard.errors import DashboardError
+from dashboard.metrics import prompt_tokens_sql
 from dashboard.warehouse.connection import Warehouse, translate
 from dashboard.warehouse.queries import Filters, shown_model
 from pricing import Catalog, ModelPrice, price_rows
@@ -71,8 +72,7 @@ _RESPLIT_CTE = """
             FROM (
                 SELECT *, CAST(round_even(CAST($rate AS DECIMAL(18, 12)) * prompt_, 0) AS BIGINT) AS read_
                 FROM (
-                    SELECT *, input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens
-                        AS prompt_
+                    SELECT *, {prompt} AS prompt_
                     FROM requests
                 )
             )
@@ -218,7 +218,7 @@ def reprice(
     params: dict[str, Any] = {}
     if cache_hit_rate is not None:
         requests = f"{tag}_requests"
-        ctes.append(_RESPLIT_CTE.format(name=requests))
+        ctes.append(_RESPLIT_CTE.format(name=requests, prompt=prompt_tokens_sql("requests")))
         params["rate"] = _rate(cache_hit_rate)
     with _cursor(wh) as cur:
         try:

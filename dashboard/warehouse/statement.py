@@ -655,15 +655,6 @@ def default_month(months: Sequence[str], tz: str, start: datetime | None = None,
     return max(complete) if complete else max(months)
 
 
-def display_usd(value: Decimal | None, places: int = 2) -> str:
-    """For display only: '$1,234.57' rounded half up to `places`, '—' when unknown. Never feed it back."""
-    if value is None:
-        return "—"
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    sign = "-" if q < 0 else ""
-    return f"{sign}${abs(q):,.{places}f}"
-
-
 def display_pct(value: Decimal | None, places: int = 2) -> str:
     """For display only: '+1.25%' rounded half up, '—' when unknown."""
     if value is None:
