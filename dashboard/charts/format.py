@@ -6,7 +6,7 @@ money without loading it.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING
 
 from pricing import money_str
@@ -32,19 +32,21 @@ def usd(value: Decimal | None, places: int | None = None, *, exact: bool = False
     if value is None:
         return "—"
     value = Decimal(value)
-    if exact:
-        shown = value.normalize()
-    elif places is not None:
-        shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    elif value == 0 or abs(value) >= CENT:
-        shown = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    else:
-        digits = -value.adjusted() + 2  # three significant digits
-        shown = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:
+        ctx.prec = 80  # a DECIMAL(38, 12) and its rounding, with no digit lost to the default 28
+        if exact:
+            shown = value
+        elif places is not None:
+            shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        elif value == 0 or abs(value) >= CENT:
+            shown = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        else:
+            digits = -value.adjusted() + 2  # three significant digits
+            shown = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     sign = "-" if shown < 0 else ""
     if exact:
-        return f"{sign}${money_str(abs(shown))}"
-    return f"{sign}${abs(shown):,}"
+        return f"{sign}${money_str(shown.copy_abs(), trailing_zeros=False)}"
+    return f"{sign}${shown.copy_abs():,}"
 
 
 def count(n: int | None) -> str:
