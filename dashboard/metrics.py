@@ -7,6 +7,8 @@ other on the same rows.
 
 - **prompt tokens**: every prompt token, whichever bucket bills it: input + cache read +
   cache write (5 min) + cache write (1 h). The buckets are disjoint, so this is a plain sum.
+  The pricing engine, which imports nothing from here, sums the same buckets for one
+  request (`pricing.Usage.prompt_tokens`) to pick a context tier; the test holds the two equal.
 - **cache hit rate**: cache-read tokens / prompt tokens, weighted by tokens over the whole
   period (a sum over a sum, never a mean of per-request ratios); unknown (None, NULL) when
   there are no prompt tokens. DuckDB divides in DOUBLE, which is fine for a share; Python

@@ -6,7 +6,7 @@ money without loading it.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING
 
 from pricing import money_str
@@ -32,19 +32,21 @@ def usd(value: Decimal | None, places: int | None = None, *, exact: bool = False
     if value is None:
         return "—"
     value = Decimal(value)
-    if exact:
-        shown = value.normalize()
-    elif places is not None:
-        shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    elif value == 0 or abs(value) >= CENT:
-        shown = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    else:
-        digits = -value.adjusted() + 2  # three significant digits
-        shown = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:
+        ctx.prec = 80  # a DECIMAL(38, 12) and its rounding, with no digit lost to the default 28
+        if exact:
+            shown = value
+        elif places is not None:
+            shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        elif value == 0 or abs(value) >= CENT:
+            shown = value.quantize(CENT, rounding=ROUND_HALF_UP)
+        else:
+            digits = -value.adjusted() + 2  # three significant digits
+            shown = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     sign = "-" if shown < 0 else ""
     if exact:
-        return f"{sign}${money_str(abs(shown))}"
-    return f"{sign}${abs(shown):,}"
+        return f"{sign}${money_str(shown.copy_abs(), trailing_zeros=False)}"
+    return f"{sign}${shown.copy_abs():,}"
 
 
 def count(n: int | None) -> str:
@@ -66,9 +68,13 @@ def pct(rate: float | None, digits: int = 1) -> str:
     return "—" if rate is None else f"{rate * 100:.{digits}f}%"
 
 
-def delta(change: float | None) -> str | None:
-    """A change against the previous period as st.metric's delta text ('+12.5%'), None when unknown."""
-    return None if change is None else f"{change * 100:+.1f}%"
+def delta(change: float | Decimal | None, places: int = 1) -> str | None:
+    """A relative change as signed percent text, st.metric's delta ('+12.5%' for 0.125), rounded
+    half up to `places`; None when unknown. A float counts as the decimal it prints as."""
+    if change is None:
+        return None
+    percent = (Decimal(repr(change)) if isinstance(change, float) else Decimal(change)) * 100
+    return f"{percent.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):+.{places}f}%"
 
 
 def to_float(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from dashboard.charts.format import usd
-from dashboard.commands.common import existing_warehouse
+from dashboard.commands.common import decimal_number, existing_warehouse
 from dashboard.errors import DashboardError
 from pricing import money_str
 
@@ -23,13 +22,6 @@ days of history, Holt's linear trend from 14, the mean of the last week from 7. 
 are USD quantized to 0.000001."""
 
 
-def _budget(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount") from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "forecast",
@@ -39,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", default=None, help="DuckDB warehouse file (default: the project's)")
     p.add_argument("--days", type=_horizon, default=30, help="days to forecast, 1-90 (default 30)")
-    p.add_argument("--budget", type=_budget, default=None, help="monthly budget in USD, to project overspend")
+    p.add_argument("--budget", type=decimal_number, default=None, help="monthly budget in USD, to project overspend")
     p.add_argument("--today", type=_day, default=None,
                    help="the day whose calendar month is projected, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dashboard.charts.format import usd
+from dashboard.commands.common import decimal_number
 from dashboard.errors import DashboardError
 from pricing import money_str
 
@@ -25,16 +26,6 @@ time-of-day discounts are not applied. The route with the lowest total is marked
 Amounts in the table are rounded to cents for display; --json gives them exactly."""
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "scenario",
@@ -48,35 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         help="PROVIDER/MODEL, several separated by commas (or repeat the option)",
     )
-    p.add_argument("--requests-per-day", type=_decimal, help="requests per day in month 1")
-    p.add_argument("--users", type=_decimal, help="instead of --requests-per-day: number of users ...")
-    p.add_argument("--requests-per-user", type=_decimal, help="... and requests per user per day")
-    p.add_argument("--input-tokens", type=_decimal, required=True, help="mean prompt tokens per request")
+    p.add_argument("--requests-per-day", type=decimal_number, help="requests per day in month 1")
+    p.add_argument("--users", type=decimal_number, help="instead of --requests-per-day: number of users ...")
+    p.add_argument("--requests-per-user", type=decimal_number, help="... and requests per user per day")
+    p.add_argument("--input-tokens", type=decimal_number, required=True, help="mean prompt tokens per request")
     p.add_argument(
         "--output-tokens",
-        type=_decimal,
+        type=decimal_number,
         required=True,
         help="mean output tokens per request (reasoning included)",
     )
-    p.add_argument(
-        "--cache-hit",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of prompt tokens read from cache, 0.0-1.0 (default 0)",
-    )
-    p.add_argument(
-        "--cache-write-share",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of prompt tokens written to cache, 0.0-1.0 (default 0)",
-    )
-    p.add_argument(
-        "--reasoning-share",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of output tokens spent reasoning, 0.0-1.0 (default 0)",
-    )
-    p.add_argument("--growth", type=_decimal, default=Decimal(0), help="traffic growth in percent per month")
+    for flag, share in (("--cache-hit", "prompt tokens read from cache"),
+                        ("--cache-write-share", "prompt tokens written to cache"),
+                        ("--reasoning-share", "output tokens spent reasoning")):
+        p.add_argument(flag, type=decimal_number, default=Decimal(0), help=f"share of {share}, 0.0-1.0 (default 0)")
+    p.add_argument("--growth", type=decimal_number, default=Decimal(0), help="traffic growth in percent per month")
     p.add_argument("--months", type=int, default=12, help="horizon in months, 1-120 (default 12)")
     p.add_argument(
         "--sensitivity",

@@ -240,6 +240,8 @@ class CallResult:
     def ok(self) -> bool:
         return self.error is None
 
+    # The call's figures in the terms of an OpenAI usage object, each None when the server
+    # reported no usage (or it could not be priced): alike on purpose, one per column shown.
     @property
     def cost_usd(self) -> Decimal | None:
         return self.cost.total_usd if self.cost else None

@@ -71,9 +71,10 @@ def test_usd(value, text):
         (Decimal("-0.005"), 2, "-$0.01"),
         (Decimal("0.0023875"), 4, "$0.0024"),
         (Decimal("0.0000015"), 6, "$0.000002"),
+        (Decimal("12345678901234567890123456.125"), 2, "$12,345,678,901,234,567,890,123,456.13"),
         (None, 2, "—"),
     ],
-    ids=["half-up", "tiny-negative", "negative", "four-places", "six-places", "unknown"],
+    ids=["half-up", "tiny-negative", "negative", "four-places", "six-places", "38-digits", "unknown"],
 )
 def test_usd_to_fixed_places(value, places, text):
     assert fmt.usd(value, places) == text
@@ -87,12 +88,29 @@ def test_usd_to_fixed_places(value, places, text):
         (Decimal("1E+3"), "$1000"),
         (Decimal("0E-12"), "$0"),
         (Decimal("-0.5"), "-$0.5"),
+        (Decimal("12345678901234567890123456.123456789012"), "$12345678901234567890123456.123456789012"),
         (None, "—"),
     ],
-    ids=["trailing-zeros", "no-grouping", "exponent", "zero", "negative", "unknown"],
+    ids=["trailing-zeros", "no-grouping", "exponent", "zero", "negative", "38-digits", "unknown"],
 )
 def test_usd_exact_keeps_every_digit(value, text):
     assert fmt.usd(value, exact=True) == text
+
+
+@pytest.mark.parametrize(
+    ("change", "places", "text"),
+    [
+        (Decimal("0.01005"), 2, "+1.01%"),
+        (Decimal("-0.02"), 2, "-2.00%"),
+        (0.125, 1, "+12.5%"),
+        (0.00125, 1, "+0.1%"),
+        (0.00155, 2, "+0.16%"),
+        (None, 1, None),
+    ],
+    ids=["half-up", "negative", "float", "float-small", "float-half-up", "unknown"],
+)
+def test_delta(change, places, text):
+    assert fmt.delta(change, places) == text
 
 
 def test_totals_ratios_are_token_weighted():
