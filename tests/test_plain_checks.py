@@ -27,17 +27,11 @@ SIMPLE_FUNCTION_ROOTS = ("dashboard", "pricing")
 # (file, qualified name): over MAX_LINES lines today.
 KNOWN_LONG = [
     ("dashboard/ingest/sql.py", "canonical_sql"),
-    ("dashboard/warehouse/migrations.py", "m001_requests_imports_prices"),
-    ("dashboard/warehouse/reprice.py", "reprice"),
-    ("dashboard/warehouse/rows.py", "insert_clean_requests"),
-    ("dashboard/warehouse/statement.py", "_focus_lines"),
-    ("dashboard/warehouse/statement.py", "_focus_sql"),
 ]
 # (file, qualified name): cyclomatic complexity over MAX_COMPLEXITY today.
 KNOWN_COMPLEX = [
     ("dashboard/ingest/importer.py", "_sample"),
     ("dashboard/live/client.py", "_Reader.event"),
-    ("dashboard/warehouse/statement.py", "_focus_lines"),
 ]
 
 

@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import combinations
 from typing import Any
 
+from dashboard import metrics
+from dashboard.charts import format as fmt
 from dashboard.evaluate.runner import EvalResult, EvalRun
 from dashboard.evaluate.stats import Difference, compare_rates, wilson
 from dashboard.live.experiments import percentile
@@ -84,9 +86,9 @@ class TargetSummary:
             "cache_write_tokens": self.cache_write_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
+            "cost_usd": None if self.cost_usd is None else money_str(self.cost_usd),
             "unpriced_runs": self.unpriced_runs,
-            "cost_per_pass_usd": None if self.cost_per_pass_usd is None else str(self.cost_per_pass_usd),
+            "cost_per_pass_usd": None if self.cost_per_pass_usd is None else money_str(self.cost_per_pass_usd),
         }
 
 
@@ -165,7 +167,7 @@ def result_json(r: EvalResult) -> dict[str, Any]:
         "failed_asserts": [dict(f) for f in r.failed_asserts],
         "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
         "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1),
-        "cost_usd": None if r.cost_usd is None else str(r.cost_usd),
+        "cost_usd": None if r.cost_usd is None else money_str(r.cost_usd),
         "error_kind": r.error_kind,
         "error": r.error,
     }
@@ -192,11 +194,6 @@ def run_json(run: EvalRun) -> dict[str, Any]:
 # ------------------------------------------------------------------ display
 
 
-def _usd(value: Decimal | None) -> str:
-    """Every digit of an amount ('$0.0000315'); None is '—'."""
-    return "—" if value is None else f"${money_str(value.normalize())}"
-
-
 def _ms(p50: float | None, p95: float | None) -> str:
     return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
 
@@ -220,8 +217,9 @@ def side_by_side(summaries: Sequence[TargetSummary]) -> list[dict[str, str]]:
         ("Cache read tokens", lambda s: f"{s.cache_read_tokens:,}"),
         ("Cache write tokens", lambda s: f"{s.cache_write_tokens:,}"),
         ("Output tokens", lambda s: f"{s.output_tokens:,}"),
-        ("Cost", lambda s: _usd(s.cost_usd) + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
-        ("Cost per passed task", lambda s: _usd(s.cost_per_pass_usd)),
+        ("Cost", lambda s: fmt.usd(s.cost_usd, exact=True)
+         + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
+        ("Cost per passed task", lambda s: fmt.usd(s.cost_per_pass_usd, exact=True)),
         ("Errors", lambda s: ", ".join(f"{k}: {n}" for k, n in sorted(s.errors.items())) or "none"),
     ]
     return [{"": name, **{s.target: fn(s) for s in summaries}} for name, fn in figures]
@@ -253,7 +251,7 @@ def measured_tokens(run: EvalRun, target: str) -> dict[str, Decimal] | None:
     return {
         "input_tokens": prompt / n,
         "output_tokens": output / n,
-        "cache_hit_rate": Decimal(sum(r.cache_read_tokens for r in good)) / prompt if prompt else Decimal(0),
+        "cache_hit_rate": metrics.cache_hit_rate(sum(r.cache_read_tokens for r in good), prompt) or Decimal(0),
         "cache_write_share": Decimal(sum(r.cache_write_tokens for r in good)) / prompt if prompt else Decimal(0),
         "reasoning_share": Decimal(sum(r.reasoning_tokens for r in good)) / output if output else Decimal(0),
     }

@@ -31,7 +31,7 @@ from typing import Any
 
 from dashboard.ingest import readers
 from dashboard.ingest.base import Format, Options, Sample, record_text
-from dashboard.ingest.render import derives_ids, numbered
+from dashboard.ingest.render import derives_ids, numbered_because
 from dashboard.ingest.sql import TYPED_FIELDS, canonical_sql, lean_fits
 
 
@@ -150,13 +150,15 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     """
     fmt = fmt.for_file(sample, options)
     zone_given = bool(options.tz)
-    up_front = numbered(fmt, sample)
+    because = numbered_because(fmt, sample)
+    up_front = bool(because)
     staged = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=True)
     strict = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False)
     cleans: list[Read] = []
     notes: list[str] = []
     if up_front:
-        notes.append("line numbers read up front (derived ids, a row filter or a window): no typed JSON read")
+        notes.append(f"line numbers read up front ({', '.join(because)})"
+                     + (": no typed JSON read" if sample.shape == "lines" else ""))
     elif sample.shape == "lines":
         cleans = _clean_lines(fmt, sample, zone_given)
     typed_csv = _clean_csv(fmt, sample, zone_given, up_front) \

@@ -80,11 +80,24 @@ def derives_ids(fmt: Format, sample: Sample) -> bool:
     return is_null(fmt, sample, "request_id")
 
 
+def numbered_because(fmt: Format, sample: Sample) -> tuple[str, ...]:
+    """Why the format needs line numbers up front, if it does: it derives ids, filters records, keeps
+    one record of several, reads the line or holds several records per line. The other formats get
+    them from the staging table, only for the rows rejected."""
+    reasons = {
+        "derived ids": derives_ids(fmt, sample),
+        "a row filter": fmt.keep is not None,
+        "a window": fmt.qualify is not None,
+        "a prelude": bool(fmt.prelude),
+        "several records per line": fmt.records is not None,
+        "the line read": reads(fmt, sample, Reader("line")),
+    }
+    return tuple(why for why, needed in reasons.items() if needed)
+
+
 def numbered(fmt: Format, sample: Sample) -> bool:
-    """Whether the format needs line numbers up front: it derives ids, filters, keeps one record of
-    several or reads the line; the others get them from the staging table, only for the rows rejected."""
-    return (derives_ids(fmt, sample) or fmt.keep is not None or fmt.qualify is not None or bool(fmt.prelude)
-            or fmt.records is not None or reads(fmt, sample, Reader("line")))
+    """Whether the format needs line numbers up front (see numbered_because)."""
+    return bool(numbered_because(fmt, sample))
 
 
 @dataclass(frozen=True)
