@@ -12,7 +12,6 @@ from dashboard.warehouse.statement import (
     FLAG_SHARE,
     current_month,
     default_month,
-    display_pct,
 )
 
 view = state.current()
@@ -40,7 +39,7 @@ a, b, c, d = st.columns(4)
 a.metric("Computed", fmt.usd(total.computed_usd, 2), border=True, help="From the price catalog.")
 b.metric("Billed", fmt.usd(total.billed_usd, 2), border=True,
          help=f"What the logs say was charged ({total.billed_requests:,} of {total.requests:,} requests).")
-c.metric("Difference", fmt.usd(total.difference_usd, 2), display_pct(total.difference_pct) if
+c.metric("Difference", fmt.usd(total.difference_usd, 2), fmt.delta(total.difference_pct / 100, 2) if
          total.difference_pct is not None else None, delta_color="off", border=True,
          help="Billed − computed, over the same requests: those that have both a price and a billed cost.")
 d.metric("Charged", fmt.usd(total.charged_usd, 2), border=True, help="Billed where known, computed otherwise.")

@@ -68,9 +68,13 @@ def pct(rate: float | None, digits: int = 1) -> str:
     return "—" if rate is None else f"{rate * 100:.{digits}f}%"
 
 
-def delta(change: float | None) -> str | None:
-    """A change against the previous period as st.metric's delta text ('+12.5%'), None when unknown."""
-    return None if change is None else f"{change * 100:+.1f}%"
+def delta(change: float | Decimal | None, places: int = 1) -> str | None:
+    """A relative change as signed percent text, st.metric's delta ('+12.5%' for 0.125), rounded
+    half up to `places`; None when unknown. A float counts as the decimal it prints as."""
+    if change is None:
+        return None
+    percent = (Decimal(repr(change)) if isinstance(change, float) else Decimal(change)) * 100
+    return f"{percent.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):+.{places}f}%"
 
 
 def to_float(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from dashboard.charts import format as fmt
 from dashboard.evaluate.suite import Assertion
 
 __all__ = ["SHOWN", "Answer", "Failure", "check", "shorten"]
@@ -154,7 +155,7 @@ def _latency(a: Assertion, answer: Answer, text: str) -> str | None:
 def _cost(a: Assertion, answer: Answer, text: str) -> str | None:
     if answer.cost_usd is None:
         return f"cost unknown: {answer.cost_note or 'not priced'}"
-    return None if answer.cost_usd <= a.threshold else f"${answer.cost_usd}"
+    return None if answer.cost_usd <= a.threshold else fmt.usd(answer.cost_usd, exact=True)
 
 
 def _holds(test: Callable[[Assertion, str], bool]) -> Check:

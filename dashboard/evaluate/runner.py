@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from dashboard import metrics
 from dashboard.errors import LiveCallError, UsageError, mask_secrets
 from dashboard.evaluate.assertions import Answer, check, shorten
 from dashboard.evaluate.suite import Case, Suite
@@ -107,7 +108,8 @@ class EvalResult:
 
     @property
     def prompt_tokens(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+        # cache_write_tokens holds both write durations
+        return metrics.prompt_tokens(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
 
     @property
     def case_key(self) -> tuple[str, int, int]:

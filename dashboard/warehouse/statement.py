@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -687,14 +687,6 @@ def default_month(months: Sequence[str], tz: str, start: datetime | None = None,
     this = current_month(tz, now)
     complete = [m for m in months if m < this]
     return max(complete) if complete else max(months)
-
-
-def display_pct(value: Decimal | None, places: int = 2) -> str:
-    """For display only: '+1.25%' rounded half up, '—' when unknown."""
-    if value is None:
-        return "—"
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{q:+.{places}f}%"
 
 
 def flagged(lines: Iterable[StatementLine]) -> list[StatementLine]:

@@ -13,7 +13,6 @@ from dashboard.warehouse.queries import Filters
 from dashboard.warehouse.statement import (
     ADJUSTMENT,
     FOCUS_BUCKETS,
-    display_pct,
     focus_lines,
     statement,
 )
@@ -268,12 +267,6 @@ def test_focus_lines_add_up_to_the_statement(wh):
     assert first["provider_name"] == "Acme AI"
     unpriced = [line for line in usage if line["model"] == "mystery-1"]
     assert unpriced and all(line["cost_usd"] is None and line["unpriced"] for line in unpriced)
-
-
-def test_display_pct():
-    assert display_pct(Decimal("1.005")) == "+1.01%"
-    assert display_pct(Decimal("-2")) == "-2.00%"
-    assert display_pct(None) == "—"
 
 
 def test_partial_billed_cost_is_compared_over_the_requests_that_carry_it(tmp_path: Path):

@@ -97,6 +97,22 @@ def test_usd_exact_keeps_every_digit(value, text):
     assert fmt.usd(value, exact=True) == text
 
 
+@pytest.mark.parametrize(
+    ("change", "places", "text"),
+    [
+        (Decimal("0.01005"), 2, "+1.01%"),
+        (Decimal("-0.02"), 2, "-2.00%"),
+        (0.125, 1, "+12.5%"),
+        (0.00125, 1, "+0.1%"),
+        (0.00155, 2, "+0.16%"),
+        (None, 1, None),
+    ],
+    ids=["half-up", "negative", "float", "float-small", "float-half-up", "unknown"],
+)
+def test_delta(change, places, text):
+    assert fmt.delta(change, places) == text
+
+
 def test_totals_ratios_are_token_weighted():
     t = Totals(requests=4, input_tokens=300, cache_read_tokens=600, cache_write_tokens=100, output_tokens=50,
                cost_usd=Decimal("0.02"), billed_usd=None, unpriced_requests=0, cache_saved_usd=Decimal(0))
