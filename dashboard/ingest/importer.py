@@ -114,25 +114,35 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
         raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):
-        records = []
-        for line in lines[:10]:
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError):  # deeply nested JSON is hostile input, not a crash
-                continue
-            if isinstance(obj, dict):
-                records.append(obj)
-        # One object, on one line or pretty-printed, may hold the records (an API response saved).
-        if len(records) <= 1 and _wrapped(wh, name, src):
-            return _json_sample(wh, name, src, wrapped=True)
-        if not records:
-            raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
-        return Sample(name, "lines", records=tuple(records))
+        return _lines_sample(wh, name, src, lines)
     if head.startswith("["):
         return _json_sample(wh, name, src)
+    return _csv_sample(wh, path, name, src, head)
+
+
+def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str]) -> Sample:
+    """A file that starts like JSON lines: its first records, or the records one JSON object holds."""
+    records = []
+    for line in lines[:10]:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):  # deeply nested JSON is hostile input, not a crash
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+    # One object, on one line or pretty-printed, may hold the records (an API response saved).
+    if len(records) <= 1 and _wrapped(wh, name, src):
+        return _json_sample(wh, name, src, wrapped=True)
+    if not records:
+        raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
+    return Sample(name, "lines", records=tuple(records))
+
+
+def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head: str) -> Sample:
+    """A CSV or TSV: its header, and a few records too (a format may read its fields' values, such as a
+    time given as a date only)."""
     delimiter = readers.guess_delimiter(head)
     try:
-        # A few records too: a format may read its fields' values (a time given as a date only).
         columns, rows = read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS), name, src)
     except ImportFailed as e:
         # DuckDB's CSV sniffer reads past the header, and fails on a line too long for it.
