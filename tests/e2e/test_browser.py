@@ -25,7 +25,7 @@ SHOTS = REPO / "artifacts" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = {"overview": "", "explore": "explore", "cache": "caching", "forecast": "forecast", "statement": "statement",
-         "prices": "prices", "live-calls": "live_calls", "import": "import_logs"}
+         "prices": "prices", "live-calls": "live_calls", "import": "import_logs", "evaluate": "evaluate"}
 UPLOAD = (
     "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
     "2026-01-05T10:00:00Z,openai,gpt-4o-mini,100,20,e2e-1\n"
