@@ -148,12 +148,12 @@ def rejected_rows(import_id: int) -> pd.DataFrame:
 
 
 def format_names() -> list[str]:
-    return [f.NAME for f in all_formats()]
+    return [f.name for f in all_formats()]
 
 
 def format_sources() -> dict[str, str]:
     """format name -> the source name its rows get by default."""
-    return {f.NAME: f.SOURCE for f in all_formats()}
+    return {f.name: f.source for f in all_formats()}
 
 
 def inspect_upload(upload: IO[bytes], name: str) -> tuple[str | None, list[str], dict[str, str]]:
@@ -165,7 +165,7 @@ def inspect_upload(upload: IO[bytes], name: str) -> tuple[str | None, list[str],
     for record in sample.records:
         headers.extend(k for k in record if k not in headers)
     try:
-        detected: str | None = ingest.detect(sample).NAME
+        detected: str | None = ingest.detect(sample).name
     except ImportFailed:
         detected = None
     return detected, headers, guess_mapping(headers)

@@ -28,7 +28,7 @@ def _pair(pair: str) -> tuple[str, str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    names = ", ".join(f.NAME for f in all_formats())
+    names = ", ".join(f.name for f in all_formats())
     p = sub.add_parser(
         "import",
         help="import log files (format detected, or --format)",
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_db(p)
-    p.add_argument("--format", dest="fmt", metavar="NAME", choices=[f.NAME for f in all_formats()],
+    p.add_argument("--format", dest="fmt", metavar="NAME", choices=[f.name for f in all_formats()],
                    help=f"force a format: {names}")
     p.add_argument("--provider", help="the route the requests were billed through (the file's own is kept as "
                    "upstream); without it, the warehouse's default routes (set on the Import page) apply to a file "

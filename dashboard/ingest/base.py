@@ -125,14 +125,6 @@ class Format:
     adapt: Callable[[Format, Sample, Options], Format] | None = None
 
     @property
-    def NAME(self) -> str:  # the name callers outside ingest read
-        return self.name
-
-    @property
-    def SOURCE(self) -> str:
-        return self.source
-
-    @property
     def derives_ids(self) -> bool:
         return "request_id" not in self.fields
 
