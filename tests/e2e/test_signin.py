@@ -21,22 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit_app import free_port, running_app, stop
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, free_port, running_app, stop
 
-REPO = Path(__file__).resolve().parents[2]
 OIDC = Path(__file__).resolve().parent / "oidc"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        # A name of someone else's that resolves to this machine, as a rebinding attacker's would.
-        "--host-resolver-rules=MAP evil.example 127.0.0.1"]
+# A name of someone else's that resolves to this machine, as a rebinding attacker's would.
+ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"]
 COOKIE = "_streamlit_user"  # Streamlit's identity cookie, signed with itsdangerous (salt: its name)
 WAIT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (apt install chromium)"),
-]
+# One worker runs the whole module: its provider, apps and browser are started once, and `npm ci` (when
+# tests/e2e/oidc has no node_modules yet) never runs twice at a time in the same folder.
+pytestmark = [*BROWSER_TEST, pytest.mark.xdist_group("signin")]
 needs_node = pytest.mark.skipif(
     not (shutil.which("node") and shutil.which("npm")),
     reason="needs node and npm for the OpenID provider (apt install nodejs npm)")
