@@ -49,16 +49,24 @@ _SHOWABLE_HOST = re.compile(r"[a-z0-9.:\[\]-]{1,100}")
 
 
 def is_loopback(address: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost; an empty address means every interface."""
+    """True for an address or host name that stays on this machine: 127.0.0.0/8, ::1 (also as
+    ::ffff:127.x.x.x) and the names in LOOPBACK_NAMES; an empty address means every interface.
+
+    Other names under .localhost are not loopback here: RFC 6761 asks resolvers to keep them on
+    this machine, but a system resolver may pass them to DNS, which can answer with any address.
+    Binding to such a name, or sending a key over plain http:// to it, must not depend on that.
+    """
     if not address:
         return False
-    host = address.strip().strip("[]")
-    if host.lower() in LOOPBACK_NAMES:
+    host = address.strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def exposure_problem(address: str | None, auth_configured: bool) -> str | None:

@@ -40,6 +40,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from dashboard.errors import DashboardError
+from pricing import money_str
 
 if TYPE_CHECKING:  # only for the annotation: this module never imports the warehouse (nor duckdb)
     from dashboard.warehouse.statement import Statement
@@ -73,13 +74,8 @@ def _plain(value: Any) -> Any:
 
 
 def decimal_text(value: Decimal) -> str:
-    """The exact digits, never an exponent: 0.000784000000 -> '0.000784', 1E+2 -> '100'.
-
-    Trailing zeros after the point go by text, not by `normalize()`, which rounds to the
-    context's 28 digits (a DECIMAL(38, 12) holds 38); `CSV_SQL` strips them the same way.
-    """
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """A CSV's decimal cell: `money_str` without trailing zeros, as `CSV_SQL` writes it too."""
+    return money_str(value, trailing_zeros=False)
 
 
 def _text(value: Any) -> str:

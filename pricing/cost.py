@@ -23,9 +23,15 @@ FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 MAX_PROMPT_TOKENS = 2**62
 
 
-def money_str(value: Decimal) -> str:
-    """A Decimal as a plain decimal string (never exponent notation), every digit kept."""
-    return format(value, "f")
+def money_str(value: Decimal, *, trailing_zeros: bool = True) -> str:
+    """A Decimal as a plain decimal string (never exponent notation), every digit kept.
+
+    Without `trailing_zeros`, the zeros after the last non-zero decimal go, and a point left
+    bare: 0.000784000000 -> '0.000784', 1E+2 -> '100'. They go by text, not by `normalize()`,
+    which rounds to the context's 28 digits (a DECIMAL(38, 12) holds 38).
+    """
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if not trailing_zeros and "." in text else text
 
 
 def to_utc(at: datetime | str | None) -> datetime:

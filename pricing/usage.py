@@ -17,7 +17,7 @@ plain sum of bucket x rate:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -226,6 +226,17 @@ _ANTHROPIC_KEYS = ("cache_creation_input_tokens", "cache_read_input_tokens", "ca
 _CANONICAL_KEYS = ("cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens")
 
 
+# A bare usage object's shape, told by its keys: the first that matches reads it.
+_SHAPES: tuple[tuple[Callable[[Mapping[str, Any]], bool], Callable[[Mapping[str, Any], Any], Usage]], ...] = (
+    (lambda u: "promptTokenCount" in u or "candidatesTokenCount" in u, _gemini),
+    (lambda u: any(k in u for k in _ANTHROPIC_KEYS), _anthropic),
+    (lambda u: any(k in u for k in _CANONICAL_KEYS), _canonical),
+    (lambda u: any(k in u for k in ("prompt_tokens", "completion_tokens", "prompt_cache_hit_tokens")),
+     _openai_chat),
+    (lambda u: "input_tokens" in u or "output_tokens" in u, _openai_responses),
+)
+
+
 def normalize_usage(body: Mapping[str, Any]) -> Usage:
     """Turn a whole response body, a log line or a bare usage object into a `Usage`.
 
@@ -249,16 +260,9 @@ def normalize_usage(body: Mapping[str, Any]) -> Usage:
             return _anthropic(u, model)
     else:
         u = body
-    if "promptTokenCount" in u or "candidatesTokenCount" in u:
-        return _gemini(u, model)
-    if any(k in u for k in _ANTHROPIC_KEYS):
-        return _anthropic(u, model)
-    if any(k in u for k in _CANONICAL_KEYS):
-        return _canonical(u, model)
-    if "prompt_tokens" in u or "completion_tokens" in u or "prompt_cache_hit_tokens" in u:
-        return _openai_chat(u, model)
-    if "input_tokens" in u or "output_tokens" in u:
-        return _openai_responses(u, model)
+    for matches, reader in _SHAPES:
+        if matches(u):
+            return reader(u, model)
     raise UsageError(
         "no usage found: expected `usage` (OpenAI, DeepSeek, Anthropic, OpenRouter), "
         f"`usageMetadata` (Gemini) or token fields; got keys {sorted(u)[:12]!r}"

@@ -26,28 +26,11 @@ SIMPLE_FUNCTION_ROOTS = ("dashboard", "pricing")
 
 # (file, qualified name): over MAX_LINES lines today.
 KNOWN_LONG = [
-    ("dashboard/ingest/importer.py", "_build"),
-    ("dashboard/ingest/sql.py", "canonical_sql"),
-    ("dashboard/warehouse/loader.py", "run_import"),
-    ("dashboard/warehouse/migrations.py", "m001_requests_imports_prices"),
-    ("dashboard/warehouse/reprice.py", "reprice"),
-    ("dashboard/warehouse/rows.py", "insert_clean_requests"),
-    ("dashboard/warehouse/statement.py", "_focus_lines"),
-    ("dashboard/warehouse/statement.py", "_focus_sql"),
 ]
 # (file, qualified name): cyclomatic complexity over MAX_COMPLEXITY today.
 KNOWN_COMPLEX = [
-    ("dashboard/evaluate/assertions.py", "check"),
-    ("dashboard/evaluate/runner.py", "_result"),
-    ("dashboard/evaluate/suite.py", "_assertion"),
-    ("dashboard/evaluate/suite.py", "load_suite"),
-    ("dashboard/evaluate/summary.py", "_summary"),
-    ("dashboard/ingest/importer.py", "_build"),
-    ("dashboard/ingest/importer.py", "_sample"),
     ("dashboard/live/client.py", "_Reader.event"),
     ("dashboard/prices_local.py", "_write_period"),
-    ("dashboard/warehouse/statement.py", "_focus_lines"),
-    ("pricing/usage.py", "normalize_usage"),
 ]
 
 

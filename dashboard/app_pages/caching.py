@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import cache, metrics, state
 from dashboard.charts import figures, tables
 from dashboard.charts import format as fmt
 
@@ -13,9 +13,9 @@ st.caption(f"{view.label} · {fmt.ROUNDING_NOTE}")
 current, _ = cache.kpis(view.filters, view.grain)
 a, b, c, d = st.columns(4)
 a.metric("Cache hit rate", fmt.pct(current.cache_hit_rate), border=True,
-         help="Cache-read tokens / (input + cache-read + cache-write tokens), weighted by tokens.")
+         help=metrics.CACHE_HIT_RATE_HELP)
 b.metric("Saved by caching", fmt.usd(current.cache_saved_usd), border=True,
-         help="Spend with cache reads billed at the input rate, minus spend as computed.")
+         help=metrics.CACHE_SAVINGS_HELP)
 c.metric("Cache read spend", fmt.usd(current.cache_read_usd), border=True)
 d.metric("Cache write spend", fmt.usd(current.cache_write_usd), border=True)
 

@@ -12,8 +12,6 @@ from dashboard.warehouse.statement import (
     FLAG_SHARE,
     current_month,
     default_month,
-    display_pct,
-    display_usd,
 )
 
 view = state.current()
@@ -38,22 +36,22 @@ st.caption(f"{shown_month} in {tz}; the sidebar's provider, model, project, key 
 report = cache.month_statement(month, tz, view.filters)
 total = report.total
 a, b, c, d = st.columns(4)
-a.metric("Computed", display_usd(total.computed_usd), border=True, help="From the price catalog.")
-b.metric("Billed", display_usd(total.billed_usd), border=True,
+a.metric("Computed", fmt.usd(total.computed_usd, 2), border=True, help="From the price catalog.")
+b.metric("Billed", fmt.usd(total.billed_usd, 2), border=True,
          help=f"What the logs say was charged ({total.billed_requests:,} of {total.requests:,} requests).")
-c.metric("Difference", display_usd(total.difference_usd), display_pct(total.difference_pct) if
+c.metric("Difference", fmt.usd(total.difference_usd, 2), fmt.delta(total.difference_pct / 100, 2) if
          total.difference_pct is not None else None, delta_color="off", border=True,
          help="Billed − computed, over the same requests: those that have both a price and a billed cost.")
-d.metric("Charged", display_usd(total.charged_usd), border=True, help="Billed where known, computed otherwise.")
+d.metric("Charged", fmt.usd(total.charged_usd, 2), border=True, help="Billed where known, computed otherwise.")
 if total.billed_requests:
     st.caption(f"Billed cost known for {total.billed_requests:,} of {total.requests:,} requests, covering "
-               f"{display_usd(total.comparable_computed_usd)} of the computed {display_usd(total.computed_usd)}; "
+               f"{fmt.usd(total.comparable_computed_usd, 2)} of the computed {fmt.usd(total.computed_usd, 2)}; "
                "the difference compares those requests only.")
 else:
     st.caption("No request of this month carries a billed cost: there is nothing to compare the computed cost with.")
 if total.approximate_usd:
-    st.caption(f"Computed {display_usd(total.computed_usd)}, of which approximate: "
-               f"{display_usd(total.approximate_usd)}.", help=APPROXIMATE_HELP)
+    st.caption(f"Computed {fmt.usd(total.computed_usd, 2)}, of which approximate: "
+               f"{fmt.usd(total.approximate_usd, 2)}.", help=APPROXIMATE_HELP)
 if total.unpriced_requests:
     st.warning(f"{total.unpriced_requests:,} requests have no price and are not in the computed total.")
     st.page_link("app_pages/prices.py", label="Open Prices", icon=":material/sell:")

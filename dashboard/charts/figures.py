@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 from dashboard.charts.format import to_float
 from dashboard.charts.tables import display, label
 
+# Hover text is formatted by Plotly in the browser (d3-format over floats), so it cannot call
+# format.usd: the templates below spell money for it, as the one exception to format.usd.
 MONEY_HOVER = "$%{y:,.4f}"
 GRAIN_LABEL = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dashboard import metrics
 from dashboard.charts import format as fmt
 from dashboard.warehouse.explore import Totals, change
 
@@ -46,12 +47,12 @@ def overview_cards(cur: Totals, prev: Totals | None) -> list[Card]:
         Card("Tokens", fmt.tokens(cur.tokens), d(cur.tokens, p and p.tokens), "off",
              "Input + cache read + cache write + output tokens."),
         Card("Cache hit rate", fmt.pct(cur.cache_hit_rate), d(cur.cache_hit_rate, p and p.cache_hit_rate),
-             "normal", "Cache-read tokens / (input + cache-read + cache-write tokens), weighted by tokens."),
+             "normal", metrics.CACHE_HIT_RATE_HELP),
         Card("Saved by caching", fmt.usd(cur.cache_saved_usd), d(cur.cache_saved_usd, p and p.cache_saved_usd),
-             "normal", "Cache-read tokens at the input rate minus the same tokens at the cache-read rate."),
+             "normal", metrics.CACHE_SAVINGS_HELP),
         Card("Cost per 1,000 requests", fmt.usd(cur.cost_per_1k_requests_usd),
              d(cur.cost_per_1k_requests_usd, p and p.cost_per_1k_requests_usd), "inverse",
-             "Spend × 1,000 / requests."),
+             metrics.COST_PER_1K_REQUESTS_HELP),
         Card("Unpriced requests", fmt.count(cur.unpriced_requests), None, "off",
              "Requests whose model has no price in the catalog: their volume is counted, their cost is not."),
     ]

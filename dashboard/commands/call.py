@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from dashboard.access import is_loopback
+from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
 from dashboard.live import (
     DEFAULT_BASE_URL,
@@ -36,9 +38,8 @@ from dashboard.live import (
     resolve_api_key,
     sample_run,
 )
-from dashboard.live.client import is_loopback
 from dashboard.live.keys import named_keys
-from pricing import default_catalog
+from pricing import default_catalog, money_str
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -137,7 +138,7 @@ def call_json(r: CallResult) -> dict[str, Any]:
         "prompt_tokens": r.prompt_tokens,
         "cached_tokens": r.cached_tokens,
         "completion_tokens": r.completion_tokens,
-        "cost_usd": None if r.cost_usd is None else str(r.cost_usd),
+        "cost_usd": None if r.cost_usd is None else money_str(r.cost_usd),
         "error": r.error,
     }
 
@@ -147,7 +148,7 @@ def _ms(value: float | None) -> str:
 
 
 def _usd(value: Decimal | None) -> str:
-    return "unknown" if value is None else f"${value:.6f}"
+    return "unknown" if value is None else usd(value, 6)
 
 
 def print_text(report: SampleReport, endpoint: Endpoint, out: TextIO) -> None:
@@ -229,7 +230,7 @@ def print_report(args: argparse.Namespace, report: SampleReport, endpoint: Endpo
             "summary": {
                 "p50_latency_ms": None if lat is None else round(lat.p50, 1),
                 "p95_latency_ms": None if lat is None else round(lat.p95, 1),
-                "total_cost_usd": None if report.total_cost_usd is None else str(report.total_cost_usd),
+                "total_cost_usd": None if report.total_cost_usd is None else money_str(report.total_cost_usd),
                 "errors": report.errors,
             },
         }, indent=2), file=out)

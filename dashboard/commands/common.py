@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from dashboard.errors import WarehouseError
@@ -19,6 +20,17 @@ SAY_EVERY_SECONDS = 5.0
 
 def add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="warehouse file (default: $USAGE_DB or data/usage.duckdb)")
+
+
+def decimal_number(text: str) -> Decimal:
+    """An argparse type: a finite decimal number, kept exact."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def seconds(text: str) -> float:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from dashboard.commands.common import existing_warehouse
+from dashboard.charts.format import usd
+from dashboard.commands.common import decimal_number, existing_warehouse
 from dashboard.errors import DashboardError
+from pricing import money_str
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,13 +22,6 @@ days of history, Holt's linear trend from 14, the mean of the last week from 7. 
 are USD quantized to 0.000001."""
 
 
-def _budget(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount") from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "forecast",
@@ -37,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", default=None, help="DuckDB warehouse file (default: the project's)")
     p.add_argument("--days", type=_horizon, default=30, help="days to forecast, 1-90 (default 30)")
-    p.add_argument("--budget", type=_budget, default=None, help="monthly budget in USD, to project overspend")
+    p.add_argument("--budget", type=decimal_number, default=None, help="monthly budget in USD, to project overspend")
     p.add_argument("--today", type=_day, default=None,
                    help="the day whose calendar month is projected, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--json", action="store_true", help="machine-readable output, money as decimal strings")
@@ -95,28 +89,27 @@ def run(args: argparse.Namespace) -> int:
         out = fc.as_dict()
         if outlook is not None:
             out["budget"] = {
-                "budget_usd": str(outlook.budget_usd),
-                "projected_usd": str(outlook.projected_usd),
-                "overspend_usd": str(outlook.overspend_usd),
-                "overspend_hi80_usd": str(outlook.overspend_hi80_usd),
+                "budget_usd": money_str(outlook.budget_usd),
+                "projected_usd": money_str(outlook.projected_usd),
+                "overspend_usd": money_str(outlook.overspend_usd),
+                "overspend_hi80_usd": money_str(outlook.overspend_hi80_usd),
                 "runs_out_on": outlook.runs_out_on.isoformat() if outlook.runs_out_on else None,
             }
         print(json.dumps(out, indent=2))
         return 0
-    cents = Decimal("0.01")
     print(f"{fc.history_days} days of history to {fc.last_day}; model: {fc.model}")
     print(f"{'date':<10}  {'mean':>12}  {'80% interval':>25}  {'95% interval':>25}")
     for p in fc.points:
         print(
-            f"{p.date.isoformat():<10}  {p.mean_usd.quantize(cents):>12}  "
-            f"{f'{p.lo80_usd.quantize(cents)} - {p.hi80_usd.quantize(cents)}':>25}  "
-            f"{f'{p.lo95_usd.quantize(cents)} - {p.hi95_usd.quantize(cents)}':>25}"
+            f"{p.date.isoformat():<10}  {usd(p.mean_usd, 2):>12}  "
+            f"{f'{usd(p.lo80_usd, 2)} - {usd(p.hi80_usd, 2)}':>25}  "
+            f"{f'{usd(p.lo95_usd, 2)} - {usd(p.hi95_usd, 2)}':>25}"
         )
     me = fc.month_end
     print(
-        f"\n{me.month:%Y-%m}: {me.actual_to_date_usd.quantize(cents)} so far, "
-        f"projected {me.projected_usd.quantize(cents)} "
-        f"(80%: {me.lo80_usd.quantize(cents)} - {me.hi80_usd.quantize(cents)})"
+        f"\n{me.month:%Y-%m}: {usd(me.actual_to_date_usd, 2)} so far, "
+        f"projected {usd(me.projected_usd, 2)} "
+        f"(80%: {usd(me.lo80_usd, 2)} - {usd(me.hi80_usd, 2)})"
     )
     if fc.backtest is not None:
         bt = fc.backtest
@@ -128,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if outlook is not None:
         when = outlook.runs_out_on.isoformat() if outlook.runs_out_on else "not this month"
         print(
-            f"budget {outlook.budget_usd}: overspend {outlook.overspend_usd.quantize(cents)}, "
+            f"budget {outlook.budget_usd}: overspend {usd(outlook.overspend_usd, 2)}, "
             f"runs out: {when}"
         )
     print("(USD rounded to cents for display; --json gives 0.000001)")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 from dashboard.commands.common import add_db, open_warehouse, seconds, zone_name
 from dashboard.errors import DashboardError, ImportFailed
-from dashboard.ingest import Options, import_file
+from dashboard.ingest import Options, import_file, plan_file
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.survey import decide
+from dashboard.warehouse import Warehouse
 from dashboard.warehouse.settings import default_routes
 
 
@@ -51,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one JSON object per file, a failed one too (with `status` 'failed' and `error`)")
     p.add_argument("--wait", type=seconds, default=30.0, metavar="SECONDS",
                    help="how long to wait for a warehouse another import is writing (default 30)")
+    p.add_argument("--explain", action="store_true",
+                   help="print how each file would be imported (its format, the reads in turn, the table, the "
+                   "choices decided over the whole file) and import nothing")
     p.set_defaults(func=run)
 
 
@@ -59,8 +66,8 @@ def _failed(path: str, fmt: str | None, error: str) -> dict[str, object]:
             "status": "failed", "updated": 0, "error": error}
 
 
-def run(args: argparse.Namespace) -> int:
-    options = Options(
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
         provider=args.provider,
         model=args.model,
         tz=args.tz,
@@ -68,6 +75,47 @@ def run(args: argparse.Namespace) -> int:
         cached_included=None if args.cached_included_in_input is None else args.cached_included_in_input == "yes",
         source=args.source,
     )
+
+
+@contextlib.contextmanager
+def _reading_warehouse(args: argparse.Namespace):
+    """The warehouse, opened read-only; a warehouse that does not exist yet is not created (an empty one stands in)."""
+    path = Path(args.db) if args.db else Warehouse.default_path()
+    if path.is_file():
+        with open_warehouse(args, read_only=True, wait=args.wait) as wh:
+            yield wh
+        return
+    with tempfile.TemporaryDirectory(prefix="usage-explain-") as folder, \
+            Warehouse.open(Path(folder) / "empty.duckdb", cache=False) as wh:
+        yield wh
+
+
+def explain(args: argparse.Namespace) -> int:
+    """Print each file's import plan, as the import would make it; write nothing."""
+    options, failed = _options(args), False
+    with _reading_warehouse(args) as wh:
+        routes = default_routes(wh) if args.provider is None else {}
+        for path in args.paths:
+            try:
+                decision = decide(wh, path, args.fmt, options, routes, wh.catalog)
+                plan = plan_file(wh, path, args.fmt, decision.options)
+            except ImportFailed as e:
+                failed = True
+                print(json.dumps({"file": path, "status": "failed", "error": str(e)}) if args.json
+                      else f"{path}: FAILED: {e}")
+                continue
+            if args.json:
+                print(json.dumps({"file": path, **plan.as_dict(), "decided": list(decision.notes)}))
+            else:
+                print(f"{path}:\n" + "\n".join(f"  {line}" for line in plan.explain().splitlines())
+                      + "".join(f"\n  decided: {note}" for note in decision.notes))
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.explain:
+        return explain(args)
+    options = _options(args)
     failed = False
     done: list[str] = []
 

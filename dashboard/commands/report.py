@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from decimal import ROUND_HALF_UP, Decimal
 
+from dashboard.charts.format import usd
 from dashboard.commands.common import add_db, open_warehouse, zone_name
 from dashboard.errors import DashboardError
 from dashboard.warehouse.queries import DIMENSIONS, month_bounds, month_report
 
-CENT = Decimal("0.01")
 BY = [d for d in DIMENSIONS if d not in ("tag", "upstream_provider", "source", "status")]
 
 
@@ -35,14 +34,9 @@ def _month(text: str) -> str:
     return text
 
 
-def _money(v: Decimal | None) -> str:
-    """Cents for display, rounded half up as the app's statement shows them ($0.125 is 0.13)."""
-    return "-" if v is None else f"{v.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
-
-
 def _cost(row: dict) -> str:
     """The computed cost; a row with no priced request says so rather than show 0 or a bare dash."""
-    return "no price" if row["cost_usd"] is None and row["unpriced_requests"] else _money(row["cost_usd"])
+    return "no price" if row["cost_usd"] is None and row["unpriced_requests"] else usd(row["cost_usd"], 2)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,15 +53,15 @@ def run(args: argparse.Namespace) -> int:
     for r in report.rows:
         print(f"{str(r['key'])[:32]:<32} {r['requests']:>10,} {r['input_tokens']:>14,} {r['cache_read_tokens']:>14,} "
               f"{r['cache_write_tokens']:>12,} {r['output_tokens']:>12,} {_cost(r):>12} "
-              f"{_money(r['billed_usd']):>12} {r['unpriced_requests'] or '':>9}")
+              f"{usd(r['billed_usd'], 2):>12} {r['unpriced_requests'] or '':>9}")
     print("-" * len(header))
-    print(f"total computed {_money(report.total_usd)}  billed {_money(report.billed_usd)}  "
+    print(f"total computed {usd(report.total_usd, 2)}  billed {usd(report.billed_usd, 2)}  "
           f"unpriced requests {report.unpriced_requests}")
     if report.approximate_usd:
-        print(f"of the computed total, {_money(report.approximate_usd)} is approximate: rows covering a span "
+        print(f"of the computed total, {usd(report.approximate_usd, 2)} is approximate: rows covering a span "
               "(a day) inside which the price changes, priced by the share of the span under each rate")
     total_requests = sum(r["requests"] for r in report.rows)
     if report.billed_requests and report.billed_requests < total_requests:
         print(f"billed cost is known for {report.billed_requests:,} of {total_requests:,} requests; "
-              f"computed cost of those: {_money(report.comparable_computed_usd)}")
+              f"computed cost of those: {usd(report.comparable_computed_usd, 2)}")
     return 0

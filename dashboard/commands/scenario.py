@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from dashboard.charts.format import usd
+from dashboard.commands.common import decimal_number
 from dashboard.errors import DashboardError
+from pricing import money_str
 
 if TYPE_CHECKING:
     from dashboard.forecasts.scenario import ScenarioInputs
@@ -23,16 +26,6 @@ time-of-day discounts are not applied. The route with the lowest total is marked
 Amounts in the table are rounded to cents for display; --json gives them exactly."""
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "scenario",
@@ -46,35 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         help="PROVIDER/MODEL, several separated by commas (or repeat the option)",
     )
-    p.add_argument("--requests-per-day", type=_decimal, help="requests per day in month 1")
-    p.add_argument("--users", type=_decimal, help="instead of --requests-per-day: number of users ...")
-    p.add_argument("--requests-per-user", type=_decimal, help="... and requests per user per day")
-    p.add_argument("--input-tokens", type=_decimal, required=True, help="mean prompt tokens per request")
+    p.add_argument("--requests-per-day", type=decimal_number, help="requests per day in month 1")
+    p.add_argument("--users", type=decimal_number, help="instead of --requests-per-day: number of users ...")
+    p.add_argument("--requests-per-user", type=decimal_number, help="... and requests per user per day")
+    p.add_argument("--input-tokens", type=decimal_number, required=True, help="mean prompt tokens per request")
     p.add_argument(
         "--output-tokens",
-        type=_decimal,
+        type=decimal_number,
         required=True,
         help="mean output tokens per request (reasoning included)",
     )
-    p.add_argument(
-        "--cache-hit",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of prompt tokens read from cache, 0.0-1.0 (default 0)",
-    )
-    p.add_argument(
-        "--cache-write-share",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of prompt tokens written to cache, 0.0-1.0 (default 0)",
-    )
-    p.add_argument(
-        "--reasoning-share",
-        type=_decimal,
-        default=Decimal(0),
-        help="share of output tokens spent reasoning, 0.0-1.0 (default 0)",
-    )
-    p.add_argument("--growth", type=_decimal, default=Decimal(0), help="traffic growth in percent per month")
+    for flag, share in (("--cache-hit", "prompt tokens read from cache"),
+                        ("--cache-write-share", "prompt tokens written to cache"),
+                        ("--reasoning-share", "output tokens spent reasoning")):
+        p.add_argument(flag, type=decimal_number, default=Decimal(0), help=f"share of {share}, 0.0-1.0 (default 0)")
+    p.add_argument("--growth", type=decimal_number, default=Decimal(0), help="traffic growth in percent per month")
     p.add_argument("--months", type=int, default=12, help="horizon in months, 1-120 (default 12)")
     p.add_argument(
         "--sensitivity",
@@ -106,10 +85,6 @@ def _inputs(args: argparse.Namespace) -> ScenarioInputs:
     raise DashboardError("give --requests-per-day N, or --users N with --requests-per-user N")
 
 
-def _cents(x: Decimal) -> str:
-    return f"${x.quantize(Decimal('0.01')):,}"
-
-
 def run(args: argparse.Namespace) -> int:
     # Imported here: numpy and pandas would slow every other command's start.
     from dashboard.forecasts.scenario import run_scenario, sensitivity
@@ -127,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
                         "input": r.input,
                         "low_value": str(r.low_value),
                         "high_value": str(r.high_value),
-                        "low_usd": str(r.low_usd),
-                        "base_usd": str(r.base_usd),
-                        "high_usd": str(r.high_usd),
+                        "low_usd": money_str(r.low_usd),
+                        "base_usd": money_str(r.base_usd),
+                        "high_usd": money_str(r.high_usd),
                     }
                     for r in rows
                 ],
@@ -143,13 +118,13 @@ def run(args: argparse.Namespace) -> int:
         + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
     )
     for k in range(inputs.months):
-        cells = [_cents(r.months[k].total_usd).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
+        cells = [usd(r.months[k].total_usd, 2).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
         print(f"{k + 1:>5}  {result.routes[0].months[k].requests:>12,}  " + "  ".join(cells))
-    totals = [_cents(r.total_usd).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
+    totals = [usd(r.total_usd, 2).rjust(w) for r, w in zip(result.routes, widths, strict=True)]
     print(f"{'total':>5}  {'':>12}  " + "  ".join(totals))
     print(f"* cheapest: {result.cheapest.route}. Amounts rounded to cents for display; --json is exact.")
     if rows:
         print(f"\nmean monthly cost on {result.cheapest.route} with one input moved -20% / +20%:")
         for r in rows:
-            print(f"  {r.input:<18} {_cents(r.low_usd):>14} {_cents(r.high_usd):>14}")
+            print(f"  {r.input:<18} {usd(r.low_usd, 2):>14} {usd(r.high_usd, 2):>14}")
     return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from decimal import Decimal
 
+from dashboard.charts.format import usd
 from dashboard.forecasts.cache_sim import DEFAULT_ROUTE, simulate_cache
 
 HELP = """Replay a Mooncake JSONL trace (timestamp ms, input_length, output_length, hash_ids of
@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(sim.as_dict(), indent=2))
         return 0
-    cents = Decimal("0.01")
     print(f"route               {sim.route}")
     capacity = "unbounded" if sim.capacity_blocks is None else f"{sim.capacity_blocks:,} blocks"
     print(f"capacity            {capacity}")
@@ -49,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"input tokens        {sim.input_tokens:,}")
     print(f"cache read tokens   {sim.cache_read_tokens:,}")
     print(f"hit rate            {sim.hit_rate * 100:.2f}%")
-    print(f"cost                ${sim.cost_usd.quantize(cents)}")
-    print(f"cost without cache  ${sim.no_cache_cost_usd.quantize(cents)} (rounded to cents; --json is exact)")
+    print(f"cost                {usd(sim.cost_usd, 2)}")
+    print(f"cost without cache  {usd(sim.no_cache_cost_usd, 2)} (rounded to cents; --json is exact)")
     return 0

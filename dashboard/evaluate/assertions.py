@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import jsonschema
 
+from dashboard.charts import format as fmt
 from dashboard.evaluate.suite import Assertion
 
 __all__ = ["SHOWN", "Answer", "Failure", "check", "shorten"]
@@ -103,60 +104,82 @@ def _got(answer: Answer) -> str:
     return shorten("tool calls: " + _calls_text(answer.tool_calls))
 
 
+# A check gives None when the answer passes, else what came back: a text, or DEFAULT_GOT for the
+# answer itself (its content, or its tool calls when it has no content).
+DEFAULT_GOT = ""
+Check = Callable[[Assertion, Answer, str], str | None]
+
+
+def _equals(a: Assertion, answer: Answer, text: str) -> str | None:
+    if isinstance(a.value, str):
+        return None if text == a.value else DEFAULT_GOT
+    try:
+        same = json.loads(text) == a.value
+    except (ValueError, RecursionError):
+        same = text == json.dumps(a.value)
+    return None if same else DEFAULT_GOT
+
+
+def _is_json(a: Assertion, answer: Answer, text: str) -> str | None:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return "JSON nested too deeply to read"
+    except ValueError as e:
+        return f"not JSON ({e.msg} at character {e.pos}): {text}"
+    problem = _schema_problem(value, a.value)
+    return f"JSON, but {problem}" if problem else None
+
+
+def _contains_json(a: Assertion, answer: Answer, text: str) -> str | None:
+    values = _json_values(text)
+    if not values:
+        return f"no JSON in: {text}"
+    problems = [_schema_problem(v, a.value) for v in values]
+    return None if None in problems else f"JSON, but {problems[0]}"
+
+
+def _tools_call(a: Assertion, answer: Answer, text: str) -> str | None:
+    if not answer.tool_calls:
+        return f"no tool call: {text}"
+    problems = [p for p in (_tool_problem(c, answer.tools or ()) for c in answer.tool_calls) if p]
+    return "; ".join(problems) if problems else None
+
+
+def _latency(a: Assertion, answer: Answer, text: str) -> str | None:
+    if answer.latency_ms is None:
+        return "latency unknown"
+    return None if Decimal(str(answer.latency_ms)) <= a.threshold else f"{answer.latency_ms:.0f} ms"
+
+
+def _cost(a: Assertion, answer: Answer, text: str) -> str | None:
+    if answer.cost_usd is None:
+        return f"cost unknown: {answer.cost_note or 'not priced'}"
+    return None if answer.cost_usd <= a.threshold else fmt.usd(answer.cost_usd, exact=True)
+
+
+def _holds(test: Callable[[Assertion, str], bool]) -> Check:
+    return lambda a, answer, text: None if test(a, text) else DEFAULT_GOT
+
+
+CHECKS: dict[str, Check] = {
+    "equals": _equals,
+    "contains": _holds(lambda a, text: a.value in text),
+    "icontains": _holds(lambda a, text: a.value.lower() in text.lower()),
+    "not-contains": _holds(lambda a, text: a.value not in text),
+    "starts-with": _holds(lambda a, text: text.startswith(a.value)),
+    "regex": _holds(lambda a, text: re.search(a.value, text) is not None),
+    "is-json": _is_json,
+    "contains-json": _contains_json,
+    "is-valid-openai-tools-call": _tools_call,
+    "latency": _latency,
+    "cost": _cost,
+}
+
+
 def check(a: Assertion, answer: Answer) -> Failure | None:
     """None when `answer` satisfies `a`, else what was expected and what came back."""
-    text = answer.content[:MAX_SCAN]
-    expected = shorten(a.expected())
-
-    def fail(got: str | None = None) -> Failure:
-        return Failure(a.type, expected, shorten(got) if got is not None else _got(answer))
-
-    if a.type == "equals":
-        if isinstance(a.value, str):
-            return None if text == a.value else fail()
-        try:
-            same = json.loads(text) == a.value
-        except (ValueError, RecursionError):
-            same = text == json.dumps(a.value)
-        return None if same else fail()
-    if a.type == "contains":
-        return None if a.value in text else fail()
-    if a.type == "icontains":
-        return None if a.value.lower() in text.lower() else fail()
-    if a.type == "not-contains":
-        return None if a.value not in text else fail()
-    if a.type == "starts-with":
-        return None if text.startswith(a.value) else fail()
-    if a.type == "regex":
-        return None if re.search(a.value, text) else fail()
-    if a.type == "is-json":
-        try:
-            value = json.loads(text)
-        except RecursionError:
-            return fail("JSON nested too deeply to read")
-        except ValueError as e:
-            return fail(f"not JSON ({e.msg} at character {e.pos}): {text}")
-        problem = _schema_problem(value, a.value)
-        return fail(f"JSON, but {problem}") if problem else None
-    if a.type == "contains-json":
-        values = _json_values(text)
-        if not values:
-            return fail(f"no JSON in: {text}")
-        problems = [_schema_problem(v, a.value) for v in values]
-        if None in problems:
-            return None
-        return fail(f"JSON, but {problems[0]}")
-    if a.type == "is-valid-openai-tools-call":
-        if not answer.tool_calls:
-            return fail(f"no tool call: {text}")
-        problems = [p for p in (_tool_problem(c, answer.tools or ()) for c in answer.tool_calls) if p]
-        return fail("; ".join(problems)) if problems else None
-    if a.type == "latency":
-        if answer.latency_ms is None:
-            return fail("latency unknown")
-        return None if Decimal(str(answer.latency_ms)) <= a.threshold else fail(f"{answer.latency_ms:.0f} ms")
-    if a.type == "cost":
-        if answer.cost_usd is None:
-            return fail(f"cost unknown: {answer.cost_note or 'not priced'}")
-        return None if answer.cost_usd <= a.threshold else fail(f"${answer.cost_usd}")
-    raise AssertionError(f"unchecked assertion type {a.type!r}")  # load_suite admits only ASSERTION_TYPES
+    got = CHECKS[a.type](a, answer, answer.content[:MAX_SCAN])  # load_suite admits only these types
+    if got is None:
+        return None
+    return Failure(a.type, shorten(a.expected()), shorten(got) if got != DEFAULT_GOT else _got(answer))

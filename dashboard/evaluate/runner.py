@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from dashboard import metrics
 from dashboard.errors import LiveCallError, UsageError, mask_secrets
 from dashboard.evaluate.assertions import Answer, check, shorten
 from dashboard.evaluate.suite import Case, Suite
@@ -107,7 +108,8 @@ class EvalResult:
 
     @property
     def prompt_tokens(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+        # cache_write_tokens holds both write durations
+        return metrics.prompt_tokens(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
 
     @property
     def case_key(self) -> tuple[str, int, int]:
@@ -127,6 +129,15 @@ class EvalRun:
     results: tuple[EvalResult, ...] = field(repr=False)
 
 
+def _tokens(u: Any) -> dict[str, int]:
+    """A call's tokens per bucket as EvalResult keeps them (both cache-write lengths in one), 0 without usage."""
+    if u is None:
+        return {}
+    return {"input_tokens": u.input_tokens, "cache_read_tokens": u.cache_read_tokens,
+            "cache_write_tokens": u.cache_write_tokens + u.cache_write_1h_tokens,
+            "output_tokens": u.output_tokens, "reasoning_tokens": u.reasoning_tokens}
+
+
 def _result(target: Target, case: Case, repeat: int, r: CallResult) -> EvalResult:
     scrub = target.endpoint.scrub
     tool_calls = tuple(r.tool_calls)
@@ -143,7 +154,6 @@ def _result(target: Target, case: Case, repeat: int, r: CallResult) -> EvalResul
     if not r.ok:
         error = scrub(r.error or "failed")
         return EvalResult(passed=False, error_kind=r.error_kind or "error", error=shorten(error, 300), **fields)
-    u = r.usage
     answer = Answer(
         content=r.content,
         tool_calls=tool_calls,
@@ -157,11 +167,7 @@ def _result(target: Target, case: Case, repeat: int, r: CallResult) -> EvalResul
     return EvalResult(
         passed=not failures,
         failed_asserts=tuple({k: scrub(v) for k, v in f.as_dict().items()} for f in failures),
-        input_tokens=u.input_tokens if u else 0,
-        cache_read_tokens=u.cache_read_tokens if u else 0,
-        cache_write_tokens=(u.cache_write_tokens + u.cache_write_1h_tokens) if u else 0,
-        output_tokens=u.output_tokens if u else 0,
-        reasoning_tokens=u.reasoning_tokens if u else 0,
+        **_tokens(r.usage),
         cost_usd=r.cost_usd,
         cost_note=None if r.cost is not None else scrub(r.cost_error or r.usage_note or "not priced"),
         output=shorten(scrub(output), OUTPUT_KEPT),

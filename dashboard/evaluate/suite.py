@@ -272,6 +272,35 @@ def _number(raw: Any, where: str, unit: str) -> Decimal:
     return value
 
 
+def _threshold_assertion(kind: str, raw: Mapping[str, Any], where: str) -> Assertion:
+    if raw.get("threshold") is None:
+        unit = "milliseconds" if kind == "latency" else "USD"
+        raise SuiteError(f"{where}: needs a threshold in {unit}, like {{type: {kind}, threshold: "
+                         f"{'2000' if kind == 'latency' else '0.001'}}}")
+    return Assertion(kind, None, _number(raw["threshold"], where, "ms" if kind == "latency" else "USD"))
+
+
+def _text_value(kind: str, value: Any, values: Mapping[str, str], where: str) -> Any:
+    """The value of a text assertion, its {{vars}} filled; a regex is checked to compile and stay linear."""
+    if value is None or (kind != "equals" and isinstance(value, Mapping | list)):
+        raise SuiteError(f"{where}: needs a text value, like {{type: {kind}, value: Paris}}")
+    if isinstance(value, str):
+        value = _fill(value, values, where)
+    elif kind != "equals":
+        value = _text(value)
+    if kind == "regex":
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise SuiteError(f"{where}: the regex {value!r} does not compile: {e}") from None
+        if _nested_repeat(value):
+            raise SuiteError(f"{where}: the regex {value!r} repeats a group that itself repeats or branches "
+                             "(like (a+)+, (a|ab)* or (\\S+\\s*){1,6}), which can take exponential time on a "
+                             "long answer; make the inner part atomic, (?>\\S+\\s*){1,6}, or possessive, "
+                             "\\S++")
+    return value
+
+
 def _assertion(raw: Any, values: Mapping[str, str], tools: Any, where: str) -> Assertion:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str):
         raise SuiteError(f"{where}: an assertion is a mapping with a type, like {{type: contains, value: Paris}}")
@@ -283,29 +312,9 @@ def _assertion(raw: Any, values: Mapping[str, str], tools: Any, where: str) -> A
     value = raw.get("value")
     where = f"{where} ({kind})"
     if kind in ("latency", "cost"):
-        if raw.get("threshold") is None:
-            unit = "milliseconds" if kind == "latency" else "USD"
-            raise SuiteError(f"{where}: needs a threshold in {unit}, like {{type: {kind}, threshold: "
-                             f"{'2000' if kind == 'latency' else '0.001'}}}")
-        return Assertion(kind, None, _number(raw["threshold"], where, "ms" if kind == "latency" else "USD"))
+        return _threshold_assertion(kind, raw, where)
     if kind in TEXT_TYPES:
-        if value is None or (kind != "equals" and isinstance(value, Mapping | list)):
-            raise SuiteError(f"{where}: needs a text value, like {{type: {kind}, value: Paris}}")
-        if isinstance(value, str):
-            value = _fill(value, values, where)
-        elif kind != "equals":
-            value = _text(value)
-        if kind == "regex":
-            try:
-                re.compile(value)
-            except re.error as e:
-                raise SuiteError(f"{where}: the regex {value!r} does not compile: {e}") from None
-            if _nested_repeat(value):
-                raise SuiteError(f"{where}: the regex {value!r} repeats a group that itself repeats or branches "
-                                 "(like (a+)+, (a|ab)* or (\\S+\\s*){1,6}), which can take exponential time on a "
-                                 "long answer; make the inner part atomic, (?>\\S+\\s*){1,6}, or possessive, "
-                                 "\\S++")
-        return Assertion(kind, value)
+        return Assertion(kind, _text_value(kind, value, values, where))
     if kind in ("is-json", "contains-json"):
         if value is not None:
             _check_schema(value, where)
@@ -346,9 +355,8 @@ def _render(prompt: list[Mapping[str, Any]] | str, values: Mapping[str, str], wh
     return tuple({**m, "content": _fill(m["content"], values, where)} for m in prompt)
 
 
-def load_suite(data: bytes | str, name: str = "suite") -> Suite:
-    """Read and check a suite; raises SuiteError (naming the line, test or key) when it cannot run."""
-    raw_bytes = data.encode("utf-8") if isinstance(data, str) else data
+def _document(raw_bytes: bytes, name: str) -> Mapping[str, Any]:
+    """The suite's YAML as a mapping of known keys, or SuiteError."""
     if len(raw_bytes) > MAX_SUITE_BYTES:
         raise SuiteError(f"suite {name!r} is {len(raw_bytes):,} bytes; a suite may be at most "
                          f"{MAX_SUITE_BYTES:,} bytes")
@@ -360,47 +368,72 @@ def load_suite(data: bytes | str, name: str = "suite") -> Suite:
     if not isinstance(doc, Mapping):
         raise SuiteError(f"suite {name!r} must be a mapping with prompts and tests (see examples/suites/)")
     _keys(doc, SUITE_KEYS, f"suite {name!r}")
+    return doc
+
+
+def _templates(doc: Mapping[str, Any], name: str) -> list[list[Mapping[str, Any]] | str]:
     prompts = doc.get("prompts")
     if isinstance(prompts, str):
         prompts = [prompts]
     if not isinstance(prompts, list) or not prompts:
         raise SuiteError(f"suite {name!r} has no prompts; add `prompts: ['Answer: {{{{question}}}}']`")
-    templates = [_messages(p, i, name) for i, p in enumerate(prompts)]
+    return [_messages(p, i, name) for i, p in enumerate(prompts)]
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    vars: Mapping[str, str]
+    options: Mapping[str, Any]
+    asserts: list[Any]
+
+
+def _defaults(doc: Mapping[str, Any], name: str) -> _Defaults:
+    default = doc.get("defaultTest") or {}
+    if not isinstance(default, Mapping):
+        raise SuiteError(f"suite {name!r}: defaultTest must be a mapping (vars, assert, options)")
+    where = _where(name, None)
+    _keys(default, DEFAULT_KEYS, where)
+    asserts = default.get("assert") or []
+    if not isinstance(asserts, list):
+        raise SuiteError(f"{where}: assert must be a list")
+    return _Defaults(_check_vars(default.get("vars"), where), _options(default.get("options"), where), asserts)
+
+
+def _cases(test: Any, t: int, name: str, defaults: _Defaults,
+           templates: list[list[Mapping[str, Any]] | str]) -> list[Case]:
+    """Test `t` of the suite, once for each prompt."""
+    if not isinstance(test, Mapping):
+        raise SuiteError(f"{_where(name, t)} must be a mapping with description, vars and assert")
+    label = test.get("description")
+    where = _where(name, t, label)
+    _keys(test, TEST_KEYS, where)
+    values = {**defaults.vars, **_check_vars(test.get("vars"), where)}
+    options = {**defaults.options, **_options(test.get("options"), where)}
+    tools = _check_tools(options["tools"], where) if options.get("tools") is not None else None
+    tool_choice = _check_tool_choice(options.get("tool_choice"), tools, where)
+    asserts_raw = test.get("assert") or []
+    if not isinstance(asserts_raw, list):
+        raise SuiteError(f"{where}: assert must be a list of assertions")
+    asserts = tuple(_assertion(a, values, tools, f"{where}, assertion {i}")
+                    for i, a in enumerate([*defaults.asserts, *asserts_raw], 1))
+    test_name = str(label) if label not in (None, "") else t + 1
+    return [Case(t, test_name, p, _render(template, values, f"{where}, prompt {p + 1}"), asserts, tools, tool_choice)
+            for p, template in enumerate(templates)]
+
+
+def load_suite(data: bytes | str, name: str = "suite") -> Suite:
+    """Read and check a suite; raises SuiteError (naming the line, test or key) when it cannot run."""
+    raw_bytes = data.encode("utf-8") if isinstance(data, str) else data
+    doc = _document(raw_bytes, name)
+    templates = _templates(doc, name)
     tests = doc.get("tests")
     if not isinstance(tests, list) or not tests:
         raise SuiteError(f"suite {name!r} has no tests; add a `tests:` list (tests given as a file are not read)")
     if len(tests) * len(templates) > MAX_CASES:
         raise SuiteError(f"suite {name!r} has {len(tests) * len(templates):,} cases (tests x prompts); "
                          f"at most {MAX_CASES:,}")
-    default = doc.get("defaultTest") or {}
-    if not isinstance(default, Mapping):
-        raise SuiteError(f"suite {name!r}: defaultTest must be a mapping (vars, assert, options)")
-    _keys(default, DEFAULT_KEYS, _where(name, None))
-    default_vars = _check_vars(default.get("vars"), _where(name, None))
-    default_options = _options(default.get("options"), _where(name, None))
-    default_asserts = default.get("assert") or []
-    if not isinstance(default_asserts, list):
-        raise SuiteError(f"{_where(name, None)}: assert must be a list")
-    cases = []
-    for t, test in enumerate(tests):
-        if not isinstance(test, Mapping):
-            raise SuiteError(f"{_where(name, t)} must be a mapping with description, vars and assert")
-        label = test.get("description")
-        where = _where(name, t, label)
-        _keys(test, TEST_KEYS, where)
-        values = {**default_vars, **_check_vars(test.get("vars"), where)}
-        options = {**default_options, **_options(test.get("options"), where)}
-        tools = _check_tools(options["tools"], where) if options.get("tools") is not None else None
-        tool_choice = _check_tool_choice(options.get("tool_choice"), tools, where)
-        asserts_raw = test.get("assert") or []
-        if not isinstance(asserts_raw, list):
-            raise SuiteError(f"{where}: assert must be a list of assertions")
-        asserts = tuple(_assertion(a, values, tools, f"{where}, assertion {i}")
-                        for i, a in enumerate([*default_asserts, *asserts_raw], 1))
-        test_name = str(label) if label not in (None, "") else t + 1
-        for p, template in enumerate(templates):
-            cases.append(Case(t, test_name, p, _render(template, values, f"{where}, prompt {p + 1}"), asserts,
-                              tools, tool_choice))
+    defaults = _defaults(doc, name)
+    cases = [case for t, test in enumerate(tests) for case in _cases(test, t, name, defaults, templates)]
     description = doc.get("description")
     return Suite(name, hashlib.sha256(raw_bytes).hexdigest(), description if isinstance(description, str) else "",
                  len(tests), len(templates), tuple(cases))

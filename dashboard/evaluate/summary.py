@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import combinations
 from typing import Any
 
+from dashboard import metrics
+from dashboard.charts import format as fmt
 from dashboard.evaluate.runner import EvalResult, EvalRun
 from dashboard.evaluate.stats import Difference, compare_rates, wilson
 from dashboard.live.experiments import percentile
@@ -73,7 +75,8 @@ class TargetSummary:
             "pass_rate": self.pass_rate,
             "pass_rate_lo95": self.pass_rate_lo95,
             "pass_rate_hi95": self.pass_rate_hi95,
-            "errors": dict(sorted(self.errors.items())),
+            "errors": sum(self.errors.values()),
+            "errors_by_kind": dict(sorted(self.errors.items())),
             "p50_latency_ms": ms(self.p50_latency_ms),
             "p95_latency_ms": ms(self.p95_latency_ms),
             "p50_ttft_ms": ms(self.p50_ttft_ms),
@@ -83,9 +86,9 @@ class TargetSummary:
             "cache_write_tokens": self.cache_write_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
+            "cost_usd": None if self.cost_usd is None else money_str(self.cost_usd),
             "unpriced_runs": self.unpriced_runs,
-            "cost_per_pass_usd": None if self.cost_per_pass_usd is None else str(self.cost_per_pass_usd),
+            "cost_per_pass_usd": None if self.cost_per_pass_usd is None else money_str(self.cost_per_pass_usd),
         }
 
 
@@ -99,28 +102,34 @@ def per_pass(cost_usd: Decimal | None, passed: int) -> Decimal | None:
     return (cost_usd / passed).quantize(MONEY_PLACES, rounding=ROUND_HALF_EVEN)
 
 
+def _rates(passed: int, runs: int) -> dict[str, float | None]:
+    interval = wilson(passed, runs)
+    return {"pass_rate": passed / runs if runs else None,
+            "pass_rate_lo95": interval[0] if interval else None,
+            "pass_rate_hi95": interval[1] if interval else None}
+
+
+def _times(good: Sequence[EvalResult]) -> dict[str, float | None]:
+    latency = [r.latency_ms for r in good if r.latency_ms is not None]
+    ttft = [r.ttft_ms for r in good if r.ttft_ms is not None]
+    return {"p50_latency_ms": percentile(latency, 50), "p95_latency_ms": percentile(latency, 95),
+            "p50_ttft_ms": percentile(ttft, 50), "p95_ttft_ms": percentile(ttft, 95)}
+
+
 def _summary(label: str, base_url: str, tests: int, results: Sequence[EvalResult]) -> TargetSummary:
     runs, passed = len(results), sum(r.passed for r in results)
     good = [r for r in results if r.ok]
-    interval = wilson(passed, runs)
     priced = [r.cost_usd for r in good if r.cost_usd is not None]
     cost = sum(priced, Decimal(0)) if priced else None
-    latency = [r.latency_ms for r in good if r.latency_ms is not None]
-    ttft = [r.ttft_ms for r in good if r.ttft_ms is not None]
     return TargetSummary(
         target=label,
         base_url=base_url,
         tests=tests,
         runs=runs,
         passed=passed,
-        pass_rate=passed / runs if runs else None,
-        pass_rate_lo95=interval[0] if interval else None,
-        pass_rate_hi95=interval[1] if interval else None,
+        **_rates(passed, runs),
         errors=dict(Counter(r.error_kind or "error" for r in results if not r.ok)),
-        p50_latency_ms=percentile(latency, 50),
-        p95_latency_ms=percentile(latency, 95),
-        p50_ttft_ms=percentile(ttft, 50),
-        p95_ttft_ms=percentile(ttft, 95),
+        **_times(good),
         input_tokens=sum(r.input_tokens for r in good),
         cache_read_tokens=sum(r.cache_read_tokens for r in good),
         cache_write_tokens=sum(r.cache_write_tokens for r in good),
@@ -158,7 +167,7 @@ def result_json(r: EvalResult) -> dict[str, Any]:
         "failed_asserts": [dict(f) for f in r.failed_asserts],
         "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 1),
         "ttft_ms": None if r.ttft_ms is None else round(r.ttft_ms, 1),
-        "cost_usd": None if r.cost_usd is None else str(r.cost_usd),
+        "cost_usd": None if r.cost_usd is None else money_str(r.cost_usd),
         "error_kind": r.error_kind,
         "error": r.error,
     }
@@ -185,11 +194,6 @@ def run_json(run: EvalRun) -> dict[str, Any]:
 # ------------------------------------------------------------------ display
 
 
-def _usd(value: Decimal | None) -> str:
-    """Every digit of an amount ('$0.0000315'); None is '—'."""
-    return "—" if value is None else f"${money_str(value.normalize())}"
-
-
 def _ms(p50: float | None, p95: float | None) -> str:
     return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
 
@@ -213,8 +217,9 @@ def side_by_side(summaries: Sequence[TargetSummary]) -> list[dict[str, str]]:
         ("Cache read tokens", lambda s: f"{s.cache_read_tokens:,}"),
         ("Cache write tokens", lambda s: f"{s.cache_write_tokens:,}"),
         ("Output tokens", lambda s: f"{s.output_tokens:,}"),
-        ("Cost", lambda s: _usd(s.cost_usd) + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
-        ("Cost per passed task", lambda s: _usd(s.cost_per_pass_usd)),
+        ("Cost", lambda s: fmt.usd(s.cost_usd, exact=True)
+         + (f" ({s.unpriced_runs} unpriced)" if s.unpriced_runs else "")),
+        ("Cost per passed task", lambda s: fmt.usd(s.cost_per_pass_usd, exact=True)),
         ("Errors", lambda s: ", ".join(f"{k}: {n}" for k, n in sorted(s.errors.items())) or "none"),
     ]
     return [{"": name, **{s.target: fn(s) for s in summaries}} for name, fn in figures]
@@ -246,7 +251,7 @@ def measured_tokens(run: EvalRun, target: str) -> dict[str, Decimal] | None:
     return {
         "input_tokens": prompt / n,
         "output_tokens": output / n,
-        "cache_hit_rate": Decimal(sum(r.cache_read_tokens for r in good)) / prompt if prompt else Decimal(0),
+        "cache_hit_rate": metrics.cache_hit_rate(sum(r.cache_read_tokens for r in good), prompt) or Decimal(0),
         "cache_write_share": Decimal(sum(r.cache_write_tokens for r in good)) / prompt if prompt else Decimal(0),
         "reasoning_share": Decimal(sum(r.reasoning_tokens for r in good)) / output if output else Decimal(0),
     }

@@ -25,9 +25,10 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.forecasts.routes import resolve_route
-from pricing import Catalog, Usage, bucket_costs, to_utc
+from pricing import Catalog, Usage, bucket_costs, money_str, to_utc
 
 __all__ = ["BLOCK_TOKENS", "CacheSimulation", "TraceRequest", "read_trace", "simulate_cache"]
 
@@ -66,8 +67,8 @@ class CacheSimulation:
             "cache_read_tokens": self.cache_read_tokens,
             "output_tokens": self.output_tokens,
             "hit_rate": str(self.hit_rate),
-            "cost_usd": str(self.cost_usd),
-            "no_cache_cost_usd": str(self.no_cache_cost_usd),
+            "cost_usd": money_str(self.cost_usd),
+            "no_cache_cost_usd": money_str(self.no_cache_cost_usd),
         }
 
 
@@ -188,7 +189,7 @@ def simulate_cache(
         input_tokens=total_in,
         cache_read_tokens=total_read,
         output_tokens=total_out,
-        hit_rate=Decimal(total_read) / Decimal(total_in) if total_in else Decimal(0),
+        hit_rate=metrics.cache_hit_rate(total_read, total_in) or Decimal(0),
         cost_usd=cost,
         no_cache_cost_usd=no_cache,
     )

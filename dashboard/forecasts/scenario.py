@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.forecasts.routes import aggregate_rates, resolve_route
-from pricing import Catalog, Rates, Usage, bucket_costs
+from pricing import Catalog, Rates, Usage, bucket_costs, money_str
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -144,11 +145,11 @@ class MonthCost:
             "cache_write_tokens": u.cache_write_tokens,
             "output_tokens": u.output_tokens,
             "reasoning_tokens": u.reasoning_tokens,
-            "input_usd": str(self.input_usd),
-            "cache_read_usd": str(self.cache_read_usd),
-            "cache_write_usd": str(self.cache_write_usd),
-            "output_usd": str(self.output_usd),
-            "cost_usd": str(self.total_usd),
+            "input_usd": money_str(self.input_usd),
+            "cache_read_usd": money_str(self.cache_read_usd),
+            "cache_write_usd": money_str(self.cache_write_usd),
+            "output_usd": money_str(self.output_usd),
+            "cost_usd": money_str(self.total_usd),
         }
 
 
@@ -169,7 +170,7 @@ class RouteCost:
             "cheapest": self.cheapest,
             "rates_per_mtok": self.rates.as_dict(),
             "months": [m.as_dict() for m in self.months],
-            "total_usd": str(self.total_usd),
+            "total_usd": money_str(self.total_usd),
         }
 
 
@@ -354,7 +355,7 @@ def monte_carlo(
         raise DashboardError(f"use at least 10 simulations, got {simulations}")
     growth = 1 + float(_dec(growth_pct, "growth_pct")) / 100
     entry = resolve_route(route, catalog)
-    prompt = cols["input_tokens"] + cols["cache_read_tokens"] + cols["cache_write_tokens"]
+    prompt = metrics.prompt_tokens(cols["input_tokens"], cols["cache_read_tokens"], cols["cache_write_tokens"])
     # Requests of different sizes can fall in different context tiers: price each group alone.
     groups: dict[int, tuple[Rates, np.ndarray]] = {}
     for size in np.unique(prompt):
@@ -439,12 +440,12 @@ def inputs_from_history(
     daily = daily.reindex(full, fill_value=0)
     recent = daily.iloc[-window_days:]
     t = {c: int(recent[c].sum()) for c in sums}
-    prompt = t["input_tokens"] + t["cache_read_tokens"] + t["cache_write_tokens"]
+    prompt = metrics.prompt_tokens(t["input_tokens"], t["cache_read_tokens"], t["cache_write_tokens"])
 
     def ratio(a: int, b: int, places: str) -> Decimal:
         return (Decimal(a) / Decimal(b)).quantize(Decimal(places)) if b else Decimal(0)
 
-    hit = ratio(t["cache_read_tokens"], prompt, "0.0001")
+    hit = (metrics.cache_hit_rate(t["cache_read_tokens"], prompt) or Decimal(0)).quantize(Decimal("0.0001"))
     growth = Decimal(0)
     active = daily[daily["requests"] > 0]
     if len(daily) >= MIN_GROWTH_FIT_DAYS and len(active) >= 2:

@@ -36,6 +36,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from dashboard.errors import DashboardError
+from pricing import money_str
 
 __all__ = [
     "BACKTEST_DAYS",
@@ -79,11 +80,11 @@ class ForecastPoint:
     def as_dict(self) -> dict[str, str]:
         return {
             "date": self.date.isoformat(),
-            "mean_usd": str(self.mean_usd),
-            "lo80_usd": str(self.lo80_usd),
-            "hi80_usd": str(self.hi80_usd),
-            "lo95_usd": str(self.lo95_usd),
-            "hi95_usd": str(self.hi95_usd),
+            "mean_usd": money_str(self.mean_usd),
+            "lo80_usd": money_str(self.lo80_usd),
+            "hi80_usd": money_str(self.hi80_usd),
+            "lo95_usd": money_str(self.lo95_usd),
+            "hi95_usd": money_str(self.hi95_usd),
         }
 
 
@@ -105,13 +106,13 @@ class MonthEnd:
     def as_dict(self) -> dict[str, Any]:
         return {
             "month": self.month.strftime("%Y-%m"),
-            "actual_to_date_usd": str(self.actual_to_date_usd),
-            "forecast_rest_usd": str(self.forecast_rest_usd),
-            "projected_usd": str(self.projected_usd),
-            "lo80_usd": str(self.lo80_usd),
-            "hi80_usd": str(self.hi80_usd),
-            "lo95_usd": str(self.lo95_usd),
-            "hi95_usd": str(self.hi95_usd),
+            "actual_to_date_usd": money_str(self.actual_to_date_usd),
+            "forecast_rest_usd": money_str(self.forecast_rest_usd),
+            "projected_usd": money_str(self.projected_usd),
+            "lo80_usd": money_str(self.lo80_usd),
+            "hi80_usd": money_str(self.hi80_usd),
+            "lo95_usd": money_str(self.lo95_usd),
+            "hi95_usd": money_str(self.hi95_usd),
         }
 
 

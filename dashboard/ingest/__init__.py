@@ -1,6 +1,8 @@
-"""Ingest: one small module per log format, all mapped to the canonical request table."""
+"""Ingest: one small module per log format, each declaring how it maps to the canonical request table."""
 
-from dashboard.ingest.base import Options, Sample
-from dashboard.ingest.importer import ImportResult, detect, import_file, preview, sample_file
+from dashboard.ingest.base import Format, Options, Sample
+from dashboard.ingest.importer import ImportResult, detect, import_file, plan_file, preview, sample_file
+from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table, plan
 
-__all__ = ["ImportResult", "Options", "Sample", "detect", "import_file", "preview", "sample_file"]
+__all__ = ["Format", "ImportPlan", "ImportResult", "Options", "Read", "ReadKind", "Sample", "Table", "detect",
+           "import_file", "plan", "plan_file", "preview", "sample_file"]

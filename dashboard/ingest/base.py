@@ -1,11 +1,12 @@
 """The contract between the importer and one module per log format.
 
-A format module maps a file to *extracted* fields, all text, in SQL: it never validates
-and never parses numbers itself. The importer wraps that SELECT in one shared SELECT that
-validates, splits prompt tokens into disjoint buckets and gives each bad record a reason
-a person understands. So every format gets the same rules for times, tokens and keys.
+A format module exports FORMAT, a `Format` declaring where each *extracted* field comes from
+(see fields.py): all text, never validated or parsed by the format. The importer plans the
+reads of a file from that declaration (see plan.py) and wraps every read in one shared SELECT
+that validates, splits prompt tokens into disjoint buckets and gives each bad record a reason
+a person understands (see sql.py). So every format gets the same rules for times, tokens and keys.
 
-Reading shapes (`Format.shape`), each exposed to the format's SQL as relation `src`:
+Reading shapes (`Sample.shape`), each exposed to the fields as relation `src`:
 - "lines": one JSON document per line; columns `line` (1-based) and `raw` (the text).
 - "json": a JSON array, or an object holding the array under `data` (as API responses
   such as Langfuse's `{"data": [...], "meta": {...}}` and OpenAI's lists do); `line` is
@@ -13,28 +14,30 @@ Reading shapes (`Format.shape`), each exposed to the format's SQL as relation `s
 - "csv": a CSV/TSV with a header; every column as VARCHAR, plus `line`.
 - "parquet": a Parquet file's columns, plus `line` (the row number).
 
-The format's SELECT over `src` must produce these columns (NULL where unknown):
-line, raw, request_id, ts, provider, upstream_provider, model, project, api_key,
-api_key_name, user, tags, prompt_tokens, cache_read, cache_write, cache_write_1h, output,
-reasoning, cached_included, latency_ms, ttft_ms, status, billed_cost, currency, requests
-(how many requests the row stands for: 1 for request logs, N for aggregated exports),
-ts_end (where a row covers a span of time, such as a usage bucket: its end; the span is
-priced over its length, see pricing.sql).
-`prompt_tokens` is the provider's prompt count; `cached_included` says whether it
+The extracted fields (NULL where the format declares none):
+request_id, ts, provider, upstream_provider, model, project, api_key, api_key_name, user,
+tags, prompt_tokens, cache_read, cache_write, cache_write_1h, output, reasoning, latency_ms,
+ttft_ms, status, billed_cost, currency, requests (how many requests the row stands for: 1
+for request logs, N for aggregated exports), ts_end (where a row covers a span of time, such
+as a usage bucket: its end; the span is priced over its length, see pricing.sql).
+`prompt_tokens` is the provider's prompt count; the format's `cached_included` says whether it
 already contains the cache buckets (OpenAI: true; Anthropic, Helicone: false).
 `api_key` holds a secret (stored as a 4-character hint); `api_key_name` a label.
 `parsed` (default: the reader's `ok`) is NULL for a line that is no record, false for one
 that is not a JSON object; `problem` is why the format rejects a record it read (NULL: no
-reason of its own; the shared checks still apply).
+reason of its own; the shared checks still apply). `line`, `raw` and `cached_included` are
+the importer's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dashboard.ingest.fields import Node
 
 EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
@@ -86,23 +89,63 @@ def check_zone(tz: str) -> str:
     return tz
 
 
-class Format(Protocol):
-    NAME: str
-    SHAPE: str  # the reading shape, see the module docstring
-    SOURCE: str  # the `source` column value: the system the ids belong to
+@dataclass(frozen=True)
+class Format:
+    """A log format, declared: what it reads, how it is recognised, where each extracted field comes from.
 
-    def sniff(self, sample: Sample) -> int:
-        """0 (not this format) .. 100 (certainly this format)."""
-        ...
+    `fields` maps extracted columns (EXTRACTED_COLUMNS but `line`, `raw`, `cached_included`) to
+    where they come from (see fields.py); a column it leaves out is NULL. Without `request_id`
+    the importer derives each row's id from the record's text and its occurrence.
+    `cached_included`: whether the prompt tokens already contain the cache buckets (None: the
+    file does not say; --cached-included-in-input decides, else true).
+    `keep`: the row filter; a record it does not keep is no request (not rejected, not counted).
+    `qualify`: a window condition keeping one record of several (a reply logged in pieces).
+    `prelude`: common table expressions over `src` the fields may read (they need line numbers).
+    `records` (JSON lines): where each line's document holds its records, a JSONPath with `[*]`
+    (`$.batches[*].items[*]`); each is then a record, `doc` and `raw` its JSON text, `line` the
+    document's line. A document without any is no request; a line that is no JSON object is
+    rejected as such. Without it, each line is one record.
+    `grows`: a request is logged as it streams, so a known id with more output tokens is the same
+    request further on, whose usage replaces the stored one.
+    `adapt`: the format for one file, where its fields depend on the file (its header, its first
+    records): given the format, the sample and the options, the format to read that file with.
+    """
 
-    def select_sql(self, sample: Sample, options: Options) -> str:
-        """SELECT over `src` producing EXTRACTED_COLUMNS (all text but `line`)."""
-        ...
+    name: str
+    source: str  # the `source` column value: the system the ids belong to
+    shapes: tuple[str, ...]  # the reading shapes it reads, see the module docstring
+    sniff: Callable[[Sample], int]  # 0 (not this format) .. 100 (certainly this format)
+    fields: Mapping[str, Node] = field(default_factory=dict)
+    cached_included: bool | None = None
+    keep: Node | None = None
+    qualify: Node | None = None
+    prelude: str = ""
+    records: str | None = None
+    grows: bool = False
+    adapt: Callable[[Format, Sample, Options], Format] | None = None
 
+    @property
+    def NAME(self) -> str:  # the name callers outside ingest read
+        return self.name
 
-def j(path: str, raw: str = "src.doc") -> str:
-    """SQL for a JSON field of the record as text; `path` is a constant JSONPath from the format."""
-    return f"json_extract_string({raw}, '{path}')"
+    @property
+    def SOURCE(self) -> str:
+        return self.source
+
+    @property
+    def derives_ids(self) -> bool:
+        return "request_id" not in self.fields
+
+    def for_file(self, sample: Sample, options: Options) -> Format:
+        """This format as it reads the file `sample` is from; ValueError when it cannot read that shape."""
+        if sample.shape not in self.shapes:
+            raise ValueError(f"format {self.name} reads {' or '.join(self.shapes)} files, "
+                             f"but this file is {sample.shape}")
+        chosen = self.adapt(self, sample, options) if self.adapt else self
+        unknown = set(chosen.fields) - (set(EXTRACTED_COLUMNS) - {"line", "raw", "cached_included"})
+        if unknown:
+            raise ValueError(f"format {self.name}: not an extracted column: {sorted(unknown)}")
+        return chosen
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -119,51 +162,9 @@ def json_path(keys: Sequence[str]) -> str:
     return "'$" + "".join(parts).replace("'", "''") + "'"
 
 
-def first(*exprs: str) -> str:
-    return f"coalesce({', '.join(exprs)})"
-
-
-def col(sample: Sample, *names: str) -> str:
-    """SQL for the first present CSV/Parquet column among `names` (case-insensitive), else NULL."""
-    lookup = {c.strip().lower(): c for c in sample.columns}
-    for name in names:
-        real = lookup.get(name.lower())
-        if real is not None:
-            return f"CAST(src.{sql_name(real)} AS VARCHAR)"
-    return "NULL"
-
-
 def has(sample: Sample, *names: str) -> bool:
+    """Whether the CSV/Parquet header has any of `names` (case-insensitive)."""
     return any(n.lower() in sample.lower_columns for n in names)
-
-
-def select(where: str | None = None, **exprs: str) -> str:
-    """`SELECT <EXTRACTED_COLUMNS> FROM src [WHERE ...]`; unnamed columns are NULL.
-
-    `where` drops records that are not requests at all (not rejected: not counted).
-    """
-    unknown = set(exprs) - set(EXTRACTED_COLUMNS)
-    if unknown:
-        raise ValueError(f"not an extracted column: {sorted(unknown)}")
-    parts = []
-    for c in EXTRACTED_COLUMNS:
-        e = exprs.get(c)
-        if c == "line":
-            e = e or "src.line"
-        elif c == "raw":
-            if e and exprs.get("request_id"):
-                # The record's text is only hashed into an id when the record has none
-                # (built for a few more rows than that: a cheap test, see ing_maybe_blank).
-                e = f"CASE WHEN ing_maybe_blank({exprs['request_id']}) THEN {e} END"
-            e = e or "src.raw"
-        elif c == "cached_included":
-            e = e or "NULL"
-        elif c == "parsed":
-            e = e or "src.ok"
-        parts.append(f"{e or 'NULL'} AS \"{c}\"")
-    parts.append('src."__record" AS "__record"')  # the reader's record, for a rejected row's text
-    sql = "SELECT " + ",\n       ".join(parts) + "\nFROM src"
-    return sql + (f"\nWHERE {where}" if where else "")
 
 
 def keys_in(records: Sequence[Mapping[str, Any]], *paths: str) -> int:
@@ -213,29 +214,6 @@ def record_text(sample: Sample, delimiter: str = ",", record: str = 'src."__reco
     if sample.shape == "parquet":
         return f"CAST(to_json({record}) AS VARCHAR)"
     return None
-
-
-def field(sample: Sample, *names: str) -> str:
-    """The first present of several fields: a CSV column, or a top-level JSON key."""
-    if sample.shape == "csv":
-        return col(sample, *names)
-    return first(*(j(f"$.{n}") for n in names))
-
-
-def in_json(text: str, path: str) -> str:
-    """A field of JSON held as text; NULL when the text is not JSON."""
-    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '{path}') END"
-
-
-def ms_between(start: str, end: str) -> str:
-    """Milliseconds from one timestamp text to another, as text (NULL when either is not a time)."""
-    diff = f"date_diff('millisecond', TRY_CAST({start} AS TIMESTAMPTZ), TRY_CAST({end} AS TIMESTAMPTZ))"
-    return f"CAST({diff} AS VARCHAR)"
-
-
-def safe_tags(text: str) -> str:
-    """The tag list, dropped when it looks like JSON but is not (one bad row must not fail the file)."""
-    return f"CASE WHEN trim({text}) NOT LIKE '[%' OR json_valid({text}) THEN {text} END"
 
 
 def field_names(sample: Sample) -> set[str]:

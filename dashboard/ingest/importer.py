@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 from dashboard.errors import ImportFailed, WarehouseError, mask_unreadable
 from dashboard.ingest import files, readers
-from dashboard.ingest.base import Options, Sample, check_zone, record_text
+from dashboard.ingest.base import Format, Options, Sample, check_zone
 from dashboard.ingest.files import BrokenFile
 from dashboard.ingest.formats import all_formats, by_name
-from dashboard.ingest.sql import MACROS, TYPED_FIELDS, canonical_sql, lean_fits
+from dashboard.ingest.loader import ImportCounts, execute, execute_staged, read_sample
+from dashboard.ingest.plan import ImportPlan, plan
+from dashboard.ingest.sql import MACROS
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import ImportCounts, NotClean, NotLean, Unreadable, read_sample, run_import
-from dashboard.warehouse.rows import lean_sample_sql
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class ImportResult:
         return asdict(self)
 
 
-class LongLines(NotClean):
+class LongLines(Exception):
     """The file has lines longer than the line reader takes (see files.check_file)."""
 
     def __init__(self, long_lines: tuple[files.LongLine, ...]) -> None:
@@ -116,25 +114,35 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
         raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):
-        records = []
-        for line in lines[:10]:
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError):  # deeply nested JSON is hostile input, not a crash
-                continue
-            if isinstance(obj, dict):
-                records.append(obj)
-        # One object, on one line or pretty-printed, may hold the records (an API response saved).
-        if len(records) <= 1 and _wrapped(wh, name, src):
-            return _json_sample(wh, name, src, wrapped=True)
-        if not records:
-            raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
-        return Sample(name, "lines", records=tuple(records))
+        return _lines_sample(wh, name, src, lines)
     if head.startswith("["):
         return _json_sample(wh, name, src)
+    return _csv_sample(wh, path, name, src, head)
+
+
+def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str]) -> Sample:
+    """A file that starts like JSON lines: its first records, or the records one JSON object holds."""
+    records = []
+    for line in lines[:10]:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):  # deeply nested JSON is hostile input, not a crash
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+    # One object, on one line or pretty-printed, may hold the records (an API response saved).
+    if len(records) <= 1 and _wrapped(wh, name, src):
+        return _json_sample(wh, name, src, wrapped=True)
+    if not records:
+        raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
+    return Sample(name, "lines", records=tuple(records))
+
+
+def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head: str) -> Sample:
+    """A CSV or TSV: its header, and a few records too (a format may read its fields' values, such as a
+    time given as a date only)."""
     delimiter = readers.guess_delimiter(head)
     try:
-        # A few records too: a format may read its fields' values (a time given as a date only).
         columns, rows = read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS), name, src)
     except ImportFailed as e:
         # DuckDB's CSV sniffer reads past the header, and fails on a line too long for it.
@@ -164,7 +172,7 @@ def _json_sample(wh: Warehouse, name: str, src: dict[str, str], wrapped: bool = 
     return Sample(name, "json", records=tuple(r for r in records if isinstance(r, dict)), wrapped=wrapped)
 
 
-def choose(sample: Sample, fmt_name: str | None, options: Options) -> ModuleType:
+def choose(sample: Sample, fmt_name: str | None, options: Options) -> Format:
     """The named format, else generic when a mapping is given, else the best detected one."""
     try:
         if fmt_name:
@@ -176,11 +184,11 @@ def choose(sample: Sample, fmt_name: str | None, options: Options) -> ModuleType
     return detect(sample)
 
 
-def detect(sample: Sample) -> ModuleType:
+def detect(sample: Sample) -> Format:
     scored = [(fmt.sniff(sample), -i, fmt) for i, fmt in enumerate(all_formats())]
     score, _, best = max(scored, key=lambda s: (s[0], s[1]))
     if score <= 0:
-        known = ", ".join(f.NAME for f in all_formats())
+        known = ", ".join(f.name for f in all_formats())
         what = f"columns {_shown(sample.columns)}" if sample.columns else "its records"
         raise ImportFailed(
             f"{sample.name}: format not recognised from {what}; pass --format NAME "
@@ -189,107 +197,31 @@ def detect(sample: Sample) -> ModuleType:
     return best
 
 
+def plan_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
+              options: Options | None = None) -> ImportPlan:
+    """How `path` would be imported (see plan.py), without writing anything."""
+    path = Path(path)
+    options = options or Options()
+    sample = sample_file(wh, path)
+    return _plan(choose(sample, fmt_name, options), sample, options, path)
+
+
+def _plan(fmt: Format, sample: Sample, options: Options, path: Path) -> ImportPlan:
+    try:
+        return plan(fmt, sample, options)
+    except ValueError as e:
+        raise ImportFailed(f"{path}: {e}") from e
+
+
 def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
             options: Options | None = None) -> tuple[str, list[str], list[tuple[Any, ...]]]:
     """The detected format and the first mapped rows, without writing anything."""
     path = Path(path)
-    sample = sample_file(wh, path)
-    options = options or Options()
-    fmt = choose(sample, fmt_name, options)
-    sql, params, *_ = _build(fmt, sample, options, path)
+    the_plan = plan_file(wh, path, fmt_name, options)
     with files.readable(path) as source:
-        columns, rows = read_sample(wh, f"SELECT * FROM ({sql}) LIMIT 20", str(path),
-                                    {**params, "path": str(source), "import_id": None}, macros=MACROS)
-    return fmt.NAME, columns, rows
-
-
-def shown_sql(sample: Sample) -> str:
-    """The text a rejected row keeps: the line itself, or the record rebuilt from the reader's `__record`.
-
-    A CSV record is joined with the file's own delimiter; a Parquet record is shown as JSON.
-    """
-    return record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
-
-
-class CleanRead(NamedTuple):
-    """A clean-only read and what it is: "typed-csv" (a CSV reader parsing values, see
-    readers.typed_csv), "epoch" (the typed JSON read with its time as a number), "typed-lines"
-    (the typed JSON read) or "text" (the strict read itself)."""
-
-    sql: str
-    kind: str
-
-
-def _build(fmt: ModuleType, sample: Sample, options: Options,
-           path: Path) -> tuple[str, dict[str, Any], tuple[CleanRead, ...], str, bool]:
-    """The import's SQL and parameters, the SQL of the clean-only reads to try in turn, and of a strict one,
-    and whether the format's fields alone let the rows go to the lean table (see sql.lean_fits).
-
-    A clean-only read keeps no rejects (a line DuckDB cannot read fails it) and, for
-    JSON lines, uses DuckDB's typed JSON reader where the format allows; first with the
-    time read as a number where the sample holds it so (see readers.typed_lines), then
-    as text. For a CSV whose rows have ids, the first lets the reader parse their times,
-    tokens and amounts (see readers.typed_csv), and that reader keeps the lines it cannot
-    read or parse in the rejects tables instead. The strict read is the import's own,
-    failing on such a line too: it reads the rejected rows of a clean-only import again,
-    for their lines and texts, and is itself the clean-only read a typed CSV read falls
-    back to (see import_file).
-    """
-    shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
-    if fmt.SHAPE != "auto" and sample.shape != fmt.SHAPE:
-        raise ImportFailed(f"{path}: format {fmt.NAME} reads {fmt.SHAPE} files, but this file is {sample.shape}")
-    try:
-        format_sql = fmt.select_sql(sample, options)
-    except ValueError as e:
-        raise ImportFailed(f"{path}: {e}") from e
-    derive_ids = 'NULL AS "request_id"' in format_sql
-    # Formats that filter, join or dedupe records, or number derived ids, need line numbers
-    # up front; the rest get them from the staging table, only for the rows rejected.
-    numbered = derive_ids or "\nWHERE " in format_sql or format_sql.count("src.line") > 1
-    zone_given = bool(options.tz)
-
-    def full(reader: str) -> str:
-        mapped, reader = readers.parse_json_once(format_sql, reader)
-        return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive_ids,
-                                                            shown=shown_sql(sample))
-
-    def parsed(keep_rejects: bool) -> str | None:
-        # JSON lines parsed once per line into the format's fields, where the format allows.
-        read = readers.parsed_lines(format_sql, sample.records, numbered, keep_rejects) if shape == "lines" else None
-        return read and f"WITH src AS ({read[1]}),\n" + canonical_sql(read[0], zone_given=zone_given,
-                                                                      derive_ids=derive_ids)
-
-    sql = parsed(True) or full(readers.reader_sql(shape, sample.delimiter, numbered, columns=sample.columns,
-                                                  wrapped=sample.wrapped))
-    # The staged read, strict: for reading the rejected rows of a clean-only import again.
-    strict = parsed(False) or full(readers.reader_sql(shape, sample.delimiter, numbered, keep_rejects=False,
-                                                      columns=sample.columns, wrapped=sample.wrapped))
-    cleans: list[CleanRead] = []
-    for epoch in (True, False):
-        typed = readers.typed_lines(format_sql, sample.records, epoch) if shape == "lines" and not numbered else None
-        if typed:
-            cleans.append(CleanRead(f"WITH src AS ({typed[1]}),\n" + canonical_sql(
-                typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                typed={"ts_epoch"} if epoch else ()), "epoch" if epoch else "typed-lines"))
-    # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
-    types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
-    csv = readers.typed_csv(format_sql, sample.columns, sample.delimiter, types, numbered) \
-        if shape == "csv" and not derive_ids else None
-    if csv:
-        cleans.append(CleanRead(f"WITH src AS ({csv[1]}),\n" + canonical_sql(
-            csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2]), "typed-csv"))
-    if not cleans or csv:
-        cleans.append(CleanRead(strict, "text"))
-    params = {
-        "path": str(path),
-        "source": options.source or fmt.SOURCE,
-        "provider": options.provider,
-        "model": options.model,
-        "cached_included": options.cached_included,
-    }
-    if options.tz:
-        params["tz"] = options.tz
-    return sql, params, tuple(cleans), strict, lean_fits(format_sql, bool(options.provider))
+        columns, rows = read_sample(wh, f"SELECT * FROM ({the_plan.staged.sql}) LIMIT 20", str(path),
+                                    {**the_plan.params, "path": str(source), "import_id": None}, macros=MACROS)
+    return the_plan.format, columns, rows
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
@@ -308,22 +240,16 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
             check_zone(options.tz)
         except ValueError as e:
             raise ImportFailed(f"{path}: {e}") from e
-    sample = sample_file(wh, path)
-    fmt = choose(sample, fmt_name, options)
-    sql, params, cleans, strict, fits = _build(fmt, sample, options, path)
+    the_plan = plan_file(wh, path, fmt_name, options)
+    file_name = display_name or str(path)
     with files.readable(path) as source:
-        params["path"] = str(source)
-        counts = _import(wh, fmt, sample, path, display_name, sql, params, cleans, strict, fits)
-    return ImportResult(display_name or str(path), fmt.NAME, counts.added, counts.duplicates, counts.rejected,
+        counts = _import(wh, the_plan, path, str(source), file_name)
+    return ImportResult(file_name, the_plan.format, counts.added, counts.duplicates, counts.rejected,
                         "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
 
 
-def _import(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_name: str | None, sql: str,
-            params: dict[str, Any], cleans: tuple[CleanRead, ...], strict: str, fits: bool) -> ImportCounts:
-    # The rows go to the lean table where the format's fields alone let them, else where the
-    # file's first rows do; never those of a format whose rows grow (see update_grown_requests).
-    lean = not getattr(fmt, "GROWS", False) and (fits or _lean_so_far(wh, cleans[0].sql, params))
-    lines_read = (sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE) in ("lines", "csv")
+def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str) -> ImportCounts:
+    """Execute the plan; a file with lines too long for the line reader is read without them."""
     # Checking the file whole (its digest, checksums, long lines) takes a second or more on a
     # large file; it runs beside DuckDB's work, not before it.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -332,12 +258,12 @@ def _import(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_
         def digest() -> str:
             # Asked for before the import commits: a line DuckDB may have passed over undoes it.
             done = check.result()
-            if done.long_lines and lines_read:
+            if done.long_lines and the_plan.lines_read:
                 raise LongLines(done.long_lines)
             return done.sha256
 
         try:
-            return _import_read(wh, fmt, sample, path, display_name, sql, params, cleans, strict, lean, digest)
+            return execute(wh, the_plan, path=source, file_name=file_name, sha256=digest)
         except LongLines:
             pass
         except (BrokenFile, WarehouseError):
@@ -345,103 +271,11 @@ def _import(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_
         except ImportFailed:
             # DuckDB failed on the file: a damaged one says so (check.result raises BrokenFile),
             # and one with lines too long is read without them, as below.
-            if not (check.result().long_lines and lines_read):
+            if not (check.result().long_lines and the_plan.lines_read):
                 raise
         # Read again from a copy with those lines left empty, so the rest keep their numbers.
         done = check.result()
         with tempfile.TemporaryDirectory(prefix="usage-import-") as folder:
             copy = files.without_long_lines(path, done.compression, done.long_lines, Path(folder) / "text")
-            return _run(wh, fmt, sample, sql, {**params, "path": str(copy)}, path, display_name,
-                        lambda: done.sha256, extra_rejects=_long_line_rejects(done.long_lines))
-
-
-def _import_read(wh: Warehouse, fmt: ModuleType, sample: Sample, path: Path, display_name: str | None, sql: str,
-                 params: dict[str, Any], cleans: tuple[CleanRead, ...], strict: str, lean: bool,
-                 digest: Callable[[], str]) -> ImportCounts:
-    # Good rows go straight from the reader into the table; rejected rows and a few
-    # repeated ids are read again for their lines and first occurrences. A line DuckDB
-    # cannot read, a row the typed read cannot name or many repeated ids send the file
-    # through a staging table instead, which keeps each bad row with its line and text.
-    # A typed CSV read (see _build) counts a line whose value its reader cannot parse as
-    # rejected, to be read again as text; where the text read keeps that line, or it
-    # meets a row it cannot name, the file is read clean again as text first. A typed
-    # JSON read whose time is no number after all is made again with the time as text.
-    for clean in cleans:
-        try:
-            return _run_clean(wh, fmt, sample, clean, params, path, display_name, digest, strict, lean)
-        except (BrokenFile, LongLines, WarehouseError):
-            raise
-        except Unreadable:  # a line DuckDB cannot read: the text read would fail on it too
-            break
-        except (NotClean, ImportFailed) as e:
-            # With its time read as a number, a typed JSON read fails on a time that is no
-            # number (DuckDB's "Failed to cast value to numerical": no other field of that
-            # read is a number); only then is the read with the time as text worth making.
-            if clean.kind == "epoch" and "numerical" not in str(e):
-                break
-            continue
-    return _run(wh, fmt, sample, sql, params, path, display_name, digest)
-
-
-# How many good rows of a file a clean read takes first, to see whether they fit the lean table.
-LEAN_SAMPLE_ROWS = 10_000
-
-
-def _lean_so_far(wh: Warehouse, sql: str, params: dict[str, Any]) -> bool:
-    """Whether the first LEAN_SAMPLE_ROWS good rows of a clean read all fit the lean table.
-
-    For a format that may fill the rarely filled fields (OpenAI logs may carry a user, a
-    latency, reasoning tokens), a file whose rows so far do not is likely to have none at all.
-    Only a guess, which costs a few hundredths of a second: the lean insert checks every row,
-    and a row that does not fit sends the file to the full table (NotLean). A read that fails
-    on its first rows here decides nothing either: the import meets the same failure.
-    """
-    try:
-        _, rows = read_sample(wh, lean_sample_sql(sql, LEAN_SAMPLE_ROWS), params["path"],
-                              {**params, "import_id": None}, macros=MACROS)
-    except ImportFailed:
-        return False
-    misfits, seen = rows[0]
-    return seen > 0 and misfits == 0
-
-
-def _run_clean(wh: Warehouse, fmt: ModuleType, sample: Sample, clean: CleanRead, params: dict[str, Any],
-               path: Path, display_name: str | None, sha256: Callable[[], str], strict: str,
-               lean: bool) -> ImportCounts:
-    """One clean-only read: into the lean table where `lean` says the rows may go there, and
-    where a row turns out to have a value that table leaves out (NotLean), into the full one."""
-    def run(into_lean: bool) -> ImportCounts:
-        return _run(wh, fmt, sample, clean.sql, params, path, display_name, sha256, clean_only=True,
-                    reread_sql=strict, unparsed_kept=clean.kind == "typed-csv", lean=into_lean)
-
-    if lean:
-        try:
-            return run(True)
-        except NotLean:
-            pass
-    return run(False)
-
-
-def _run(wh: Warehouse, fmt: ModuleType, sample: Sample, sql: str, params: dict[str, Any], path: Path,
-         display_name: str | None, sha256: Callable[[], str], clean_only: bool = False,
-         reread_sql: str | None = None, unparsed_kept: bool = False, lean: bool = False,
-         extra_rejects: Sequence[tuple[int, str, str]] = ()) -> ImportCounts:
-    shape = sample.shape if fmt.SHAPE == "auto" else fmt.SHAPE
-    return run_import(
-        wh,
-        macros=MACROS,
-        select_sql=sql,
-        params=params,
-        file_name=display_name or str(path),
-        sha256=sha256,
-        format_name=fmt.NAME,
-        uses_csv_rejects=(shape in ("lines", "csv") and not clean_only) or unparsed_kept,
-        rejects=(readers.REJECTS_TABLE, readers.REJECTS_SCAN),
-        first_line=readers.FIRST_LINE[shape],
-        clean_only=clean_only,
-        line_events=readers.csv_line_events_sql() if shape == "csv" else None,
-        reread_sql=reread_sql,
-        grows=getattr(fmt, "GROWS", False),
-        lean=lean,
-        extra_rejects=extra_rejects,
-    )
+            return execute_staged(wh, the_plan, path=str(copy), file_name=file_name, sha256=lambda: done.sha256,
+                                  extra_rejects=_long_line_rejects(done.long_lines))

@@ -8,11 +8,22 @@ read (broken UTF-8, wrong column count) are kept by `store_rejects` with their l
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from dashboard.ingest.base import json_path, sql_name
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, json_path, sql_name
+from dashboard.ingest.fields import DOC, LINE, Column, Json, Key
+from dashboard.ingest.render import (
+    Leaves,
+    column_uses,
+    epoch_field,
+    format_select,
+    json_fields,
+    nodes,
+    reads,
+    real_column,
+)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 # DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
@@ -50,7 +61,7 @@ def _record_alias(columns: Sequence[str]) -> str:
 
 
 def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True,
-               columns: Sequence[str] = (), wrapped: bool = False) -> str:
+               columns: Sequence[str] = (), wrapped: bool = False, records: str | None = None) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, `__record`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
@@ -68,17 +79,22 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
     `columns`: the file's columns (CSV, Parquet), which the reader's own names must not shadow.
     `wrapped` (JSON): the records are the array under the top-level object's `data`.
+    `records` (lines, numbered): each line's document holds its records at this JSONPath (see base.Format).
     """
     record = _record_alias(columns)
     rejects = _REJECTS if keep_rejects else "ignore_errors = false"
     line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     if shape == "lines":
-        return f"""
-        SELECT line, raw, doc, CASE WHEN trim(raw) <> '' THEN doc IS NOT NULL END AS ok, NULL AS "__record" FROM (
+        lines = f"""
             SELECT {line} AS line, raw,
                    -- a cheap text test first, so valid lines are parsed once here and once for fields
                    CASE WHEN ltrim(raw) LIKE '{{%' AND json_valid(raw) THEN raw END AS doc
-            FROM {_read_lines(rejects)}
+            FROM {_read_lines(rejects)}"""
+        if records is not None:
+            lines = _nested_records(lines, records)
+        return f"""
+        SELECT line, raw, doc, CASE WHEN trim(raw) <> '' THEN doc IS NOT NULL END AS ok, NULL AS "__record" FROM (
+            {lines}
         )
         """
     if shape == "csv":
@@ -97,6 +113,19 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
         return (f"SELECT row_number() OVER () AS line, true AS ok, {record} AS \"__record\", * "
                 f"FROM read_parquet($path) AS {record}")
     raise ValueError(f"unknown reading shape {shape!r}")
+
+
+def _nested_records(lines: str, records: str) -> str:
+    """The records each JSON document of `lines` holds at the JSONPath `records`, one row each, on the
+    document's line; a line that is no JSON object stays one row (with no `doc`), a blank one too."""
+    return f"""
+            SELECT line, CASE WHEN doc IS NULL THEN raw ELSE CAST(rec AS VARCHAR) END AS raw,
+                   CASE WHEN json_type(rec) = 'OBJECT' THEN CAST(rec AS VARCHAR) END AS doc
+            FROM (
+                SELECT line, raw, doc, unnest(CASE WHEN doc IS NULL THEN [NULL::JSON]
+                                                   ELSE json_extract(doc, {_literal(records)}) END) AS rec
+                FROM ({lines})
+            )"""
 
 
 def _json_values(layout: str) -> str:
@@ -136,46 +165,6 @@ def _read_csv(delimiter: str, errors: str) -> str:
             f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {errors})")
 
 
-_CSV_FIELD = re.compile(r'CAST\(src\.("(?:[^"]|"")*") AS VARCHAR\) AS "(\w+)"')
-
-
-def typed_csv(format_sql: str, columns: Sequence[str], delimiter: str, types: Mapping[str, str],
-              numbered: bool = False) -> tuple[str, str, frozenset[str]] | None:
-    """The format read by DuckDB's CSV reader with some fields parsed by the reader itself; None when none can be.
-
-    A field of `types` (field name: SQL type) that the format takes from one file column as
-    it is, and from no other place, is parsed by the reader, which turns text to numbers and
-    times without making strings of them first: a fifth less work for a large clean file.
-    Returns the format's SQL over the typed columns, the reader, and the fields it types.
-    The reader passes over a line with a value it cannot parse, keeping it in the rejects
-    tables (as it does a line it cannot read at all), and keeps no line's text, so it
-    serves only a clean-only import, which reads such lines again as text.
-    `__record`, from which formats build a record's text, is a NULL of the right shape: a
-    row without an id of its own cannot be named from this read.
-    """
-    typed: dict[str, str] = {}
-    fields: set[str] = set()
-
-    def retype(m: re.Match) -> str:
-        quoted, name = m.group(1), m.group(2)
-        if name not in types or format_sql.count(f"src.{quoted}") != 1:
-            return m.group(0)
-        typed[quoted[1:-1].replace('""', '"')] = types[name]
-        fields.add(name)
-        return f'src.{quoted} AS "{name}"'
-
-    mapped = _CSV_FIELD.sub(retype, format_sql)
-    if not typed:
-        return None
-    listed = ", ".join(f"{_literal(c)}: {_literal(t)}" for c, t in typed.items())
-    record = "STRUCT(" + ", ".join(f"{sql_name(c)} VARCHAR" for c in columns) + ")"
-    line = "row_number() OVER () + 1" if numbered else "NULL::BIGINT"
-    reader = (f"SELECT {line} AS line, true AS ok, NULL::VARCHAR AS raw, NULL::{record} AS \"__record\", * "
-              f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, {LINE_LIMITS}, "
-              f"delim = {DELIMITERS[delimiter]}, quote = '\"', escape = '\"', {_REJECTS})")
-    return mapped, reader, frozenset(fields)
-
-
 def csv_line_events_sql() -> str:
     """The lines that move a CSV's records off one line each, and the number of lines.
 
@@ -207,30 +196,29 @@ def head_lines_sql() -> str:
     return f"SELECT raw FROM {_read_lines('ignore_errors = true')} LIMIT 20"
 
 
-_JSON_FIELD = re.compile(r"json_extract_string\(src\.doc, '((?:[^']|'')*)'\)")
+
+# The reads of a format: its SELECT over the reader that feeds it, as (format SELECT, reader).
 
 
-def _paths(format_sql: str) -> list[str]:
-    paths: list[str] = []
-    for path in _JSON_FIELD.findall(format_sql):
-        if path not in paths:
-            paths.append(path)
-    return paths
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def parse_json_once(format_sql: str, reader: str) -> tuple[str, str]:
-    """Parse each JSON record once instead of once per field.
+def text_read(fmt: Format, sample: Sample, numbered: bool, keep_rejects: bool = True) -> tuple[str, str]:
+    """The format over the shape's plain reader, each JSON record parsed once for all its fields.
 
-    Every `json_extract_string(src.doc, '<path>')` of a format becomes an element of one
-    multi-path extraction done in the reader (DuckDB parses the document a single time
-    for all paths), which is what keeps wide JSON formats near DuckDB's own speed.
+    Every JSON field of a format is an element of one multi-path extraction done in the
+    reader (DuckDB parses the document a single time for all paths), which is what keeps
+    wide JSON formats near DuckDB's own speed.
     """
-    paths = _paths(format_sql)
-    if not paths:
-        return format_sql, reader
-    format_sql = _JSON_FIELD.sub(lambda m: f"src.__j[{paths.index(m.group(1)) + 1}]", format_sql)
-    listed = ", ".join(f"'{p}'" for p in paths)
-    return format_sql, f"SELECT *, json_extract_string(doc, [{listed}]) AS __j FROM ({reader})"
+    reader = reader_sql(sample.shape, sample.delimiter, numbered, keep_rejects=keep_rejects,
+                        columns=sample.columns, wrapped=sample.wrapped, records=fmt.records)
+    paths = json_fields(fmt, sample)
+    if paths:
+        listed = ", ".join(json_path(p) for p in paths)
+        reader = f"SELECT *, json_extract_string(doc, [{listed}]) AS __j FROM ({reader})"
+    index = {p: i + 1 for i, p in enumerate(paths)}
+    return format_select(fmt, sample, Leaves(json=lambda keys: f"src.__j[{index[keys]}]")), reader
 
 
 _READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}
@@ -243,47 +231,47 @@ def _case_clash(spec: dict) -> bool:
     return len(set(keys)) < len(keys) or any(isinstance(v, dict) and _case_clash(v) for v in spec.values())
 
 
-_KEY = re.compile(r'\.(?:([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)")')
+@dataclass(frozen=True)
+class _Typed:
+    """The nested STRUCT spec of a format's JSON fields (every leaf VARCHAR), and how a field reads from it."""
+
+    spec: dict
+    whole: frozenset[str]  # top-level objects read as one JSON value, their fields extracted from it
+
+    def field(self, keys: tuple[str, ...]) -> str:
+        top, *rest = keys
+        if top in self.whole:
+            return f"json_extract_string(src.{sql_name(top)}, {json_path(rest)})"
+        return "src." + ".".join(sql_name(k) for k in keys)
+
+    def columns(self) -> str:
+        def sql_type(node: dict | str) -> str:
+            if isinstance(node, str):
+                return node
+            return "STRUCT(" + ", ".join(f"{sql_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in self.spec.items()) + "}"
 
 
-def _keys(path: str) -> list[str] | None:
-    """The object keys of a JSONPath as a format writes it in SQL (`$.a.b`, `$."a b"`); None for any other path."""
-    path = path.replace("''", "'")
-    keys, pos = [], 1
-    while path.startswith("$") and pos < len(path):
-        m = _KEY.match(path, pos)
-        if not m:
-            return None
-        keys.append(m.group(1) if m.group(1) is not None else re.sub(r"\\(.)", r"\1", m.group(2)))
-        pos = m.end()
-    return keys or None
+def _typed_fields(fmt: Format, sample: Sample) -> _Typed | None:
+    """The format's JSON fields as one nested STRUCT; None when they cannot be.
 
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tuple[str, dict] | None:
-    """The format's SQL over typed fields, and the nested spec of those fields; None when it can't be.
-
-    Possible when every field is a path of object keys (plain or quoted), no two top-level
-    keys differ only in case, and the format uses the record through those paths only.
-    Every leaf is VARCHAR, so a value reads as `json_extract_string` gives it. A top-level
-    object is read as one JSON value, its fields extracted from it, when none of the sample
-    `records` has it (the `response` of the pair shape in a file of plain responses: a NULL
-    costs one column where a struct costs one per field, about 1 CPU-s per 5M lines for the
-    OpenAI format) or when two of its keys differ only in case (Helicone's `properties.project`
-    and `properties.Project`). Only speed depends on the sample.
+    Possible when the format reads fields of the record only (no other column of its own),
+    no two top-level keys differ only in case, and no field is also read as an object. A
+    top-level object is read as one JSON value, its fields extracted from it, when none of
+    the sample records has it (the `response` of the pair shape in a file of plain
+    responses: a NULL costs one column where a struct costs one per field, about 1 CPU-s per
+    5M lines for the OpenAI format) or when two of its keys differ only in case (Helicone's
+    `properties.project` and `properties.Project`). Only speed depends on the sample.
     """
-    keyed = {path: _keys(path) for path in _paths(format_sql)}
-    if not keyed or None in keyed.values():
+    paths = json_fields(fmt, sample)
+    if not paths or any(isinstance(n, Column) for n in nodes(fmt, sample)):
         return None
     spec: dict = {}
-    for keys in keyed.values():
+    for keys in paths:
         *parents, leaf = keys
         node = spec
-        for key in parents:
-            node = node.setdefault(key, {})
+        for k in parents:
+            node = node.setdefault(k, {})
             if not isinstance(node, dict):
                 return None  # a field that is also read as a whole: not a struct
         if isinstance(node.get(leaf), dict):
@@ -291,108 +279,78 @@ def _typed_fields(format_sql: str, records: Sequence[Mapping[str, Any]]) -> tupl
         node[leaf] = "VARCHAR"
     if _READER_COLUMNS & set(spec) or len({k.lower() for k in spec}) < len(spec):
         return None
-    seen = {k for rec in records if isinstance(rec, Mapping) for k in rec}
-    whole = {k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v))}
+    seen = {k for rec in sample.records if isinstance(rec, Mapping) for k in rec}
+    whole = frozenset(k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v)))
     for k in whole:
         spec[k] = "JSON"
-
-    def field(path: str) -> str:
-        top, *rest = keyed[path]
-        if top in whole:
-            return f"json_extract_string(src.{sql_name(top)}, {json_path(rest)})"
-        return "src." + ".".join(sql_name(k) for k in [top, *rest])
-
-    return _JSON_FIELD.sub(lambda m: field(m.group(1)), format_sql), spec
-
-
-# The `ts` field of a format's SELECT, on its own line (see base.select).
-_TS_FIELD = re.compile(r'^(SELECT |       )(.*) AS "ts",$', re.M)
-_FIRST_PATH = re.compile(r"^(?:coalesce\()*json_extract_string\(src\.doc, '((?:[^']|'')*)'\)")
+    return _Typed(spec, whole)
 
 
 def _value_at(record: Any, keys: Sequence[str]) -> Any:
-    for key in keys:
-        if not isinstance(record, Mapping) or key not in record:
+    for k in keys:
+        if not isinstance(record, Mapping) or k not in record:
             return None
-        record = record[key]
+        record = record[k]
     return record
 
 
-def _epoch_path(format_sql: str, records: Sequence[Mapping[str, Any]]) -> str | None:
-    """The path the format's time comes from first, when every sample record with it holds a JSON number; else None.
+def epoch_keys(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
+    """The JSON field the format's time comes from first, when every sample record with it holds a JSON number.
 
     Such a time is epoch seconds or milliseconds (OpenAI's `created`). The JSON reader gives
     it as a DOUBLE, the number the text read gets too: as text, the reader writes a number
-    in its shortest form, which casts back to that DOUBLE. The path must come first in the
-    `ts` field and be read nowhere else.
+    in its shortest form, which casts back to that DOUBLE. The format must read that field
+    nowhere else.
     """
-    line = _TS_FIELD.search(format_sql)
-    first = line and _FIRST_PATH.match(line.group(2))
-    if not first:
+    keys = epoch_field(fmt, sample)
+    if keys is None:
         return None
-    path = first.group(1)
-    keys = _keys(path)
-    if keys is None or format_sql.count(f"json_extract_string(src.doc, '{path}')") != 1:
-        return None
-    values = [v for v in (_value_at(r, keys) for r in records) if v is not None]
+    values = [v for v in (_value_at(r, keys) for r in sample.records) if v is not None]
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    return path if values and len(numbers) == len(values) else None
+    return keys if values and len(numbers) == len(values) else None
 
 
-def typed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (),
-                epoch: bool = False) -> tuple[str, str] | None:
+def typed_lines(fmt: Format, sample: Sample, epoch: bool = False) -> tuple[str, str] | None:
     """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
 
     `read_json` with a declared nested STRUCT (every leaf VARCHAR) parses each line once,
     in parallel, straight into those fields: about twice as fast as reading lines and
     extracting paths. But it fails the whole file on one malformed line and knows neither
-    line numbers nor a line's text, so the importer takes it only for a file it reads
-    cleanly with no rejected row, and reads any other file with `parsed_lines`.
-    `epoch`: the time the format takes first is read as a number (see _epoch_path), given
+    line numbers nor a line's text, so it serves only a clean-only import; a format that
+    reads the record whole or its line has none.
+    `epoch`: the time the format takes first is read as a number (see epoch_keys), given
     as `ts_epoch` beside a `ts` that holds the other times only where it is missing
     (see sql.canonical_sql); None when the sample does not hold it as a number. A time
-    later in the file that is no number fails the read, which the importer then makes
-    without `epoch`.
+    later in the file that is no number fails the read.
     """
-    path = _epoch_path(format_sql, records) if epoch else None
-    if epoch and path is None:
+    if reads(fmt, sample, DOC) or reads(fmt, sample, LINE) or fmt.prelude or fmt.records is not None:
         return None
-    typed = _typed_fields(format_sql, records)
+    keys = epoch_keys(fmt, sample) if epoch else None
+    if epoch and keys is None:
+        return None
+    typed = _typed_fields(fmt, sample)
     if typed is None:
         return None
-    format_sql, spec = typed
-    if re.search(r"\bdoc\b", format_sql) or "src.raw" in format_sql.replace('src.raw AS "raw"', ""):
-        return None  # the format reads the record itself, which this reader does not keep
-    if path is not None:
-        keys = _keys(path)
+    number = None
+    if keys is not None:
         *parents, leaf = keys
-        node = spec
-        for key in parents:
-            node = node.get(key) if isinstance(node, dict) else None
+        node: Any = typed.spec
+        for k in parents:
+            node = node.get(k) if isinstance(node, dict) else None
         if not isinstance(node, dict) or node.get(leaf) != "VARCHAR":
             return None  # inside an object read whole
         node[leaf] = "DOUBLE"
-        number = "src." + ".".join(sql_name(k) for k in keys)
-        line = _TS_FIELD.search(format_sql)
-        others = line.group(2).replace(number, "NULL", 1)
-        format_sql = (format_sql[:line.start(2)] + f"CASE WHEN {number} IS NULL THEN {others} END" + ' AS "ts",\n'
-                      + f'       {number} AS "ts_epoch",' + format_sql[line.end():])
-
-    def sql_type(node: dict | str) -> str:
-        if isinstance(node, str):
-            return node
-        return "STRUCT(" + ", ".join(f"{sql_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
-
-    columns = "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in spec.items()) + "}"
+        number = typed.field(keys)
+    leaves = Leaves(json=typed.field, overrides={Json(keys): "NULL"} if keys else {})
     reader = f"""
         SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record", *
-        FROM read_json($path, format = 'newline_delimited', columns = {columns},
+        FROM read_json($path, format = 'newline_delimited', columns = {typed.columns()},
                        maximum_object_size = {MAX_LINE_BYTES})
         """
-    return format_sql, reader
+    return format_select(fmt, sample, leaves, epoch=number), reader
 
 
-def parsed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (), numbered: bool = True,
+def parsed_lines(fmt: Format, sample: Sample, numbered: bool = True,
                  keep_rejects: bool = True) -> tuple[str, str] | None:
     """The lines reader with each line parsed once, straight into the typed fields; None when it can't be.
 
@@ -404,11 +362,10 @@ def parsed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (), num
     `doc` is the text of a JSON object, as there, for formats that also read the record whole.
     About a third faster than the plain lines reader on 5M OpenAI lines.
     """
-    typed = _typed_fields(format_sql, records)
+    typed = _typed_fields(fmt, sample) if fmt.records is None else None
     if typed is None:
         return None
-    format_sql, spec = typed
-    structure = json.dumps(spec)
+    structure = json.dumps(typed.spec)
     line = "row_number() OVER ()" if numbered else "NULL::BIGINT"
     rejects = _REJECTS if keep_rejects else "ignore_errors = false"
     reader = f"""
@@ -421,4 +378,47 @@ def parsed_lines(format_sql: str, records: Sequence[Mapping[str, Any]] = (), num
             FROM {_read_lines(rejects)}
         )
         """
-    return format_sql, reader
+    return format_select(fmt, sample, Leaves(json=typed.field)), reader
+
+
+def typed_csv(fmt: Format, sample: Sample, types: Mapping[str, str],
+              numbered: bool = False) -> tuple[str, str, frozenset[str]] | None:
+    """The format read by DuckDB's CSV reader with some fields parsed by the reader itself; None when none can be.
+
+    A field of `types` (field name: SQL type) that the format takes from one file column as
+    it is, and from no other place, is parsed by the reader, which turns text to numbers and
+    times without making strings of them first: a fifth less work for a large clean file.
+    Returns the format's SQL over the typed columns, the reader, and the fields it types.
+    The reader passes over a line with a value it cannot parse, keeping it in the rejects
+    tables (as it does a line it cannot read at all), and keeps no line's text, so it
+    serves only a clean-only import, which reads such lines again as text.
+    `__record`, from which formats build a record's text, is a NULL of the right shape: a
+    row without an id of its own cannot be named from this read.
+    """
+    uses = column_uses(fmt, sample)
+    typed: dict[str, str] = {}
+    for name in (f for f in EXTRACTED_COLUMNS if f in types):
+        node = fmt.fields.get(name)
+        node = Column(node.names) if isinstance(node, Key) and sample.shape == "csv" else node
+        if isinstance(node, Column) and node.as_text:
+            real = real_column(sample, node.names, node.exact)
+            if real is not None and uses[real] == 1:
+                typed[real] = name
+    if not typed:
+        return None
+
+    def column(real: str, field: str) -> str:
+        return f"src.{sql_name(real)}" if typed.get(real) == field else f"CAST(src.{sql_name(real)} AS VARCHAR)"
+
+    listed = ", ".join(f"{_literal(c)}: {_literal(types[f])}" for c, f in typed.items())
+    record = "STRUCT(" + ", ".join(f"{sql_name(c)} VARCHAR" for c in sample.columns) + ")"
+    line = "row_number() OVER () + 1" if numbered else "NULL::BIGINT"
+    reader = (f"SELECT {line} AS line, true AS ok, NULL::VARCHAR AS raw, NULL::{record} AS \"__record\", * "
+              f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, {LINE_LIMITS}, "
+              f"delim = {DELIMITERS[sample.delimiter]}, quote = '\"', escape = '\"', {_REJECTS})")
+    mapped = format_select(fmt, sample, Leaves(json=_no_json, column=column))
+    return mapped, reader, frozenset(typed.values())
+
+
+def _no_json(keys: tuple[str, ...]) -> str:
+    raise ValueError(f"a CSV has no JSON field {keys!r}")

@@ -14,10 +14,12 @@ looks like a date is cast as one, a bare number is read as epoch seconds or mill
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
-from dashboard.warehouse.loader import NOT_JSON, SKIPPED, UNNAMED
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
+from dashboard.ingest.base import Format, Sample
+from dashboard.ingest.render import is_null
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY, NOT_JSON, SKIPPED, UNNAMED
 
 MACROS = """
 -- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
@@ -144,15 +146,15 @@ LEAN_ABSENT = ("upstream_provider", "user", "tags", "cache_write", "cache_write_
                "ttft_ms", "status", "currency", "requests", "ts_end")
 
 
-def lean_fits(mapped: str, provider_given: bool) -> bool:
-    """Whether a format's SQL (`mapped`, naming its fields) leaves every field of LEAN_ABSENT NULL.
+def lean_fits(fmt: Format, sample: Sample, provider_given: bool) -> bool:
+    """Whether a format leaves every field of LEAN_ABSENT NULL for the file `sample` is from.
 
     Its rows then have no value the lean table leaves out; with --provider, the file's own
     provider becomes the row's upstream one, so it must be NULL too. This only chooses the
     table to try first: the lean insert itself refuses a row that does not fit.
     """
     absent = (*LEAN_ABSENT, "provider") if provider_given else LEAN_ABSENT
-    return all(f'NULL AS "{f}"' in mapped for f in absent)
+    return all(is_null(fmt, sample, f) for f in absent)
 
 
 def _text_values() -> str:
@@ -219,28 +221,25 @@ def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
     return "\n            AND ".join(checks)
 
 
-def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
-                  record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = ()) -> str:
-    """Wrap a format's SELECT (to follow `WITH src AS (...),`).
+@dataclass(frozen=True)
+class _Parts:
+    """The pieces of canonical_sql that depend on its arguments."""
 
-    The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
-    row, SKIPPED for a row that is no record, else why the row is rejected).
-    `zone_given`: naive timestamps are in $tz rather than UTC (a slower parse).
-    `derive_ids`: the format has no request id, so every row gets a stable derived one
-    (a hash of the record plus its occurrence number, so identical requests stay distinct).
-    `record_text`: False when the reader has no text of the record (the typed JSON read);
-    a row without an id of its own then cannot be named: its reason is UNNAMED, which sends
-    the clean-only import that uses this read to the staged one, which names it.
-    `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
-    record); computed for rejected rows only.
-    `typed`: the fields (of TYPED_FIELDS) the reader gives parsed, as TYPED_FIELDS types them;
-    or "ts_epoch": beside `ts`, the format gives the time it takes first as a DOUBLE `ts_epoch`
-    (a JSON number, see readers.typed_lines), and `ts` only where that is missing. The time is
-    then what the text read makes of the number's text: epoch seconds or milliseconds, else none.
-    Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
-    """
-    if "ts" in typed and zone_given:
-        raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
+    ts: str
+    ts_number: str
+    ts_end: str
+    day_end: str
+    ts_text: str
+    no_time: str
+    billed: str
+    billed_reason: str
+    no_requests: str
+    token_values: str
+    request_id: str
+    unnamed: str
+
+
+def _parts(zone_given: bool, derive_ids: bool, record_text: bool, typed: Collection[str]) -> _Parts:
     ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
     if "ts" in typed:
         ts = "x.ts"
@@ -277,9 +276,16 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     else:
         request_id = "v.s_request_id"
     unnamed = "" if record_text else f"WHEN t.s_request_id IS NULL THEN '{UNNAMED}'"
+    return _Parts(ts=ts, ts_number=ts_number, ts_end=ts_end, day_end=day_end, ts_text=ts_text, no_time=no_time,
+                  billed=billed, billed_reason=billed_reason, no_requests=no_requests, token_values=token_values,
+                  request_id=request_id, unnamed=unnamed)
+
+
+def _parsed_layers(format_sql: str, p: _Parts, typed: Collection[str]) -> str:
+    """Layers x (each value parsed once: tokens, texts) and t (times, buckets, money) over the format's SELECT."""
     return f"""
 x AS (
-    SELECT *, {ts_number} AS ts_number, CASE WHEN ts_end IS NOT NULL THEN ing_ts_number(ts_end) END AS ts_end_number,
+    SELECT *, {p.ts_number} AS ts_number, CASE WHEN ts_end IS NOT NULL THEN ing_ts_number(ts_end) END AS ts_end_number,
         {", ".join(filter(None, [_token_casts(typed), _text_values()]))} FROM (
 {format_sql}
     )
@@ -287,18 +293,23 @@ x AS (
 t AS (
     SELECT
         x.*,
-        {ts} AS ts_parsed,
+        {p.ts} AS ts_parsed,
         x.ts_end IS NOT NULL AND NOT ing_blank(x.ts_end) AS end_given,
-        CASE WHEN x.ts_end IS NOT NULL THEN {ts_end} END AS ts_end_parsed,
-        {day_end} AS day_end,
+        CASE WHEN x.ts_end IS NOT NULL THEN {p.ts_end} END AS ts_end_parsed,
+        {p.day_end} AS day_end,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, x.s_model) AS model_final,
-        {billed} AS billed_dec,
+        {p.billed} AS billed_dec,
         ing_key_masked(x.tags) AS m_tags,
-        {token_values}
+        {p.token_values}
     FROM x
 ),
-v AS (
+"""
+
+
+def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str]) -> str:
+    """Layer v: each row's reason (NULL for a good row, SKIPPED for no record)."""
+    return f"""v AS (
     SELECT
         t.*,
         t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
@@ -308,21 +319,21 @@ v AS (
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN '{NOT_JSON}'
             WHEN t.problem IS NOT NULL THEN t.problem
-            {unnamed}
+            {p.unnamed}
             -- a blank time has no parse either: only rows without one are tested for blanks
-            WHEN t.ts_parsed IS NULL AND {no_time} THEN 'missing time'
+            WHEN t.ts_parsed IS NULL AND {p.no_time} THEN 'missing time'
             -- DuckDB also reads 'infinity', '-infinity' and 'inf' as times: none is a request's.
-            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left({ts_text}, 60)
+            WHEN t.ts_parsed IS NULL OR NOT isfinite(t.ts_parsed) THEN 'unparsable time: ' || left({p.ts_text}, 60)
             -- A placeholder such as the zero time 0001-01-01 (or DuckDB's word 'epoch') would land the
             -- row in a month no statement shows: its cost would silently fall out of every total.
             WHEN t.ts_parsed < {TS_FROM} OR t.ts_parsed >= {TS_UNTIL}
-                THEN 'time out of range (not in {FIRST_DAY.year} to {LAST_DAY.year}): ' || left({ts_text}, 60)
+                THEN 'time out of range (not in {FIRST_DAY.year} to {LAST_DAY.year}): ' || left({p.ts_text}, 60)
             WHEN t.end_given AND (t.ts_end_parsed IS NULL OR NOT isfinite(t.ts_end_parsed))
                 THEN 'unparsable end time: ' || left(t.ts_end, 60)
             WHEN t.end_given AND t.ts_end_parsed < t.ts_parsed
-                THEN 'end time ' || left(t.ts_end, 60) || ' is before the time ' || left({ts_text}, 60)
+                THEN 'end time ' || left(t.ts_end, 60) || ' is before the time ' || left({p.ts_text}, 60)
             WHEN t.end_given AND ({_SPAN_US}) > {MAX_SPAN_US}
-                THEN 'the row spans more than {MAX_SPAN_DAYS} days, from ' || left({ts_text}, 60)
+                THEN 'the row spans more than {MAX_SPAN_DAYS} days, from ' || left({p.ts_text}, 60)
                      || ' to ' || left(t.ts_end, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons(typed)}
@@ -331,17 +342,22 @@ v AS (
                      || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'
             WHEN t.n_reasoning > t.n_output
                 THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
-            {billed_reason}
+            {p.billed_reason}
         END END AS reason
     FROM t
 )
-SELECT
+"""
+
+
+def _canonical_select(p: _Parts, shown: str) -> str:
+    """The `requests` columns of every row, with `line`, `raw` and `reason`."""
+    return f"""SELECT
     v.line,
     CASE WHEN v.reason IS NOT NULL THEN left(ing_masked({shown}, v.s_api_key), 100000) END AS raw,
     -- a reason quotes the value it is about, which a file's misplaced columns can make a key
     CASE WHEN v.reason <> '' THEN ing_masked(v.reason, v.s_api_key) ELSE v.reason END AS reason,
     coalesce($source, 'import') AS source,
-    ing_id_keyless({request_id}) AS request_id,
+    ing_id_keyless({p.request_id}) AS request_id,
     v.ts_parsed AS ts,
     lower(coalesce($provider, v.s_provider)) AS provider,
     CASE WHEN $provider IS NOT NULL THEN lower(v.s_provider) ELSE v.s_upstream_provider END
@@ -373,9 +389,35 @@ SELECT
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
     coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
-    CASE WHEN {no_requests} THEN 1 ELSE v.n_requests END AS request_count,
+    CASE WHEN {p.no_requests} THEN 1 ELSE v.n_requests END AS request_count,
     -- whole seconds; a span shorter than half a second is a moment
     CASE WHEN ({_SPAN_US.replace("t.", "v.")}) > 0
         THEN nullif(CAST((({_SPAN_US.replace("t.", "v.")}) + 500000) // 1000000 AS INTEGER), 0) END AS span_s
 FROM v
 """
+
+
+def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
+                  record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = ()) -> str:
+    """Wrap a format's SELECT (to follow `WITH src AS (...),`).
+
+    The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
+    row, SKIPPED for a row that is no record, else why the row is rejected).
+    `zone_given`: naive timestamps are in $tz rather than UTC (a slower parse).
+    `derive_ids`: the format has no request id, so every row gets a stable derived one
+    (a hash of the record plus its occurrence number, so identical requests stay distinct).
+    `record_text`: False when the reader has no text of the record (the typed JSON read);
+    a row without an id of its own then cannot be named: its reason is UNNAMED, which sends
+    the clean-only import that uses this read to the staged one, which names it.
+    `shown`: SQL for the text a rejected row keeps, over `v` (whose `__record` is the reader's
+    record); computed for rejected rows only.
+    `typed`: the fields (of TYPED_FIELDS) the reader gives parsed, as TYPED_FIELDS types them;
+    or "ts_epoch": beside `ts`, the format gives the time it takes first as a DOUBLE `ts_epoch`
+    (a JSON number, see readers.typed_lines), and `ts` only where that is missing. The time is
+    then what the text read makes of the number's text: epoch seconds or milliseconds, else none.
+    Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
+    """
+    if "ts" in typed and zone_given:
+        raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
+    p = _parts(zone_given, derive_ids, record_text, typed)
+    return _parsed_layers(format_sql, p, typed) + _checked_layer(p, record_text, typed) + _canonical_select(p, shown)

@@ -20,10 +20,10 @@ from pathlib import Path
 from dashboard.ingest import files
 from dashboard.ingest.base import Options
 from dashboard.ingest.formats import generic
-from dashboard.ingest.importer import _build, choose, sample_file
+from dashboard.ingest.importer import choose, plan_file, sample_file
+from dashboard.ingest.loader import SKIPPED, read_sample
 from dashboard.ingest.sql import MACROS
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.loader import SKIPPED, read_sample
 from pricing import Catalog
 
 # Formats whose records do not say whether prompt tokens include the cached ones.
@@ -46,17 +46,15 @@ def survey_file(wh: Warehouse, path: Path | str, fmt_name: str | None, options: 
     `options.cached_included` says.
     """
     path = Path(path)
-    sample = sample_file(wh, path)
-    fmt = choose(sample, fmt_name, options)
-    sql, params, *_ = _build(fmt, sample, replace(options, cached_included=True), path)
+    the_plan = plan_file(wh, path, fmt_name, replace(options, cached_included=True))
     summary = f"""
         SELECT count(*) FILTER (WHERE reason IS DISTINCT FROM '{SKIPPED}'),
                count(*) FILTER (WHERE provider IS NOT NULL AND provider <> ''),
                count(*) FILTER (WHERE input_tokens < 0),
                list_sort(list(DISTINCT model) FILTER (WHERE model IS NOT NULL))[1:{MAX_MODELS}]
-        FROM ({sql})"""
+        FROM ({the_plan.staged.sql})"""
     with files.readable(path) as source:
-        _, rows = read_sample(wh, summary, str(path), {**params, "path": str(source), "import_id": None},
+        _, rows = read_sample(wh, summary, str(path), {**the_plan.params, "path": str(source), "import_id": None},
                               macros=MACROS)
     records, named, over, models = rows[0]
     return Survey(records, named, over, tuple(models or ()))
@@ -101,11 +99,11 @@ def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Optio
     sample = sample_file(wh, Path(path))
     fmt = choose(sample, fmt_name, options)
     want_route = options.provider is None and bool(routes) and catalog is not None
-    want_cached = (detect_cached and options.cached_included is None and fmt.NAME in OPEN_CACHED
+    want_cached = (detect_cached and options.cached_included is None and fmt.name in OPEN_CACHED
                    and generic.maps_cached(sample, options))
     if not (want_route or want_cached):
         return Decision(options)
-    survey = survey_file(wh, path, fmt.NAME, options)
+    survey = survey_file(wh, path, fmt.name, options)
     notes: list[str] = []
     chosen = options
     if want_cached and survey.cached_over_prompt:

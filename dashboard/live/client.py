@@ -20,7 +20,6 @@ replaced by a generated id (`request_id_note` says so).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
 import time
@@ -34,6 +33,8 @@ from typing import Any
 
 import httpx
 
+from dashboard import metrics
+from dashboard.access import is_loopback
 from dashboard.errors import LiveCallError
 from dashboard.live.presets import DEFAULT_BASE_URL, DEFAULT_KEY_ENV
 from dashboard.live.redact import clip, holds_key, scrub, scrub_json
@@ -109,16 +110,6 @@ def resolve_api_key(
     env = os.environ if environ is None else environ
     value = env.get(env_var or DEFAULT_KEY_ENV, "").strip()
     return ApiKey(value) if value else None
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(base_url: str) -> httpx.URL:
@@ -249,6 +240,8 @@ class CallResult:
     def ok(self) -> bool:
         return self.error is None
 
+    # The call's figures in the terms of an OpenAI usage object, each None when the server
+    # reported no usage (or it could not be priced): alike on purpose, one per column shown.
     @property
     def cost_usd(self) -> Decimal | None:
         return self.cost.total_usd if self.cost else None
@@ -267,9 +260,8 @@ class CallResult:
 
     @property
     def cache_hit_rate(self) -> float | None:
-        if not self.usage or not self.usage.prompt_tokens:
-            return None
-        return self.usage.cache_read_tokens / self.usage.prompt_tokens
+        rate = metrics.cache_hit_rate(self.usage.cache_read_tokens, self.usage.prompt_tokens) if self.usage else None
+        return None if rate is None else float(rate)
 
 
 class CallFailed(LiveCallError):

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from dashboard import metrics
 from dashboard.errors import LiveCallError
 from dashboard.live.client import CallFailed, CallResult, ChatRequest, Endpoint, acall_chat, call_chat
 from pricing import Catalog
@@ -171,8 +172,8 @@ class CacheProbe:
     def hit_rate(self) -> float | None:
         """Token-weighted over the calls with usage (never an average of per-call ratios)."""
         usages = [r.usage for r in self.results if r.usage]
-        prompt = sum(u.prompt_tokens for u in usages)
-        return sum(u.cache_read_tokens for u in usages) / prompt if prompt else None
+        rate = metrics.cache_hit_rate(sum(u.cache_read_tokens for u in usages), sum(u.prompt_tokens for u in usages))
+        return None if rate is None else float(rate)
 
     @property
     def total_cost_usd(self) -> Decimal | None:

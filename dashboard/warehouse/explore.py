@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, priced
@@ -31,7 +32,6 @@ BUCKETS = {
     "cache read": "q.cache_read_cost",
     "cache write": "q.cache_write_cost + q.cache_write_1h_cost",
 }
-PROMPT_TOKENS = "q.input_tokens + q.cache_read_tokens + q.cache_write_tokens + q.cache_write_1h_tokens"
 
 
 def _grain(grain: str) -> str:
@@ -127,9 +127,10 @@ def cache_reads_at_input(wh: Warehouse, filters: Filters) -> tuple[Decimal, Deci
         split = "q.ts >= $cur_start"
     else:
         split = "true"
+    at_input = metrics.cache_reads_at_input_sql()
     row = wh.query(
-        f"SELECT coalesce(sum(q.cache_read_tokens * q.input_per_token) FILTER (WHERE {split}), 0), "
-        f"coalesce(sum(q.cache_read_tokens * q.input_per_token) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
+        f"SELECT coalesce(sum({at_input}) FILTER (WHERE {split}), 0), "
+        f"coalesce(sum({at_input}) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
         params,
     ).fetchone()
     return row[0], row[1]
@@ -158,7 +159,7 @@ class Totals:
     requests: int
     input_tokens: int
     cache_read_tokens: int
-    cache_write_tokens: int
+    cache_write_tokens: int  # both durations
     output_tokens: int
     cost_usd: Decimal
     billed_usd: Decimal | None
@@ -168,18 +169,21 @@ class Totals:
     cache_write_usd: Decimal = Decimal(0)
 
     @property
+    def prompt_tokens(self) -> int:
+        return metrics.prompt_tokens(self.input_tokens, self.cache_read_tokens, self.cache_write_tokens)
+
+    @property
     def tokens(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens + self.output_tokens
+        return self.prompt_tokens + self.output_tokens
 
     @property
     def cache_hit_rate(self) -> float | None:
-        """Token-weighted: cache reads over every prompt token, never an average of ratios."""
-        prompt = self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
-        return self.cache_read_tokens / prompt if prompt else None
+        rate = metrics.cache_hit_rate(self.cache_read_tokens, self.prompt_tokens)
+        return None if rate is None else float(rate)
 
     @property
     def cost_per_1k_requests_usd(self) -> Decimal | None:
-        return self.cost_usd * 1000 / self.requests if self.requests else None
+        return metrics.cost_per_1k_requests_usd(self.cost_usd, self.requests)
 
     @property
     def cost_without_cache_usd(self) -> Decimal:
@@ -196,7 +200,7 @@ def totals_of(roll: pd.DataFrame, cache_reads_at_input_usd: Decimal) -> Totals:
                                                              "unpriced_requests")},
         cost_usd=_sum(roll, "cost_usd") if len(roll) else Decimal(0),
         billed_usd=sum(billed, Decimal(0)) if billed else None,
-        cache_saved_usd=cache_reads_at_input_usd - cache_read_usd,
+        cache_saved_usd=metrics.cache_savings_usd(cache_reads_at_input_usd, cache_read_usd),
         cache_read_usd=cache_read_usd,
         cache_write_usd=_sum(roll, "cache_write_usd") if len(roll) else Decimal(0),
     )
@@ -248,10 +252,13 @@ def cache_rate_over_time(roll: pd.DataFrame, grain: str = "day", by_model: bool 
     cur = _current(roll)
     if cur.empty:
         return pd.DataFrame(columns=[*keys, "cache_read_tokens", "prompt_tokens", "cache_hit_rate"])
+    # The rollup's cache_write_tokens holds both write durations.
     cur = cur.assign(period=_period_of(cur["bucket"], _grain(grain)),
-                     prompt_tokens=cur["input_tokens"] + cur["cache_read_tokens"] + cur["cache_write_tokens"])
+                     prompt_tokens=metrics.prompt_tokens(cur["input_tokens"], cur["cache_read_tokens"],
+                                                         cur["cache_write_tokens"]))
     out = cur.groupby(keys)[["cache_read_tokens", "prompt_tokens"]].sum().reset_index()
-    out["cache_hit_rate"] = (out["cache_read_tokens"] / out["prompt_tokens"].where(out["prompt_tokens"] > 0))
+    rates = [metrics.cache_hit_rate(r, p) for r, p in zip(out["cache_read_tokens"], out["prompt_tokens"], strict=True)]
+    out["cache_hit_rate"] = pd.Series([None if r is None else float(r) for r in rates], index=out.index, dtype=float)
     return out.sort_values(keys, ignore_index=True)
 
 
@@ -309,7 +316,7 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
             sum(q.cost) AS cost_usd,  -- NULL when no request of the group has a price
             sum(q.billed_cost) AS billed_usd,
             sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
-            sum(q.cache_read_tokens) / nullif(sum({PROMPT_TOKENS}), 0) AS cache_hit_rate,
+            {metrics.cache_hit_rate_sql()} AS cache_hit_rate,
             quantile_cont(q.latency_ms, 0.5) AS latency_p50_ms,
             quantile_cont(q.latency_ms, 0.95) AS latency_p95_ms,
             quantile_cont(q.latency_ms, 0.99) AS latency_p99_ms,

@@ -30,6 +30,13 @@ def apply(con: duckdb.DuckDBPyConnection, version: int) -> None:
 @migration
 def m001_requests_imports_prices(con: duckdb.DuckDBPyConnection) -> None:
     """The canonical request table, the import register, rejected rows, prices."""
+    _m001_requests(con)
+    _m001_imports(con)
+    _m001_prices(con)
+
+
+def _m001_requests(con: duckdb.DuckDBPyConnection) -> None:
+    """The canonical request table, as released in version 1."""
     con.execute(
         """
         CREATE TABLE requests (
@@ -57,6 +64,14 @@ def m001_requests_imports_prices(con: duckdb.DuckDBPyConnection) -> None:
             import_id BIGINT,
             request_count BIGINT NOT NULL DEFAULT 1 CHECK (request_count >= 0)
         );
+        """
+    )
+
+
+def _m001_imports(con: duckdb.DuckDBPyConnection) -> None:
+    """The import register and its rejected rows, as released in version 1."""
+    con.execute(
+        """
         CREATE SEQUENCE import_ids START 1;
         CREATE TABLE imports (
             import_id BIGINT PRIMARY KEY,
@@ -78,6 +93,14 @@ def m001_requests_imports_prices(con: duckdb.DuckDBPyConnection) -> None:
             raw VARCHAR,
             reason VARCHAR NOT NULL
         );
+        """
+    )
+
+
+def _m001_prices(con: duckdb.DuckDBPyConnection) -> None:
+    """Prices and the model map, as released in version 1."""
+    con.execute(
+        """
         CREATE TABLE prices (
             provider VARCHAR NOT NULL,
             model VARCHAR NOT NULL,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from dashboard.errors import DashboardError
+from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from pricing import money_str
@@ -143,7 +144,7 @@ BILLED_COVERAGE = """
 # price changes (see pricing.sql), weighted by the share of the span under each rate.
 APPROXIMATE = "coalesce(sum(q.cost) FILTER (WHERE q.approximate), 0) AS approximate_usd"
 
-TOTALS = """
+TOTALS = f"""
     sum(q.request_count) AS requests,
     sum(q.input_tokens) AS input_tokens,
     sum(q.cache_read_tokens) AS cache_read_tokens,
@@ -153,8 +154,7 @@ TOTALS = """
     coalesce(sum(q.cost), 0) AS cost_usd,
     sum(q.billed_cost) AS billed_usd,
     sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS unpriced_requests,
-    sum(q.cache_read_tokens) / nullif(sum(q.input_tokens + q.cache_read_tokens + q.cache_write_tokens
-        + q.cache_write_1h_tokens), 0) AS cache_hit_rate
+    {cache_hit_rate_sql()} AS cache_hit_rate
 """
 
 

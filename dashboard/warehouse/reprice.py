@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dashboard.errors import DashboardError
+from dashboard.metrics import prompt_tokens_sql
 from dashboard.warehouse.connection import Warehouse, translate
 from dashboard.warehouse.queries import Filters, shown_model
 from pricing import Catalog, ModelPrice, price_rows
@@ -71,8 +72,7 @@ _RESPLIT_CTE = """
             FROM (
                 SELECT *, CAST(round_even(CAST($rate AS DECIMAL(18, 12)) * prompt_, 0) AS BIGINT) AS read_
                 FROM (
-                    SELECT *, input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens
-                        AS prompt_
+                    SELECT *, {prompt} AS prompt_
                     FROM requests
                 )
             )
@@ -218,7 +218,7 @@ def reprice(
     params: dict[str, Any] = {}
     if cache_hit_rate is not None:
         requests = f"{tag}_requests"
-        ctes.append(_RESPLIT_CTE.format(name=requests))
+        ctes.append(_RESPLIT_CTE.format(name=requests, prompt=prompt_tokens_sql("requests")))
         params["rate"] = _rate(cache_hit_rate)
     with _cursor(wh) as cur:
         try:
@@ -230,30 +230,9 @@ def reprice(
                 model_map = f"{tag}_route_map"
                 ctes.append(_ROUTE_MAP_CTE.format(name=model_map))
                 params.update(route_provider=entry.provider, route_model=entry.id)
-            where_a, fa = filters.where("a")
-            where_w, _ = filters.where("w")
-            params.update(fa)
-            actual = priced_requests_sql()
             whatif = priced_requests_sql(requests=requests, prices=prices, model_map=model_map)
-            with_clause = f"WITH {', '.join(ctes)}" if ctes else ""
-            rows = cur.execute(
-                f"""
-                {with_clause}
-                SELECT a.provider, {shown_model("a")} AS model,
-                    sum(a.request_count),
-                    coalesce(sum(a.cost), 0),
-                    coalesce(sum(w.cost), 0),
-                    coalesce(sum(w.cost - a.cost), 0),
-                    sum(CASE WHEN a.unpriced THEN a.request_count ELSE 0 END),
-                    sum(CASE WHEN w.unpriced THEN w.request_count ELSE 0 END)
-                FROM ({actual}) AS a
-                JOIN ({whatif}) AS w ON w.source = a.source AND w.request_id = a.request_id
-                WHERE {where_a} AND {where_w}
-                GROUP BY a.provider, {shown_model("a")}
-                ORDER BY 4 DESC, a.provider NULLS LAST, 2
-                """,
-                params,
-            ).fetchall()
+            sql, filter_params = _reprice_sql(ctes, whatif, filters)
+            rows = cur.execute(sql, params | filter_params).fetchall()
         finally:
             if catalog is not None:
                 for name in (f"{tag}_prices", f"{tag}_model_map"):
@@ -266,6 +245,28 @@ def reprice(
             RepriceRow(p, m, int(n), a, w, d, int(ua), int(uw)) for p, m, n, a, w, d, ua, uw in rows
         ),
     )
+
+
+def _reprice_sql(ctes: list[str], whatif: str, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The SELECT of RepriceRow values: the filtered requests priced as they are and by `whatif`, per model."""
+    where_a, params = filters.where("a")
+    where_w, _ = filters.where("w")
+    with_clause = f"WITH {', '.join(ctes)}" if ctes else ""
+    return f"""
+        {with_clause}
+        SELECT a.provider, {shown_model("a")} AS model,
+            sum(a.request_count),
+            coalesce(sum(a.cost), 0),
+            coalesce(sum(w.cost), 0),
+            coalesce(sum(w.cost - a.cost), 0),
+            sum(CASE WHEN a.unpriced THEN a.request_count ELSE 0 END),
+            sum(CASE WHEN w.unpriced THEN w.request_count ELSE 0 END)
+        FROM ({priced_requests_sql()}) AS a
+        JOIN ({whatif}) AS w ON w.source = a.source AND w.request_id = a.request_id
+        WHERE {where_a} AND {where_w}
+        GROUP BY a.provider, {shown_model("a")}
+        ORDER BY 4 DESC, a.provider NULLS LAST, 2
+    """, params
 
 
 # ------------------------------------------------------------------------ forecast inputs

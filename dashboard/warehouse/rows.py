@@ -434,16 +434,21 @@ def insert_clean_requests(
         raise (NotLean if _NOT_LEAN in str(e) else NotClean)(str(e).splitlines()[0]) from e
     good = int(inserted) + duplicates
     if known and not leave_out:
-        duplicates += cur.execute(
-            f"""
-            DELETE FROM {target.table} AS r WHERE r.origin_id = $origin AND EXISTS (
-                SELECT 1 FROM requests AS o
-                WHERE o.batch_id IS DISTINCT FROM $b AND o.source = $source AND o.request_id = r.request_id)
-            """,
-            {"b": batch_id, "origin": origin, "source": source},
-        ).fetchone()[0]
+        duplicates += _delete_known(cur, target, origin, batch_id, source)
     removed = _keep_first_occurrences(cur, select_sql, params, origin, target) if repeats else 0
     return good, good - int(duplicates) - removed, int(rejected)
+
+
+def _delete_known(cur: duckdb.DuckDBPyConnection, target: _Target, origin: int, batch_id: int, source: str) -> int:
+    """Delete the origin's rows whose (source, request_id) an earlier batch holds; returns how many."""
+    return int(cur.execute(
+        f"""
+        DELETE FROM {target.table} AS r WHERE r.origin_id = $origin AND EXISTS (
+            SELECT 1 FROM requests AS o
+            WHERE o.batch_id IS DISTINCT FROM $b AND o.source = $source AND o.request_id = r.request_id)
+        """,
+        {"b": batch_id, "origin": origin, "source": source},
+    ).fetchone()[0])
 
 
 def _new_origin(cur: duckdb.DuckDBPyConnection, batch_id: int, source: str, import_id: int | None) -> int:

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -373,59 +373,72 @@ def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) ->
         """,
         params,
     ).fetchall()
-    routes = wh.catalog.routes
     out = []
     for r in rows:
         keys = dict(zip(_FOCUS_KEYS, r[: len(_FOCUS_KEYS)], strict=True))
         sums = dict(zip(_FOCUS_SUMS, r[len(_FOCUS_KEYS):], strict=True))
-        route = routes.get((keys["provider"] or "").lower())
-        upstream = routes.get(route.upstream) if route and route.upstream else None
-        day = keys["day"]
-        common = {
-            "day": day,
-            "charge_period_start": _utc(day, tz),
-            "charge_period_end": _utc(day + timedelta(days=1), tz),
-            "billing_period_start": start.astimezone(UTC),
-            "billing_period_end": end.astimezone(UTC),
-            "provider": keys["provider"],
-            "provider_name": route.name if route else keys["provider"],
-            "publisher_name": (upstream or route).name if route else keys["provider"],
-            "model": keys["model"],
-            "project": keys["project"],
-            "api_key": keys["api_key"],
-            "tags": list(keys["tags"] or []),
-            "currency": keys["currency"],
-            "requests": int(sums["requests"]),
-        }
-        unpriced = keys["input_per_token"] is None
-        if not unpriced and _add(sums["output_usd"], sums["reasoning_usd"]) != sums["view_output_usd"]:
-            raise WarehouseError(
-                f"output cost of {keys['model']!r} on {day} does not split into output and reasoning "
-                "exactly; the price rows and the cost view disagree (re-open the warehouse to reload prices)"
-            )
-        for bucket in FOCUS_BUCKETS:
-            tokens = int(sums[bucket] or 0)
-            if not tokens:
-                continue
-            rate = keys[f"{bucket}_per_token"]
-            cost = sums[f"{bucket}_usd"]
-            unit = None if rate is None else rate.scaleb(6)
-            if unit is not None and cost != unit * Decimal(tokens).scaleb(-6):
-                raise WarehouseError(
-                    f"{bucket} cost of {keys['model']!r} on {day} is not tokens x unit price; "
-                    "the price rows and the cost view disagree (re-open the warehouse to reload prices)"
-                )
-            out.append(common | {
-                "bucket": bucket, "tokens": tokens, "unit_price_per_mtok": unit, "cost_usd": cost,
-                "billed_usd": cost, "unpriced": unpriced,
-            })
+        common = _focus_common(wh, keys, sums, tz, start, end)
+        out += _usage_lines(keys, sums, common)
         if sums["billed_requests"]:
             difference = sums["billed_usd"] - (sums["comparable_computed_usd"] or Decimal(0))
             if difference:
                 out.append(common | {
                     "bucket": ADJUSTMENT, "tokens": None, "unit_price_per_mtok": None, "cost_usd": Decimal(0),
-                    "billed_usd": difference, "unpriced": unpriced, "billed_requests": int(sums["billed_requests"]),
+                    "billed_usd": difference, "unpriced": keys["input_per_token"] is None,
+                    "billed_requests": int(sums["billed_requests"]),
                 })
+    return out
+
+
+def _focus_common(wh: Warehouse, keys: dict[str, Any], sums: dict[str, Any], tz: str, start: datetime,
+                  end: datetime) -> dict[str, Any]:
+    """What every line of one group (a day, route, model, project, key, tag set and rates) says alike."""
+    route = wh.catalog.routes.get((keys["provider"] or "").lower())
+    upstream = wh.catalog.routes.get(route.upstream) if route and route.upstream else None
+    day = keys["day"]
+    return {
+        "day": day,
+        "charge_period_start": _utc(day, tz),
+        "charge_period_end": _utc(day + timedelta(days=1), tz),
+        "billing_period_start": start.astimezone(UTC),
+        "billing_period_end": end.astimezone(UTC),
+        "provider": keys["provider"],
+        "provider_name": route.name if route else keys["provider"],
+        "publisher_name": (upstream or route).name if route else keys["provider"],
+        "model": keys["model"],
+        "project": keys["project"],
+        "api_key": keys["api_key"],
+        "tags": list(keys["tags"] or []),
+        "currency": keys["currency"],
+        "requests": int(sums["requests"]),
+    }
+
+
+def _usage_lines(keys: dict[str, Any], sums: dict[str, Any], common: dict[str, Any]) -> list[dict[str, Any]]:
+    """A group's usage lines, one per bucket with tokens; each bucket's cost checked to be tokens x unit price."""
+    day, unpriced = keys["day"], keys["input_per_token"] is None
+    if not unpriced and _add(sums["output_usd"], sums["reasoning_usd"]) != sums["view_output_usd"]:
+        raise WarehouseError(
+            f"output cost of {keys['model']!r} on {day} does not split into output and reasoning "
+            "exactly; the price rows and the cost view disagree (re-open the warehouse to reload prices)"
+        )
+    out = []
+    for bucket in FOCUS_BUCKETS:
+        tokens = int(sums[bucket] or 0)
+        if not tokens:
+            continue
+        rate = keys[f"{bucket}_per_token"]
+        cost = sums[f"{bucket}_usd"]
+        unit = None if rate is None else rate.scaleb(6)
+        if unit is not None and cost != unit * Decimal(tokens).scaleb(-6):
+            raise WarehouseError(
+                f"{bucket} cost of {keys['model']!r} on {day} is not tokens x unit price; "
+                "the price rows and the cost view disagree (re-open the warehouse to reload prices)"
+            )
+        out.append(common | {
+            "bucket": bucket, "tokens": tokens, "unit_price_per_mtok": unit, "cost_usd": cost,
+            "billed_usd": cost, "unpriced": unpriced,
+        })
     return out
 
 
@@ -490,11 +503,29 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
     day_sql, day_params = _local_day_sql(wh, tz, start, end)
-    params |= day_params
+    params |= day_params | _focus_params(wh, tz, start, end)
+    select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
+    return f"""
+        WITH {_focus_groups_sql(sql, day_sql)}, lines AS (
+            SELECT g.*, b.n, b.bucket, b.label,
+                CASE WHEN b.bucket <> {_sql_text(ADJUSTMENT)} THEN CASE b.bucket {_BUCKET_TOKENS} END END AS tokens,
+                CASE b.bucket {_BUCKET_RATE} END AS rate
+            FROM groups AS g
+            CROSS JOIN (VALUES {_BUCKET_ROWS}) AS b(n, bucket, label)
+            WHERE CASE WHEN b.bucket = {_sql_text(ADJUSTMENT)} THEN g.billed_requests > 0 AND g.difference <> 0
+                ELSE coalesce(CASE b.bucket {_BUCKET_TOKENS} END, 0) <> 0 END
+        )
+        SELECT {select}, l.rank AS focus_rank, l.n AS focus_line
+        FROM lines AS l
+    """, params
+
+
+def _focus_params(wh: Warehouse, tz: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """The month's days with their bounds, its period, and every route's names, for `_focus_sql`."""
     first = start.date()
     days = [first + timedelta(days=n) for n in range((end.date() - first).days)]
     routes = wh.catalog.routes
-    params |= {
+    return {
         "focus_days": days,
         # Each day's bounds computed as `focus_lines` computes them (a day may start at 01:00 in a DST gap).
         "focus_day_starts": [_utc(day, tz) for day in days],
@@ -507,69 +538,25 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
             ((routes.get(route.upstream) if route.upstream else None) or route).name for route in routes.values()
         ],
     }
+
+
+# Every line a group may have, in order: (n, bucket, label), the adjustment last.
+_BUCKET_ROWS = ", ".join(
+    [*(f"({n}, {_sql_text(b)}, {_sql_text(_BUCKET_LABELS[b])})" for n, b in enumerate(FOCUS_BUCKETS)),
+     f"({len(FOCUS_BUCKETS)}, {_sql_text(ADJUSTMENT)}, '')"])
+_BUCKET_TOKENS = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}" for b in FOCUS_BUCKETS)
+_BUCKET_RATE = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOCUS_BUCKETS)
+
+
+def _focus_groups_sql(sql: str, day_sql: str) -> str:
+    """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
+    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone."""
     rates = ", ".join(_RATE_COLUMNS)
     sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
-    buckets = ", ".join(f"({n}, {_sql_text(b)}, {_sql_text(_BUCKET_LABELS[b])})" for n, b in enumerate(FOCUS_BUCKETS))
-    tokens = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}" for b in FOCUS_BUCKETS)
-    rate = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOCUS_BUCKETS)
     recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
     tag = _json_string_sql("t")
-    usage = f"l.bucket <> {_sql_text(ADJUSTMENT)}"
-    name = "coalesce(l.provider_name, '')"
-    cost = f"CASE WHEN {usage} THEN CAST(l.tokens * l.rate AS DECIMAL(38, 12)) ELSE CAST(0 AS DECIMAL(38, 12)) END"
-    unit = "CAST(l.rate AS DECIMAL(38, 12)) * 1000000"
-    columns = {
-        "BilledCost": f"CASE WHEN {usage} THEN {cost} ELSE l.difference END",
-        "BillingAccountId": "l.provider",
-        "BillingAccountName": name,
-        "BillingCurrency": "l.currency",
-        "BillingPeriodEnd": "$focus_period_end::TIMESTAMPTZ",
-        "BillingPeriodStart": "$focus_period_start::TIMESTAMPTZ",
-        "ChargeCategory": f"CASE WHEN {usage} THEN 'Usage' ELSE 'Adjustment' END",
-        "ChargeClass": "NULL::VARCHAR",
-        "ChargeDescription": f"""CASE WHEN {usage} THEN l.model || ' ' || l.label || ' tokens on ' || {name}
-            ELSE 'billed minus computed cost of ' || CAST(l.billed_requests AS VARCHAR) || ' requests of '
-                || l.model || ' on ' || {name} || ' with a billed cost' END""",
-        "ChargeFrequency": "'Usage-Based'",
-        "ChargePeriodEnd": "l.day_end",
-        "ChargePeriodStart": "l.day_start",
-        "ConsumedQuantity": f"CASE WHEN {usage} THEN l.tokens END",
-        "ConsumedUnit": f"CASE WHEN {usage} THEN 'Tokens' END",
-        "ContractedCost": cost,
-        "ContractedUnitPrice": unit,
-        "EffectiveCost": cost,
-        "InvoiceIssuerName": name,
-        "ListCost": cost,
-        "ListUnitPrice": unit,
-        "PricingCategory": f"CASE WHEN {usage} THEN 'Standard' END",
-        "PricingQuantity": f"CASE WHEN {usage} THEN CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 END",
-        "PricingUnit": f"CASE WHEN {usage} THEN '1M Tokens' END",
-        "ProviderName": name,
-        "PublisherName": "l.publisher_name",
-        "ResourceId": "l.api_key",
-        "ResourceName": "l.api_key",
-        "ResourceType": "CASE WHEN l.api_key <> '' THEN 'API Key' END",
-        "ServiceCategory": "'AI and Machine Learning'",
-        "ServiceName": f"{name} || ' API'",
-        # As the Python row spells a missing provider: None.
-        "SkuId": "coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket",
-        "SubAccountId": "coalesce(l.project, l.api_key)",
-        "SubAccountName": "coalesce(l.project, l.api_key)",
-        "Tags": "l.tags_json",
-        "x_Bucket": "l.bucket",
-        "x_Provider": "l.provider",
-        "x_Model": "l.model",
-        "x_Project": "l.project",
-        "x_ApiKeyHint": "l.api_key",
-        **{
-            column: f"CASE WHEN l.bucket IN ({', '.join(map(_sql_text, counted))}) THEN l.tokens ELSE 0 END"
-            for column, counted in _X_TOKENS.items()
-        },
-        "x_Unpriced": "l.unpriced",
-    }
-    select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in columns.items())
     return f"""
-        WITH cells AS (
+        cells AS (
             -- One pass over the month, summing tokens only where it can: within a group the
             -- rates are one key, so a bucket's cost is its tokens x rate, exactly.
             SELECT {day_sql} AS day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project,
@@ -610,18 +597,65 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> t
             WHERE CASE WHEN g.view_cost IS DISTINCT FROM {recomposed} THEN error(
                 'the cost of ' || g.model || ' on ' || CAST(g.day AS VARCHAR) || ' is not its tokens x unit prices; '
                 || 'the price rows and the cost view disagree (re-open the warehouse to reload prices)') ELSE true END
-        ), lines AS (
-            SELECT g.*, b.n, b.bucket, b.label,
-                CASE WHEN b.bucket <> {_sql_text(ADJUSTMENT)} THEN CASE b.bucket {tokens} END END AS tokens,
-                CASE b.bucket {rate} END AS rate
-            FROM groups AS g
-            CROSS JOIN (VALUES {buckets}, ({len(FOCUS_BUCKETS)}, {_sql_text(ADJUSTMENT)}, '')) AS b(n, bucket, label)
-            WHERE CASE WHEN b.bucket = {_sql_text(ADJUSTMENT)} THEN g.billed_requests > 0 AND g.difference <> 0
-                ELSE coalesce(CASE b.bucket {tokens} END, 0) <> 0 END
         )
-        SELECT {select}, l.rank AS focus_rank, l.n AS focus_line
-        FROM lines AS l
-    """, params
+    """
+
+
+# A line `l` of `_focus_sql`: whether it is a usage line (else an adjustment), the route's name,
+# its cost and unit price.
+_USAGE = f"l.bucket <> {_sql_text(ADJUSTMENT)}"
+_NAME = "coalesce(l.provider_name, '')"
+_COST = f"CASE WHEN {_USAGE} THEN CAST(l.tokens * l.rate AS DECIMAL(38, 12)) ELSE CAST(0 AS DECIMAL(38, 12)) END"
+_UNIT = "CAST(l.rate AS DECIMAL(38, 12)) * 1000000"
+_FOCUS_COLUMNS = {  # FOCUS column -> its SQL over a line `l` of `_focus_sql`
+    "BilledCost": f"CASE WHEN {_USAGE} THEN {_COST} ELSE l.difference END",
+    "BillingAccountId": "l.provider",
+    "BillingAccountName": _NAME,
+    "BillingCurrency": "l.currency",
+    "BillingPeriodEnd": "$focus_period_end::TIMESTAMPTZ",
+    "BillingPeriodStart": "$focus_period_start::TIMESTAMPTZ",
+    "ChargeCategory": f"CASE WHEN {_USAGE} THEN 'Usage' ELSE 'Adjustment' END",
+    "ChargeClass": "NULL::VARCHAR",
+    "ChargeDescription": f"""CASE WHEN {_USAGE} THEN l.model || ' ' || l.label || ' tokens on ' || {_NAME}
+        ELSE 'billed minus computed cost of ' || CAST(l.billed_requests AS VARCHAR) || ' requests of '
+            || l.model || ' on ' || {_NAME} || ' with a billed cost' END""",
+    "ChargeFrequency": "'Usage-Based'",
+    "ChargePeriodEnd": "l.day_end",
+    "ChargePeriodStart": "l.day_start",
+    "ConsumedQuantity": f"CASE WHEN {_USAGE} THEN l.tokens END",
+    "ConsumedUnit": f"CASE WHEN {_USAGE} THEN 'Tokens' END",
+    "ContractedCost": _COST,
+    "ContractedUnitPrice": _UNIT,
+    "EffectiveCost": _COST,
+    "InvoiceIssuerName": _NAME,
+    "ListCost": _COST,
+    "ListUnitPrice": _UNIT,
+    "PricingCategory": f"CASE WHEN {_USAGE} THEN 'Standard' END",
+    "PricingQuantity": f"CASE WHEN {_USAGE} THEN CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 END",
+    "PricingUnit": f"CASE WHEN {_USAGE} THEN '1M Tokens' END",
+    "ProviderName": _NAME,
+    "PublisherName": "l.publisher_name",
+    "ResourceId": "l.api_key",
+    "ResourceName": "l.api_key",
+    "ResourceType": "CASE WHEN l.api_key <> '' THEN 'API Key' END",
+    "ServiceCategory": "'AI and Machine Learning'",
+    "ServiceName": f"{_NAME} || ' API'",
+    # As the Python row spells a missing provider: None.
+    "SkuId": "coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket",
+    "SubAccountId": "coalesce(l.project, l.api_key)",
+    "SubAccountName": "coalesce(l.project, l.api_key)",
+    "Tags": "l.tags_json",
+    "x_Bucket": "l.bucket",
+    "x_Provider": "l.provider",
+    "x_Model": "l.model",
+    "x_Project": "l.project",
+    "x_ApiKeyHint": "l.api_key",
+    **{
+        column: f"CASE WHEN l.bucket IN ({', '.join(map(_sql_text, counted))}) THEN l.tokens ELSE 0 END"
+        for column, counted in _X_TOKENS.items()
+    },
+    "x_Unpriced": "l.unpriced",
+}
 
 
 def write_focus_csv(wh: Warehouse, path: Path, cells: CellSql, month: str, tz: str = "UTC",
@@ -653,23 +687,6 @@ def default_month(months: Sequence[str], tz: str, start: datetime | None = None,
     this = current_month(tz, now)
     complete = [m for m in months if m < this]
     return max(complete) if complete else max(months)
-
-
-def display_usd(value: Decimal | None, places: int = 2) -> str:
-    """For display only: '$1,234.57' rounded half up to `places`, '—' when unknown. Never feed it back."""
-    if value is None:
-        return "—"
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    sign = "-" if q < 0 else ""
-    return f"{sign}${abs(q):,.{places}f}"
-
-
-def display_pct(value: Decimal | None, places: int = 2) -> str:
-    """For display only: '+1.25%' rounded half up, '—' when unknown."""
-    if value is None:
-        return "—"
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{q:+.{places}f}%"
 
 
 def flagged(lines: Iterable[StatementLine]) -> list[StatementLine]:

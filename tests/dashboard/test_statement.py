@@ -13,8 +13,6 @@ from dashboard.warehouse.queries import Filters
 from dashboard.warehouse.statement import (
     ADJUSTMENT,
     FOCUS_BUCKETS,
-    display_pct,
-    display_usd,
     focus_lines,
     statement,
 )
@@ -269,36 +267,6 @@ def test_focus_lines_add_up_to_the_statement(wh):
     assert first["provider_name"] == "Acme AI"
     unpriced = [line for line in usage if line["model"] == "mystery-1"]
     assert unpriced and all(line["cost_usd"] is None and line["unpriced"] for line in unpriced)
-
-
-@pytest.mark.parametrize(
-    ("value", "places", "text"),
-    [
-        (Decimal("1234.565"), 2, "$1,234.57"),
-        (Decimal("-0.004"), 2, "$0.00"),
-        (Decimal("-0.005"), 2, "-$0.01"),
-        (Decimal("0.0023875"), 4, "$0.0024"),
-        (None, 2, "—"),
-    ],
-    ids=["half-up", "tiny-negative", "negative", "four-places", "unknown"],
-)
-def test_display_usd(value, places, text):
-    assert display_usd(value, places) == text
-
-
-def test_display_pct():
-    assert display_pct(Decimal("1.005")) == "+1.01%"
-    assert display_pct(Decimal("-2")) == "-2.00%"
-    assert display_pct(None) == "—"
-
-
-@pytest.mark.parametrize("value", [Decimal("0.125"), Decimal("1234.565"), Decimal("-0.005"), Decimal("2.5049")])
-def test_the_report_command_rounds_cents_as_the_statement_does(value):
-    """The CLI's text report and the app's statement show the same cents (half up, not Python's half even)."""
-    from dashboard.commands.report import _money
-
-    assert "$" + _money(value).replace("-", "") == display_usd(value).replace("-", "")
-    assert _money(value).startswith("-") == display_usd(value).startswith("-")
 
 
 def test_partial_billed_cost_is_compared_over_the_requests_that_carry_it(tmp_path: Path):

@@ -33,6 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(("address", "expected"), [
     ("127.0.0.1", True), ("127.8.9.10", True), ("localhost", True), ("::1", True), ("[::1]", True),
     ("0.0.0.0", False), ("", False), (None, False), ("192.168.1.5", False), ("example.com", False), ("::", False),
+    ("LocalHost", True), (" localhost.localdomain ", True), ("::ffff:127.0.0.1", True), ("::ffff:10.0.0.1", False),
+    # Names under .localhost reach DNS on some systems, which may answer with any address.
+    ("api.localhost", False), ("localhost.evil.example", False), ("127.0.0.1.nip.io", False),
 ])
 def test_loopback(address, expected):
     assert is_loopback(address) is expected

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from dashboard import metrics
 from dashboard.errors import LiveCallError
 from dashboard.live.experiments import SampleReport
 
@@ -27,7 +28,7 @@ def planner_inputs(report: SampleReport, provider: str | None, model: str) -> di
         "requests_per_day": report.requests_per_day,
         "input_tokens": Decimal(prompt) / len(usages),
         "output_tokens": Decimal(output) / len(usages),
-        "cache_hit_rate": Decimal(sum(u.cache_read_tokens for u in usages)) / prompt if prompt else Decimal(0),
+        "cache_hit_rate": metrics.cache_hit_rate(sum(u.cache_read_tokens for u in usages), prompt) or Decimal(0),
         "reasoning_share": Decimal(sum(u.reasoning_tokens for u in usages)) / output if output else Decimal(0),
         "mean_cost_usd": report.mean_cost_usd,
         "monthly_cost_usd": report.monthly_cost_usd,

@@ -1,28 +1,23 @@
 """The Live calls page's results as display rows (no Streamlit here).
 
-Money stays Decimal: `exact_usd` writes every digit, and a cost that cannot be known is
+Money stays Decimal: `format.usd(..., exact=True)` writes every digit, and a cost that cannot be known is
 said in words ("usage not reported", "price unknown: ..."), never as $0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
+from dashboard.charts import format as fmt
 from dashboard.live.client import CallResult
 from dashboard.live.experiments import Comparison, SampleReport
-
-
-def exact_usd(value: Decimal | None) -> str:
-    """Every digit of an amount: '$0.0000315'; None is '—'."""
-    return "—" if value is None else f"${format(value.normalize(), 'f')}"
 
 
 def cost_text(result: CallResult) -> str:
     """The exact cost, or why it is unknown (never a silent $0)."""
     if result.cost is not None:
-        return exact_usd(result.cost.total_usd)
+        return fmt.usd(result.cost.total_usd, exact=True)
     if not result.ok:
         return "no cost: the call failed"
     if result.usage is None:
@@ -64,12 +59,13 @@ def cost_rows(result: CallResult) -> list[dict[str, str]]:
         ("output", u.output_tokens, r.output, c.output_usd),
     ]
     rows = [
-        {"bucket": name, "tokens": f"{tokens:,}", "rate_per_mtok": exact_usd(rate), "cost_usd": exact_usd(usd)}
+        {"bucket": name, "tokens": f"{tokens:,}", "rate_per_mtok": fmt.usd(rate, exact=True),
+         "cost_usd": fmt.usd(usd, exact=True)}
         for name, tokens, rate, usd in buckets
         if tokens or usd
     ]
     rows.append({"bucket": "total", "tokens": f"{u.total_tokens:,}", "rate_per_mtok": "",
-                 "cost_usd": exact_usd(c.total_usd)})
+                 "cost_usd": fmt.usd(c.total_usd, exact=True)})
     return rows
 
 
@@ -103,13 +99,14 @@ def sample_rows(report: SampleReport) -> list[tuple[str, str]]:
         ("TTFT p50 / p95 / p99", pcts(report.ttft_ms)),
         ("Output tokens/s (mean)", _num(report.output_tokens_per_s, 1)),
         ("Errors", errors),
-        ("Total cost", exact_usd(report.total_cost_usd) if report.priced_calls else "unknown (no priced call)"),
-        ("Mean cost per call", exact_usd(report.mean_cost_usd)),
+        ("Total cost",
+         fmt.usd(report.total_cost_usd, exact=True) if report.priced_calls else "unknown (no priced call)"),
+        ("Mean cost per call", fmt.usd(report.mean_cost_usd, exact=True)),
     ]
     if report.unpriced_calls:
         rows.append(("Unpriced calls", f"{report.unpriced_calls} (usage not reported or price unknown)"))
     if report.requests_per_day is not None:
-        monthly = exact_usd(report.monthly_cost_usd) if report.monthly_cost_usd is not None else "unknown"
+        monthly = fmt.usd(report.monthly_cost_usd, exact=True) if report.monthly_cost_usd is not None else "unknown"
         rows.append((f"Monthly cost at {report.requests_per_day:,} requests/day (30 days)", monthly))
     return rows
 
@@ -120,7 +117,7 @@ def compare_rows(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
     for c in comparisons:
         row = c.row()
         for name in ("mean_cost_usd", "monthly_cost_usd"):
-            row[name] = exact_usd(row[name]) if row[name] is not None else "unknown"
+            row[name] = fmt.usd(row[name], exact=True) if row[name] is not None else "unknown"
         for name in ("p50_latency_ms", "p50_ttft_ms", "output_tokens_per_s"):
             row[name] = None if row[name] is None else round(row[name], 1)
         rows.append(row)

@@ -23,12 +23,8 @@ usage (GROWS), where any other known id is a duplicate.
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
-
-NAME = "anthropic"
-SHAPE = "lines"
-SOURCE = "anthropic"
-GROWS = True
+from dashboard.ingest.base import Format, Sample, keys_in
+from dashboard.ingest.fields import DOC, LINE, Const, First, first, j, sql
 
 
 def _bare_responses(sample: Sample) -> int:
@@ -54,33 +50,38 @@ def _session_bookkeeping(sample: Sample) -> int:
                or (r.get("type") == "file-history-snapshot" and "snapshot" in r))
 
 
-def _usage(path: str) -> str:
+def _usage(path: str) -> First:
     return first(j(f"$.message.usage.{path}"), j(f"$.usage.{path}"))
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    model = first(j("$.message.model"), j("$.model"))
-    has_usage = (
-        "(json_exists(src.doc, '$.message.usage') "
-        f"OR (json_exists(src.doc, '$.usage') AND {j('$.type')} = 'message'))"
-    )
-    request_id = first(j("$.requestId"), j("$.message.id"), j("$.id"))
-    # A line without any id stands for itself.
-    reply = f"PARTITION BY coalesce({request_id}, 'line ' || src.line) ORDER BY src.line"
-    ts = first(j("$.timestamp"), j("$.created_at"))
-    sql = select(
-        where=f"NOT src.ok OR ({has_usage} AND coalesce({model}, '') <> '<synthetic>')",
-        request_id=request_id,
-        ts=f"first_value({ts}) OVER ({reply})",
-        provider="'anthropic'",
-        model=model,
-        project=f"nullif(regexp_extract({j('$.cwd')}, '([^/\\\\]+)[/\\\\]*$', 1), '')",
-        prompt_tokens=_usage("input_tokens"),
-        cache_read=_usage("cache_read_input_tokens"),
-        cache_write=first(_usage("cache_creation.ephemeral_5m_input_tokens"), _usage("cache_creation_input_tokens")),
-        cache_write_1h=_usage("cache_creation.ephemeral_1h_input_tokens"),
-        output=_usage("output_tokens"),
-        cached_included="false",
-        billed_cost=j("$.costUSD"),
-    )
-    return sql + f"\nQUALIFY row_number() OVER ({reply} DESC) = 1"
+_MODEL = first(j("$.message.model"), j("$.model"))
+_HAS_USAGE = sql("(json_exists({doc}, '$.message.usage') OR (json_exists({doc}, '$.usage') AND {type} = 'message'))",
+                 doc=DOC, type=j("$.type"))
+_REQUEST_ID = first(j("$.requestId"), j("$.message.id"), j("$.id"))
+# The lines of one reply, in file order; a line without any id stands for itself.
+_REPLY = "PARTITION BY coalesce({id}, 'line ' || {line}) ORDER BY {line}"
+
+FORMAT = Format(
+    name="anthropic",
+    source="anthropic",
+    shapes=("lines",),
+    sniff=sniff,
+    fields={
+        "request_id": _REQUEST_ID,
+        "ts": sql(f"first_value({{ts}}) OVER ({_REPLY})", ts=first(j("$.timestamp"), j("$.created_at")),
+                  id=_REQUEST_ID, line=LINE),
+        "provider": Const("anthropic"),
+        "model": _MODEL,
+        "project": sql("nullif(regexp_extract({cwd}, '([^/\\\\]+)[/\\\\]*$', 1), '')", cwd=j("$.cwd")),
+        "prompt_tokens": _usage("input_tokens"),
+        "cache_read": _usage("cache_read_input_tokens"),
+        "cache_write": first(_usage("cache_creation.ephemeral_5m_input_tokens"), _usage("cache_creation_input_tokens")),
+        "cache_write_1h": _usage("cache_creation.ephemeral_1h_input_tokens"),
+        "output": _usage("output_tokens"),
+        "billed_cost": j("$.costUSD"),
+    },
+    cached_included=False,
+    keep=sql("{usage} AND coalesce({model}, '') <> '<synthetic>'", usage=_HAS_USAGE, model=_MODEL),
+    qualify=sql(f"row_number() OVER ({_REPLY} DESC) = 1", id=_REQUEST_ID, line=LINE),
+    grows=True,
+)

@@ -10,26 +10,27 @@ file again adds nothing. No cache counts: all context tokens are input.
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, col, csv_raw, select
-
-NAME = "azure-trace"
-SHAPE = "csv"
-SOURCE = "azure-trace"
+from dashboard.ingest.base import Format, Sample
+from dashboard.ingest.fields import col, sql
 
 _COLUMNS = {"timestamp", "contexttokens", "generatedtokens"}
+_NAIVE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
 
 
 def sniff(sample: Sample) -> int:
     return 95 if sample.shape == "csv" and sample.lower_columns >= _COLUMNS else 0
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    ts = col(sample, "TIMESTAMP")
-    naive = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    return select(
-        raw=csv_raw(sample),
-        ts=f"CASE WHEN regexp_full_match(trim({ts}), '{naive}') THEN trim({ts}) || 'Z' ELSE {ts} END",
-        prompt_tokens=col(sample, "ContextTokens"),
-        output=col(sample, "GeneratedTokens"),
-        cached_included="true",
-    )
+FORMAT = Format(
+    name="azure-trace",
+    source="azure-trace",
+    shapes=("csv",),
+    sniff=sniff,
+    fields={
+        "ts": sql(f"CASE WHEN regexp_full_match(trim({{ts}}), '{_NAIVE}') THEN trim({{ts}}) || 'Z' ELSE {{ts}} END",
+                  ts=col("TIMESTAMP")),
+        "prompt_tokens": col("ContextTokens"),
+        "output": col("GeneratedTokens"),
+    },
+    cached_included=True,
+)

@@ -15,12 +15,10 @@ buckets have beside `start_time`) makes the span run from the time to it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from dashboard.ingest.base import EXTRACTED_COLUMNS, Options, Sample, json_path, record_text, select, sql_name
-
-NAME = "generic"
-SHAPE = "auto"  # csv, lines or parquet: whatever the file is
-SOURCE = "generic"
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Options, Sample
+from dashboard.ingest.fields import Json, Node, col, sql
 
 # canonical field -> header names it is guessed from, best first
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -139,22 +137,29 @@ def sniff(sample: Sample) -> int:
     return 0
 
 
-def select_sql(sample: Sample, options: Options) -> str:
+def _fields(fmt: Format, sample: Sample, options: Options) -> Format:
+    """The format with the fields the file's header (or --map) names."""
     mapping = guess_mapping(_headers(sample), dict(options.mapping))
 
-    def expr(field: str, header: str) -> str:
-        quoted = "src." + sql_name(header)
+    def node(field: str, header: str) -> Node:
         if sample.shape == "parquet" and field == "tags":
             # A list column as its JSON text: DuckDB's own text for it, "[a, b]", would split wrongly.
-            return f"json_extract_string(to_json({quoted}), '$')"
+            return sql("json_extract_string(to_json({c}), '$')", c=col(header, as_text=False))
         if sample.shape in ("csv", "parquet"):
-            return f"CAST({quoted} AS VARCHAR)"
-        return f"json_extract_string(src.doc, {json_path([header])})"
+            return col(header, exact=True)
+        return Json((header,))
 
-    exprs = {field: expr(field, header) for field, header in mapping.items()}
-    if "ts" in exprs and sample.shape == "csv" and _dates_only(sample, mapping["ts"]):
+    fields = {field: node(field, header) for field, header in mapping.items()}
+    if "ts" in fields and sample.shape == "csv" and _dates_only(sample, mapping["ts"]):
         # Kept as text, not read as a time by a typed CSV reader: a date is a day (its span), not its midnight.
-        exprs["ts"] = f"ing_text({exprs['ts']})"
-    if sample.shape in ("csv", "parquet"):
-        exprs["raw"] = record_text(sample)  # the file's record, not the reader's row
-    return select(**exprs)
+        fields["ts"] = sql("ing_text({ts})", ts=fields["ts"])
+    return replace(fmt, fields=fields)
+
+
+FORMAT = Format(
+    name="generic",
+    source="generic",
+    shapes=("csv", "lines", "json", "parquet"),
+    sniff=sniff,
+    adapt=_fields,
+)

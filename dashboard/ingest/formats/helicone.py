@@ -14,11 +14,8 @@ Helicone's figure for the call. The project is the custom property `project` or 
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
-
-NAME = "helicone"
-SHAPE = "auto"  # JSON lines or a JSON array
-SOURCE = "helicone"
+from dashboard.ingest.base import Format, Sample, keys_in
+from dashboard.ingest.fields import First, first, j, non_blank
 
 
 def sniff(sample: Sample) -> int:
@@ -30,28 +27,31 @@ def sniff(sample: Sample) -> int:
     return 90 if tokens else 0
 
 
-def _property(name: str) -> str:
+def _property(name: str) -> First:
     spellings = (name, name.capitalize(), name.upper())
     return first(*(j(f"$.{where}.{s}") for where in ("properties", "request_properties") for s in spellings))
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    if sample.shape not in ("lines", "json"):
-        raise ValueError(f"the helicone format reads JSON lines or a JSON array, not {sample.shape}")
-    return select(
-        request_id=j("$.request_id"),
-        ts=j("$.request_created_at"),
-        provider=j("$.provider"),
-        model=first(f"nullif(trim({j('$.model')}), '')", j("$.response_model"), j("$.request_model")),
-        project=first(_property("project"), _property("app")),
-        user=first(j("$.user_id"), j("$.request_user_id"), j("$.helicone_user")),
-        prompt_tokens=j("$.prompt_tokens"),
-        cache_read=j("$.prompt_cache_read_tokens"),
-        cache_write=j("$.prompt_cache_write_tokens"),
-        output=j("$.completion_tokens"),
-        cached_included="false",
-        latency_ms=first(j("$.latency"), j("$.delay_ms")),
-        ttft_ms=j("$.time_to_first_token"),
-        status=first(j("$.status"), j("$.response_status")),
-        billed_cost=first(j("$.costUSD"), j("$.cost")),
-    )
+FORMAT = Format(
+    name="helicone",
+    source="helicone",
+    shapes=("lines", "json"),
+    sniff=sniff,
+    fields={
+        "request_id": j("$.request_id"),
+        "ts": j("$.request_created_at"),
+        "provider": j("$.provider"),
+        "model": first(non_blank(j("$.model")), j("$.response_model"), j("$.request_model")),
+        "project": first(_property("project"), _property("app")),
+        "user": first(j("$.user_id"), j("$.request_user_id"), j("$.helicone_user")),
+        "prompt_tokens": j("$.prompt_tokens"),
+        "cache_read": j("$.prompt_cache_read_tokens"),
+        "cache_write": j("$.prompt_cache_write_tokens"),
+        "output": j("$.completion_tokens"),
+        "latency_ms": first(j("$.latency"), j("$.delay_ms")),
+        "ttft_ms": j("$.time_to_first_token"),
+        "status": first(j("$.status"), j("$.response_status")),
+        "billed_cost": first(j("$.costUSD"), j("$.cost")),
+    },
+    cached_included=False,
+)

@@ -23,22 +23,8 @@ named `input*` into input. So `usageDetails.input` excludes cached tokens
 
 from __future__ import annotations
 
-from dashboard.ingest.base import (
-    Options,
-    Sample,
-    csv_raw,
-    field,
-    field_names,
-    first,
-    in_json,
-    ms_between,
-    safe_tags,
-    select,
-)
-
-NAME = "langfuse"
-SHAPE = "auto"  # CSV, JSON array or JSON lines
-SOURCE = "langfuse"
+from dashboard.ingest.base import Format, Sample, field_names
+from dashboard.ingest.fields import Expr, First, Node, first, in_json, key, ms_between, non_blank, safe_tags, sql
 
 
 def sniff(sample: Sample) -> int:
@@ -50,57 +36,46 @@ def sniff(sample: Sample) -> int:
     return 0
 
 
-
-
-
-
-
-
-
-
-def _plus(a: str, b: str) -> str:
+def _plus(a: Node, b: Node) -> Expr:
     """a + b as text when both are whole numbers; else `a` unchanged, so a bad value is still rejected."""
-    return (
-        f"CASE WHEN {b} IS NULL THEN {a} "
-        f"WHEN TRY_CAST({a} AS HUGEINT) IS NOT NULL AND TRY_CAST({b} AS HUGEINT) IS NOT NULL "
-        f"THEN CAST(TRY_CAST({a} AS HUGEINT) + TRY_CAST({b} AS HUGEINT) AS VARCHAR) ELSE {a} END"
-    )
+    return sql("CASE WHEN {b} IS NULL THEN {a} "
+               "WHEN TRY_CAST({a} AS HUGEINT) IS NOT NULL AND TRY_CAST({b} AS HUGEINT) IS NOT NULL "
+               "THEN CAST(TRY_CAST({a} AS HUGEINT) + TRY_CAST({b} AS HUGEINT) AS VARCHAR) ELSE {a} END", a=a, b=b)
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    if sample.shape not in ("csv", "json", "lines"):
-        raise ValueError(f"the langfuse format reads CSV, JSON or JSON lines, not {sample.shape}")
-    usage_details = field(sample, "usageDetails")
-    cost_details = field(sample, "costDetails")
-    legacy_usage = field(sample, "usage")
+_USAGE_DETAILS, _COST_DETAILS, _LEGACY_USAGE = key("usageDetails"), key("costDetails"), key("usage")
 
-    def usage(*keys: str) -> str:
-        return first(*(in_json(usage_details, f'$."{k}"') for k in keys))
 
-    reasoning = usage("output_reasoning_tokens", "output_reasoning")
-    output = first(usage("output"), field(sample, "completionTokens"), in_json(legacy_usage, "$.output"))
-    obs_type = field(sample, "type")
-    start = field(sample, "startTime")
-    where = f"coalesce(upper(trim({obs_type})), 'GENERATION') IN ('GENERATION', 'EMBEDDING')"
-    if sample.shape != "csv":
-        where = f"NOT src.ok OR ({where})"
-    return select(
-        where=where,
-        raw=csv_raw(sample) if sample.shape == "csv" else None,
-        request_id=field(sample, "id"),
-        ts=start,
-        model=first(f"nullif(trim({field(sample, 'model')}), '')", field(sample, "providedModelName")),
-        project=field(sample, "projectId"),
-        user=field(sample, "userId"),
-        tags=safe_tags(field(sample, "tags")),
-        prompt_tokens=first(usage("input"), field(sample, "promptTokens"), in_json(legacy_usage, "$.input")),
-        cache_read=usage("input_cached_tokens", "cache_read_input_tokens", "input_cache_read"),
-        cache_write=usage("cache_creation_input_tokens", "input_cache_creation"),
-        output=_plus(output, reasoning),
-        reasoning=reasoning,
-        cached_included="false",
-        latency_ms=ms_between(start, field(sample, "endTime")),
-        ttft_ms=ms_between(start, field(sample, "completionStartTime")),
-        status=field(sample, "level"),
-        billed_cost=first(in_json(cost_details, "$.total"), field(sample, "totalCost", "calculatedTotalCost")),
-    )
+def _usage(*keys: str) -> First:
+    return first(*(in_json(_USAGE_DETAILS, f'$."{k}"') for k in keys))
+
+
+_REASONING = _usage("output_reasoning_tokens", "output_reasoning")
+_OUTPUT = first(_usage("output"), key("completionTokens"), in_json(_LEGACY_USAGE, "$.output"))
+_START = key("startTime")
+
+FORMAT = Format(
+    name="langfuse",
+    source="langfuse",
+    shapes=("csv", "json", "lines"),
+    sniff=sniff,
+    fields={
+        "request_id": key("id"),
+        "ts": _START,
+        "model": first(non_blank(key("model")), key("providedModelName")),
+        "project": key("projectId"),
+        "user": key("userId"),
+        "tags": safe_tags(key("tags")),
+        "prompt_tokens": first(_usage("input"), key("promptTokens"), in_json(_LEGACY_USAGE, "$.input")),
+        "cache_read": _usage("input_cached_tokens", "cache_read_input_tokens", "input_cache_read"),
+        "cache_write": _usage("cache_creation_input_tokens", "input_cache_creation"),
+        "output": _plus(_OUTPUT, _REASONING),
+        "reasoning": _REASONING,
+        "latency_ms": ms_between(_START, key("endTime")),
+        "ttft_ms": ms_between(_START, key("completionStartTime")),
+        "status": key("level"),
+        "billed_cost": first(in_json(_COST_DETAILS, "$.total"), key("totalCost", "calculatedTotalCost")),
+    },
+    cached_included=False,
+    keep=sql("coalesce(upper(trim({type})), 'GENERATION') IN ('GENERATION', 'EMBEDDING')", type=key("type")),
+)

@@ -24,22 +24,8 @@ end_user, team_id, metadata, cache_hit, request_tags, status.
 
 from __future__ import annotations
 
-from dashboard.ingest.base import (
-    Options,
-    Sample,
-    csv_raw,
-    field,
-    field_names,
-    first,
-    in_json,
-    ms_between,
-    safe_tags,
-    select,
-)
-
-NAME = "litellm"
-SHAPE = "auto"  # CSV dump, JSON array or JSON lines
-SOURCE = "litellm"
+from dashboard.ingest.base import Format, Sample, field_names
+from dashboard.ingest.fields import Expr, First, first, in_json, key, ms_between, non_blank, safe_tags, sql
 
 _SIGNATURE = ("request_id", "call_type", "spend", "starttime")
 
@@ -50,44 +36,50 @@ def sniff(sample: Sample) -> int:
     return 95 if set(_SIGNATURE) <= field_names(sample) else 0
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    if sample.shape not in ("csv", "json", "lines"):
-        raise ValueError(f"the litellm format reads CSV, JSON or JSON lines, not {sample.shape}")
-    meta = field(sample, "metadata")
+_META = key("metadata")
 
-    def usage(path: str) -> str:
-        return first(in_json(meta, f"$.additional_usage_values.{path}"), in_json(meta, f"$.usage_object.{path}"))
 
-    start = field(sample, "startTime")
-    # A response-cache hit: no provider call, no billed tokens (see above).
-    hit = f"lower(trim(CAST({field(sample, 'cache_hit')} AS VARCHAR))) IN ('true', '1', 't', 'yes')"
+def _usage(path: str) -> First:
+    return first(in_json(_META, f"$.additional_usage_values.{path}"), in_json(_META, f"$.usage_object.{path}"))
 
-    def billed(tokens: str) -> str:
-        return f"CASE WHEN {hit} THEN '0' ELSE {tokens} END"
 
-    return select(
-        raw=csv_raw(sample) if sample.shape == "csv" else None,
-        request_id=field(sample, "request_id"),
-        ts=start,
-        provider=field(sample, "custom_llm_provider"),
-        model=first(f"nullif(trim({field(sample, 'model')}), '')", field(sample, "model_group")),
-        project=first(
-            in_json(meta, "$.user_api_key_project_alias"), in_json(meta, "$.user_api_key_project_id"),
-            in_json(meta, "$.user_api_key_team_alias"), field(sample, "team_id"),
+_START = key("startTime")
+# A response-cache hit: no provider call, no billed tokens (see above).
+_HIT = sql("lower(trim(CAST({hit} AS VARCHAR))) IN ('true', '1', 't', 'yes')", hit=key("cache_hit"))
+
+
+def _billed(tokens: object) -> Expr:
+    return sql("CASE WHEN {hit} THEN '0' ELSE {tokens} END", hit=_HIT, tokens=tokens)
+
+
+FORMAT = Format(
+    name="litellm",
+    source="litellm",
+    shapes=("csv", "json", "lines"),
+    sniff=sniff,
+    fields={
+        "request_id": key("request_id"),
+        "ts": _START,
+        "provider": key("custom_llm_provider"),
+        "model": first(non_blank(key("model")), key("model_group")),
+        "project": first(
+            in_json(_META, "$.user_api_key_project_alias"), in_json(_META, "$.user_api_key_project_id"),
+            in_json(_META, "$.user_api_key_team_alias"), key("team_id"),
         ),
-        api_key=field(sample, "api_key"),
-        api_key_name=in_json(meta, "$.user_api_key_alias"),
-        user=first(f"nullif(trim({field(sample, 'end_user')}), '')", f"nullif(trim({field(sample, 'user')}), '')"),
-        tags=safe_tags(field(sample, "request_tags")),
-        prompt_tokens=billed(field(sample, "prompt_tokens")),
-        cache_read=billed(first(usage("prompt_tokens_details.cached_tokens"), usage("cache_read_input_tokens"))),
-        cache_write=billed(first(usage("cache_creation_input_tokens"),
-                                 usage("prompt_tokens_details.cache_creation_tokens"))),
-        output=billed(field(sample, "completion_tokens")),
-        reasoning=billed(usage("completion_tokens_details.reasoning_tokens")),
-        cached_included="true",
-        latency_ms=first(field(sample, "request_duration_ms"), ms_between(start, field(sample, "endTime"))),
-        ttft_ms=ms_between(start, field(sample, "completionStartTime")),
-        status=first(f"nullif(trim({field(sample, 'status')}), '')", in_json(meta, "$.status")),
-        billed_cost=field(sample, "spend"),
-    )
+        "api_key": key("api_key"),
+        "api_key_name": in_json(_META, "$.user_api_key_alias"),
+        "user": first(non_blank(key("end_user")), non_blank(key("user"))),
+        "tags": safe_tags(key("request_tags")),
+        "prompt_tokens": _billed(key("prompt_tokens")),
+        "cache_read": _billed(first(_usage("prompt_tokens_details.cached_tokens"), _usage("cache_read_input_tokens"))),
+        "cache_write": _billed(first(_usage("cache_creation_input_tokens"),
+                                     _usage("prompt_tokens_details.cache_creation_tokens"))),
+        "output": _billed(key("completion_tokens")),
+        "reasoning": _billed(_usage("completion_tokens_details.reasoning_tokens")),
+        "latency_ms": first(key("request_duration_ms"), ms_between(_START, key("endTime"))),
+        "ttft_ms": ms_between(_START, key("completionStartTime")),
+        "status": first(non_blank(key("status")), in_json(_META, "$.status")),
+        "billed_cost": key("spend"),
+    },
+    cached_included=True,
+)

@@ -14,11 +14,8 @@ where each id appears, then per request the position of its first miss.
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, j, keys_in, select
-
-NAME = "mooncake"
-SHAPE = "lines"
-SOURCE = "mooncake-trace"
+from dashboard.ingest.base import Format, Sample, keys_in
+from dashboard.ingest.fields import LINE, j, sql
 
 BASE_TIME = "2024-01-01 00:00:00"
 BLOCK_TOKENS = 512
@@ -46,19 +43,24 @@ mc_hits AS (
 )
 """
 
+_T, _INPUT_LENGTH = j("$.timestamp"), j("$.input_length")
+_SINCE_BASE = "to_microseconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 1000) AS BIGINT))"
 
-def select_sql(sample: Sample, options: Options) -> str:
-    t = j("$.timestamp")
-    input_length = j("$.input_length")
-    hit_tokens = "(SELECT h.hit_tokens FROM mc_hits AS h WHERE h.line = src.line)"
-    since_base = f"to_microseconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 1000) AS BIGINT))"
-    return _HITS + select(
+FORMAT = Format(
+    name="mooncake",
+    source="mooncake-trace",
+    shapes=("lines",),
+    sniff=sniff,
+    fields={
         # Out-of-range numbers stay text, so they are rejected as unparsable rather than overflow.
-        ts=f"""CASE WHEN abs(TRY_CAST({t} AS DOUBLE)) < 1e13
-            THEN strftime(TIMESTAMP '{BASE_TIME}' + {since_base}, '%Y-%m-%dT%H:%M:%S.%fZ')
-            ELSE {t} END""",
-        prompt_tokens=input_length,
-        cache_read=f"CAST(least({hit_tokens}, TRY_CAST({input_length} AS BIGINT)) AS VARCHAR)",
-        output=j("$.output_length"),
-        cached_included="true",
-    )
+        "ts": sql(f"""CASE WHEN abs(TRY_CAST({{t}} AS DOUBLE)) < 1e13
+            THEN strftime(TIMESTAMP '{BASE_TIME}' + {_SINCE_BASE}, '%Y-%m-%dT%H:%M:%S.%fZ')
+            ELSE {{t}} END""", t=_T),
+        "prompt_tokens": _INPUT_LENGTH,
+        "cache_read": sql("CAST(least((SELECT h.hit_tokens FROM mc_hits AS h WHERE h.line = {line}), "
+                          "TRY_CAST({n} AS BIGINT)) AS VARCHAR)", line=LINE, n=_INPUT_LENGTH),
+        "output": j("$.output_length"),
+    },
+    cached_included=True,
+    prelude=_HITS,
+)

@@ -16,11 +16,11 @@ usage so far (vLLM's continuous usage stats), the last chunk with usage is the r
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, first, j, keys_in, select
+from dataclasses import replace
 
-NAME = "openai-jsonl"
-SHAPE = "lines"
-SOURCE = "openai-log"
+from dashboard.ingest.base import Format, Options, Sample, keys_in
+from dashboard.ingest.fields import LINE, OK, First, first, j, sql
+
 CHUNK = "chat.completion.chunk"  # the `object` of each piece of a streamed response
 
 
@@ -40,48 +40,66 @@ def sniff(sample: Sample) -> int:
     return 90 if usage_shapes else 0
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    def both(path: str) -> str:
-        return first(j(path), j(path.replace("$.", "$.response.", 1)))
+def _both(path: str) -> First:
+    """The field of a plain response, or of the `response` of a {request, response} pair."""
+    return first(j(path), j(path.replace("$.", "$.response.", 1)))
 
-    cost = both("$.usage.cost")
-    prompt_tokens, output = both("$.usage.prompt_tokens"), both("$.usage.completion_tokens")
-    chunk = f"{both('$.object')} = '{CHUNK}'"
-    has_usage = f"({prompt_tokens} IS NOT NULL OR {output} IS NOT NULL)"
-    stream = any(r.get("object") == CHUNK for r in sample.records)
-    sql = select(
+
+_COST = _both("$.usage.cost")
+_PROMPT, _OUTPUT = _both("$.usage.prompt_tokens"), _both("$.usage.completion_tokens")
+_CHUNK = sql(f"{{o}} = '{CHUNK}'", o=_both("$.object"))
+_HAS_USAGE = sql("({p} IS NOT NULL OR {o} IS NOT NULL)", p=_PROMPT, o=_OUTPUT)
+_NO_USAGE = sql("{chunk} AND NOT {usage}", chunk=_CHUNK, usage=_HAS_USAGE)
+
+
+def _streams(fmt: Format, sample: Sample, options: Options) -> Format:
+    """A stream log: one chunk per stream is the request.
+
+    Some servers (vLLM's continuous usage stats) put the usage so far on every chunk, so the
+    last chunk with usage is the request's whole usage. Keeping it takes line numbers, which
+    keep the file from the typed reader: only files that open with chunks pay. A chunk without
+    any id stands for itself, and a stream logged without any usage is rejected, not skipped.
+    """
+    if not any(r.get("object") == CHUNK for r in sample.records):
+        return fmt
+    last = sql("row_number() OVER (PARTITION BY coalesce({id}, 'line ' || {line}) "
+               "ORDER BY {usage} DESC, {line} DESC) = 1", id=_both("$.id"), line=LINE, usage=_HAS_USAGE)
+    problem = sql("CASE WHEN {none} THEN 'a streamed response logged without its usage "
+                  "(stream_options.include_usage was off): no tokens to count' END", none=_NO_USAGE)
+    return replace(fmt, fields={**fmt.fields, "parsed": OK, "problem": problem},
+                   qualify=sql("{chunk} IS NOT TRUE OR {last}", chunk=_CHUNK, last=last))
+
+
+FORMAT = Format(
+    name="openai-jsonl",
+    source="openai-log",
+    shapes=("lines",),
+    sniff=sniff,
+    fields={
         # Chunks without usage are skipped through `parsed` (NULL: no record, see
-        # sql.canonical_sql) rather than a WHERE: a WHERE numbers every line and keeps every
-        # file, streamed or not, from the typed reader (importer._build, readers.typed_lines),
-        # where this costs one more field. A stream log keeps one chunk per stream instead
-        # (below), so a stream logged without any usage is rejected, not skipped unseen.
-        parsed="src.ok" if stream else f"CASE WHEN {chunk} AND NOT {has_usage} THEN NULL ELSE src.ok END",
-        problem=(f"CASE WHEN {chunk} AND NOT {has_usage} THEN 'a streamed response logged without its usage "
-                 "(stream_options.include_usage was off): no tokens to count' END") if stream else None,
-        request_id=both("$.id"),
-        ts=first(both("$.created"), j("$.timestamp"), j("$.created_at"), j("$.request.timestamp")),
-        provider=f"CASE WHEN {cost} IS NOT NULL THEN 'openrouter' ELSE {j('$.route')} END",
-        upstream_provider=both("$.provider"),
-        model=both("$.model"),
-        project=first(j("$.project"), j("$.metadata.project"), j("$.request.metadata.project")),
-        user=first(j("$.user"), j("$.request.user")),
-        tags=first(j("$.tags"), j("$.metadata.tags")),
-        prompt_tokens=prompt_tokens,
-        cache_read=first(both("$.usage.prompt_cache_hit_tokens"), both("$.usage.prompt_tokens_details.cached_tokens")),
-        cache_write=both("$.usage.prompt_tokens_details.cache_write_tokens"),
-        output=output,
-        reasoning=both("$.usage.completion_tokens_details.reasoning_tokens"),
-        cached_included="true",
-        latency_ms=first(j("$.latency_ms"), j("$.duration_ms")),
-        ttft_ms=j("$.ttft_ms"),
-        status=first(j("$.status"), j("$.status_code")),
-        billed_cost=cost,
-    )
-    if not stream:
-        return sql
-    # A stream log: some servers (vLLM's continuous usage stats) put the usage so far on every
-    # chunk, so the last chunk with usage is the request's whole usage. Keeping it takes line
-    # numbers, which keep the file from the typed reader: only files that open with chunks pay.
-    # A chunk without any id stands for itself.
-    last = f"PARTITION BY coalesce({both('$.id')}, 'line ' || src.line) ORDER BY {has_usage} DESC, src.line DESC"
-    return sql + f"\nQUALIFY {chunk} IS NOT TRUE OR row_number() OVER ({last}) = 1"
+        # sql.canonical_sql) rather than a row filter, which would need line numbers and keep
+        # every file, streamed or not, from the typed reader: this costs one more field.
+        "parsed": sql("CASE WHEN {none} THEN NULL ELSE {ok} END", none=_NO_USAGE, ok=OK),
+        "request_id": _both("$.id"),
+        "ts": first(_both("$.created"), j("$.timestamp"), j("$.created_at"), j("$.request.timestamp")),
+        "provider": sql("CASE WHEN {cost} IS NOT NULL THEN 'openrouter' ELSE {route} END",
+                        cost=_COST, route=j("$.route")),
+        "upstream_provider": _both("$.provider"),
+        "model": _both("$.model"),
+        "project": first(j("$.project"), j("$.metadata.project"), j("$.request.metadata.project")),
+        "user": first(j("$.user"), j("$.request.user")),
+        "tags": first(j("$.tags"), j("$.metadata.tags")),
+        "prompt_tokens": _PROMPT,
+        "cache_read": first(_both("$.usage.prompt_cache_hit_tokens"),
+                            _both("$.usage.prompt_tokens_details.cached_tokens")),
+        "cache_write": _both("$.usage.prompt_tokens_details.cache_write_tokens"),
+        "output": _OUTPUT,
+        "reasoning": _both("$.usage.completion_tokens_details.reasoning_tokens"),
+        "latency_ms": first(j("$.latency_ms"), j("$.duration_ms")),
+        "ttft_ms": j("$.ttft_ms"),
+        "status": first(j("$.status"), j("$.status_code")),
+        "billed_cost": _COST,
+    },
+    cached_included=True,
+    adapt=_streams,
+)

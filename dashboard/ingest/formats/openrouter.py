@@ -13,11 +13,8 @@ permaslug (`openai/gpt-4o-2024-08-06`); the catalog resolver drops the vendor pr
 
 from __future__ import annotations
 
-from dashboard.ingest.base import Options, Sample, col, csv_raw, has, select
-
-NAME = "openrouter-csv"
-SHAPE = "csv"
-SOURCE = "openrouter"
+from dashboard.ingest.base import Format, Sample, has
+from dashboard.ingest.fields import Const, col
 
 
 def sniff(sample: Sample) -> int:
@@ -26,23 +23,27 @@ def sniff(sample: Sample) -> int:
     return 95 if has(sample, "tokens_prompt") and has(sample, "model_permaslug", "model") else 0
 
 
-def select_sql(sample: Sample, options: Options) -> str:
-    return select(
-        raw=csv_raw(sample),
-        request_id=col(sample, "generation_id"),
-        ts=col(sample, "created_at"),
-        provider="'openrouter'",
-        upstream_provider=col(sample, "provider_name"),
-        model=col(sample, "model_permaslug", "model"),
-        project=col(sample, "app_name"),
-        api_key_name=col(sample, "api_key_name"),
-        user=col(sample, "user", "external_user"),
-        prompt_tokens=col(sample, "tokens_prompt"),
-        cache_read=col(sample, "tokens_cached"),
-        output=col(sample, "tokens_completion"),
-        reasoning=col(sample, "tokens_reasoning"),
-        cached_included="true",
-        latency_ms=col(sample, "generation_time_ms"),
-        ttft_ms=col(sample, "time_to_first_token_ms"),
-        billed_cost=col(sample, "cost_total"),
-    )
+FORMAT = Format(
+    name="openrouter-csv",
+    source="openrouter",
+    shapes=("csv",),
+    sniff=sniff,
+    fields={
+        "request_id": col("generation_id"),
+        "ts": col("created_at"),
+        "provider": Const("openrouter"),
+        "upstream_provider": col("provider_name"),
+        "model": col("model_permaslug", "model"),
+        "project": col("app_name"),
+        "api_key_name": col("api_key_name"),
+        "user": col("user", "external_user"),
+        "prompt_tokens": col("tokens_prompt"),
+        "cache_read": col("tokens_cached"),
+        "output": col("tokens_completion"),
+        "reasoning": col("tokens_reasoning"),
+        "latency_ms": col("generation_time_ms"),
+        "ttft_ms": col("time_to_first_token_ms"),
+        "billed_cost": col("cost_total"),
+    },
+    cached_included=True,
+)

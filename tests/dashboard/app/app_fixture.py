@@ -36,6 +36,7 @@ def rows(n: int = 300, now: datetime | None = None) -> list[dict]:
             "input_tokens": 1000 + 37 * i,
             "cache_read_tokens": (500 + 11 * i) if i % 3 else 0,
             "cache_write_tokens": 200 if provider == "anthropic" else 0,
+            "cache_write_1h_tokens": 300 if provider == "anthropic" and i % 2 else 0,
             "output_tokens": 100 + 5 * i,
             "reasoning_tokens": 0,
             "latency_ms": 400.0 + i,

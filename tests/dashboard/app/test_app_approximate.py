@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cache
+from dashboard.charts.format import usd
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.statement import display_usd
 
 # A Monday (peak hours inside: approximate) and a Saturday (one price all day: exact) of
 # deepseek-v4-flash, 1M input and 1M output tokens each, with the cost the export billed.
@@ -47,11 +47,11 @@ def daily_app(tmp_path, monkeypatch):
 def test_the_statement_shows_the_approximate_part_and_charges_the_billed_cost(daily_app):
     at = daily_app("app_pages/statement.py")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Computed"] == display_usd(MONDAY + SATURDAY)
-    assert metrics["Charged"] == metrics["Billed"] == display_usd(Decimal("2.1"))
-    assert any(f"of which approximate: {display_usd(MONDAY)}" in c.value for c in at.caption)
+    assert metrics["Computed"] == usd(MONDAY + SATURDAY, 2)
+    assert metrics["Charged"] == metrics["Billed"] == usd(Decimal("2.1"), 2)
+    assert any(f"of which approximate: {usd(MONDAY, 2)}" in c.value for c in at.caption)
 
 
 def test_the_overview_says_how_much_of_the_range_is_approximate(daily_app):
     at = daily_app("app_pages/overview.py")
-    assert any(f"{display_usd(MONDAY)} is approximate" in c.value for c in at.caption)
+    assert any(f"{usd(MONDAY, 2)} is approximate" in c.value for c in at.caption)

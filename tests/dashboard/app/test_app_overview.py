@@ -27,8 +27,10 @@ def test_overview_spend_requests_and_unpriced_match_sql(app, wh):
 def test_overview_cache_hit_rate_is_token_weighted(app, wh):
     at = app()
     read, prompt = wh.query(
-        "SELECT sum(cache_read_tokens), sum(input_tokens + cache_read_tokens + cache_write_tokens) FROM requests"
+        "SELECT sum(cache_read_tokens), "
+        "sum(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens) FROM requests"
     ).fetchone()
+    assert wh.query("SELECT sum(cache_write_1h_tokens) FROM requests").fetchone()[0] > 0
     assert metric(at, "Cache hit rate").value == f"{read / prompt * 100:.1f}%"
 
 

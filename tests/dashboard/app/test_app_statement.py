@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dashboard.warehouse.statement import display_usd
+from dashboard.charts.format import usd
 
 
 def test_statement_totals_match_sql(app, wh):
@@ -16,8 +16,8 @@ def test_statement_totals_match_sql(app, wh):
         f"SELECT sum(cost), sum(billed_cost) FROM ({wh.priced_sql()}) WHERE ts >= ? AND ts < ?", [start, end]
     ).fetchone()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Computed"] == display_usd(computed)
-    assert metrics["Billed"] == display_usd(billed)
+    assert metrics["Computed"] == usd(computed, 2)
+    assert metrics["Billed"] == usd(billed, 2)
     models = at.dataframe[1].value
     assert len(models) == wh.query(
         "SELECT count(DISTINCT (provider, model)) FROM requests WHERE ts >= ? AND ts < ?", [start, end]
@@ -49,6 +49,6 @@ def test_difference_compares_the_requests_that_carry_a_billed_cost(app, wh):
     ).fetchone()
     assert with_bill and with_bill < requests  # the fixture month has partial billed cost
     metrics = {m.label: m for m in at.metric}
-    assert metrics["Difference"].value == display_usd(billed - computed)
-    assert any(f"Billed cost known for {with_bill:,} of {requests:,} requests, covering {display_usd(computed)} "
-               f"of the computed {display_usd(all_computed)}" in c.value for c in at.caption)
+    assert metrics["Difference"].value == usd(billed - computed, 2)
+    assert any(f"Billed cost known for {with_bill:,} of {requests:,} requests, covering {usd(computed, 2)} "
+               f"of the computed {usd(all_computed, 2)}" in c.value for c in at.caption)

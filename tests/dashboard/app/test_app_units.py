@@ -63,6 +63,56 @@ def test_usd(value, text):
     assert fmt.usd(value) == text
 
 
+@pytest.mark.parametrize(
+    ("value", "places", "text"),
+    [
+        (Decimal("1234.565"), 2, "$1,234.57"),
+        (Decimal("-0.004"), 2, "$0.00"),
+        (Decimal("-0.005"), 2, "-$0.01"),
+        (Decimal("0.0023875"), 4, "$0.0024"),
+        (Decimal("0.0000015"), 6, "$0.000002"),
+        (Decimal("12345678901234567890123456.125"), 2, "$12,345,678,901,234,567,890,123,456.13"),
+        (None, 2, "—"),
+    ],
+    ids=["half-up", "tiny-negative", "negative", "four-places", "six-places", "38-digits", "unknown"],
+)
+def test_usd_to_fixed_places(value, places, text):
+    assert fmt.usd(value, places) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("0.000031500000"), "$0.0000315"),
+        (Decimal("12345.67"), "$12345.67"),
+        (Decimal("1E+3"), "$1000"),
+        (Decimal("0E-12"), "$0"),
+        (Decimal("-0.5"), "-$0.5"),
+        (Decimal("12345678901234567890123456.123456789012"), "$12345678901234567890123456.123456789012"),
+        (None, "—"),
+    ],
+    ids=["trailing-zeros", "no-grouping", "exponent", "zero", "negative", "38-digits", "unknown"],
+)
+def test_usd_exact_keeps_every_digit(value, text):
+    assert fmt.usd(value, exact=True) == text
+
+
+@pytest.mark.parametrize(
+    ("change", "places", "text"),
+    [
+        (Decimal("0.01005"), 2, "+1.01%"),
+        (Decimal("-0.02"), 2, "-2.00%"),
+        (0.125, 1, "+12.5%"),
+        (0.00125, 1, "+0.1%"),
+        (0.00155, 2, "+0.16%"),
+        (None, 1, None),
+    ],
+    ids=["half-up", "negative", "float", "float-small", "float-half-up", "unknown"],
+)
+def test_delta(change, places, text):
+    assert fmt.delta(change, places) == text
+
+
 def test_totals_ratios_are_token_weighted():
     t = Totals(requests=4, input_tokens=300, cache_read_tokens=600, cache_write_tokens=100, output_tokens=50,
                cost_usd=Decimal("0.02"), billed_usd=None, unpriced_requests=0, cache_saved_usd=Decimal(0))

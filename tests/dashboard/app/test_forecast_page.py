@@ -61,7 +61,8 @@ def test_use_my_traffic_fills_the_inputs_from_history(app, wh):
     # The last 30 days of the fixture: mean requests per day, token-weighted hit rate.
     last = wh.query("SELECT max(CAST(ts AS DATE)) FROM requests").fetchone()[0]
     requests, read, prompt = wh.query(
-        "SELECT count(*), sum(cache_read_tokens), sum(input_tokens + cache_read_tokens + cache_write_tokens) "
+        "SELECT count(*), sum(cache_read_tokens), "
+        "sum(input_tokens + cache_read_tokens + cache_write_tokens + cache_write_1h_tokens) "
         "FROM requests WHERE CAST(ts AS DATE) > ?", [last - timedelta(days=30)]
     ).fetchone()
     assert at.session_state["fc_rpd"] == pytest.approx(requests / 30, abs=0.005)

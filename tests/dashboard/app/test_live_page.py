@@ -19,8 +19,9 @@ from support.fake_server import FAKE_KEY, FakeOpenAI
 from dashboard import cache
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
 from dashboard.app_pages.live.forms import build_request, other_targets, parse_messages
-from dashboard.app_pages.live.results import compare_rows, exact_usd
+from dashboard.app_pages.live.results import compare_rows
 from dashboard.app_pages.live.runs import run_compare
+from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
 from pricing import Usage, cost, default_catalog
 
@@ -231,8 +232,8 @@ def test_compare_two_loopback_rows_exact_mean_cost(fake: FakeOpenAI) -> None:
     assert all("Authorization" not in h.headers for h in fake.hits)  # no key named: none sent
     one = cost(Usage(input_tokens=5, output_tokens=REPLY_TOKENS), "deepseek-v4-flash", "ourtoken",
                catalog=default_catalog()).total_usd
-    assert [r["mean_cost_usd"] for r in result] == [exact_usd(one)] * 2
-    assert [r["monthly_cost_usd"] for r in result] == [exact_usd(one * 100 * 30)] * 2
+    assert [r["mean_cost_usd"] for r in result] == [usd(one, exact=True)] * 2
+    assert [r["monthly_cost_usd"] for r in result] == [usd(one * 100 * 30, exact=True)] * 2
 
 
 @pytest.mark.parametrize(

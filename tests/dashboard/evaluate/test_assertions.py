@@ -86,3 +86,10 @@ def test_a_failure_says_what_was_expected_and_what_came_back_shortened():
     assert "'kelvin' is not one of" in bad.got and "unit" in bad.got
     cost = check(assertion({"type": "cost", "threshold": 1}), Answer("x", cost_note="usage not reported"))
     assert cost.got == "cost unknown: usage not reported"
+
+
+def test_every_admitted_assertion_type_has_a_check():
+    from dashboard.evaluate.assertions import CHECKS
+    from dashboard.evaluate.suite import ASSERTION_TYPES
+
+    assert set(CHECKS) == set(ASSERTION_TYPES)

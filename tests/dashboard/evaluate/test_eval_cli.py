@@ -73,7 +73,7 @@ def test_a_failing_target_still_exits_0(server, workdir):
                     "--db", str(workdir / "u.duckdb"), "--json")
     assert proc.returncode == 0, proc.stderr
     flaky = json.loads(proc.stdout)["targets"][0]
-    assert flaky["errors"] == {"server_error": 12} and flaky["cost_per_pass_usd"] is None
+    assert flaky["errors"] == 12 and flaky["errors_by_kind"] == {"server_error": 12} and flaky["cost_per_pass_usd"] is None
 
 
 def test_a_key_named_by_env_goes_only_in_the_header(server, workdir):

@@ -216,3 +216,18 @@ def test_a_bad_horizon_is_a_usage_error(tmp_path: Path, days: str) -> None:
     run = dashboard("forecast", "--db", str(tmp_path / "missing.duckdb"), "--days", days, cwd=tmp_path)
     assert run.returncode == 2 and f"not a number of days from 1 to {MAX_HORIZON}" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("forecast", "--budget", "NaN"), "argument --budget: 'NaN' is not a finite number"),
+        (("forecast", "--budget", "lots"), "argument --budget: 'lots' is not a number"),
+        (("scenario", "--route", "acme/small", "--requests-per-day", "1", "--input-tokens", "1",
+          "--output-tokens", "1", "--cache-hit", "Infinity"), "argument --cache-hit: 'Infinity' is not a finite number"),
+    ],
+    ids=["budget-nan", "budget-text", "share-infinite"],
+)
+def test_a_number_that_is_not_finite_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    run = dashboard(*args, cwd=tmp_path)
+    assert run.returncode == 2 and needle in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -10,11 +10,13 @@ an abandoned clean attempt leaves no trace.
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dashboard.ingest import Options, import_file
+from dashboard.ingest import Options, import_file, plan_file
+from dashboard.ingest.loader import execute
 from dashboard.warehouse import rows as db
 from dashboard.warehouse.rows import UNNAMED, NotClean, insert_clean_requests
 
@@ -281,14 +283,14 @@ def test_a_large_file_keeps_first_occurrences_and_each_rejected_rows_own_line_an
     assert [reason for _, _, reason in got][-2:] == [reason for _, _, reason in expected][-2:]
 
 
-def test_a_second_read_that_finds_other_rejected_rows_sends_the_file_to_the_staged_path(warehouse):
-    from dashboard.warehouse.loader import _keep_rejected
-
-    numbered = "SELECT 2 AS line, 'x' AS raw, 'missing time' AS reason"
-    cur = warehouse.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        with pytest.raises(NotClean, match="found 1 rejected rows, the first 2"):
-            _keep_rejected(cur, numbered, {}, 1, 2, first_line=2, records=3, line_events=None)
-    finally:
-        cur.execute("ROLLBACK")
+def test_a_second_read_that_finds_other_rejected_rows_sends_the_file_to_the_staged_path(warehouse, tmp_path):
+    # The clean read passes over two rejected rows; a re-read that finds only one of them
+    # cannot place them: the clean attempt rolls back and the staged read keeps both.
+    f = write_csv(tmp_path / "two-bad.csv", [csv_row(1), csv_row(2, completion=-1), csv_row(3, prompt=-5)])
+    plan = plan_file(warehouse, f)
+    one_only = f"SELECT line, raw, CASE WHEN reason IS NULL THEN NULL ELSE 'x' END AS reason FROM ({plan.reread}) LIMIT 2"
+    counts = execute(warehouse, replace(plan, reread=one_only), path=str(f), file_name=str(f), sha256=lambda: "e" * 64)
+    assert (counts.added, counts.rejected, counts.staged) == (1, 2, True)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (3, "output is negative: -1"), (4, "prompt_tokens is negative: -5")]
+    assert warehouse.query("SELECT count(*) FROM imports").fetchone()[0] == 1  # the abandoned attempt left none

@@ -127,3 +127,28 @@ def test_under_json_a_file_that_fails_is_a_record_too(tmp_path, log):
     assert out.returncode == 1
     assert [(r["file"], r["status"]) for r in records] == [(str(missing), "failed"), (str(log), "complete")]
     assert "no such file" in records[0]["error"]
+
+
+def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
+    db = tmp_path / "usage.duckdb"
+    out = cli("import", "--explain", str(log), "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"{log}:", "  format: openai-jsonl (source 'openai-log', read as lines)",
+                                       "  reads, in turn: typed-lines -> staged", "  table: lean if the first rows fit"]
+    assert not db.exists()  # a warehouse that is not there is not created
+    assert cli("import", str(log), "--db", str(db)).returncode == 0
+    out = cli("import", "--explain", "--json", "--provider", "ourtoken", str(log), "--db", str(db))
+    assert json.loads(out.stdout) == {"file": str(log), "format": "openai-jsonl", "source": "openai-log",
+                                      "shape": "lines", "reads": ["typed-lines", "staged"],
+                                      "table": "lean if the first rows fit", "grows": False, "notes": [],
+                                      "decided": []}
+    import duckdb
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM imports").fetchone() == (1,)  # the import alone
+
+
+def test_explain_of_a_file_that_cannot_be_read_says_why_and_exits_1(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    out = cli("import", "--explain", str(empty), "--db", str(tmp_path / "usage.duckdb"))
+    assert out.returncode == 1 and out.stdout == f"{empty}: FAILED: {empty}: the file is empty\n"

@@ -469,7 +469,7 @@ def test_month_report_holds_billed_cost_against_the_computed_cost_of_the_same_re
     warehouse.close()  # the command opens the file itself
     out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--month", "2026-11", "--db",
                           str(warehouse.path)], cwd=REPO, capture_output=True, text=True, check=True)
-    assert "billed cost is known for 1 of 3 requests; computed cost of those: 0.00" in out.stdout
+    assert "billed cost is known for 1 of 3 requests; computed cost of those: $0.00" in out.stdout
 
 
 def test_shipped_samples_import_as_documented(warehouse):

@@ -7,11 +7,13 @@ must land whole in the full table, and the lean insert must refuse a row that do
 fit rather than drop a value.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dashboard.ingest import Options, import_file, importer
+from dashboard.ingest import Options, Table, import_file, loader, plan_file
+from dashboard.ingest.loader import execute
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.rows import LEAN_DEFAULTS, NotLean, insert_clean_requests
 
@@ -51,7 +53,7 @@ def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(
     full_file = write(tmp_path / "full.csv", ",user", ("", "", ""))
     with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
         assert import_file(lean, lean_file).added == 3
-        monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 0)
+        monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)
         assert import_file(full, full_file).added == 3
         assert tables(lean) == (0, 3) and tables(full) == (3, 0)
         assert stored(lean) == stored(full)
@@ -106,16 +108,13 @@ def test_a_provider_given_for_a_file_without_one_stays_lean(warehouse, tmp_path)
 
 
 def test_a_lean_read_meeting_a_row_that_does_not_fit_goes_to_the_full_table_instead(warehouse, tmp_path):
-    # Only the format's SQL decides which table a read tries first; the insert itself decides
-    # what fits. Forced lean, a read whose rows hold a user is refused there and taken whole.
+    # The plan only chooses which table a read tries first; the insert itself decides what
+    # fits. Planned lean, a read whose rows hold a user is refused there and taken whole.
     path = write(tmp_path / "f.csv", ",user", ("u1", "u2", ""))
-    sample = importer.sample_file(warehouse, path)
-    fmt = importer.choose(sample, None, Options())
-    _, params, cleans, strict, fits = importer._build(fmt, sample, Options(), path)
-    assert not fits
-    check = importer.files.check_file(path, importer.readers.MAX_LINE_BYTES)
-    counts = importer._run_clean(warehouse, fmt, sample, cleans[0], params, path, None, lambda: check.sha256, strict,
-                                 lean=True)
+    plan = plan_file(warehouse, path)
+    assert plan.table is Table.IF_FIRST_ROWS_FIT
+    counts = execute(warehouse, replace(plan, table=Table.LEAN), path=str(path), file_name=str(path),
+                     sha256=lambda: "f" * 64)
     assert (counts.added, counts.rejected, counts.staged) == (3, 0, False)
     assert tables(warehouse) == (3, 0)
     assert warehouse.query("SELECT list(\"user\" ORDER BY request_id) FROM requests").fetchone()[0] == [
@@ -239,7 +238,7 @@ def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as
     path = openai_lines(tmp_path / "a.jsonl", 300)
     with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
         assert import_file(lean, path).added == 300
-        monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 0)  # no rows seen: the full table
+        monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)  # no rows seen: the full table
         assert import_file(full, path).added == 300
         assert tables(lean) == (0, 300) and tables(full) == (300, 0)
         assert stored(lean) == stored(full)
@@ -258,7 +257,7 @@ def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(ware
                                              "completion_tokens_details": {"reasoning_tokens": 2}}}])
 def test_a_rare_field_after_the_rows_that_decided_sends_the_whole_file_to_the_full_table(
         warehouse, tmp_path, monkeypatch, late):
-    monkeypatch.setattr(importer, "LEAN_SAMPLE_ROWS", 20)
+    monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 20)
     path = openai_lines(tmp_path / "a.jsonl", 200, {150: late})
     res = import_file(warehouse, path)
     assert (res.added, res.rejected, res.staged) == (200, 0, False)

@@ -15,10 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.ingest import Options, import_file
-from dashboard.ingest.importer import _build, choose, sample_file
+from dashboard.ingest import Options, ReadKind, import_file, plan_file
+from dashboard.ingest.loader import UNNAMED, read_sample
 from dashboard.ingest.sql import MACROS
-from dashboard.warehouse.loader import UNNAMED, read_sample
 
 HEADER = ["request_id", "timestamp", "model", "prompt_tokens", "cached_tokens", "completion_tokens",
           "reasoning_tokens", "requests", "cost", "latency_ms"]
@@ -35,10 +34,10 @@ def write_csv(path, rows, header=HEADER):
 
 def both_reads(warehouse, path, options=None):
     """The SQL of the typed clean read, and the rows of the text read (strict) and of the typed one."""
-    options = options or Options()
-    sample = sample_file(warehouse, path)
-    _, params, ((fast, *_), *_), strict, _ = _build(choose(sample, None, options), sample, options, path)
-    params = {**params, "import_id": None}
+    plan = plan_file(warehouse, path, None, options or Options())
+    fast, strict = plan.clean[0].sql, plan.reread
+    assert plan.clean[0].kind is ReadKind.TYPED_CSV
+    params = {**plan.params, "path": str(path), "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
     _, text = read_sample(warehouse, order.format(strict), str(path), params, macros=MACROS)
     _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)

@@ -33,7 +33,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_sample_is_detected_as_its_format(warehouse, name, expected):
-    fmt_name = detect(sample_file(warehouse, SAMPLES / name)).NAME
+    fmt_name = detect(sample_file(warehouse, SAMPLES / name)).name
     assert fmt_name == expected
 
 
@@ -42,7 +42,7 @@ def test_claude_code_session_is_detected_before_any_reply_appears(warehouse, tmp
     lines = (SAMPLES / "claude_code_session.jsonl").read_text(encoding="utf-8").splitlines()
     f = tmp_path / "session.jsonl"
     f.write_text("\n".join([lines[0]] + [lines[1]] * 12 + lines[2:]) + "\n", encoding="utf-8")
-    fmt_name = detect(sample_file(warehouse, f)).NAME
+    fmt_name = detect(sample_file(warehouse, f)).name
     assert fmt_name == "anthropic"
 
 
@@ -65,7 +65,7 @@ OPENINGS = {
 def test_a_file_opening_with_many_lines_that_are_no_requests_is_detected_and_imported(
         warehouse, tmp_path, lines, expected, requests):
     f = write_lines(tmp_path / "log.jsonl", lines)
-    fmt_name = detect(sample_file(warehouse, f)).NAME
+    fmt_name = detect(sample_file(warehouse, f)).name
     assert fmt_name == expected
     res = import_file(warehouse, f)
     assert (res.format, res.added, res.duplicates, res.rejected) == (expected, requests, 0, 0)

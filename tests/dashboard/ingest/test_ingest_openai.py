@@ -16,11 +16,10 @@ from decimal import Decimal
 import pytest
 from ingest_helpers import rejected, write_lines
 
-from dashboard.ingest import detect, import_file, sample_file
-from dashboard.ingest.base import Options
-from dashboard.ingest.importer import _build, choose
+from dashboard.ingest import detect, import_file, plan_file, sample_file
+from dashboard.ingest.loader import read_sample
+from dashboard.ingest.plan import ReadKind
 from dashboard.ingest.sql import MACROS
-from dashboard.warehouse.loader import read_sample
 
 
 def chunks(cid, n=3, created=1790000000, model="gpt-4o-2024-08-06", usage=None, **last):
@@ -88,13 +87,12 @@ def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse
     # with chunks is read by line, for the last chunk with usage); its chunks are skipped alike.
     plain = [json.dumps({**PLAIN, "id": f"chatcmpl-P{i}"}) for i in range(10)]
     f = write_lines(tmp_path / "stream.jsonl", [*plain, *chunks("chatcmpl-S1")])
-    sample = sample_file(warehouse, f)
-    sql, params, ((fast, *_), *_), _, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    plan = plan_file(warehouse, f)
+    assert plan.clean[0].kind is ReadKind.EPOCH_LINES  # clean lines keep DuckDB's typed reader
     query = "SELECT reason, request_id, input_tokens, output_tokens FROM ({}) ORDER BY request_id, reason"
-    params = {**params, "import_id": None}
-    _, by_line = read_sample(warehouse, query.format(sql), str(f), params, macros=MACROS)
-    _, typed = read_sample(warehouse, query.format(fast), str(f), params, macros=MACROS)
-    assert "read_json(" in fast  # clean lines keep DuckDB's typed reader
+    params = {**plan.params, "path": str(f), "import_id": None}
+    _, by_line = read_sample(warehouse, query.format(plan.staged.sql), str(f), params, macros=MACROS)
+    _, typed = read_sample(warehouse, query.format(plan.clean[0].sql), str(f), params, macros=MACROS)
     skipped = ("", "chatcmpl-S1", 0, 0)  # SKIPPED: no record, so neither stored nor rejected
     assert typed == by_line == [*[(None, f"chatcmpl-P{i}", 100, 10) for i in range(10)], *[skipped] * 3,
                                 (None, "chatcmpl-S1", 644, 40)]
@@ -124,7 +122,7 @@ def test_a_plain_completion_without_usage_is_still_a_request(warehouse, tmp_path
 
 def test_a_stream_log_is_detected_as_openai(warehouse, tmp_path):
     f = write_lines(tmp_path / "stream.jsonl", chunks("chatcmpl-S1"))
-    assert detect(sample_file(warehouse, f)).NAME == "openai-jsonl"
+    assert detect(sample_file(warehouse, f)).name == "openai-jsonl"
 
 
 def test_a_stream_logged_without_usage_is_rejected_not_skipped_unseen(warehouse, tmp_path):

@@ -13,12 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import write_lines
 
-from dashboard.ingest import import_file
-from dashboard.ingest.base import Options
-from dashboard.ingest.importer import _build, choose, sample_file
-from dashboard.ingest.readers import typed_lines
-from dashboard.ingest.sql import MACROS
-from dashboard.warehouse.loader import read_sample
+from dashboard.ingest import Options, ReadKind, import_file, plan_file, readers
+from dashboard.ingest.importer import choose, sample_file
+from dashboard.ingest.loader import read_sample
+from dashboard.ingest.sql import MACROS, canonical_sql
 
 RECORDS = [
     {"id": "chatcmpl-1", "object": "chat.completion", "created": 1790000000, "model": "deepseek-v4-flash",
@@ -41,11 +39,10 @@ RECORDS = [
 
 
 def _both_reads(warehouse, path):
-    sample = sample_file(warehouse, path)
-    fmt = choose(sample, None, Options())
-    sql, params, ((fast, *_), *_), _, _ = _build(fmt, sample, Options(), path)
-    assert fast is not None, "clean OpenAI lines should have a typed read"
-    params = {**params, "import_id": None}
+    plan = plan_file(warehouse, path)
+    assert plan.clean[0].kind in (ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES), "clean OpenAI lines have a typed read"
+    sql, fast = plan.staged.sql, plan.clean[0].sql
+    params = {**plan.params, "path": str(path), "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
     _, by_line = read_sample(warehouse, order.format(sql), str(path), params, macros=MACROS)
     _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)
@@ -81,23 +78,6 @@ def test_clean_lines_import_through_the_typed_read_exactly_once(warehouse, tmp_p
     assert (again.added, again.duplicates) == (0, len(RECORDS))
 
 
-def test_formats_that_read_the_record_itself_keep_the_line_reader():
-    by_path = "SELECT json_extract_string(src.doc, '$.usage.input_tokens') AS a FROM src"
-    assert typed_lines(by_path) is not None
-    assert typed_lines(by_path + " WHERE json_exists(src.doc, '$.usage')") is None  # the document itself
-    both = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage') AS b")
-    assert typed_lines(both) is None  # a field read whole and through: no single struct type
-    assert typed_lines("SELECT json_extract_string(src.doc, '$.items[0]') AS a FROM src") is None  # not a key
-    quoted = typed_lines("SELECT json_extract_string(src.doc, '$.\"odd key\".\"it''s\"') AS a FROM src",
-                         [{"odd key": {}}])
-    assert quoted[0] == 'SELECT src."odd key"."it\'s" AS a FROM src'
-    assert "{'odd key': 'STRUCT(\"it''s\" VARCHAR)'}" in quoted[1]
-    cased = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.Usage.x') AS b")
-    assert typed_lines(cased) is None  # STRUCT field names ignore case: top-level `usage` and `Usage` clash
-    inner = by_path.replace(" AS a", " AS a, json_extract_string(src.doc, '$.usage.Input_tokens') AS b")
-    assert "json_extract_string(src.\"usage\", '$.Input_tokens')" in typed_lines(inner)[0]  # read whole
-
-
 def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(warehouse, tmp_path):
     no_id = json.dumps({k: v for k, v in RECORDS[2].items() if k != "id"})
     f = write_lines(tmp_path / "one-unnamed.jsonl", [json.dumps(RECORDS[0]), no_id])
@@ -113,8 +93,7 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
     late = [RECORDS[3], {**RECORDS[2], "metadata": {"project": "late", "tags": "a, b"}},
             {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
     f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
-    sample = sample_file(warehouse, f)
-    _, _, ((fast, *_), *_), _, _ = _build(choose(sample, None, Options()), sample, Options(), f)
+    fast = plan_file(warehouse, f).clean[0].sql
     assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == 28 and all(row[0] is None for row in by_line)
@@ -130,22 +109,10 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
                    ("gen-3", "late", None, ["a", "b"], 50, 0)]
 
 
-def test_typed_lines_reads_an_object_no_sample_record_has_as_one_json_value():
-    sql = ("SELECT json_extract_string(src.doc, '$.usage.input_tokens') AS a, "
-           "json_extract_string(src.doc, '$.response.usage.input_tokens') AS b FROM src")
-    fmt, reader = typed_lines(sql, [{"usage": {"input_tokens": 3}}])
-    assert "'response': 'JSON'" in reader and "'usage': 'STRUCT(" in reader
-    assert "json_extract_string(src.\"response\", '$.usage.input_tokens')" in fmt
-    assert "'response': 'STRUCT(" in typed_lines(sql, [{"response": {}}])[1]
-
-
 def test_parsed_lines_give_the_same_rows_as_the_plain_line_reader_bad_ones_too(warehouse, tmp_path):
     # The staged import reads JSON lines parsed once per line (from_json); it must keep
     # exactly what the plain reader (validate, then extract each path) keeps: every row,
     # its line, its text and its reason.
-    from dashboard.ingest import readers
-    from dashboard.ingest.sql import canonical_sql
-
     odd = [
         "{broken", "[1, 2]", '"a string"', "42", "null", "   ", "",
         json.dumps({"id": "x1", "created": 1790000000, "model": "gpt-4o", "usage": "n/a"}),
@@ -161,11 +128,10 @@ def test_parsed_lines_give_the_same_rows_as_the_plain_line_reader_bad_ones_too(w
     lines = [json.dumps(r) for r in RECORDS] + odd
     f = write_lines(tmp_path / "odd.jsonl", lines)
     sample = sample_file(warehouse, f)
-    fmt = choose(sample, None, Options())
-    format_sql = fmt.select_sql(sample, Options())
-    mapped, reader = readers.parse_json_once(format_sql, readers.reader_sql("lines", numbered=True))
+    fmt = choose(sample, None, Options()).for_file(sample, Options())
+    mapped, reader = readers.text_read(fmt, sample, numbered=True)
     plain = f"WITH src AS ({reader}),\n" + canonical_sql(mapped, derive_ids=False)
-    parsed = readers.parsed_lines(format_sql, sample.records, numbered=True)
+    parsed = readers.parsed_lines(fmt, sample, numbered=True)
     assert parsed is not None
     once = f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], derive_ids=False)
     params = {"path": str(f), "source": "t", "provider": None, "model": None, "cached_included": None,
@@ -182,15 +148,11 @@ def test_parsed_lines_give_the_same_rows_as_the_plain_line_reader_bad_ones_too(w
 
 def _three_reads(warehouse, path, fmt_name, options):
     """Rows of the plain line reader, the parsed one and the typed one, each ordered by request id."""
-    from dashboard.ingest import readers
-    from dashboard.ingest.sql import canonical_sql
-
     sample = sample_file(warehouse, path)
-    fmt = choose(sample, fmt_name, options)
-    format_sql = fmt.select_sql(sample, options)
-    mapped, reader = readers.parse_json_once(format_sql, readers.reader_sql("lines", numbered=True))
-    parsed = readers.parsed_lines(format_sql, sample.records, numbered=True)
-    typed = readers.typed_lines(format_sql, sample.records)
+    fmt = choose(sample, fmt_name, options).for_file(sample, options)
+    mapped, reader = readers.text_read(fmt, sample, numbered=True)
+    parsed = readers.parsed_lines(fmt, sample, numbered=True)
+    typed = readers.typed_lines(fmt, sample)
     assert parsed is not None and typed is not None, "these fields should have a parsed and a typed read"
     sqls = [f"WITH src AS ({reader}),\n" + canonical_sql(mapped, derive_ids=False),
             f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], derive_ids=False),
@@ -257,8 +219,7 @@ EPOCH = [
 
 def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_rows(warehouse, tmp_path):
     f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
-    sample = sample_file(warehouse, f)
-    _, _, cleans, *_ = _build(choose(sample, None, Options()), sample, Options(), f)
+    cleans = plan_file(warehouse, f).clean
     assert "'created': 'DOUBLE'" in cleans[0].sql and '"ts_epoch"' in cleans[0].sql
     assert "'created': 'VARCHAR'" in cleans[1].sql  # the read to make when a time is no number after all
     by_line, typed = _both_reads(warehouse, f)
@@ -269,17 +230,6 @@ def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_
     times = dict(warehouse.query("SELECT request_id, epoch_ms(ts) FROM requests").fetchall())
     assert times == {"e1": 1790000000000, "e2": 1790000000123, "e3": 1790000000250, "e4": 1793520000000,
                      "e5": 1793527200000, "e6": 1790000000000}
-
-
-def test_a_time_read_elsewhere_or_not_always_a_number_keeps_the_text_read():
-    sql = ("SELECT coalesce(json_extract_string(src.doc, '$.created'), json_extract_string(src.doc, '$.t')) AS \"ts\",\n"
-           "       json_extract_string(src.doc, '$.model') AS \"model\",\nFROM src")
-    assert typed_lines(sql, [{"created": 1790000000}], epoch=True) is not None
-    for records in ([{"created": "1790000000"}], [{"created": True}], [{"created": 17}, {"created": "x"}], [{}]):
-        assert typed_lines(sql, records, epoch=True) is None
-    assert typed_lines(sql, [{"created": "x"}]) is not None  # read as text
-    again = sql.replace("'$.model'", "'$.created'")
-    assert typed_lines(again, [{"created": 1790000000}], epoch=True) is None
 
 
 # JSON values DuckDB's JSON reader takes as a number, good times and bad ones among them.
@@ -303,8 +253,7 @@ def test_a_time_read_as_a_number_passes_or_rejects_each_row_as_the_text_read_doe
     rows = [{"id": f"n{i}", "created": 1790000000 + i if i < 10 else times[i - 10], "model": "gpt-4o", "usage": usage}
             for i in range(10 + len(times))]
     f = write_lines(tmp_path / "numbers.jsonl", [json.dumps(r) for r in rows])
-    sample = sample_file(warehouse, f)
-    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0].sql
+    assert '"ts_epoch"' in plan_file(warehouse, f).clean[0].sql
     by_line, typed = _both_reads(warehouse, f)
     assert [row[2] for row in typed] == [row[2] for row in by_line]  # request ids, in order
     for mine, theirs in zip(typed, by_line, strict=True):
@@ -343,8 +292,7 @@ def test_a_row_whose_number_is_no_time_is_rejected_with_its_line_and_the_text_re
     lines.insert(10, json.dumps({**EPOCH[0], "id": "bad", "created": 5}))
     lines.insert(11, json.dumps({**EPOCH[0], "id": "flag", "created": True}))
     f = write_lines(tmp_path / "no-time.jsonl", lines)
-    sample = sample_file(warehouse, f)
-    assert '"ts_epoch"' in _build(choose(sample, None, Options()), sample, Options(), f)[2][0].sql
+    assert '"ts_epoch"' in plan_file(warehouse, f).clean[0].sql
     res = import_file(warehouse, f)
     assert (res.added, res.rejected, res.staged) == (12, 2, False)
     assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [

@@ -279,10 +279,12 @@ def test_allowed_base_urls(url: str) -> None:
     [
         ("http://api.ourtoken.ai/v1", "refusing plain http://"),
         ("http://10.0.0.5:8000/v1", "refusing plain http://"),
+        # A name under .localhost may be answered by DNS with any address: the key stays off it.
+        ("http://api.localhost:8000/v1", "refusing plain http://"),
         ("ftp://example.com/v1", "must start with https://"),
         ("api.ourtoken.ai/v1", "must start with https://"),
     ],
-    ids=["http-public", "http-lan", "ftp", "no-scheme"],
+    ids=["http-public", "http-lan", "http-sub-localhost", "ftp", "no-scheme"],
 )
 def test_refused_base_urls(url: str, needle: str) -> None:
     with pytest.raises(LiveCallError, match=needle):

@@ -1,14 +1,14 @@
-"""Run one file import as one transaction: all of it lands, or none of it.
+"""Execute an import plan (see plan.py), each read as one transaction: all of it lands, or none of it.
 
-Ingest builds the SQL (readers, format mapping, validation); this module, which owns
-DuckDB, runs it: a clean file straight into `requests`; any other staged, keeping every
-rejected row with its line and reason before the new rows go in; then the register.
-Any DuckDB error rolls everything back.
+The plan's clean reads go straight into `requests`, each giving way to the next when it
+cannot take the file; the staged read keeps every rejected row with its line and reason
+before the new rows go in; then the register. Any DuckDB error rolls everything back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,9 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
+from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
+from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
+from dashboard.ingest.sql import MACROS
 from dashboard.warehouse.connection import Warehouse, damaged
 from dashboard.warehouse.rows import (
     NOT_JSON,
@@ -27,16 +30,21 @@ from dashboard.warehouse.rows import (
     NotLean,
     insert_clean_requests,
     insert_new_requests,
+    lean_sample_sql,
     stage_in_file_order,
     update_grown_requests,
 )
 
-__all__ = ["NOT_JSON", "SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "Unreadable", "read_sample",
-           "run_import"]
+__all__ = ["NOT_JSON", "SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "ReadFailed", "Unreadable",
+           "execute", "execute_staged", "read_sample"]
 
 
 class Unreadable(NotClean):
-    """A clean-only read met a line DuckDB cannot read at all: only the staged read keeps it."""
+    """A clean read met a line DuckDB cannot read at all: only the staged read keeps it."""
+
+
+class ReadFailed(NotClean):
+    """DuckDB failed a clean read (a typed reader met a value of another type, a malformed line)."""
 
 
 _REJECTED = f"reason <> '{SKIPPED}'"
@@ -49,7 +57,7 @@ class ImportCounts:
     duplicates: int
     rejected: int
     staged: bool  # False: read straight into `requests` (a clean file)
-    updated: int = 0  # of the duplicates, rows whose usage grew (see run_import's `grows`)
+    updated: int = 0  # of the duplicates, rows whose usage grew (see _run)
 
 
 def read_sample(
@@ -72,90 +80,137 @@ def read_sample(
         raise ImportFailed(f"{path}: cannot be read: {str(e).splitlines()[0]}") from e
 
 
-def run_import(
-    wh: Warehouse,
-    *,
-    macros: str,
-    select_sql: str,
-    params: dict[str, Any],
-    file_name: str,
-    sha256: Callable[[], str],
-    format_name: str,
-    uses_csv_rejects: bool,
-    rejects: tuple[str, str],
-    first_line: int = 1,
-    clean_only: bool = False,
-    line_events: str | None = None,
-    reread_sql: str | None = None,
-    grows: bool = False,
-    lean: bool = False,
-    extra_rejects: Sequence[tuple[int, str, str]] = (),
-) -> ImportCounts:
-    """Import one file's rows in one transaction: every row lands, or none does.
+def execute(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str,
+            sha256: Callable[[], str]) -> ImportCounts:
+    """Import one file as `plan` says, in one transaction: every row lands, or none does.
 
-    Staged (the default): stage the rows, then keep the rejected ones and insert the new
-    good ones. `clean_only`: insert the good rows straight from the reader with no staging
-    table; when rows were rejected, `reread_sql` (the file read as the staged path reads
-    it, but strict) reads them again for their lines and texts. A row only the staged path
-    can take, or many repeated ids, rolls back and raises NotClean (as does a file imported
-    before, whose rows would all be written and deleted again).
+    The clean reads are tried in turn: a read that gives way rolls back and the next one is
+    tried; the staged read ends the plan. `path` is the file DuckDB reads (see files.readable),
+    `file_name` what the register calls it, `sha256` gives its digest once the rows are in (it
+    may be computed meanwhile).
+    """
+    params = {**plan.params, "path": path}
+    lean = plan.table is Table.LEAN or (
+        plan.table is Table.IF_FIRST_ROWS_FIT and bool(plan.clean) and _lean_so_far(wh, plan.clean[0].sql, params))
+    for read in plan.clean:
+        counts = _clean(wh, plan, read, params, file_name, sha256, lean)
+        if isinstance(counts, ImportCounts):
+            return counts
+        if counts is _GaveWay.TO_STAGED:
+            break
+    return execute_staged(wh, plan, path=path, file_name=file_name, sha256=sha256)
 
-    `select_sql` yields every record in file order (a `reason` of SKIPPED marks a row that
-    is no record), so where the reader left `line` NULL the staging rowid numbers it:
-    record n (counting from 0) is line n + `first_line`. `line_events` (CSV: see
-    readers.csv_line_events_sql) moves the lines of rejected rows to where the records
-    really sit when blank lines or quoted fields with line breaks shift them.
-    `sha256` gives the file's digest once the rows are in (it may be computed meanwhile).
-    `uses_csv_rejects` with `clean_only`: the read passes over a line whose value its CSV
-    reader cannot parse, keeping it in the `rejects` tables, and such a line counts as a
-    rejected row (read again as text for its line and reason, which must find it rejected
-    too); a line DuckDB cannot read at all raises Unreadable.
-    `grows`: the format logs a request as it streams (Claude Code), so a known id whose
-    record has more output tokens is the same request further on: its usage replaces the
-    stored one (see update_grown_requests), on the staged path, which a clean-only import
-    of a source with earlier rows takes.
-    `lean` (with `clean_only`): the rows go to the table without the rarely filled columns,
-    and a row with a value there raises NotLean (see insert_clean_requests).
-    `extra_rejects`: rejected rows (line, text, reason) the reader cannot yield at all (lines
-    too long for it, left out of the file it reads), kept beside its own.
+
+def execute_staged(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str, sha256: Callable[[], str],
+                   extra_rejects: Sequence[tuple[int, str, str]] = ()) -> ImportCounts:
+    """The plan's staged read alone. `extra_rejects`: rejected rows (line, text, reason) the reader
+    cannot yield at all (lines too long for it, left out of the file it reads), kept beside its own."""
+    job = _Job(plan, plan.staged, {**plan.params, "path": path}, file_name, sha256)
+    return _run(wh, job, extra_rejects=extra_rejects)
+
+
+class _GaveWay(enum.Enum):
+    NEXT = "the next read"
+    TO_STAGED = "the staged read"
+
+
+def _clean(wh: Warehouse, plan: ImportPlan, read: Read, params: dict[str, Any], file_name: str,
+           sha256: Callable[[], str], lean: bool) -> ImportCounts | _GaveWay:
+    """One clean read: into the lean table where `lean` says the rows may go there, and where a
+    row turns out to have a value that table leaves out, into the full one."""
+    job = _Job(plan, read, params, file_name, sha256)
+    for into_lean in (True, False) if lean else (False,):
+        try:
+            return _run(wh, job, lean=into_lean)
+        except NotLean:
+            continue
+        except Unreadable:  # a line DuckDB cannot read: the next clean read would fail on it too
+            return _GaveWay.TO_STAGED
+        except NotClean:
+            return _GaveWay.NEXT
+    return _GaveWay.NEXT
+
+
+# How many good rows of a file a clean read takes first, to see whether they fit the lean table.
+LEAN_SAMPLE_ROWS = 10_000
+
+
+def _lean_so_far(wh: Warehouse, sql: str, params: dict[str, Any]) -> bool:
+    """Whether the first LEAN_SAMPLE_ROWS good rows of a clean read all fit the lean table.
+
+    For a format that may fill the rarely filled fields (OpenAI logs may carry a user, a
+    latency, reasoning tokens), a file whose rows so far do not is likely to have none at all.
+    Only a guess, which costs a few hundredths of a second: the lean insert checks every row,
+    and a row that does not fit sends the file to the full table (NotLean). A read that fails
+    on its first rows here decides nothing either: the import meets the same failure.
+    """
+    try:
+        _, rows = read_sample(wh, lean_sample_sql(sql, LEAN_SAMPLE_ROWS), params["path"],
+                              {**params, "import_id": None}, macros=MACROS)
+    except ImportFailed:
+        return False
+    misfits, seen = rows[0]
+    return seen > 0 and misfits == 0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One read of a plan, with its parameters and the file's name and digest."""
+
+    plan: ImportPlan
+    read: Read
+    params: dict[str, Any]
+    file_name: str
+    sha256: Callable[[], str]
+
+    @property
+    def clean(self) -> bool:
+        return self.read.kind is not ReadKind.STAGED
+
+    @property
+    def uses_csv_rejects(self) -> bool:
+        """Whether the read keeps lines in DuckDB's rejects tables: the staged read of a file read by
+        lines, and a typed CSV read, which passes over a line whose value it cannot parse."""
+        return (not self.clean and self.plan.lines_read) or self.read.unparsed_kept
+
+
+def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[tuple[int, str, str]] = ()
+         ) -> ImportCounts:
+    """Import the file's rows by one read in one transaction: every row lands, or none does.
+
+    Staged: stage the rows, then keep the rejected ones and insert the new good ones. Clean:
+    insert the good rows straight from the reader with no staging table; when rows were
+    rejected, the plan's `reread` (the file read as the staged path reads it, but strict)
+    reads them again for their lines and texts. A row only the staged path can take, or many
+    repeated ids, rolls back and raises NotClean (as does a file imported before, whose rows
+    would all be written and deleted again); a read DuckDB fails raises ReadFailed, a line it
+    cannot read at all Unreadable.
+
+    A read yields every record in file order (a `reason` of SKIPPED marks a row that is no
+    record), so where the reader left `line` NULL the staging rowid numbers it: record n
+    (counting from 0) is line n + the plan's `first_line`; the plan's `line_events` (CSV)
+    moves the lines of rejected rows to where the records really sit when blank lines or
+    quoted fields with line breaks shift them.
+    A format whose records grow (Claude Code) has a known id whose record has more output
+    tokens replace the stored usage (see update_grown_requests), on the staged path, which a
+    clean import of a source with earlier rows gives way to.
+    `lean` (clean): the rows go to the table without the rarely filled columns, and a row with
+    a value there raises NotLean (see insert_clean_requests).
 
     A damaged warehouse raises DamagedError (the message `report` and the app give) before
     anything commits: the import reads every stored row's model name inside its transaction.
     """
     cur = wh.cursor()
-    with wh.write_lock(), _unordered(cur, clean_only):
+    with wh.write_lock(), _unordered(cur, job.clean):
         batch, was_fresh = wh.begin_batch(cur)
         try:
-            cur.execute(macros)
-            cur.execute("BEGIN TRANSACTION")
-            import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
-            cur.execute(
-                "INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
-                "VALUES (?, ?, ?, ?, now(), 'running')",
-                [import_id, file_name, format_name, params.get("source")],
-            )
-            updated = 0
-            if clean_only:
-                if _source_seen(cur, params.get("source")):
-                    if grows:
-                        raise NotClean("requests already stored may have grown")
-                    if _file_seen(cur, sha256):
-                        raise NotClean("the same file was imported before")
-                if uses_csv_rejects:
-                    _drop_rejects(cur, rejects)
-                good, added, rejected = insert_clean_requests(
-                    cur, select_sql, {**params, "import_id": import_id}, batch, lean=lean)
-                if uses_csv_rejects:
-                    rejected += _unparsed_lines(cur, rejects)
-                if rejected:
-                    _keep_rejected(cur, reread_sql, {**params, "import_id": import_id}, import_id, rejected,
-                                   first_line=first_line, records=good + rejected, line_events=line_events)
+            import_id = _begin(cur, job)
+            params = {**job.params, "import_id": import_id}
+            if job.clean:
+                good, added, rejected = _insert_clean(cur, job, params, import_id, batch, lean)
+                updated = 0
             else:
-                good, added, rejected, updated = _stage_and_insert(
-                    cur, select_sql, {**params, "import_id": import_id}, import_id, batch,
-                    uses_csv_rejects=uses_csv_rejects, rejects=rejects, first_line=first_line,
-                    line_events=line_events, grows=grows,
-                )
+                good, added, rejected, updated = _stage_and_insert(cur, job, params, import_id, batch)
             if extra_rejects:
                 cur.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?)",
                                 [(import_id, line, raw, reason) for line, raw, reason in extra_rejects])
@@ -166,32 +221,61 @@ def run_import(
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
                 "finished_at = now(), status = 'complete' WHERE import_id = ?",
-                [sha256(), added, good - added, rejected, import_id],
+                [job.sha256(), added, good - added, rejected, import_id],
             )
             cur.execute("COMMIT")
-        except NotClean as e:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            broken = damaged(e, wh.path)
-            if broken:
-                raise broken from e
-            raise
-        except duckdb.Error as e:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            broken = damaged(e, wh.path)
-            if broken:
-                raise broken from e
-            raise ImportFailed(
-                f"{file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
-            ) from e
-        except BaseException:  # anything else (the file's digest found it damaged, an interrupt)
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
+        except BaseException as e:
+            _roll_back(cur, e, wh, job)
             raise
         # Rows changed in place are not in the batch the priced cache appends: it is rebuilt.
         wh.after_batch(cur, batch, was_fresh and not updated, mapped=True)
-    return ImportCounts(import_id, added, good - added, rejected, staged=not clean_only, updated=updated)
+    return ImportCounts(import_id, added, good - added, rejected, staged=not job.clean, updated=updated)
+
+
+def _begin(cur: duckdb.DuckDBPyConnection, job: _Job) -> int:
+    """Open the import's transaction and register the import as running; returns its id."""
+    cur.execute(MACROS)
+    cur.execute("BEGIN TRANSACTION")
+    import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
+    cur.execute("INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
+                "VALUES (?, ?, ?, ?, now(), 'running')",
+                [import_id, job.file_name, job.plan.format, job.params.get("source")])
+    return import_id
+
+
+def _roll_back(cur: duckdb.DuckDBPyConnection, e: BaseException, wh: Warehouse, job: _Job) -> None:
+    """Undo the import's transaction, and raise what `e` means for the plan (or return to re-raise `e`)."""
+    with contextlib.suppress(duckdb.Error):
+        cur.execute("ROLLBACK")
+    if not isinstance(e, NotClean | duckdb.Error):
+        return  # anything else (the file's digest found it damaged, an interrupt)
+    broken = damaged(e, wh.path)
+    if broken:
+        raise broken from e
+    if isinstance(e, duckdb.Error):
+        if job.clean:
+            raise ReadFailed(str(e).splitlines()[0]) from e
+        raise ImportFailed(
+            f"{job.file_name}: cannot be imported, nothing was changed: {str(e).splitlines()[0]}"
+        ) from e
+
+
+def _insert_clean(cur: duckdb.DuckDBPyConnection, job: _Job, params: dict[str, Any], import_id: int,
+                  batch: int, lean: bool) -> tuple[int, int, int]:
+    """Insert the good rows straight from a clean read; returns (good, added, rejected)."""
+    if _source_seen(cur, job.params.get("source")):
+        if job.plan.grows:
+            raise NotClean("requests already stored may have grown")
+        if _file_seen(cur, job.sha256):
+            raise NotClean("the same file was imported before")
+    if job.read.unparsed_kept:
+        _drop_rejects(cur)
+    good, added, rejected = insert_clean_requests(cur, job.read.sql, params, batch, lean=lean)
+    if job.read.unparsed_kept:
+        rejected += _unparsed_lines(cur)
+    if rejected:
+        _keep_rejected(cur, job.plan, params, import_id, rejected, records=good + rejected)
+    return good, added, rejected
 
 
 @contextlib.contextmanager
@@ -228,18 +312,21 @@ def _mask_unreadable_rows(cur: duckdb.DuckDBPyConnection, import_id: int) -> Non
         cur.unregister("ingest_masked")
 
 
-def _drop_rejects(cur: duckdb.DuckDBPyConnection, rejects: tuple[str, str]) -> None:
-    for table in rejects:
+_REJECTS = (REJECTS_TABLE, REJECTS_SCAN)
+
+
+def _drop_rejects(cur: duckdb.DuckDBPyConnection) -> None:
+    for table in _REJECTS:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _unparsed_lines(cur: duckdb.DuckDBPyConnection, rejects: tuple[str, str]) -> int:
+def _unparsed_lines(cur: duckdb.DuckDBPyConnection) -> int:
     """Lines a clean read passed over for a value its reader could not parse (each line once:
     a re-read for first occurrences meets them again); Unreadable for any other reject."""
     lines, other = cur.execute(
-        f"SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type <> 'CAST') FROM {rejects[0]}"
+        f"SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type <> 'CAST') FROM {REJECTS_TABLE}"
     ).fetchone()
-    _drop_rejects(cur, rejects)
+    _drop_rejects(cur)
     if other:
         raise Unreadable("a line DuckDB cannot read")
     return int(lines)
@@ -258,29 +345,27 @@ def _file_seen(cur: duckdb.DuckDBPyConnection, sha256: Callable[[], str]) -> boo
     ).fetchone()[0])
 
 
-def _stage_and_insert(
-    cur: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, Any], import_id: int, batch: int, *,
-    uses_csv_rejects: bool, rejects: tuple[str, str], first_line: int, line_events: str | None, grows: bool = False,
-) -> tuple[int, int, int, int]:
+def _stage_and_insert(cur: duckdb.DuckDBPyConnection, job: _Job, params: dict[str, Any], import_id: int,
+                      batch: int) -> tuple[int, int, int, int]:
     """Stage every row, keep the rejected ones, insert the new good ones; returns (good, added, rejected, updated).
 
-    With `grows`, known requests whose staged record has more output tokens take its usage first.
+    For a format whose records grow, known requests whose staged record has more output tokens take its usage first.
     """
     cur.execute("DROP TABLE IF EXISTS staged")
-    cur.execute(f"CREATE TEMP TABLE staged AS {select_sql}", params)
+    cur.execute(f"CREATE TEMP TABLE staged AS {job.read.sql}", params)
     structural: list[tuple[int, str, str]] = []
-    if uses_csv_rejects:
+    if job.uses_csv_rejects:
         structural = cur.execute(
             f"SELECT line, first(csv_line), first(error_type || ': ' || error_message) "
-            f"FROM {rejects[0]} GROUP BY line ORDER BY line"
+            f"FROM {REJECTS_TABLE} GROUP BY line ORDER BY line"
         ).fetchall()
-        _drop_rejects(cur, rejects)
+        _drop_rejects(cur)
     records, good, rejected = cur.execute(
         f"SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE {_REJECTED}) FROM staged"
     ).fetchone()
     lines = None
     if rejected or structural:
-        lines = _place_rejected(cur, first_line, line_events, params["path"], records + len(structural),
+        lines = _place_rejected(cur, job.plan, params["path"], records + len(structural),
                                 unreadable=[r[0] for r in structural])
     if structural:
         cur.executemany(
@@ -294,47 +379,43 @@ def _stage_and_insert(
             f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}",
             [import_id],
         )
-    updated = update_grown_requests(cur, "staged", "s.reason IS NULL") if grows else 0
+    updated = update_grown_requests(cur, "staged", "s.reason IS NULL") if job.plan.grows else 0
     with _unordered(cur, True):  # the staged rows are numbered now, and a repeat's first occurrence is by line
         added = insert_new_requests(cur, "staged", "s.reason IS NULL", batch_id=batch)
     cur.execute("DROP TABLE staged")
     return good, added, rejected + len(structural), updated
 
 
-def _keep_rejected(
-    cur: duckdb.DuckDBPyConnection, select_sql: str | None, params: dict[str, Any], import_id: int,
-    expected: int, *, first_line: int, records: int, line_events: str | None,
-) -> None:
+def _keep_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, params: dict[str, Any], import_id: int,
+                   expected: int, *, records: int) -> None:
     """After a clean insert passed over `expected` rejected rows, read them again with their lines.
 
-    `select_sql` reads the file as the staged path does, but keeps only `line`, `raw` and
-    `reason` (NULL but for the rows rejected), in file order: the staging table's rowids
+    The plan's `reread` reads the file as the staged path does, but keeps only `line`, `raw`
+    and `reason` (NULL but for the rows rejected), in file order: the staging table's rowids
     number the rejected rows, in parallel, where a window over the whole file would not be.
     A second read that finds other rows than the first one passed over (it cannot, the two
     share their checks, but a count is cheap) raises NotClean: the staged path decides.
     """
-    if select_sql is None:
-        raise NotClean("rows were rejected and no second read was given")
-    stage_in_file_order(cur, "staged", f"SELECT line, raw, reason FROM ({select_sql})", params)
+    stage_in_file_order(cur, "staged", f"SELECT line, raw, reason FROM ({plan.reread})", params)
     found = cur.execute(f"SELECT count(*) FROM staged WHERE {_REJECTED}").fetchone()[0]
     if found != expected:
         raise NotClean(f"a second read found {found} rejected rows, the first {expected}")
-    _place_rejected(cur, first_line, line_events, params["path"], records)
+    _place_rejected(cur, plan, params["path"], records)
     cur.execute(f"INSERT INTO rejected_rows SELECT ?, line, raw, reason FROM staged WHERE {_REJECTED}", [import_id])
     cur.execute("DROP TABLE staged")
 
 
-def _place_rejected(cur: duckdb.DuckDBPyConnection, first_line: int, line_events: str | None, path: str,
-                    records: int, unreadable: Sequence[int] = ()) -> LineMap | None:
+def _place_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, path: str, records: int,
+                    unreadable: Sequence[int] = ()) -> LineMap | None:
     """Give the staged rejected rows the lines they sit on; returns the line map used, if any.
 
     Rows are numbered from the rowid, then moved past the `unreadable` lines (DuckDB's own
-    numbers) and, with `line_events` (CSV), past blank lines and quoted line breaks. The map
+    numbers) and, with the plan's `line_events` (CSV), past blank lines and quoted line breaks. The map
     is used only when its count of the file's `records` agrees with DuckDB's: quotes read
     otherwise (a stray one inside a field) leave record numbers.
     """
-    _number_rejected(cur, first_line)
-    lines = LineMap.read(cur, line_events, path) if line_events else None
+    _number_rejected(cur, plan.first_line)
+    lines = LineMap.read(cur, plan.line_events, path) if plan.line_events else None
     if lines and lines.records != records:
         lines = None
     skipped = np.unique(np.concatenate([unreadable, lines.blank if lines else []]).astype(np.int64))

@@ -1,0 +1,181 @@
+"""How one file is imported, decided before anything is read: `plan(format, sample, options) -> ImportPlan`.
+
+A pure function of the format, the file's sample and the person's options. The plan lists
+the reads to try, each a small value naming its kind and its SQL, and the loader runs them
+in turn (see loader.execute):
+
+1. The clean reads, fastest first. A clean read keeps no bad row: it inserts the good rows
+   straight from DuckDB's reader, and where rows were rejected, reads them again with the
+   `reread` for their lines and texts. A clean read that fails, or meets a row only the
+   staged read can take, gives way to the next; one that meets a line DuckDB cannot read at
+   all gives way to the staged read at once.
+   - TYPED_CSV: a CSV whose rows have ids, with the times, tokens and amounts the format takes
+     from one column as it is parsed by the CSV reader (see readers.typed_csv).
+   - EPOCH_LINES: JSON lines read by the typed JSON reader, the time read as a number, where
+     the sample holds it so (see readers.typed_lines).
+   - TYPED_LINES: the same with the time as text.
+   - TEXT: the strict read, every field as text.
+2. The staged read, which keeps every bad row with its line and text: the last step.
+
+The rows go to the lean table (`request_rows_lean`) when the format's fields leave its absent
+columns empty (Table.LEAN), or when the file's first good rows fit it (Table.IF_FIRST_ROWS_FIT,
+checked by the loader); never for a format whose records grow.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.ingest import readers
+from dashboard.ingest.base import Format, Options, Sample, record_text
+from dashboard.ingest.render import derives_ids, numbered_because
+from dashboard.ingest.sql import TYPED_FIELDS, canonical_sql, lean_fits
+
+
+class ReadKind(enum.Enum):
+    TYPED_CSV = "typed-csv"
+    EPOCH_LINES = "epoch"
+    TYPED_LINES = "typed-lines"
+    TEXT = "text"
+    STAGED = "staged"
+
+
+class Table(enum.Enum):
+    LEAN = "lean"  # request_rows_lean: the format leaves its absent columns empty
+    IF_FIRST_ROWS_FIT = "lean if the first rows fit"  # the loader looks at the first good rows
+    FULL = "full"  # request_rows
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of the file: its kind and the SQL yielding canonical rows with `line`, `raw` and `reason`."""
+
+    kind: ReadKind
+    sql: str
+    # The CSV reader passes over a line whose value it cannot parse, keeping it in its rejects
+    # tables: such a line counts as rejected, read again as text.
+    unparsed_kept: bool = False
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    format: str
+    source: str
+    shape: str
+    params: Mapping[str, Any]  # bound parameters of every read but $path and $import_id
+    clean: tuple[Read, ...]  # tried in turn, before the staged read
+    staged: Read
+    reread: str  # the staged read, strict: reads the rows a clean read rejected again
+    table: Table
+    grows: bool
+    first_line: int  # the line of the first record (after a CSV's header)
+    line_events: str | None = None  # CSV: where records sit off their lines (readers.csv_line_events_sql)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def lines_read(self) -> bool:
+        """Whether the file is read by lines (JSON lines, CSV), where a line too long for the reader fails it."""
+        return self.shape in ("lines", "csv")
+
+    def explain(self) -> str:
+        """The plan in words, for `import --explain`."""
+        steps = [*(r.kind.value for r in self.clean), ReadKind.STAGED.value]
+        lines = [f"format: {self.format} (source {self.source!r}, read as {self.shape})",
+                 f"reads, in turn: {' -> '.join(steps)}",
+                 f"table: {self.table.value}",
+                 *(f"note: {n}" for n in self.notes)]
+        if self.grows:
+            lines.append("records grow: a known id with more output tokens replaces the stored usage")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": self.format, "source": self.source, "shape": self.shape,
+                "reads": [r.kind.value for r in self.clean] + [ReadKind.STAGED.value],
+                "table": self.table.value, "grows": self.grows, "notes": list(self.notes)}
+
+
+def _with_src(read: tuple[str, str]) -> str:
+    mapped, reader = read
+    return f"WITH src AS ({reader}),\n{mapped}"
+
+
+def _clean_lines(fmt: Format, sample: Sample, zone_given: bool) -> list[Read]:
+    cleans = []
+    for kind, epoch in ((ReadKind.EPOCH_LINES, True), (ReadKind.TYPED_LINES, False)):
+        typed = readers.typed_lines(fmt, sample, epoch)
+        if typed:
+            body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
+                                 typed={"ts_epoch"} if epoch else ())
+            cleans.append(Read(kind, f"WITH src AS ({typed[1]}),\n{body}"))
+    return cleans
+
+
+def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool) -> Read | None:
+    # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
+    types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
+    csv = readers.typed_csv(fmt, sample, types, up_front)
+    if not csv:
+        return None
+    body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2])
+    return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True)
+
+
+def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, keep_rejects: bool) -> str:
+    """The staged read: JSON lines parsed once per line into the format's fields where it allows, else the text read."""
+    derive = derives_ids(fmt, sample)
+    parsed = readers.parsed_lines(fmt, sample, up_front, keep_rejects) if sample.shape == "lines" else None
+    if parsed:
+        return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive)
+    mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects)
+    shown = record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
+    return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown)
+
+
+def params_of(fmt: Format, options: Options) -> dict[str, Any]:
+    """The bound parameters of a format's reads: what the person typed never enters the SQL text."""
+    params: dict[str, Any] = {"source": options.source or fmt.source, "provider": options.provider,
+                              "model": options.model, "cached_included": options.cached_included}
+    if options.tz:
+        params["tz"] = options.tz
+    return params
+
+
+def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
+    """The reads that import the file `sample` is from with format `fmt` (see the module docstring).
+
+    ValueError when the format cannot read the file's shape.
+    """
+    fmt = fmt.for_file(sample, options)
+    zone_given = bool(options.tz)
+    because = numbered_because(fmt, sample)
+    up_front = bool(because)
+    staged = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=True)
+    strict = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False)
+    cleans: list[Read] = []
+    notes: list[str] = []
+    if up_front:
+        notes.append(f"line numbers read up front ({', '.join(because)})"
+                     + (": no typed JSON read" if sample.shape == "lines" else ""))
+    elif sample.shape == "lines":
+        cleans = _clean_lines(fmt, sample, zone_given)
+    typed_csv = _clean_csv(fmt, sample, zone_given, up_front) \
+        if sample.shape == "csv" and not derives_ids(fmt, sample) else None
+    if typed_csv:
+        cleans.append(typed_csv)
+    if not cleans or typed_csv:
+        cleans.append(Read(ReadKind.TEXT, strict))
+    if fmt.grows:
+        table = Table.FULL
+    elif lean_fits(fmt, sample, bool(options.provider)):
+        table = Table.LEAN
+    else:
+        table = Table.IF_FIRST_ROWS_FIT
+    return ImportPlan(
+        format=fmt.name, source=options.source or fmt.source, shape=sample.shape, params=params_of(fmt, options),
+        clean=tuple(cleans), staged=Read(ReadKind.STAGED, staged), reread=strict, table=table, grows=fmt.grows,
+        first_line=readers.FIRST_LINE[sample.shape],
+        line_events=readers.csv_line_events_sql() if sample.shape == "csv" else None, notes=tuple(notes),
+    )

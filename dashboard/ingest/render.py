@@ -1,0 +1,191 @@
+"""A format's declared fields as the SELECT over `src` of one read, and what a read needs to know of them.
+
+The reader decides how a leaf reads (a JSON field from the multi-path extraction, a STRUCT
+field of a typed read, a CSV column as text or parsed by the reader); the rest of the SELECT
+is the same for every read: see `format_select`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, record_text, sql_name
+from dashboard.ingest.fields import Column, First, Json, Key, Node, Reader, first_leaf, render, walk
+
+
+def _resolved(node: Node, sample: Sample) -> Node:
+    """A Key as the file's shape reads it: a column of a CSV, else the first present top-level JSON key."""
+    if isinstance(node, Key):
+        return Column(node.names) if sample.shape == "csv" else First(tuple(Json((n,)) for n in node.names))
+    return node
+
+
+def nodes(fmt: Format, sample: Sample) -> Iterator[Node]:
+    """Every leaf the format reads, Keys resolved for the file's shape."""
+    declared = [fmt.fields[c] for c in EXTRACTED_COLUMNS if c in fmt.fields]
+    for top in (*declared, fmt.keep, fmt.qualify):
+        for node in walk(top):
+            resolved = _resolved(node, sample)
+            if resolved is node:
+                yield node
+            else:
+                yield from walk(resolved)
+
+
+def json_fields(fmt: Format, sample: Sample) -> list[tuple[str, ...]]:
+    """The JSON fields the format reads, as key tuples, each once, in order."""
+    seen: dict[tuple[str, ...], None] = {}
+    for node in nodes(fmt, sample):
+        if isinstance(node, Json):
+            seen.setdefault(node.keys)
+    return list(seen)
+
+
+def real_column(sample: Sample, names: tuple[str, ...], exact: bool = False) -> str | None:
+    """The file's own name of the first present column among `names` (case-insensitive unless `exact`)."""
+    if exact:
+        return next((n for n in names if n in sample.columns), None)
+    lookup = {c.strip().lower(): c for c in sample.columns}
+    for name in names:
+        real = lookup.get(name.lower())
+        if real is not None:
+            return real
+    return None
+
+
+def column_uses(fmt: Format, sample: Sample) -> Counter[str]:
+    """How many times the format reads each of the file's columns."""
+    return Counter(c for node in nodes(fmt, sample) if isinstance(node, Column)
+                   and (c := real_column(sample, node.names, node.exact)) is not None)
+
+
+def reads(fmt: Format, sample: Sample, reader: Reader) -> bool:
+    """Whether the format reads a column of the reader itself (its line number, its record's JSON text)."""
+    return any(node == reader for node in nodes(fmt, sample))
+
+
+def is_null(fmt: Format, sample: Sample, name: str) -> bool:
+    """Whether field `name` is NULL on every row: not declared, or a column the file does not have."""
+    node = fmt.fields.get(name)
+    if node is None:
+        return True
+    node = _resolved(node, sample)
+    return isinstance(node, Column) and real_column(sample, node.names, node.exact) is None
+
+
+def derives_ids(fmt: Format, sample: Sample) -> bool:
+    """Whether the file's rows get derived ids: the format has no request id for them."""
+    return is_null(fmt, sample, "request_id")
+
+
+def numbered_because(fmt: Format, sample: Sample) -> tuple[str, ...]:
+    """Why the format needs line numbers up front, if it does: it derives ids, filters records, keeps
+    one record of several, reads the line or holds several records per line. The other formats get
+    them from the staging table, only for the rows rejected."""
+    reasons = {
+        "derived ids": derives_ids(fmt, sample),
+        "a row filter": fmt.keep is not None,
+        "a window": fmt.qualify is not None,
+        "a prelude": bool(fmt.prelude),
+        "several records per line": fmt.records is not None,
+        "the line read": reads(fmt, sample, Reader("line")),
+    }
+    return tuple(why for why, needed in reasons.items() if needed)
+
+
+def numbered(fmt: Format, sample: Sample) -> bool:
+    """Whether the format needs line numbers up front (see numbered_because)."""
+    return bool(numbered_because(fmt, sample))
+
+
+@dataclass(frozen=True)
+class Leaves:
+    """How one read gives each leaf: a JSON field (by its keys) and a column (by its real name and field)."""
+
+    json: Callable[[tuple[str, ...]], str]
+    column: Callable[[str, str], str] = lambda real, name: f"CAST(src.{sql_name(real)} AS VARCHAR)"
+    overrides: Mapping[Node, str] = field(default_factory=dict)
+
+
+def _leaf_sql(sample: Sample, leaves: Leaves, field_name: str) -> Callable[[Node], str]:
+    def leaf(node: Node) -> str:
+        if node in leaves.overrides:
+            return leaves.overrides[node]
+        if isinstance(node, Key):
+            return render(_resolved(node, sample), leaf)
+        if isinstance(node, Json):
+            return leaves.json(node.keys)
+        if isinstance(node, Column):
+            real = real_column(sample, node.names, node.exact)
+            if real is None:
+                return "NULL"
+            return leaves.column(real, field_name) if node.as_text else f"src.{sql_name(real)}"
+        if isinstance(node, Reader):
+            return f"src.{node.name}"
+        raise TypeError(f"not a field: {node!r}")
+    return leaf
+
+
+def field_sql(fmt: Format, sample: Sample, leaves: Leaves, name: str, node: Node | None = None) -> str:
+    """The SQL of one field (or of `node`) in a read."""
+    node = fmt.fields.get(name) if node is None else node
+    return render(node, _leaf_sql(sample, leaves, name))
+
+
+def _raw(fmt: Format, sample: Sample, leaves: Leaves) -> str:
+    text = record_text(sample)
+    if text is None:
+        return "src.raw"
+    if derives_ids(fmt, sample):
+        return text
+    # The record's text is only hashed into an id when the record has none (built for a few
+    # more rows than that: a cheap test, see ing_maybe_blank).
+    return f"CASE WHEN ing_maybe_blank({field_sql(fmt, sample, leaves, 'request_id')}) THEN {text} END"
+
+
+def format_select(fmt: Format, sample: Sample, leaves: Leaves, epoch: str | None = None) -> str:
+    """`[WITH prelude] SELECT <EXTRACTED_COLUMNS> FROM src [WHERE keep] [QUALIFY ...]` for one read.
+
+    `epoch`: the SQL of the time the format takes first, read as a number: given as `ts_epoch`
+    beside a `ts` that holds the format's other times only where it is missing.
+    """
+    defaults = {"line": "src.line", "parsed": "src.ok",
+                "cached_included": {True: "true", False: "false", None: "NULL"}[fmt.cached_included]}
+    parts = []
+    for c in EXTRACTED_COLUMNS:
+        if c == "raw":
+            e = _raw(fmt, sample, leaves)
+        elif c in fmt.fields:
+            e = field_sql(fmt, sample, leaves, c)
+        else:
+            e = defaults.get(c, "NULL")
+        if c == "ts" and epoch is not None:
+            e = f"CASE WHEN {epoch} IS NULL THEN {e} END"
+        parts.append(f'{e} AS "{c}"')
+        if c == "ts" and epoch is not None:
+            parts.append(f'{epoch} AS "ts_epoch"')
+    parts.append('src."__record" AS "__record"')  # the reader's record, for a rejected row's text
+    text = fmt.prelude + "SELECT " + ",\n       ".join(parts) + "\nFROM src"
+    if fmt.keep is not None:
+        keep = field_sql(fmt, sample, leaves, "keep", fmt.keep)
+        # A record that is no JSON object is kept, to be rejected as such.
+        text += f"\nWHERE NOT src.ok OR ({keep})" if sample.shape in ("lines", "json") else f"\nWHERE {keep}"
+    if fmt.qualify is not None:
+        text += f"\nQUALIFY {field_sql(fmt, sample, leaves, 'qualify', fmt.qualify)}"
+    return text
+
+
+def epoch_field(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
+    """The JSON field the format's time comes from first, when it reads that field nowhere else."""
+    ts = fmt.fields.get("ts")
+    if ts is None:
+        return None
+    leaf = ts
+    while (inner := first_leaf(_resolved(leaf, sample))) != leaf:
+        leaf = inner
+    if not isinstance(leaf, Json):
+        return None
+    uses = sum(1 for node in nodes(fmt, sample) if node == leaf)
+    return leaf.keys if uses == 1 else None

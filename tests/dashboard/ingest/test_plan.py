@@ -1,0 +1,158 @@
+"""The import plan: given a format and a file's sample (and the person's options), which reads, in which order, into which table.
+
+plan() reads no file: these tests hand it samples, as detection would, and formats declared here
+or shipped, and check the plan it makes.
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan
+from dashboard.ingest.fields import DOC, first, j, sql
+from dashboard.ingest.formats import by_name
+
+EPOCH, TYPED, CSV, TEXT = ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES, ReadKind.TYPED_CSV, ReadKind.TEXT
+
+
+def lines_format(**fields) -> Format:
+    """A JSON-lines format with an id of its own and the given fields."""
+    return Format(name="t", source="t", shapes=("lines",), sniff=lambda s: 0,
+                  fields={"request_id": j("$.id"), **fields})
+
+
+def lines(*records) -> Sample:
+    return Sample("t.jsonl", "lines", records=tuple(records))
+
+
+def csv(*columns, rows=()) -> Sample:
+    return Sample("t.csv", "csv", columns=tuple(columns), rows=tuple(rows))
+
+
+def kinds(fmt: Format, sample: Sample, options: Options | None = None) -> list[ReadKind]:
+    return [r.kind for r in plan(fmt, sample, options or Options()).clean]
+
+
+OPENAI = {"id": "c1", "object": "chat.completion", "created": 1790000000, "model": "gpt-4o",
+          "usage": {"prompt_tokens": 10, "completion_tokens": 1}}
+CHUNK = {"id": "s1", "object": "chat.completion.chunk", "created": 1790000000, "model": "gpt-4o", "usage": None}
+GENERIC_HEADER = ("request_id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost")
+
+
+@pytest.mark.parametrize(("name", "sample", "options", "reads", "table"), [
+    # OpenAI's `created` is a number in the sample: read as one first, then as text, then staged.
+    ("openai-jsonl", lines(OPENAI), Options(), [EPOCH, TYPED], Table.IF_FIRST_ROWS_FIT),
+    ("openai-jsonl", lines({**OPENAI, "created": "2026-11-01T00:00:00Z"}), Options(), [TYPED],
+     Table.IF_FIRST_ROWS_FIT),
+    # a log opening with chunks keeps the last chunk with usage: a window over line numbers
+    ("openai-jsonl", lines(CHUNK), Options(), [TEXT], Table.IF_FIRST_ROWS_FIT),
+    # Claude Code's records grow: never the lean table; a row filter and a window need lines
+    ("anthropic", lines({"type": "assistant", "message": {"usage": {"input_tokens": 1}}}), Options(), [TEXT],
+     Table.FULL),
+    # a column the format reads but the file lacks is empty on every row: it decides nothing
+    ("openrouter-csv", csv("generation_id", "created_at", "tokens_prompt", "model_permaslug"), Options(),
+     [CSV, TEXT], Table.LEAN),
+    ("openrouter-csv", csv("generation_id", "created_at", "tokens_prompt", "model_permaslug", "provider_name"),
+     Options(), [CSV, TEXT], Table.IF_FIRST_ROWS_FIT),
+    ("generic", csv(*GENERIC_HEADER), Options(), [CSV, TEXT], Table.LEAN),
+    # with --provider, a file's own provider becomes the upstream one, which the lean table leaves out
+    ("generic", csv(*GENERIC_HEADER, "provider"), Options(provider="ourtoken"), [CSV, TEXT],
+     Table.IF_FIRST_ROWS_FIT),
+    ("generic", csv(*GENERIC_HEADER, "provider"), Options(), [CSV, TEXT], Table.LEAN),
+    # rows without ids are named from their text, which the typed CSV reader does not keep
+    ("azure-trace", csv("TIMESTAMP", "ContextTokens", "GeneratedTokens"), Options(), [TEXT], Table.LEAN),
+], ids=["openai-epoch", "openai-text-time", "openai-stream", "anthropic", "openrouter", "openrouter-upstream",
+        "generic-csv",
+        "generic-provider-given", "generic-provider-own", "azure-derived-ids"])
+def test_a_shipped_format_and_a_sample_give_this_plan(name, sample, options, reads, table):
+    made = plan(by_name(name), sample, options)
+    assert [r.kind for r in made.clean] == reads
+    assert made.table is table
+    assert made.staged.kind is ReadKind.STAGED
+    assert made.format == name and made.shape == sample.shape
+    assert made.explain().splitlines()[1] == "reads, in turn: " + " -> ".join([*(r.value for r in reads), "staged"])
+
+
+def test_a_zone_given_keeps_the_time_from_the_typed_csv_reader():
+    sample = csv(*GENERIC_HEADER)
+    assert "'timestamp': 'TIMESTAMPTZ'" in plan(by_name("generic"), sample, Options()).clean[0].sql
+    zoned = plan(by_name("generic"), sample, Options(tz="Europe/Berlin"))
+    assert zoned.clean[0].kind is CSV and "'timestamp'" not in zoned.clean[0].sql
+    assert zoned.params["tz"] == "Europe/Berlin"
+
+
+def test_a_date_only_time_is_kept_as_text_by_the_typed_csv_reader():
+    sample = csv(*GENERIC_HEADER, rows=[dict.fromkeys(GENERIC_HEADER, "1") | {"timestamp": "2026-08-24"}])
+    made = plan(by_name("generic"), sample, Options())
+    assert made.clean[0].kind is CSV and "'timestamp'" not in made.clean[0].sql
+
+
+def test_what_the_person_typed_is_bound_never_spliced():
+    made = plan(by_name("generic"), csv(*GENERIC_HEADER), Options(provider="x'); DROP TABLE requests; --",
+                                                                 model="m'", source="s'"))
+    assert made.params == {"source": "s'", "provider": "x'); DROP TABLE requests; --", "model": "m'",
+                           "cached_included": None}
+    assert all("DROP TABLE" not in r.sql for r in (*made.clean, made.staged))
+
+
+def test_a_format_for_another_shape_is_refused_with_what_it_reads():
+    with pytest.raises(ValueError, match="format openrouter-csv reads csv files, but this file is lines"):
+        plan(by_name("openrouter-csv"), lines(OPENAI), Options())
+
+
+def test_a_format_that_reads_the_record_whole_keeps_the_line_reader():
+    tokens = {"prompt_tokens": j("$.usage.input_tokens")}
+    assert kinds(lines_format(**tokens), lines()) == [TYPED]
+    whole = sql("CASE WHEN json_exists({d}, '$.usage') THEN NULL END", d=DOC)
+    assert kinds(lines_format(**tokens, problem=whole), lines()) == [TEXT]
+    # a field read whole and through: no single STRUCT type holds both
+    assert kinds(lines_format(**tokens, output=j("$.usage")), lines()) == [TEXT]
+
+
+def test_keys_that_differ_only_in_case_are_read_from_the_object_whole():
+    # STRUCT field names ignore case: top-level `usage` and `Usage` clash, and have no typed read
+    assert kinds(lines_format(prompt_tokens=j("$.usage.x"), output=j("$.Usage.x")), lines()) == [TEXT]
+    inner = plan(lines_format(prompt_tokens=j("$.usage.input_tokens"), output=j("$.usage.Input_tokens")),
+                 lines(), Options())
+    assert inner.clean[0].kind is TYPED
+    assert "json_extract_string(src.\"usage\", '$.Input_tokens')" in inner.clean[0].sql
+
+
+def test_keys_that_need_quoting_are_quoted_in_the_struct():
+    from dashboard.ingest.fields import Json
+    made = plan(lines_format(model=Json(("odd key", "it's"))), lines({"odd key": {}}), Options())
+    assert made.clean[0].kind is TYPED
+    assert 'src."odd key"."it\'s" AS "model"' in made.clean[0].sql
+    assert "'odd key': 'STRUCT(\"id\" VARCHAR)'" not in made.clean[0].sql
+    assert "'odd key': 'STRUCT(\"it''s\" VARCHAR)'" in made.clean[0].sql
+
+
+def test_an_object_no_sample_record_has_is_read_as_one_json_value():
+    fmt = lines_format(prompt_tokens=j("$.usage.input_tokens"), output=j("$.response.usage.input_tokens"))
+    read = plan(fmt, lines({"usage": {"input_tokens": 3}}), Options()).clean[0].sql
+    assert "'response': 'JSON'" in read and "'usage': 'STRUCT(" in read
+    assert "json_extract_string(src.\"response\", '$.usage.input_tokens')" in read
+    assert "'response': 'STRUCT(" in plan(fmt, lines({"response": {}}), Options()).clean[0].sql
+
+
+def test_a_time_is_read_as_a_number_only_where_the_sample_holds_it_so_and_nothing_else_reads_it():
+    fmt = lines_format(ts=first(j("$.created"), j("$.t")), model=j("$.model"))
+    assert kinds(fmt, lines({"created": 1790000000})) == [EPOCH, TYPED]
+    for records in ([{"created": "1790000000"}], [{"created": True}], [{"created": 17}, {"created": "x"}], [{}]):
+        assert kinds(fmt, lines(*records)) == [TYPED]
+    again = lines_format(ts=first(j("$.created"), j("$.t")), model=j("$.created"))
+    assert kinds(again, lines({"created": 1790000000})) == [TYPED]
+
+
+def test_a_row_filter_or_derived_ids_take_line_numbers_and_no_typed_json_read():
+    tokens = {"prompt_tokens": j("$.usage.input_tokens")}
+    filtered = replace(lines_format(**tokens), keep=sql("{t} = 'message'", t=j("$.type")))
+    assert kinds(filtered, lines()) == [TEXT]
+    assert "row_number() OVER ()" in plan(filtered, lines(), Options()).staged.sql
+    no_ids = Format(name="t", source="t", shapes=("lines",), sniff=lambda s: 0, fields=tokens)
+    assert kinds(no_ids, lines()) == [TEXT]
+
+
+def test_a_declared_field_that_is_no_extracted_column_is_refused():
+    with pytest.raises(ValueError, match=r"not an extracted column: \['tokens'\]"):
+        plan(lines_format(tokens=j("$.usage.input_tokens")), lines(), Options())
