@@ -52,22 +52,22 @@ def build(path: Path, rows: int, days: int = DAYS, end: datetime | None = None) 
 
 
 def pages(view, month: str, tz: str) -> dict[str, Callable[[], object]]:
-    from dashboard import cache
+    from dashboard.appdata import reads
 
     f, grain = view.filters, view.grain
     return {
-        "sidebar": lambda: [cache.distinct_values(n) for n in ("provider", "model", "project", "api_key", "tag")],
-        "overview": lambda: (cache.kpis(f, grain), cache.spend_over_time(f, grain, "model"),
-                             cache.cache_rate_over_time(f, grain), cache.top(f, "model"), cache.top(f, "project")),
-        "explore": lambda: (cache.group_by(f, ("model",), None), cache.raw_rows(f, 0)),
-        "explore 2 dims x day": lambda: cache.group_by(f, ("project", "api_key"), "day"),
-        "cache": lambda: (cache.kpis(f, grain), cache.cache_rate_over_time(f, grain, True),
-                          cache.cache_write_over_time(f, grain), cache.largest_uncached(f)),
-        "statement": lambda: (cache.months_with_data(tz), cache.month_statement(month, tz, f)),
-        "statement CSV+xlsx": lambda: [cache.statement_file(month, tz, f, k) for k in ("CSV (by model)",
+        "sidebar": lambda: [reads.distinct_values(n) for n in ("provider", "model", "project", "api_key", "tag")],
+        "overview": lambda: (reads.kpis(f, grain), reads.spend_over_time(f, grain, "model"),
+                             reads.cache_rate_over_time(f, grain), reads.top(f, "model"), reads.top(f, "project")),
+        "explore": lambda: (reads.group_by(f, ("model",), None), reads.raw_rows(f, 0)),
+        "explore 2 dims x day": lambda: reads.group_by(f, ("project", "api_key"), "day"),
+        "cache": lambda: (reads.kpis(f, grain), reads.cache_rate_over_time(f, grain, True),
+                          reads.cache_write_over_time(f, grain), reads.largest_uncached(f)),
+        "statement": lambda: (reads.months_with_data(tz), reads.month_statement(month, tz, f)),
+        "statement CSV+xlsx": lambda: [reads.statement_file(month, tz, f, k) for k in ("CSV (by model)",
                                                                                         "Excel (.xlsx)")],
-        "statement FOCUS CSV": lambda: cache.statement_file(month, tz, f, "FOCUS CSV"),
-        "prices": lambda: (cache.route_comparison(8000, 4000, 500), cache.price_history("openai", "gpt-4o-mini")),
+        "statement FOCUS CSV": lambda: reads.statement_file(month, tz, f, "FOCUS CSV"),
+        "prices": lambda: (reads.route_comparison(8000, 4000, 500), reads.price_history("openai", "gpt-4o-mini")),
     }
 
 
@@ -126,9 +126,10 @@ def main() -> None:
 
     os.environ["USAGE_DB"] = str(args.db)
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    from dashboard import cache, state
+    from dashboard import state
+    from dashboard.appdata import store
 
-    wh = cache.warehouse()
+    wh = store.warehouse()
     rows = wh.query("SELECT count(*) FROM requests").fetchone()[0]
     last = wh.query("SELECT max(ts) FROM requests").fetchone()[0].date()
     tz = "UTC"
@@ -140,7 +141,7 @@ def main() -> None:
     print(f"{'page':<22}{'cold s':>9}{'cold CPU s':>11}{'warm s':>9}   "
           f"goal (cold < {COLD_GOAL_S}, warm < {WARM_GOAL_S})")
     for name, load in pages(view, month, tz).items():
-        cache.clear_data()
+        store.clear()
         cold, cold_cpu = _best(load, 1)
         warm, _ = _best(load, args.repeat)
         ok = "ok" if cold < COLD_GOAL_S and warm < WARM_GOAL_S else "MISSED"

@@ -17,7 +17,8 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import cache, gate, state  # noqa: E402
+from dashboard import gate, state  # noqa: E402
+from dashboard.appdata import reads, store, writes  # noqa: E402
 from dashboard.errors import DashboardError  # noqa: E402
 from pricing import PricingError  # noqa: E402
 
@@ -44,7 +45,7 @@ PAGES = {
 gate.guard()
 
 try:
-    wh = cache.warehouse()
+    wh = store.warehouse()
 except (DashboardError, PricingError) as e:
     st.error(f"Cannot open the warehouse: {e}")
     st.stop()
@@ -54,11 +55,11 @@ if wh.notice:
 page = st.navigation(PAGES)
 try:
     state.sidebar()
-    if cache.showing_demo():
+    if reads.showing_demo():
         with st.sidebar:
             st.info("Showing **demo data**: generated traffic, not yours. Import your logs, then clear it.")
             if st.button("Clear demo data", key="clear_demo"):
-                removed = cache.clear_demo()
+                removed = writes.clear_demo()
                 st.toast(f"Removed {removed:,} demo requests")
                 st.rerun()
     page.run()

@@ -16,17 +16,19 @@ from typing import NoReturn
 from dashboard.errors import DashboardError, UsageError
 from pricing import PricingError
 
-COMMAND_MODULES = [
-    # one line per command module in dashboard/commands/
-    "import_logs",
-    "report",
-    "demo",
-    "scenario",
-    "forecast",
-    "simulate_cache",
-    "call",
-    "eval",
-]
+# Each command's name and its module in dashboard/commands/. Only the named command's module
+# is imported: the modules pull in pandas, statsmodels and the like, and each costs start-up
+# time that a command which does not need them should not pay.
+COMMANDS = {
+    "import": "import_logs",
+    "report": "report",
+    "demo": "demo",
+    "scenario": "scenario",
+    "forecast": "forecast",
+    "simulate-cache": "simulate_cache",
+    "call": "call",
+    "eval": "eval",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,16 +38,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of just `command` when it names one (the others are listed
+    by name only, so a typo still gets argparse's "invalid choice" with the list)."""
     parser = Parser(prog="python -m dashboard", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"dashboard.commands.{name}").register(sub)
+    for name, module in COMMANDS.items():
+        if command in (None, name):
+            importlib.import_module(f"dashboard.commands.{module}").register(sub)
+        elif command in COMMANDS:
+            sub.add_parser(name)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.func(args))
     except (DashboardError, PricingError) as e:

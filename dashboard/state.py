@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard.appdata import reads
 from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 
@@ -159,7 +159,7 @@ def sidebar() -> View:
         first, last = date_bounds(preset, today, custom)
         selected: dict[str, list[str]] = {}
         for name, (label, _, _) in FILTERS.items():
-            options = cache.distinct_values(name)
+            options = reads.distinct_values(name)
             key = f"f_{name}"
             if key in st.session_state:  # a value from the URL or another file that is not here any more
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]

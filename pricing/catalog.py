@@ -46,18 +46,21 @@ MAX_RATE_DECIMALS = 6
 MAX_RATE_PER_MTOK = Decimal(10_000)
 RATE_RULE = f"rates are per 1M tokens, from 0 to {MAX_RATE_PER_MTOK:,} with at most {MAX_RATE_DECIMALS} decimals"
 
+# The rates a period, window or tier has, in the order files list them.
+REQUIRED_RATES = ("input", "output", "cache_read", "cache_write")
+OPTIONAL_RATES = ("cache_write_1h", "reasoning")
+RATE_KEYS = (*REQUIRED_RATES, *OPTIONAL_RATES)
+
 _log = logging.getLogger(__name__)
 
-_RATE_KEYS = ("input", "output", "cache_read", "cache_write")
-_OPTIONAL_RATE_KEYS = ("cache_write_1h", "reasoning")
 _ROUTE_KEYS = {"provider", "name", "base_url", "currency", "upstream", "factor", "upstream_listed"}
 _MODEL_KEYS = {"id", "aliases", "periods"}
 _PERIOD_KEYS = {
     "effective_from", "source", "checked", "currency", "windows", "tiers",
-    *_RATE_KEYS, *_OPTIONAL_RATE_KEYS,
+    *RATE_KEYS,
 }
-_WINDOW_KEYS = {"name", "weekdays", "hours", *_RATE_KEYS, *_OPTIONAL_RATE_KEYS}
-_TIER_KEYS = {"above_prompt_tokens", *_RATE_KEYS, *_OPTIONAL_RATE_KEYS}
+_WINDOW_KEYS = {"name", "weekdays", "hours", *RATE_KEYS}
+_TIER_KEYS = {"above_prompt_tokens", *RATE_KEYS}
 
 
 @dataclass(frozen=True)
@@ -329,8 +332,8 @@ def _rate(obj: Mapping[str, Any], key: str, file: str, where: str, required: boo
 
 
 def _rates(obj: Mapping[str, Any], file: str, where: str) -> Rates:
-    req = {k: _rate(obj, k, file, where, True) for k in _RATE_KEYS}
-    opt = {k: _rate(obj, k, file, where, False) for k in _OPTIONAL_RATE_KEYS}
+    req = {k: _rate(obj, k, file, where, True) for k in REQUIRED_RATES}
+    opt = {k: _rate(obj, k, file, where, False) for k in OPTIONAL_RATES}
     return Rates(**req, **opt)  # type: ignore[arg-type]
 
 

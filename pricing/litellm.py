@@ -26,13 +26,15 @@ prices is skipped.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
+
+from pricing.catalog import RATE_KEYS
+from pricing.catalog_writer import Commented, to_toml
 
 __all__ = ["Conversion", "Skipped", "convert_litellm", "convert_litellm_report"]
 
@@ -52,7 +54,6 @@ _FIELDS = {  # LiteLLM base field -> catalog rate
     "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
     "output_cost_per_reasoning_token": "reasoning",
 }
-_RATE_ORDER = ("input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning")
 
 
 @dataclass(frozen=True)
@@ -156,37 +157,29 @@ def _model_id(key: str, provider: str) -> str:
     return key[len(prefix) :] if key.lower().startswith(prefix) else key
 
 
-def _toml_str(text: str) -> str:
-    return json.dumps(text)  # a JSON string is a valid TOML basic string
+HEADER = (
+    "# Converted from LiteLLM's model_prices_and_context_window.json.\n"
+    "# Rates are USD per 1M tokens; see docs/catalog.md for the format.\n"
+)
 
 
-def _rate_lines(rates: Mapping[str, Decimal], indent: str = "") -> str:
-    return "".join(f"{indent}{k} = {_fmt(rates[k])}\n" for k in _RATE_ORDER if k in rates)
+def _ordered(rates: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {k: rates[k] for k in RATE_KEYS if k in rates}
 
 
 def _render(provider: str, models: list[_Model], checked: date, source: str) -> str:
-    out = [
-        "# Converted from LiteLLM's model_prices_and_context_window.json.\n",
-        "# Rates are USD per 1M tokens; see docs/catalog.md for the format.\n",
-        "[route]\n",
-        f"provider = {_toml_str(provider)}\n",
-        f"name = {_toml_str(provider)}\n",
-        'currency = "USD"\n',
-    ]
+    entries = []
     for m in models:
-        out.append("\n[[models]]\n")
-        out.extend(f"# rounded: {note}\n" for note in m.notes)
-        out.append(f"id = {_toml_str(m.id)}\n")
+        period: dict[str, Any] = {"source": f"{source} ({m.key})", "checked": checked, **_ordered(m.rates)}
+        if m.tiers:
+            period["tiers"] = [{"above_prompt_tokens": n, **_ordered(tier)} for n, tier in m.tiers]
+        entry: dict[str, Any] = {"id": m.id}
         if m.aliases:
-            out.append("aliases = [" + ", ".join(_toml_str(a) for a in m.aliases) + "]\n")
-        out.append("\n[[models.periods]]\n")
-        out.append(f"source = {_toml_str(f'{source} ({m.key})')}\n")
-        out.append(f"checked = {checked.isoformat()}\n")
-        out.append(_rate_lines(m.rates))
-        for threshold, tier in m.tiers:
-            out.append(f"\n  [[models.periods.tiers]]\n  above_prompt_tokens = {threshold}\n")
-            out.append(_rate_lines(tier, "  "))
-    return "".join(out)
+            entry["aliases"] = m.aliases
+        entry["periods"] = [period]
+        entries.append(Commented(entry, (f"rounded: {note}" for note in m.notes)))
+    doc = {"route": {"provider": provider, "name": provider, "currency": "USD"}, "models": entries}
+    return to_toml(doc, HEADER)
 
 
 def convert_litellm_report(data: Mapping[str, Any], *, checked: date, source: str) -> Conversion:

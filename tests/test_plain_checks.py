@@ -30,7 +30,6 @@ KNOWN_LONG = [
 # (file, qualified name): cyclomatic complexity over MAX_COMPLEXITY today.
 KNOWN_COMPLEX = [
     ("dashboard/live/client.py", "_Reader.event"),
-    ("dashboard/prices_local.py", "_write_period"),
 ]
 
 

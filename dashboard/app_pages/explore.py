@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import cache, exports, state
+from dashboard import exports, state
+from dashboard.appdata import reads
 from dashboard.charts import figures, tables
 from dashboard.charts import format as fmt
 from dashboard.warehouse.explore import GROUPS
@@ -22,7 +23,7 @@ if not dims:
 if "tag" in dims:
     st.caption("A request with several tags counts once under each of its tags.")
 
-frame = tables.explore_table(cache.group_by(view.filters, tuple(dims), None if grain == "none" else grain))
+frame = tables.explore_table(reads.group_by(view.filters, tuple(dims), None if grain == "none" else grain))
 metrics = tables.chart_metrics(frame)
 metric = right.selectbox("Chart", metrics, index=metrics.index("cost_usd"), key="explore_metric",
                          format_func=tables.label)
@@ -36,5 +37,5 @@ b.download_button("Download Parquet", tables.parquet_bytes(frame), "explore.parq
 
 with st.expander("Raw requests"):
     page_no = st.number_input("Page (100 rows each, newest first)", min_value=1, value=1, step=1, key="raw_page")
-    raw = cache.raw_rows(view.filters, int(page_no) - 1)
+    raw = reads.raw_rows(view.filters, int(page_no) - 1)
     st.dataframe(tables.display(raw), column_config=tables.column_config(raw, "$%.6f"), hide_index=True)

@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from dashboard import cache, exports
+from dashboard import exports
 from dashboard.app_pages.importing import workspace
 from dashboard.app_pages.importing.choices import file_choices
 from dashboard.app_pages.importing.preview import priced_preview
 from dashboard.app_pages.importing.words import page_words
+from dashboard.appdata import reads, store, writes
 from dashboard.errors import DashboardError
 
 st.title("Import logs")
 st.caption("Each file is imported in one transaction: all of its valid rows land, or nothing does. "
            "Requests already in the warehouse (same source and id) are counted as duplicates.")
-if cache.warehouse().read_only:
+if store.warehouse().read_only:
     st.warning("The warehouse is open read-only: imports are disabled.")
     st.stop()
 
@@ -28,11 +29,11 @@ plans = []
 for up in uploads or []:
     with st.expander(f"{up.name} ({up.size:,} bytes)", expanded=True):
         try:
-            detected, headers, guessed = cache.inspect_upload(up, up.name)
+            detected, headers, guessed = reads.inspect_upload(up, up.name)
         except DashboardError as e:
             st.error(page_words(str(e)))
             continue
-        names = cache.format_names()
+        names = reads.format_names()
         fmt = st.selectbox("Format", names, index=names.index(detected or "generic"), key=f"fmt_{up.file_id}",
                            help="Detected from the file; change it when detection is wrong.")
         st.caption(f"Detected format: **{detected or 'not recognised (map the columns below)'}**")
@@ -40,8 +41,8 @@ for up in uploads or []:
         if choices is None:
             continue
         try:
-            decision = cache.decide_upload(up, up.name, fmt, choices.options)
-            _, columns, rows = cache.preview_upload(up, up.name, fmt, decision.options)
+            decision = reads.decide_upload(up, up.name, fmt, choices.options)
+            _, columns, rows = reads.preview_upload(up, up.name, fmt, decision.options)
         except DashboardError as e:
             st.error(page_words(str(e)))
             continue
@@ -50,7 +51,7 @@ for up in uploads or []:
             continue
         for note in decision.notes:
             st.info(note)
-        frame, unpriced = priced_preview(columns, rows, cache.catalog())
+        frame, unpriced = priced_preview(columns, rows, store.catalog())
         for note in unpriced:
             st.warning(page_words(note) + ". Add a price on the Prices page, or choose the Provider or Model override.")
         frame["Problem"] = frame["Problem"].map(lambda v: page_words(v) if isinstance(v, str) else v)
@@ -63,8 +64,8 @@ if plans and st.button(f"Import {len(plans)} file(s)", type="primary", key="impo
     for i, (up, fmt, options, profile) in enumerate(plans):
         bar.progress(i / len(plans), text=f"Importing {up.name}")
         try:
-            results[up.file_id] = (up.name, cache.import_upload(up, up.name, fmt, options), None)
-            cache.save_profile(profile)
+            results[up.file_id] = (up.name, writes.import_upload(up, up.name, fmt, options), None)
+            writes.save_profile(profile)
         except DashboardError as e:
             results[up.file_id] = (up.name, None, page_words(str(e)))
     bar.progress(1.0, text="Done")
@@ -85,7 +86,7 @@ for name, result, error in (v for k, v in st.session_state.get("import_results",
         st.caption(f"Of the duplicates, {result.updated:,} were logged mid-reply before: "
                    "their usage is now the final one.")
     if result.rejected:
-        rejected = cache.rejected_rows(result.import_id)
+        rejected = reads.rejected_rows(result.import_id)
         if "reason" in rejected.columns:
             rejected["reason"] = rejected["reason"].map(lambda v: page_words(v) if isinstance(v, str) else v)
         st.download_button("Download rejected rows (CSV)", exports.to_csv(rejected), f"rejected-{name}.csv",
@@ -93,4 +94,4 @@ for name, result, error in (v for k, v in st.session_state.get("import_results",
 
 workspace.profiles()
 st.subheader("Import history")
-st.dataframe(cache.import_history(), hide_index=True, key="import_history")
+st.dataframe(reads.import_history(), hide_index=True, key="import_history")

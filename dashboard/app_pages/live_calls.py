@@ -6,8 +6,8 @@ the calls, the prices and the recording are dashboard/live/ (no Streamlit there)
 
 import streamlit as st
 
-from dashboard import cache
 from dashboard.app_pages.live import tabs, widgets
+from dashboard.appdata import reads
 from dashboard.charts import tables
 
 st.title("Live calls")
@@ -34,4 +34,4 @@ with compare:
 with st.expander("Recorded calls, failed ones included"):
     st.caption("Every recorded call with its outcome. Only calls that succeeded are requests: spend, request counts "
                "and cache figures count those.")
-    st.dataframe(tables.display(cache.live_call_log()), hide_index=True, key="live_call_log")
+    st.dataframe(tables.display(reads.live_call_log()), hide_index=True, key="live_call_log")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
+from dashboard.appdata import reads
 from dashboard.charts import figures
 from dashboard.charts import format as fmt
 from dashboard.charts.kpis import overview_cards
@@ -13,13 +14,13 @@ view = state.current()
 st.title("Overview")
 st.caption(f"{view.label} · compared with the previous period of the same length · {fmt.ROUNDING_NOTE}")
 
-current, previous = cache.kpis(view.filters, view.grain)
+current, previous = reads.kpis(view.filters, view.grain)
 cards = overview_cards(current, previous)
 for row in (cards[:4], cards[4:]):
     for col, card in zip(st.columns(4), row, strict=False):
         col.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=True)
 
-approximate_usd, computed_usd = cache.approximate(view.filters)
+approximate_usd, computed_usd = reads.approximate(view.filters)
 if approximate_usd:
     st.caption(f"Of the computed {fmt.usd(computed_usd)}, {fmt.usd(approximate_usd)} is approximate.",
                help=APPROXIMATE_HELP)
@@ -36,14 +37,14 @@ split = st.segmented_control(
     format_func=lambda s: {"api_key": "API key", "bucket": "token bucket"}.get(s, s),
 ) or "model"
 st.plotly_chart(
-    figures.spend_over_time(cache.spend_over_time(view.filters, view.grain, split), view.grain, split),
+    figures.spend_over_time(reads.spend_over_time(view.filters, view.grain, split), view.grain, split),
     theme="streamlit", key="overview_spend",
 )
 st.plotly_chart(
-    figures.cache_hit_rate(cache.cache_rate_over_time(view.filters, view.grain), view.grain),
+    figures.cache_hit_rate(reads.cache_rate_over_time(view.filters, view.grain), view.grain),
     theme="streamlit", key="overview_cache",
 )
 left, right = st.columns(2)
 for col, dim, what in ((left, "model", "models"), (right, "project", "projects")):
-    col.plotly_chart(figures.top_spend(cache.top(view.filters, dim, grain=view.grain), what), theme="streamlit",
+    col.plotly_chart(figures.top_spend(reads.top(view.filters, dim, grain=view.grain), what), theme="streamlit",
                      key=f"top_{dim}")

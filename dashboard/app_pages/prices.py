@@ -4,21 +4,20 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard.appdata import reads, store, writes
 from dashboard.charts import figures, tables
 from dashboard.errors import DashboardError
-from dashboard.prices_local import OPTIONAL_RATES, REQUIRED_RATES
 from pricing import PricingError
-from pricing.catalog import RATE_RULE
+from pricing.catalog import OPTIONAL_RATES, RATE_RULE, REQUIRED_RATES
 
 st.title("Prices")
-catalog = cache.catalog()
-problems = cache.price_problems()
+catalog = store.catalog()
+problems = reads.price_problems()
 for problem in problems:
     st.warning(f"Left out of the prices, the rest of the file applies: {problem}. Fix or remove that entry in "
                f"{problem.file}, then reload the prices; {RATE_RULE}.", icon=":material/warning:")
 if problems and st.button("Reload the prices from the files", key="reload_prices"):
-    cache.reload_prices()
+    writes.reload_prices()
     st.rerun()
 st.caption("Rates in USD (or the route's currency) per 1M tokens, exact as published; the source of each is listed. "
            "A saved override re-prices all history at once.")
@@ -32,7 +31,7 @@ a, b, c = st.columns(3)
 prompt = a.number_input("Prompt tokens", min_value=0, value=8000, step=500, key="typical_prompt")
 cached = b.number_input("of which served from cache", min_value=0, value=4000, step=500, key="typical_cached")
 output = c.number_input("Output tokens", min_value=0, value=500, step=100, key="typical_output")
-routes = cache.route_comparison(int(prompt), int(cached), int(output))
+routes = reads.route_comparison(int(prompt), int(cached), int(output))
 st.plotly_chart(figures.route_costs(routes, "Cost of the request by route, cheapest at the top"),
                 theme="streamlit", key="routes_chart")
 st.dataframe(tables.display(routes), column_config=tables.column_config(routes, "$%.6f"), hide_index=True,
@@ -42,7 +41,7 @@ st.subheader("Price history")
 names = [f"{m.provider}/{m.id}" for m in catalog.models]
 chosen = st.selectbox("Model", names, key="history_model")
 provider, model = chosen.split("/", 1)
-history = cache.price_history(provider, model)
+history = reads.price_history(provider, model)
 st.plotly_chart(figures.price_history(tables.history_frame(history), f"{chosen}: USD per 1M tokens"),
                 theme="streamlit", key="history_chart")
 
@@ -58,14 +57,14 @@ with st.form("discount", clear_on_submit=False):
     if st.form_submit_button("Apply discount and re-price", type="primary"):
         d_provider, d_model = d_route.split("/", 1)
         try:
-            cache.save_discount(d_provider, d_model, d_percent.strip(), d_since, d_source)
+            writes.save_discount(d_provider, d_model, d_percent.strip(), d_since, d_source)
         except (DashboardError, PricingError) as e:
             st.error(f"Not saved: {e}")
         else:
             st.success(f"Saved {d_percent.strip()} % off {d_route} from {d_since}; all history is re-priced.")
 
 st.subheader("Add a price override")
-st.caption(f"Saved to {cache.local_prices_path()} (git-ignored). Rates per 1M tokens, written exactly as typed.")
+st.caption(f"Saved to {store.local_prices_path()} (git-ignored). Rates per 1M tokens, written exactly as typed.")
 with st.form("override", clear_on_submit=False):
     a, b = st.columns(2)
     o_provider = a.text_input("Provider (route as billed)", value=provider, key="o_provider")
@@ -79,7 +78,7 @@ with st.form("override", clear_on_submit=False):
     source = b.text_input("Source (contract, invoice or page)", key="o_source")
     if st.form_submit_button("Save and re-price history", type="primary"):
         try:
-            cache.save_price(o_provider, o_model, {k: v for k, v in rates.items() if v.strip()},
+            writes.save_price(o_provider, o_model, {k: v for k, v in rates.items() if v.strip()},
                              None if whole else since, source)
         except (DashboardError, PricingError) as e:
             st.error(f"Not saved: {e}")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
+from dashboard.appdata import reads
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
 from dashboard.state import ZONES
@@ -19,7 +20,7 @@ st.title("Statement")
 left, right = st.columns(2)
 tz = left.selectbox("Billing time zone", ZONES, index=ZONES.index(view.filters.tz), key="statement_tz",
                     help="Month boundaries follow this zone; providers usually bill in UTC.")
-months = cache.months_with_data(tz)
+months = reads.months_with_data(tz)
 if not months:
     st.info("No requests yet: import logs on the Import page.")
     st.stop()
@@ -33,7 +34,7 @@ st.caption(f"{shown_month} in {tz}; the sidebar's provider, model, project, key 
            f"its dates do not. Differences over {(FLAG_SHARE * 100).normalize()}% or ${FLAG_ABS_USD} are "
            f"highlighted. {fmt.ROUNDING_NOTE}")
 
-report = cache.month_statement(month, tz, view.filters)
+report = reads.month_statement(month, tz, view.filters)
 total = report.total
 a, b, c, d = st.columns(4)
 a.metric("Computed", fmt.usd(total.computed_usd, 2), border=True, help="From the price catalog.")
@@ -72,6 +73,6 @@ for tab, dim in zip(st.tabs(["By model", "By project", "By API key", "By provide
                   key=f"statement_{dim}")
 
 st.subheader("Downloads")
-downloads = cache.statement_downloads(month, tz, view.filters)
+downloads = reads.statement_downloads(month, tz, view.filters)
 for col, (label, (name, data, mime)) in zip(st.columns(len(downloads)), downloads.items(), strict=True):
     col.download_button(label, data, name, mime, key=f"download_{label}")

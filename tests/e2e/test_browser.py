@@ -19,7 +19,7 @@ from pathlib import Path
 from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, settle
 
 PAGES = {"overview": "", "explore": "explore", "cache": "caching", "forecast": "forecast", "statement": "statement",
-         "prices": "prices", "live-calls": "live_calls", "import": "import_logs"}
+         "prices": "prices", "live-calls": "live_calls", "import": "import_logs", "evaluate": "evaluate"}
 UPLOAD = (
     "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
     "2026-01-05T10:00:00Z,openai,gpt-4o-mini,100,20,e2e-1\n"

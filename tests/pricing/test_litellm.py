@@ -212,3 +212,16 @@ def test_a_catalog_rate_survives_litellm_float_encoding(rate: Decimal) -> None:
     text = convert_litellm(data, checked=CHECKED, source=SOURCE)["x"]
     line = next(ln for ln in text.splitlines() if ln.startswith("input = "))
     assert Decimal(line.removeprefix("input = ")) == rate
+
+
+def test_a_rounded_rate_of_a_model_named_with_a_newline_stays_a_comment(tmp_path: Path) -> None:
+    """The rounding note names the LiteLLM key; a newline in it must not start a line of TOML."""
+    key = 'odd\n[route]\nprovider = "evil"'
+    data = {key: {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 2.9999900000000002e-06,
+                  "output_cost_per_token": 1e-06}}
+    text = convert_litellm(data, checked=CHECKED, source=SOURCE)["x"]
+    path = tmp_path / "x.toml"
+    path.write_text(text, encoding="utf-8")
+    entry = load_catalog(paths=[path]).resolve(key, "x")
+    assert (entry.provider, entry.periods[0].rates.input) == ("x", Decimal("2.99999"))
+    assert "# rounded: odd\\n[route]" in text

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, exports
+from dashboard import exports
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY, planner_widget_values
+from dashboard.appdata import store
 from dashboard.charts import format as fmt
 from dashboard.evaluate import EvalRun, differences, run_json, side_by_side, summarize
 from dashboard.evaluate.figures import latency_chart, pass_rate_cost_chart, results_frame
@@ -42,7 +43,7 @@ def show(run: EvalRun) -> None:
 def planner(run: EvalRun) -> None:
     st.subheader("At scale")
     tasks = int(st.number_input("Tasks per day", min_value=1, value=1000, step=100, key="eval_tasks"))
-    rows = planner_rows(run, tasks, cache.catalog())
+    rows = planner_rows(run, tasks, store.catalog())
     st.dataframe(pd.DataFrame([{
         "target": r["target"],
         "tokens in / out per task": "—" if r["input_tokens_per_task"] is None else
@@ -66,7 +67,7 @@ def planner(run: EvalRun) -> None:
 
 
 def history() -> None:
-    runs = list_runs(cache.warehouse())
+    runs = list_runs(store.warehouse())
     if len(runs) < 2:
         st.caption("Two stored runs are needed for the regression view.")
         return
@@ -75,7 +76,7 @@ def history() -> None:
     a, b = st.columns(2)
     before = a.selectbox("Before", list(labels), index=1, format_func=labels.get, key="eval_before")
     after = b.selectbox("Now", list(labels), index=0, format_func=labels.get, key="eval_after")
-    rows = regressions(load_run(cache.warehouse(), before), load_run(cache.warehouse(), after))
+    rows = regressions(load_run(store.warehouse(), before), load_run(store.warehouse(), after))
     if not rows:
         st.success("No test that passed before fails now.")
     else:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache
 from dashboard.app_pages.live import widgets as live_widgets
 from dashboard.app_pages.live.forms import NO_KEY, KeyChoice, build_endpoint
+from dashboard.appdata import store
 from dashboard.errors import DashboardError
 from dashboard.evaluate import EvalRun, Suite, load_suite, parse_target, run_suite
 from dashboard.evaluate.runner import MAX_CONCURRENCY, MAX_REPEAT
@@ -68,7 +68,7 @@ def targets() -> list[Target] | None:
     out, notes = [], []
     try:
         for line in filter(None, (s.strip() for s in text.splitlines())):
-            spec = parse_target(line, cache.catalog())
+            spec = parse_target(line, store.catalog())
             choice = _key_for(spec.base_url)
             endpoint = build_endpoint(spec.base_url, spec.provider, choice, keys, os.environ,
                                       shared=live_widgets.shared_mode())
@@ -96,7 +96,7 @@ def run(suite: Suite, chosen: list[Target]) -> EvalRun | None:
         def progress(done: int, total: int) -> None:
             bar.progress(done / total, text=f"Run {done} of {total}")
 
-        wh = cache.warehouse()
+        wh = store.warehouse()
         try:
             result = run_suite(suite, chosen, repeat=repeat, concurrency=concurrency, on_progress=progress,
                                catalog=wh.catalog)

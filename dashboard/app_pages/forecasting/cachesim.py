@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard.appdata import planning, store
 from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.errors import DashboardError
@@ -29,7 +29,7 @@ def render() -> None:
     capacity = a.number_input("Capacity (blocks, 0 = unbounded)", min_value=0, value=0, step=1000,
                               key="fc_cs_capacity")
     ttl = b.number_input("TTL (seconds, 0 = unbounded)", min_value=0.0, value=0.0, step=60.0, key="fc_cs_ttl")
-    routes = sorted(m.route for m in cache.catalog().models)
+    routes = sorted(m.route for m in store.catalog().models)
     route = c.selectbox("Route", routes, index=routes.index(DEFAULT_ROUTE) if DEFAULT_ROUTE in routes else 0,
                         key="fc_cs_route")
     trace = (upload.name, upload.getvalue()) if upload is not None else path.strip()
@@ -38,7 +38,7 @@ def render() -> None:
         return
     try:
         with st.spinner("Replaying the trace…"):
-            (sim,) = cache.simulate_cache(trace, (int(capacity) or None,), float(ttl) or None, route)
+            (sim,) = planning.simulate_cache(trace, (int(capacity) or None,), float(ttl) or None, route)
     except (DashboardError, PricingError) as e:
         st.error(str(e))
         return
@@ -51,5 +51,5 @@ def render() -> None:
     d.metric("Cost without a cache", fmt.usd(sim.no_cache_cost_usd), border=True)
     if st.checkbox("Hit rate against capacity", key="fc_cs_curve"):
         with st.spinner("Replaying at each capacity…"):
-            sims = cache.simulate_cache(trace, (*CURVE_BLOCKS, None), float(ttl) or None, route)
+            sims = planning.simulate_cache(trace, (*CURVE_BLOCKS, None), float(ttl) or None, route)
         st.plotly_chart(charts.cache_curve(sims), theme="streamlit", key="fc_cs_chart")

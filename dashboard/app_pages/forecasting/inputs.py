@@ -7,8 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
+from dashboard.appdata import planning
 from dashboard.errors import DashboardError
 from dashboard.forecasts.scenario import ScenarioInputs, inputs_from_history
 
@@ -35,7 +36,8 @@ def dec(value: float | int) -> Decimal:
 def _use_my_traffic(view: state.View, routes: tuple[str, ...]) -> None:
     """Button callback: fill the inputs from the filtered history (runs before the widgets are drawn)."""
     try:
-        got = inputs_from_history(cache.traffic_history(view.filters), routes, months=int(st.session_state.fc_months))
+        history = planning.traffic_history(view.filters)
+        got = inputs_from_history(history, routes, months=int(st.session_state.fc_months))
     except DashboardError as e:
         st.session_state["fc_history_note"] = str(e)
         return

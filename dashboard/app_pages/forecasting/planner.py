@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
 from dashboard.app_pages.forecasting.inputs import scenario_inputs
+from dashboard.appdata import planning, store
 from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
@@ -23,14 +24,14 @@ def _monte_carlo(view: state.View, inputs: ScenarioInputs, cheapest: str) -> Non
     sims = b.number_input("Simulations", min_value=10, max_value=2000, value=200, step=50, key="fc_mc_sims")
     seed = c.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="fc_mc_seed")
     with st.spinner("Simulating…"):
-        months = cache.monte_carlo(view.filters, route, inputs.months, inputs.growth_pct, int(sims), int(seed))
+        months = planning.monte_carlo(view.filters, route, inputs.months, inputs.growth_pct, int(sims), int(seed))
     st.plotly_chart(charts.monte_carlo_fan(months, route), theme="streamlit", key="fc_mc_chart")
     table = charts.monte_carlo_table(months)
     st.dataframe(tables.display(table), column_config=tables.column_config(table), hide_index=True, key="fc_mc_table")
 
 
 def render(view: state.View) -> None:
-    catalog = cache.catalog()
+    catalog = store.catalog()
     routes = sorted(m.route for m in catalog.models)
     try:
         inputs = scenario_inputs(view, routes)

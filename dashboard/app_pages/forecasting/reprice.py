@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
+from dashboard.appdata import planning, store
 from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
@@ -18,7 +19,7 @@ from pricing import PricingError
 def render(view: state.View) -> None:
     st.caption("What would this history have cost on another route, with another price list, or at another cache "
                "hit rate? The same cost SQL with the prices, the route or the requests substituted.")
-    routes = sorted(m.route for m in cache.catalog().models)
+    routes = sorted(m.route for m in store.catalog().models)
     a, b = st.columns(2)
     route = a.selectbox("Route", [None, *routes], key="fc_rp_route",
                         format_func=lambda r: "as logged" if r is None else r)
@@ -32,7 +33,7 @@ def render(view: state.View) -> None:
         st.info("Choose a route, a price list or a cache hit rate to compare with the actual cost.")
         return
     try:
-        result = cache.reprice(view.filters, route, path.strip() or None,
+        result = planning.reprice(view.filters, route, path.strip() or None,
                                (upload.name, upload.getvalue()) if upload is not None else None,
                                Decimal(str(rate)) if use_rate else None)
     except (DashboardError, PricingError) as e:

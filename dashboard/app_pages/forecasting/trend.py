@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import state
+from dashboard.appdata import planning
 from dashboard.charts import forecast as charts
 from dashboard.charts import format as fmt
 from dashboard.charts import tables
@@ -23,11 +24,11 @@ def render(view: state.View) -> None:
                "season from 28 days, Holt's trend from 14, the last week's mean from 7.")
     horizon = st.slider("Days to forecast", 1, 90, 30, key="fc_horizon")
     try:
-        fc = cache.spend_forecast(view.filters, horizon)
+        fc = planning.spend_forecast(view.filters, horizon)
     except DashboardError as e:
         st.info(f"No forecast for this selection: {e}")
         return
-    st.plotly_chart(charts.spend_forecast(cache.daily_spend(view.filters), fc), theme="streamlit",
+    st.plotly_chart(charts.spend_forecast(planning.daily_spend(view.filters), fc), theme="streamlit",
                     key="fc_trend_chart")
     me, bt = fc.month_end, fc.backtest
     a, b, c, d = st.columns(4)

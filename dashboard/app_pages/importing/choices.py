@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import cache
+from dashboard.appdata import reads, store
 from dashboard.ingest import Options
 from dashboard.ingest.base import check_zone
 from dashboard.ingest.formats.generic import SYNONYMS
@@ -52,11 +52,11 @@ def _index(options: list[Any], value: Any) -> int:
 def file_choices(up: Any, fmt: str, headers: list[str], guessed: dict[str, str]) -> Choices | None:
     """Draw the controls for one upload; None (with the reason shown) when a choice is not usable."""
     uid = up.file_id
-    default_source = cache.format_sources()[fmt]
-    profile = matching_profile(up.name, fmt, headers, cache.import_profiles(), default_source)
+    default_source = reads.format_sources()[fmt]
+    profile = matching_profile(up.name, fmt, headers, reads.import_profiles(), default_source)
     if profile:
         st.caption(f"Choices from the saved profile of source **{profile.source}**, format **{profile.format}**.")
-    routes = [AS_IN_FILE, *sorted(cache.catalog().routes)]
+    routes = [AS_IN_FILE, *sorted(store.catalog().routes)]
     a, b = st.columns(2)
     provider = a.selectbox("Provider", routes, index=_index(routes, profile and profile.provider),
                            key=f"provider_{uid}_{fmt}",

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache
+from dashboard.appdata import reads, store, writes
 
 
 def default_routes() -> None:
-    saved = cache.default_routes()
+    saved = reads.default_routes()
     title = "Default routes: " + (", ".join(f"{v} → {r}" for v, r in saved.items()) if saved else "none set")
     with st.expander(title):
         st.caption("Say once which route a vendor's traffic goes through (DeepSeek's through OurToken, say). "
                    "A file whose rows name no provider, and whose models are all that vendor's, is then "
                    "imported as billed through that route, here and by `python -m dashboard import`. "
                    "A Provider chosen for a file wins; rows that name their provider keep it.")
-        catalog = cache.catalog()
+        catalog = store.catalog()
         resellers = sorted(name for name, r in catalog.routes.items() if r.upstream)
         vendors = sorted({r.upstream for r in catalog.routes.values() if r.upstream} | {
             name for name, r in catalog.routes.items() if not r.upstream})
@@ -27,18 +27,18 @@ def default_routes() -> None:
         offered = [n for n in resellers if catalog.routes[n].upstream == vendor] or sorted(catalog.routes)
         route = b.selectbox("goes through route", offered, key="default_route")
         if c.button("Save", key="save_default_route"):
-            cache.set_default_route(vendor, route)
+            writes.set_default_route(vendor, route)
             st.rerun()
         for saved_vendor, saved_route in saved.items():
             x, y = st.columns([4, 1])
             x.write(f"**{saved_vendor}** traffic goes through **{saved_route}**")
             if y.button("Delete", key=f"delete_route_{saved_vendor}"):
-                cache.delete_default_route(saved_vendor)
+                writes.delete_default_route(saved_vendor)
                 st.rerun()
 
 
 def profiles() -> None:
-    saved = cache.import_profiles()
+    saved = reads.import_profiles()
     if not saved:
         return
     st.subheader("Import profiles")
@@ -57,5 +57,5 @@ def profiles() -> None:
     pick = a.selectbox("Profile", names, key="profile_pick", label_visibility="collapsed")
     if b.button("Delete profile", key="delete_profile"):
         chosen = saved[names.index(pick)]
-        cache.delete_profile(chosen.source, chosen.format)
+        writes.delete_profile(chosen.source, chosen.format)
         st.rerun()

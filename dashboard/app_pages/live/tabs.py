@@ -8,12 +8,12 @@ import os
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY, planner_inputs, planner_widget_values
 from dashboard.app_pages.live import widgets as w
 from dashboard.app_pages.live.forms import other_targets, probe_prefix
 from dashboard.app_pages.live.results import call_rows, compare_rows, cost_rows, cost_text, facts, sample_rows
 from dashboard.app_pages.live.runs import run_compare, run_probe, run_sample, run_single
+from dashboard.appdata import store
 from dashboard.charts import format as fmt
 from dashboard.errors import LiveCallError
 from dashboard.live import CallResult, ChatRequest, Endpoint, Target
@@ -66,7 +66,7 @@ def single(settings: w.Settings, request: ChatRequest | None) -> None:
         endpoint = _endpoint(settings)
         if endpoint:
             with st.spinner("Calling…"):
-                result = run_single(endpoint, request, cache.warehouse().catalog)
+                result = run_single(endpoint, request, store.warehouse().catalog)
             w.record([result])
             st.session_state["live_single_result"] = result
     if result := st.session_state.get("live_single_result"):
@@ -82,7 +82,7 @@ def probe(settings: w.Settings, request: ChatRequest | None) -> None:
         endpoint = _endpoint(settings)
         if endpoint:
             bar = st.progress(0.0, text="Starting…")
-            result = run_probe(endpoint, request, prefix, n, _progress(bar), cache.warehouse().catalog)
+            result = run_probe(endpoint, request, prefix, n, _progress(bar), store.warehouse().catalog)
             w.record(result.results)
             st.session_state["live_probe_result"] = result
     if not (result := st.session_state.get("live_probe_result")):
@@ -109,7 +109,7 @@ def sample(settings: w.Settings, request: ChatRequest | None) -> None:
         endpoint = _endpoint(settings)
         if endpoint:
             bar = st.progress(0.0, text="Starting…")
-            report = run_sample(endpoint, request, n, conc, rpd, _progress(bar), cache.warehouse().catalog)
+            report = run_sample(endpoint, request, n, conc, rpd, _progress(bar), store.warehouse().catalog)
             w.record(report.results)
             st.session_state["live_sample"] = (report, endpoint.provider, request.model)
     if not (saved := st.session_state.get("live_sample")):
@@ -153,7 +153,7 @@ def comparison(settings: w.Settings, request: ChatRequest | None) -> None:
             bar = st.progress(0.0, text="Starting…")
             try:
                 result = run_compare(targets, request, n, st.session_state.get("live_sample_rpd"), _progress(bar),
-                                     cache.warehouse().catalog)
+                                     store.warehouse().catalog)
             except LiveCallError as e:
                 st.error(str(e))
             else:

@@ -16,10 +16,11 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import access, cache, gate
+from dashboard import access, gate
 from dashboard.app_pages.live.forms import NO_KEY, TYPED_KEY, KeyChoice, build_endpoint, build_request, preset_by_name
+from dashboard.appdata import store, writes
 from dashboard.errors import LiveCallError
-from dashboard.live import PRESETS, CallResult, ChatRequest, Endpoint, record_calls
+from dashboard.live import PRESETS, CallResult, ChatRequest, Endpoint
 from dashboard.live.keys import SECRETS_TABLE, NamedKey, named_keys
 
 
@@ -131,12 +132,10 @@ def record(results: Sequence[CallResult]) -> None:
     """Store the calls (source `live`) unless the person opted out; then refresh every cached chart."""
     if not results or not st.session_state.get("live_record", True):
         return
-    wh = cache.warehouse()
-    if wh.read_only:
+    if store.warehouse().read_only:
         st.info("The warehouse is open read-only: these calls were not recorded.")
         return
-    added, duplicates = record_calls(wh, results)
-    cache.clear_data()
+    added, duplicates = writes.record_live_calls(results)
     again = f" ({duplicates} already there)" if duplicates else ""
     failed = sum(not r.ok for r in results)
     left = f"; {failed} failed call(s) not recorded" if failed else ""

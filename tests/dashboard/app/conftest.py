@@ -6,7 +6,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app(db: Path, monkeypatch: pytest.MonkeyPatch):
     """An AppTest of the whole app over the fixture warehouse, all time, UTC."""
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
+    store.clear()
 
     def run(page: str | None = None, **params: str) -> AppTest:
         at = AppTest.from_file(fixture.APP, default_timeout=60)
@@ -39,6 +39,6 @@ def wh(db: Path):
 
     os.environ["USAGE_DB"] = str(db)
     try:
-        yield cache._open(str(db.resolve()))
+        yield store.warehouse()
     finally:
         del os.environ["USAGE_DB"]

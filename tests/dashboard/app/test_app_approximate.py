@@ -9,7 +9,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 from dashboard.charts.format import usd
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
@@ -31,7 +31,7 @@ def daily_app(tmp_path, monkeypatch):
     with Warehouse.open(db) as wh:
         import_file(wh, path)
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
+    store.clear()
 
     def run(page: str) -> AppTest:
         at = AppTest.from_file(fixture.APP, default_timeout=60)

@@ -8,7 +8,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.explore import distinct_values
 from dashboard.warehouse.queries import BLANK, Filters
@@ -48,7 +48,7 @@ def test_blank_is_offered_first_and_selects_requests_without_a_value(db):
 
 def test_sidebar_shows_none_and_filters_by_it(db, monkeypatch):
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
+    store.clear()
     at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params.update({"range": "all"})
     at.run()

@@ -19,7 +19,7 @@ from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from dashboard import cache
+from dashboard.appdata import reads, store
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters
 
@@ -78,7 +78,7 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", _KeptStorage)
     _KeptStorage.made.clear()
-    cache.clear_data()
+    store.clear()
     return db
 
 
@@ -130,7 +130,7 @@ def test_rejected_rows_download_neutralises_formula_cells(hostile_db):
 @pytest.mark.parametrize("label", ["CSV (by model)", "FOCUS CSV"])
 def test_statement_csv_downloads_neutralise_formula_cells(hostile_db, label):
     # The callables the Statement page's download buttons run when clicked.
-    downloads = cache.statement_downloads("2026-11", "UTC", Filters())
+    downloads = reads.statement_downloads("2026-11", "UTC", Filters())
     name, build, mime = downloads[label]
     assert mime == "text/csv" and name.endswith("2026-11.csv")
     header, *rows = _rows(build())

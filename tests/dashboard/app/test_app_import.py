@@ -9,7 +9,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 
 CSV = (
     "timestamp,provider,model,input_tokens,output_tokens,request_id\n"
@@ -24,16 +24,16 @@ ODD = "when,llm,sent,received\n2026-11-01T10:00:00Z,gpt-4o-mini,100,20\n"
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     db = fixture.build(tmp_path / "import.duckdb", n=10)
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"), default_timeout=60)
+    store.clear()
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     at.switch_page("app_pages/import_logs.py").run()
-    return at, db
+    return at
 
 
 def test_upload_preview_import_and_history(fresh):
-    at, db = fresh
+    at = fresh
     at.file_uploader[0].set_value([("calls.csv", CSV.encode(), "text/csv")]).run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -46,13 +46,13 @@ def test_upload_preview_import_and_history(fresh):
     history = at.dataframe[-1].value
     # The register names the upload as the person knows it, not the temporary copy's path.
     assert history.iloc[0]["file_name"] == "calls.csv" and history.iloc[0]["rows_added"] == 2
-    wh = cache._open(str(db.resolve()))
+    wh = store.warehouse()
     assert wh.query("SELECT count(*) FROM requests WHERE request_id IN ('a1', 'a2')").fetchone()[0] == 2
     assert not list(Path(tempfile.gettempdir()).glob("usage-upload-*/calls.csv"))  # the temp copy is gone
 
 
 def test_unrecognised_file_gets_a_mapping_form(fresh):
-    at, _ = fresh
+    at = fresh
     at.file_uploader[0].set_value([("odd.csv", ODD.encode(), "text/csv")]).run()
     assert not at.exception
     assert "not recognised" in " ".join(c.value for c in at.caption)
@@ -70,8 +70,8 @@ def test_unrecognised_file_gets_a_mapping_form(fresh):
     pytest.param("blob.csv", b"\x00\x01\x02" * 3000, "looks like a binary file", id="binary"),
 ])
 def test_refused_uploads_get_a_clear_message_and_change_nothing(fresh, name, data, message):
-    at, db = fresh
-    wh = cache._open(str(db.resolve()))
+    at = fresh
+    wh = store.warehouse()
     before = wh.query("SELECT count(*) FROM requests").fetchone()[0]
     at.file_uploader[0].set_value([(name, data, "text/csv")]).run()
     assert not at.exception

@@ -13,7 +13,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 from dashboard.warehouse import settings
 
 HEADER = "When,LLM,Sent,Cached,Received,Spend (USD),Call\n"
@@ -37,7 +37,7 @@ def jsonl(n: int = 8, model: str = "deepseek-v4-flash") -> bytes:
 def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     db = fixture.build(tmp_path / "import.duckdb", n=10)
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
+    store.clear()
 
     def open_page() -> AppTest:
         at = AppTest.from_file(fixture.APP, default_timeout=60)
@@ -47,7 +47,7 @@ def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         assert not at.exception, [e.message for e in at.exception]
         return at
 
-    return open_page, cache._open(str(db.resolve()))
+    return open_page, store.warehouse()
 
 
 def _widget(widgets, prefix: str):

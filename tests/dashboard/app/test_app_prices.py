@@ -9,7 +9,7 @@ import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.appdata import store
 from pricing import Usage, load_catalog, price_usage
 
 
@@ -19,17 +19,17 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     local = tmp_path / "prices.local.toml"
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setenv("PRICES_LOCAL", str(local))
-    cache.clear_data()
+    store.clear()
     at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
     at.switch_page("app_pages/prices.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    return at, db, local
+    return at, local
 
 
 def test_catalog_and_route_comparison(fresh):
-    at, _, local = fresh
+    at, local = fresh
     catalog = load_catalog(overlays=[local])
     assert len(at.dataframe[0].value) == len(catalog.models)
     routes = at.dataframe[1].value
@@ -41,7 +41,7 @@ def test_catalog_and_route_comparison(fresh):
 
 
 def test_override_reprices_history(fresh):
-    at, db, local = fresh
+    at, local = fresh
     at.text_input(key="o_provider").set_value("acme")
     at.text_input(key="o_model").set_value("acme-unpriced")
     for rate, value in {"input": "1.5", "output": "6", "cache_read": "0.15", "cache_write": "0"}.items():
@@ -51,7 +51,7 @@ def test_override_reprices_history(fresh):
     next(b for b in at.button if b.label.startswith("Save")).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "prices.local.toml" in local.name and "acme-unpriced" in local.read_text()
-    wh = cache._open(str(db.resolve()))
+    wh = store.warehouse()
     unpriced, cost = wh.query(
         f"SELECT count(*) FILTER (WHERE unpriced), sum(cost) FILTER (WHERE model = 'acme-unpriced') "
         f"FROM ({wh.priced_sql()})"
@@ -68,15 +68,15 @@ def test_override_reprices_history(fresh):
 
 @pytest.mark.slow
 def test_history_of_every_model_draws(fresh):
-    at, _, _ = fresh
+    at, _ = fresh
     for name in at.selectbox(key="history_model").options[:40]:
         at.selectbox(key="history_model").set_value(name).run()
         assert not at.exception, name
 
 
 def test_negotiated_discount_reprices_from_its_date(fresh):
-    at, db, local = fresh
-    wh = cache._open(str(db.resolve()))
+    at, local = fresh
+    wh = store.warehouse()
     where = "provider = 'openai' AND model = 'gpt-4o-mini'"
     first, before = wh.query(f"SELECT min(ts), sum(cost) FROM ({wh.priced_sql()}) WHERE {where}").fetchone()
     assert before > 0
@@ -126,7 +126,7 @@ def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp
     local.write_text(BAD_LOCAL, encoding="utf-8")
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setenv("PRICES_LOCAL", str(local))
-    cache.clear_data()
+    store.clear()
     at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
@@ -145,6 +145,6 @@ def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp
     at.button(key="reload_prices").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not [w for w in at.warning if "Left out of the prices" in w.value]
-    wh = cache._open(str(db.resolve()))
+    wh = store.warehouse()
     unpriced = wh.query(f"SELECT count(*) FILTER (WHERE unpriced) FROM ({wh.priced_sql()})").fetchone()[0]
     assert unpriced == 0

@@ -186,16 +186,15 @@ def test_cache_simulation_of_a_small_trace(app, wh, tmp_path):
 
 def test_planner_starts_from_a_live_sample_run(db, wh, monkeypatch):
     """The Live calls page leaves its run's route and traffic in the session; the planner opens on them."""
-    from pathlib import Path
-
+    import app_fixture as fixture
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import cache
     from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
+    from dashboard.appdata import store
 
     monkeypatch.setenv("USAGE_DB", str(db))
-    cache.clear_data()
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"), default_timeout=60)
+    store.clear()
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
     at.query_params.update({"range": "all"})
     at.session_state[PLANNER_KEY] = {"routes": ("anthropic/claude-haiku-4-5",)}
     at.session_state["fc_rpd"] = 100.0

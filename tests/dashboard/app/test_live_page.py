@@ -16,11 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from support.fake_server import FAKE_KEY, FakeOpenAI
 
-from dashboard import cache
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
 from dashboard.app_pages.live.forms import build_request, other_targets, parse_messages
 from dashboard.app_pages.live.results import compare_rows
 from dashboard.app_pages.live.runs import run_compare
+from dashboard.appdata import store
 from dashboard.charts.format import usd
 from dashboard.errors import LiveCallError
 from pricing import Usage, cost, default_catalog
@@ -49,7 +49,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OURTOKEN_API_KEY", FAKE_KEY)
     monkeypatch.setenv(KEY_VAR, FAKE_KEY)
     monkeypatch.setenv(AWS, AWS_VALUE)
-    cache.clear_data()
+    store.clear()
     return path
 
 
@@ -110,7 +110,7 @@ def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Pat
     assert not at.error, [e.value for e in at.error]
 
     assert fake.hits[0].headers["Authorization"] == f"Bearer {FAKE_KEY}"  # the key did travel, in its header
-    wh = cache._open(str(db.resolve()))
+    wh = store.warehouse()
     [(ts, provider, model, hint, input_t, cached_t, output_t, status)] = live_rows(wh)
     assert (provider, model, hint, input_t, cached_t, output_t, status) == (
         "ourtoken", "deepseek-v4-flash", "…" + FAKE_KEY[-4:], 5, 0, REPLY_TOKENS, "200"
@@ -147,7 +147,7 @@ def test_unknown_cost_is_said_never_zero(db: Path, fake: FakeOpenAI, model: str,
     assert not at.exception, [e.message for e in at.exception]
     assert any(w.value.startswith(f"Cost: {said}") for w in at.warning)
     assert not any("$0" in m.value for m in at.markdown)
-    assert len(live_rows(cache._open(str(db.resolve())))) == 1
+    assert len(live_rows(store.warehouse())) == 1
 
 
 def test_plain_http_to_a_remote_host_is_refused_on_the_page(db: Path, fake: FakeOpenAI) -> None:
@@ -155,7 +155,7 @@ def test_plain_http_to_a_remote_host_is_refused_on_the_page(db: Path, fake: Fake
     at.button(key="live_send").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("refusing plain http://" in e.value for e in at.error)
-    assert not fake.hits and not live_rows(cache._open(str(db.resolve())))
+    assert not fake.hits and not live_rows(store.warehouse())
 
 
 @pytest.mark.slow
@@ -167,7 +167,7 @@ def test_sample_run_reports_and_hands_numbers_to_the_planner(db: Path, fake: Fak
     at.checkbox(key="live_record").uncheck()
     at.button(key="live_sample_go").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert fake.count() == 4 and not live_rows(cache._open(str(db.resolve())))  # not recorded: opted out
+    assert fake.count() == 4 and not live_rows(store.warehouse())  # not recorded: opted out
     at.button(key="live_to_planner").click().run()
     plan = at.session_state[PLANNER_KEY]
     assert plan["routes"] == ("ourtoken/deepseek-v4-flash",) and plan["requests_per_day"] == 250
@@ -191,7 +191,7 @@ def test_cache_probe_table_and_token_weighted_hit_rate(db: Path, fake: FakeOpenA
     assert cached[0] == 0 and all(c > 0 and c % 64 == 0 for c in cached[1:]), cached
     rate = next(m.value for m in at.metric if m.label.startswith("Cache hit rate"))
     assert rate == f"{sum(cached) / sum(prompt) * 100:.1f}%"
-    rows = live_rows(cache._open(str(db.resolve())))
+    rows = live_rows(store.warehouse())
     assert [r[5] for r in rows] == cached and len(rows) == 3
 
 
@@ -264,7 +264,7 @@ def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkey
     assert field.proto.type == field.proto.PASSWORD
     leaks = [b for b in shown_bytes(at, skip=field) if FAKE_KEY.encode() in b]
     assert not leaks
-    assert live_rows(cache._open(str(db.resolve())))[0][3] == "…" + FAKE_KEY[-4:]
+    assert live_rows(store.warehouse())[0][3] == "…" + FAKE_KEY[-4:]
 
 
 def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
@@ -309,7 +309,7 @@ def test_a_preset_key_is_not_sent_to_another_url(db: Path, fake: FakeOpenAI) -> 
         f"{fake.base_url()}; set the base URL to https://api.ourtoken.ai/v1, paste a key of your own, or pick "
         "another key"
     ]
-    assert not fake.hits and not live_rows(cache._open(str(db.resolve())))
+    assert not fake.hits and not live_rows(store.warehouse())
 
 
 def test_picking_a_key_moves_the_base_url_to_its_own(db: Path, fake: FakeOpenAI) -> None:
@@ -360,7 +360,7 @@ def test_an_echoed_key_is_shown_and_stored_nowhere(db: Path, fake: FakeOpenAI, m
     assert fake.hits[0].headers["Authorization"] == f"Bearer {FAKE_KEY}"
     page = b"".join(shown_bytes(at))
     assert shown.encode() in page and not key_runs(page)
-    wh = cache._open(str(db.resolve()))
+    wh = store.warehouse()
     ids = [r[0] for r in wh.query("SELECT request_id FROM requests WHERE source = 'live'").fetchall()]
     wh.query("CHECKPOINT")
     assert not key_runs(" ".join(ids)) and not key_runs(db.read_bytes())

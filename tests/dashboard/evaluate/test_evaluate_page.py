@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
+from dashboard.appdata import store
 from dashboard.evaluate import summarize
 from dashboard.evaluate.summary import side_by_side
 
@@ -28,7 +28,7 @@ def page(tmp_path, prices_file, monkeypatch):
     monkeypatch.setenv("USAGE_DB", str(tmp_path / "usage.duckdb"))
     monkeypatch.setenv("PRICES_LOCAL", str(prices_file))
     monkeypatch.delenv("OURTOKEN_API_KEY", raising=False)
-    cache.clear_data()
+    store.clear()
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["range"] = "all"
     at.run()
@@ -51,7 +51,7 @@ def test_run_the_example_suite_from_the_page(page, server):
     assert table.set_index("").loc["Passed"].tolist() == ["12", "5"]
     assert any("significant at 95%" in s.value for s in at.success)
     # Stored, and a second run makes the regression view available.
-    wh = cache.warehouse()
+    wh = store.warehouse()
     assert wh.query("SELECT count(*) FROM eval_results").fetchone()[0] == 24
     at.button(key="eval_run").click().run()
     assert wh.query("SELECT count(DISTINCT run_id) FROM eval_runs").fetchone()[0] == 2

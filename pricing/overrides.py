@@ -1,4 +1,4 @@
-"""Local price overrides (data/prices.local.toml) and price comparisons for the Prices page.
+"""Local price overrides (data/prices.local.toml): a model's price from a date on, or a discount.
 
 The local file has the catalog format (docs/catalog.md) and is loaded after the shipped
 catalog. A model there replaces the shipped entry of the same provider and id, periods
@@ -10,18 +10,16 @@ catalog's rule, `pricing.catalog.check_rate`), and every write is validated by l
 whole catalog with the new file; when that finds a problem the file did not have before,
 the previous file content is put back and the `CatalogError` raised. A bad entry already in
 the file (written by hand) is left out of the catalog and reported, as the app does; it
-does not stop other entries from being saved. The TOML is written
-here (tomllib only reads); numbers are written as the exact decimals they are, and
-comments in the local file are not kept.
+does not stop other entries from being saved. The file is written by
+pricing.catalog_writer: numbers as the exact decimals they are; comments in the local file
+are not kept.
 
 One local file holds one route (one `[route]` table), as every catalog file does.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
@@ -30,23 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pricing
-from pricing import (
-    Catalog,
-    CatalogError,
-    ModelPrice,
-    Period,
-    Rates,
-    UnknownModelError,
-    Usage,
-    load_catalog,
-    price_usage,
-    to_utc,
-)
-from pricing.catalog import MAX_RATE_DECIMALS, WEEKDAYS, check_rate
+from pricing.catalog import MAX_RATE_DECIMALS, RATE_KEYS, Catalog, Rates, check_rate, load_catalog
+from pricing.catalog_writer import period_doc, rates_doc, to_toml
+from pricing.cost import to_utc
+from pricing.errors import CatalogError, UnknownModelError
 
-REQUIRED_RATES = ("input", "output", "cache_read", "cache_write")
-OPTIONAL_RATES = ("cache_write_1h", "reasoning")
-RATE_KEYS = (*REQUIRED_RATES, *OPTIONAL_RATES)
+__all__ = ["HEADER", "discount_override", "remove_override", "save_override"]
+
 HEADER = (
     "# Local price overrides, loaded after pricing/catalog/*.toml (format: docs/catalog.md).\n"
     "# Written by the dashboard's Prices page; comments added here are not kept.\n"
@@ -55,109 +43,11 @@ HEADER = (
 PathLike = Path | str
 
 
-# ------------------------------------------------------------------ TOML writing
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+# ------------------------------------------------------------------ documents
 
 
-def _toml_string(text: str) -> str:
-    # JSON string escapes are valid TOML basic-string escapes; TOML also wants DEL escaped.
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise CatalogError(f"cannot write the rate {value!r}; rates are finite numbers")
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise CatalogError(f"the moment {value!r} has no time zone; give it one (UTC)")
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise CatalogError(f"cannot write {value!r} ({type(value).__name__}) to a catalog file")
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _emit(table: Mapping[str, Any], path: tuple[str, ...], out: list[str], array: bool = False) -> None:
-    if path:
-        dotted = ".".join(k if _BARE_KEY.match(k) else _toml_string(k) for k in path)
-        indent = "  " * max(0, len(path) - 2)  # windows and tiers indented, as in the shipped files
-        out.append("")
-        out.append(f"{indent}[[{dotted}]]" if array else f"{indent}[{dotted}]")
-    else:
-        indent = ""
-    nested = []
-    for key, value in table.items():
-        if isinstance(value, dict) or _is_table_array(value):
-            nested.append((key, value))
-        else:
-            name = key if _BARE_KEY.match(key) else _toml_string(key)
-            out.append(f"{indent}{name} = {_toml_value(value)}")
-    for key, value in nested:
-        if isinstance(value, dict):
-            _emit(value, (*path, key), out)
-        else:
-            for item in value:
-                _emit(item, (*path, key), out, array=True)
-
-
-def to_toml(doc: Mapping[str, Any]) -> str:
-    """A catalog document (route, models, periods, windows, tiers) as TOML text."""
-    out: list[str] = []
-    _emit(doc, (), out)
-    return HEADER + "\n".join(out).lstrip("\n") + "\n"
-
-
-# ------------------------------------------------------------------ catalog objects -> documents
-
-
-def _moment_doc(moment: datetime) -> date | datetime:
-    """A period start as written in a file: a date when it is 00:00 UTC, else the UTC moment."""
-    moment = moment.astimezone(UTC)
-    return moment.date() if moment.time() == time(0) else moment
-
-
-def _rates_doc(rates: Rates) -> dict[str, Any]:
-    doc: dict[str, Any] = {k: getattr(rates, k) for k in REQUIRED_RATES}
-    doc |= {k: getattr(rates, k) for k in OPTIONAL_RATES if getattr(rates, k) is not None}
-    return doc
-
-
-def _period_doc(period: Period, route_currency: str) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    if period.effective_from is not None:
-        doc["effective_from"] = _moment_doc(period.effective_from)
-    doc["source"] = period.source
-    doc["checked"] = period.checked
-    if period.currency != route_currency:
-        doc["currency"] = period.currency
-    doc |= _rates_doc(period.rates)
-    if period.windows:
-        doc["windows"] = [
-            {"name": w.name, "weekdays": [WEEKDAYS[d] for d in sorted(w.weekdays)],
-             "hours": [list(h) for h in w.hours], **_rates_doc(w.rates)}
-            for w in period.windows
-        ]
-    if period.tiers:
-        doc["tiers"] = [{"above_prompt_tokens": t.above_prompt_tokens, **_rates_doc(t.rates)} for t in period.tiers]
-    return doc
-
-
-def _start_of(period_doc: Mapping[str, Any]) -> datetime | None:
-    value = period_doc.get("effective_from")
+def _start_of(period: Mapping[str, Any]) -> datetime | None:
+    value = period.get("effective_from")
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -243,6 +133,73 @@ def _shipped(catalog_paths: Iterable[PathLike] | None) -> Catalog:
     return load_catalog(paths=catalog_paths)
 
 
+def _local_doc(path: Path, provider: str, shipped: Catalog, base_url: str | None) -> dict[str, Any]:
+    """The local file as a document (a new one for `provider` when there is no file); it must hold `provider`."""
+    doc = _read(path)
+    if doc is None:
+        route = shipped.routes.get(provider)
+        doc = {"route": {"provider": provider, "name": route.name if route else provider,
+                         "currency": route.currency if route else "USD"}, "models": []}
+    local_provider = str(doc.get("route", {}).get("provider", "")).strip().lower()
+    if local_provider != provider:
+        raise CatalogError(
+            f"{path}: holds prices for provider {local_provider!r}; a catalog file holds one route, so "
+            f"{provider!r} cannot be added to it. Remove the {local_provider!r} overrides first, or add "
+            f"the {provider!r} prices to a file under pricing/catalog/"
+        )
+    if base_url:
+        doc["route"]["base_url"] = base_url
+    doc.setdefault("models", [])
+    return doc
+
+
+def _replaced(doc: dict[str, Any], shipped: Catalog, provider: str,
+              model: str) -> tuple[dict[str, Any] | None, str, list[dict[str, Any]], list[str]]:
+    """The entry an override replaces: an earlier local one, else the shipped one, else none.
+
+    Returns (the local entry or None, the model id, its periods as documents, its aliases).
+    """
+    shipped_entry = shipped.find(model, provider)
+    shipped_entry = shipped_entry if shipped_entry and shipped_entry.provider == provider else None
+    wanted = {model.strip().lower()}
+    if shipped_entry is not None:
+        wanted.add(shipped_entry.id.lower())
+    local = next(
+        (m for m in doc["models"] if {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))} & wanted),
+        None,
+    )
+    if local is not None:
+        return local, local["id"], list(local.get("periods", [])), list(local.get("aliases", []))
+    if shipped_entry is not None:
+        currency = str(doc["route"].get("currency", "USD"))
+        return None, shipped_entry.id, [period_doc(p, currency) for p in shipped_entry.periods], list(
+            shipped_entry.aliases)
+    return None, model.strip(), [], []
+
+
+def _periods(history: list[dict[str, Any]], period: dict[str, Any],
+             effective_from: date | datetime | None) -> list[dict[str, Any]]:
+    """The periods starting before `effective_from`, then `period` from then on; without a start, `period` alone."""
+    if effective_from is None:
+        return [period]  # no start: the price applies to all of history
+    start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
+        effective_from, time(0), tzinfo=UTC)
+    if start.tzinfo is None:
+        raise CatalogError(f"effective_from {effective_from!r} has no time zone; give it one (UTC)")
+    kept = [p for p in history if (s := _start_of(p)) is None or s < start.astimezone(UTC)]
+    return [*kept, {"effective_from": effective_from, **period}]
+
+
+def _aliases(model_id: str, names: Iterable[str]) -> list[str]:
+    """`names` without blanks, the id itself and repeats (ignoring case), in order."""
+    merged: list[str] = []
+    for name in names:
+        name = str(name).strip()
+        if name and name.lower() != model_id.lower() and name.lower() not in {a.lower() for a in merged}:
+            merged.append(name)
+    return merged
+
+
 def _write_period(
     path: PathLike,
     provider: str,
@@ -259,66 +216,18 @@ def _write_period(
         raise CatalogError("an override needs a provider and a model id")
     catalog_paths = None if catalog_paths is None else list(catalog_paths)
     shipped = _shipped(catalog_paths)
-    doc = _read(path)
-    route = shipped.routes.get(provider)
-    if doc is None:
-        doc = {"route": {"provider": provider, "name": route.name if route else provider,
-                         "currency": route.currency if route else "USD"}, "models": []}
-    local_provider = str(doc.get("route", {}).get("provider", "")).strip().lower()
-    if local_provider != provider:
-        raise CatalogError(
-            f"{path}: holds prices for provider {local_provider!r}; a catalog file holds one route, so "
-            f"{provider!r} cannot be added to it. Remove the {local_provider!r} overrides first, or add "
-            f"the {provider!r} prices to a file under pricing/catalog/"
-        )
-    if base_url:
-        doc["route"]["base_url"] = base_url
-    route_currency = str(doc["route"].get("currency", "USD"))
-
-    # The entry this override replaces: an earlier local override, else the shipped one.
-    shipped_entry = shipped.find(model, provider)
-    shipped_entry = shipped_entry if shipped_entry and shipped_entry.provider == provider else None
-    models = doc.setdefault("models", [])
-    wanted = {model.strip().lower()}
-    if shipped_entry is not None:
-        wanted.add(shipped_entry.id.lower())
-    local = next(
-        (m for m in models if {str(n).lower() for n in (m.get("id", ""), *m.get("aliases", []))} & wanted),
-        None,
-    )
-    if local is not None:
-        model_id, history, known_aliases = local["id"], list(local.get("periods", [])), list(local.get("aliases", []))
-    elif shipped_entry is not None:
-        model_id = shipped_entry.id
-        history = [_period_doc(p, route_currency) for p in shipped_entry.periods]
-        known_aliases = list(shipped_entry.aliases)
-    else:
-        model_id, history, known_aliases = model.strip(), [], []
-
-    if effective_from is None:
-        periods = [period]  # no start: the price applies to all of history
-    else:
-        start = effective_from if isinstance(effective_from, datetime) else datetime.combine(
-            effective_from, time(0), tzinfo=UTC)
-        if start.tzinfo is None:
-            raise CatalogError(f"effective_from {effective_from!r} has no time zone; give it one (UTC)")
-        periods = [p for p in history if (s := _start_of(p)) is None or s < start.astimezone(UTC)]
-        periods.append({"effective_from": effective_from, **period})
-
-    merged_aliases: list[str] = []
-    for name in (*known_aliases, *aliases):
-        name = str(name).strip()
-        if name and name.lower() != model_id.lower() and name.lower() not in {a.lower() for a in merged_aliases}:
-            merged_aliases.append(name)
+    doc = _local_doc(path, provider, shipped, base_url)
+    local, model_id, history, known_aliases = _replaced(doc, shipped, provider, model)
     entry: dict[str, Any] = {"id": model_id}
-    if merged_aliases:
-        entry["aliases"] = merged_aliases
-    entry["periods"] = periods
+    if merged := _aliases(model_id, (*known_aliases, *aliases)):
+        entry["aliases"] = merged
+    entry["periods"] = _periods(history, period, effective_from)
+    models = doc["models"]
     if local is not None:
         models[models.index(local)] = entry
     else:
         models.append(entry)
-    return _commit(path, to_toml(doc), catalog_paths, route=f"{provider}/{model_id}")
+    return _commit(path, to_toml(doc, HEADER), catalog_paths, route=f"{provider}/{model_id}")
 
 
 def save_override(
@@ -352,7 +261,7 @@ def save_override(
 
 def _discounted(rates: Rates, factor: Decimal) -> dict[str, Decimal]:
     step = Decimal(1).scaleb(-MAX_RATE_DECIMALS)
-    return {k: (v * factor).quantize(step, rounding=ROUND_HALF_UP).normalize() for k, v in _rates_doc(rates).items()}
+    return {k: (v * factor).quantize(step, rounding=ROUND_HALF_UP).normalize() for k, v in rates_doc(rates).items()}
 
 
 def discount_override(
@@ -387,7 +296,7 @@ def discount_override(
     except UnknownModelError as e:
         raise CatalogError(f"cannot discount {entry.route!r} from {effective_from}: {e}") from e
     factor = 1 - pct / 100
-    period = _period_doc(base, route_currency="")  # the currency written out, whatever the route's
+    period = period_doc(base, route_currency="")  # the currency written out, whatever the route's
     period.pop("effective_from", None)
     period["source"] = source or f"negotiated discount: {pct.normalize():f}% off the list price ({base.source})"
     period["checked"] = checked or date.today()
@@ -416,79 +325,4 @@ def remove_override(path: PathLike, provider: str, model: str, *,
         pricing.default_catalog.cache_clear()
         return load_catalog(paths=catalog_paths, overlays=[path])
     doc["models"] = kept
-    return _commit(path, to_toml(doc), None if catalog_paths is None else list(catalog_paths))
-
-
-# ------------------------------------------------------------------ comparisons
-
-
-def route_comparison(catalog: Catalog, usage: Usage, at: datetime | str | None = None) -> list[dict[str, Any]]:
-    """The cost of one typical request on every route and model, cheapest first.
-
-    Models without a price at `at` (default: now) are left out. Each row has the bucket
-    costs (Decimal), the total, the window or tier that applied, and the currency: rows
-    in different currencies are not comparable, so check it before ranking them.
-    """
-    rows = []
-    for entry in catalog.models:
-        try:
-            c = price_usage(entry, usage, at)
-        except UnknownModelError:
-            continue
-        route = catalog.routes.get(entry.provider)
-        rows.append({
-            "provider": entry.provider,
-            "route_name": route.name if route else entry.provider,
-            "model": entry.id,
-            "route": entry.route,
-            "reseller_of": route.upstream if route else None,
-            "currency": c.currency,
-            "window": c.window,
-            "tier_above_prompt_tokens": c.tier,
-            "input_usd": c.input_usd,
-            "cache_read_usd": c.cache_read_usd,
-            "cache_write_usd": c.cache_write_usd,
-            "cache_write_1h_usd": c.cache_write_1h_usd,
-            "output_usd": c.output_usd,
-            "total_usd": c.total_usd,
-        })
-    rows.sort(key=lambda r: (r["total_usd"], r["provider"], r["model"]))
-    return rows
-
-
-def _rates_row(rates: Rates) -> dict[str, Decimal]:
-    """Rates as billed: a missing 1-hour write rate is the cache write rate, missing reasoning the output rate."""
-    return {
-        "input": rates.input, "output": rates.output, "cache_read": rates.cache_read,
-        "cache_write": rates.cache_write, "cache_write_1h": rates.cache_write_1h_effective,
-        "reasoning": rates.reasoning_effective,
-    }
-
-
-def price_history(catalog: Catalog, provider: str | None, model: str) -> list[dict[str, Any]]:
-    """A model's price periods, oldest first, for a step chart.
-
-    Each row: effective_from / effective_to (aware UTC datetimes, None for an open end),
-    currency, source, checked, the base rates per 1M tokens (as billed), and `windows` and
-    `tiers` with their own rates. Raises UnknownModelError for an unknown model.
-    """
-    entry: ModelPrice = catalog.resolve(model, provider)
-    rows = []
-    for p in entry.periods:
-        rows.append({
-            "provider": entry.provider,
-            "model": entry.id,
-            "effective_from": p.effective_from,
-            "effective_to": p.effective_to,
-            "currency": p.currency,
-            "source": p.source,
-            "checked": p.checked,
-            **_rates_row(p.rates),
-            "windows": [
-                {"name": w.name, "weekdays": [WEEKDAYS[d] for d in sorted(w.weekdays)],
-                 "hours_utc": [tuple(h) for h in w.hours], **_rates_row(w.rates)}
-                for w in p.windows
-            ],
-            "tiers": [{"above_prompt_tokens": t.above_prompt_tokens, **_rates_row(t.rates)} for t in p.tiers],
-        })
-    return rows
+    return _commit(path, to_toml(doc, HEADER), None if catalog_paths is None else list(catalog_paths))

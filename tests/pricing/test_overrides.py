@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.prices_local import (
-    discount_override,
-    price_history,
-    remove_override,
-    route_comparison,
-    save_override,
-)
 from dashboard.warehouse import Warehouse
 from pricing import CatalogError, UnknownModelError, Usage, load_catalog
+from pricing.comparison import price_history, route_comparison
+from pricing.overrides import discount_override, remove_override, save_override
 
 M = 1_000_000
 ACME = """
@@ -337,8 +332,9 @@ def test_price_history(shipped):
         price_history(load_catalog(paths=shipped), "acme", "nope")
 
 
-def test_prices_local_loads_neither_duckdb_nor_streamlit():
-    code = "import sys, dashboard.prices_local; print(sorted({'duckdb', 'streamlit'} & set(sys.modules)))"
+def test_overrides_load_neither_duckdb_nor_streamlit():
+    code = ("import sys, pricing.overrides, pricing.comparison; "
+            "print(sorted({'duckdb', 'streamlit', 'dashboard'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"

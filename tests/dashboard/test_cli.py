@@ -1,0 +1,36 @@
+"""The command line loads only the command it runs, and still knows every command by name."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dashboard import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_command_registers_under_its_name():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(cli.COMMANDS)
+
+
+def _loaded(*argv: str) -> set[str]:
+    code = ("import sys; from dashboard import cli\n"
+            "try:\n    cli.main(list(sys.argv[1:]))\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, *argv], cwd=REPO, capture_output=True, text=True)
+    return set(out.stderr.split())
+
+
+def test_a_command_loads_only_its_own_module():
+    loaded = _loaded("import", "--help")
+    assert "dashboard.commands.import_logs" in loaded
+    assert not {"dashboard.commands.eval", "dashboard.commands.forecast", "statsmodels"} & loaded
+
+
+def test_an_unknown_command_names_the_known_ones():
+    out = subprocess.run([sys.executable, "-m", "dashboard", "improt", "x.csv"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert out.returncode == 2
+    assert "invalid choice: 'improt'" in out.stderr and "'import'" in out.stderr and "'eval'" in out.stderr
