@@ -20,8 +20,10 @@ run: $(VENV)/.runtime
 	$(PY) -m dashboard demo --if-empty
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
+# One worker per core (pytest-xdist); the sign-in tests share one worker (their xdist_group).
+# A quick loop while working: $(PY) -m pytest -q -m "not slow"
 test: $(VENV)/.dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

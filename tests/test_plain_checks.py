@@ -125,3 +125,14 @@ def test_the_checks_see_what_they_check():
     assert block.complexity == 22 > MAX_COMPLEXITY
     ((name, node),) = _functions(ast.parse(source))
     assert (name, node.end_lineno - node.lineno + 1) == ("f", 44)
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports a test module by its file name (its folder put on sys.path), so two test files of one
+    name in different folders stop the whole suite at collection."""
+    names: dict[str, list[str]] = {}
+    for path in (REPO / "tests").rglob("*.py"):
+        if "node_modules" not in path.parts and path.name != "__init__.py":
+            names.setdefault(path.name, []).append(path.relative_to(REPO).as_posix())
+    shared = {name: paths for name, paths in names.items() if len(paths) > 1 and name != "conftest.py"}
+    assert not shared, f"rename one of each: {shared}"

@@ -287,6 +287,7 @@ generated = st.lists(st.fixed_dictionaries({
 }), min_size=1, max_size=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(requests=generated, tz=st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Chatham"]))
 def test_generated_months_give_the_same_file(requests, tz):

@@ -9,26 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from streamlit_app import running_app
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, running_app
 
-REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "dashboard" / "evaluate"))
-from eval_server import SUITE, EvalServer, prices_toml  # noqa: E402
+from eval_server import SUITE, EvalServer, prices_toml
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = REPO / "artifacts" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Every figure but the timings, which differ from one run to the next.
 SAME = ("target", "base_url", "tests", "runs", "passed", "pass_rate", "pass_rate_lo95", "pass_rate_hi95", "errors",
         "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "cost_usd", "cost_per_pass_usd")
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (apt install chromium)"),
-]
+pytestmark = BROWSER_TEST
 
 
 def settle(page) -> None:
@@ -50,7 +40,7 @@ def test_the_page_and_the_cli_give_the_same_numbers(tmp_path):
     try:
         app_env = {**env, "USAGE_DB": str(tmp_path / "app.duckdb"), "PRICES_LOCAL": str(prices)}
         with running_app(tmp_path / "streamlit.log", app_env) as port, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
             page.goto(f"http://127.0.0.1:{port}/evaluate")
             page.get_by_text("12 test(s) x 1 prompt(s)").wait_for(timeout=60_000)

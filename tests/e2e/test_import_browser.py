@@ -16,14 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from test_browser import ARGS, CHROMIUM, REPO, SHOTS, _settle, server  # noqa: F401 (the app under streamlit run)
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, settle
 
 MONTH = "2026-10"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (apt install chromium)"),
-]
+pytestmark = BROWSER_TEST
 
 
 def ourtoken_log(n: int = 60) -> bytes:
@@ -80,28 +77,28 @@ def test_browser_import_with_provider_gives_the_reports_total(empty_server, tmp_
     url, db = empty_server
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
         page.goto(f"{url}/import_logs")
-        _settle(page)
+        settle(page)
         page.locator('input[type="file"]').set_input_files(
             files=[{"name": "ourtoken-2026-10.jsonl", "mimeType": "application/json", "buffer": ourtoken_log()}])
         page.get_by_test_id("stMain").get_by_label("Provider", exact=True).wait_for(timeout=60_000)
-        _settle(page)
+        settle(page)
         _choose(page, "Provider", "ourtoken")
-        _settle(page)
+        settle(page)
         preview = page.locator('[data-testid="stDataFrame"]').first
         preview.wait_for(timeout=60_000)
         page.get_by_role("button", name="Import 1 file(s)").click()
         page.get_by_text("Added", exact=True).wait_for(timeout=60_000)
-        _settle(page)
+        settle(page)
         added = page.locator('[data-testid="stMetric"]').filter(has_text="Added")
         assert added.locator('[data-testid="stMetricValue"]').inner_text().strip() == "60"
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(SHOTS / "import-ourtoken.png"), full_page=True)
 
         page.goto(f"{url}/statement?start={MONTH}-01&end={MONTH}-31")
-        _settle(page)
+        settle(page)
         computed = page.locator('[data-testid="stMetric"]').filter(has_text="Computed")
         shown = computed.locator('[data-testid="stMetricValue"]').inner_text().strip()
         assert page.locator('[data-testid="stException"]').count() == 0

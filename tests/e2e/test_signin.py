@@ -21,22 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit_app import free_port, running_app, stop
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, free_port, running_app, stop
 
-REPO = Path(__file__).resolve().parents[2]
 OIDC = Path(__file__).resolve().parent / "oidc"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        # A name of someone else's that resolves to this machine, as a rebinding attacker's would.
-        "--host-resolver-rules=MAP evil.example 127.0.0.1"]
+# A name of someone else's that resolves to this machine, as a rebinding attacker's would.
+ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"]
 COOKIE = "_streamlit_user"  # Streamlit's identity cookie, signed with itsdangerous (salt: its name)
 WAIT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (apt install chromium)"),
-]
+# One worker runs the whole module: its provider, apps and browser are started once, and `npm ci` (when
+# tests/e2e/oidc has no node_modules yet) never runs twice at a time in the same folder.
+pytestmark = [*BROWSER_TEST, pytest.mark.xdist_group("signin")]
 needs_node = pytest.mark.skipif(
     not (shutil.which("node") and shutil.which("npm")),
     reason="needs node and npm for the OpenID provider (apt install nodejs npm)")
@@ -87,6 +82,11 @@ def _shows_data(page) -> bool:
     return page.locator('[data-testid="stMetric"]').count() > 0
 
 
+def _wait_for_the_overview(page) -> None:
+    """Until the Overview's Spend figure is drawn (the navigation's section of that name comes first)."""
+    page.locator('[data-testid="stMetric"]').filter(has_text="Spend").first.wait_for(timeout=WAIT_MS)
+
+
 # --- without sign-in: the Host allow-list and proxies -----------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_a_forged_host_gets_no_data(open_app, browser):
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"http://localhost:{open_app}/")
-    page.get_by_text("Spend", exact=True).first.wait_for(timeout=WAIT_MS)
+    _wait_for_the_overview(page)
     assert _shows_data(page)
 
     page.goto(f"http://evil.example:{open_app}/")
@@ -182,7 +182,7 @@ def _sign_in(browser, url: str, email: str):
 @needs_node
 def test_an_allowed_verified_user_signs_in_and_sees_the_overview(signin_app, browser):
     context, page = _sign_in(browser, signin_app, "alice@example.org")
-    page.get_by_text("Spend", exact=True).first.wait_for(timeout=WAIT_MS)
+    _wait_for_the_overview(page)
     assert _shows_data(page)
     assert page.get_by_text("Signed in as alice@example.org").count() == 1
     assert any(c["name"] == COOKIE for c in context.cookies())

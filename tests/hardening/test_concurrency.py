@@ -9,6 +9,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from dashboard import demo
 from dashboard.ingest import import_file
 from dashboard.warehouse import explore
@@ -31,6 +33,7 @@ def write_csv(path, rows):
         f.writelines(block)
 
 
+@pytest.mark.slow
 def test_readers_keep_answering_while_a_large_import_runs(warehouse, tmp_path):
     demo.fill(warehouse, days=30, requests_per_day=200, end=datetime(2026, 11, 28, tzinfo=UTC))
     before = warehouse.query("SELECT count(*) FROM requests").fetchone()[0]

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from dashboard.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +41,7 @@ def counts(db: Path) -> tuple[int, list[tuple[str, int | None]]]:
     return n, register
 
 
+@pytest.mark.slow
 def test_kill_9_during_import_is_all_or_nothing(tmp_path):
     db = tmp_path / "usage.duckdb"
     base, big = tmp_path / "base.jsonl", tmp_path / "big.jsonl"

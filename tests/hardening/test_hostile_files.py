@@ -86,6 +86,7 @@ def wh(tmp_path_factory):
     w.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SEEDS))
 @settings(max_examples=PER_IMPORTER, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -218,6 +219,7 @@ def _texts(wh) -> str:
     return "\n".join(str(r) for (t,) in tables for r in wh.query(f'SELECT * FROM "{t}"').fetchall())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("named", NAMED, ids=lambda n: n.split("{")[0].strip('" :'))
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

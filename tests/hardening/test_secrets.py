@@ -39,6 +39,7 @@ def server():
     s.stop()
 
 
+@pytest.mark.slow
 def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
     db = tmp_path / "usage.duckdb"
     env = {**os.environ, "USAGE_DB": str(db), "MY_KEY": LIVE_KEY}

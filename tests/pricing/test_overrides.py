@@ -413,6 +413,7 @@ def test_saving_from_a_date_onto_a_bad_entry_says_it_would_not_apply(shipped, lo
     assert local.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_the_command_line_warns_once_and_reports(tmp_path):
     """`python -m dashboard report` with a 1e12 rate in data/prices.local.toml: one warning, then the report."""
     repo = Path(__file__).resolve().parents[2]

@@ -66,6 +66,7 @@ def test_override_reprices_history(fresh):
     assert next(m for m in at.metric if m.label == "Unpriced requests").value == "0"
 
 
+@pytest.mark.slow
 def test_history_of_every_model_draws(fresh):
     at, _ = fresh
     for name in at.selectbox(key="history_model").options[:40]:
@@ -117,6 +118,7 @@ cache_write = 0
 """
 
 
+@pytest.mark.slow
 def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp_path, monkeypatch):
     """A 1e12 rate in the local file used to stop the warehouse from opening, on every page."""
     db = fixture.build(tmp_path / "bad-price.duckdb", n=60)

@@ -34,6 +34,7 @@ def first_month_usd(wh, route: str, requests: int, prompt: int, hit: Decimal, ou
     return (rates.input * (tokens - read) + rates.cache_read * read + rates.output * requests * output) / M
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("widgets", "requests", "hit"),
     [({}, 30_000, Decimal(0)), ({"fc_rpd": 500.0, "fc_hit": 0.25}, 15_000, Decimal("0.25"))],
@@ -118,6 +119,7 @@ def test_trend_with_under_7_days_says_so(app):
     assert any("at least 7 days" in i.value for i in at.info), [i.value for i in at.info]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("route", "rate"),
     [("ourtoken/deepseek-v4-flash", None), (None, Decimal("0.5")), ("openai/gpt-5.4-mini", Decimal("0.8"))],
@@ -139,6 +141,7 @@ def test_reprice_totals_equal_the_reprice_function(app, wh, route, rate):
     assert any("no price on the actual side" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_reprice_with_a_price_list_path(app, wh, tmp_path):
     from pricing import load_catalog, local_overlays
 

@@ -101,6 +101,7 @@ def live_rows(wh) -> list[tuple]:
     ).fetchall()
 
 
+@pytest.mark.slow
 def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Path, fake: FakeOpenAI) -> None:
     at = live_page(fake.base_url())
     assert f"fake: sent only to http://127.0.0.1:{fake.port} (set)" in at.selectbox(key="live_key").options
@@ -157,6 +158,7 @@ def test_plain_http_to_a_remote_host_is_refused_on_the_page(db: Path, fake: Fake
     assert not fake.hits and not live_rows(store.warehouse())
 
 
+@pytest.mark.slow
 def test_sample_run_reports_and_hands_numbers_to_the_planner(db: Path, fake: FakeOpenAI) -> None:
     at = live_page(fake.base_url())
     at.number_input(key="live_sample_n").set_value(4)
@@ -178,6 +180,7 @@ def test_sample_run_reports_and_hands_numbers_to_the_planner(db: Path, fake: Fak
     assert shown == {"fc_rpd": 250.0, "fc_in": 5.0, "fc_out": float(REPLY_TOKENS), "fc_hit": 0.0}
 
 
+@pytest.mark.slow
 def test_cache_probe_table_and_token_weighted_hit_rate(db: Path, fake: FakeOpenAI) -> None:
     at = live_page(fake.base_url())
     at.number_input(key="live_probe_n").set_value(3)
@@ -277,6 +280,7 @@ def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
 # ------------------------------------------------------------------------ keys: where they come from and go
 
 
+@pytest.mark.slow
 def test_no_field_names_a_variable_and_old_widget_state_reads_none(db: Path, fake: FakeOpenAI) -> None:
     """No field names a variable, and state a browser sends for one reads nothing (AWS_SECRET_ACCESS_KEY is set)."""
     at = live_page(fake.base_url(), key=None)
@@ -337,6 +341,7 @@ def test_shared_a_key_goes_to_its_own_url_exactly(db: Path, fake: FakeOpenAI) ->
     assert [h.headers.get("Authorization") for h in fake.hits] == [f"Bearer {FAKE_KEY}"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "stream", "shown"),
     [

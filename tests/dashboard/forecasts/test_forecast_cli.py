@@ -72,6 +72,7 @@ def test_scenario_on_the_shipped_catalog() -> None:
     )
 
 
+@pytest.mark.slow
 def test_scenario_table_and_help(acme_cwd: Path) -> None:
     run = dashboard(
         "scenario", "--route", "acme/small", "--users", "50", "--requests-per-user", "2",
@@ -84,6 +85,7 @@ def test_scenario_table_and_help(acme_cwd: Path) -> None:
     assert f"A month is {DAYS_PER_MONTH} days" in help_text and "(1 + growth/100)^k" in help_text
 
 
+@pytest.mark.slow
 def test_scenario_errors_are_one_line(acme_cwd: Path) -> None:
     run = dashboard(
         "scenario", "--route", "acme/nope", "--requests-per-day", "1", "--input-tokens", "1",
@@ -97,6 +99,7 @@ def test_scenario_errors_are_one_line(acme_cwd: Path) -> None:
     assert run.returncode == 1 and "--requests-per-day" in run.stderr
 
 
+@pytest.mark.slow
 def test_simulate_cache_json_small_trace(acme_cwd: Path) -> None:
     trace = acme_cwd / "trace.jsonl"
     rows = [
@@ -126,6 +129,7 @@ def test_simulate_cache_json_small_trace(acme_cwd: Path) -> None:
     assert json.loads(capped.stdout)["cache_read_tokens"] == 2 * 512
 
 
+@pytest.mark.slow
 @needs_mooncake
 def test_simulate_cache_on_mooncake() -> None:
     run = dashboard("simulate-cache", str(MOONCAKE), "--json")
@@ -157,6 +161,7 @@ def _warehouse_with_daily_spend(path: Path, days: int) -> None:
         wh.close()
 
 
+@pytest.mark.slow
 def test_forecast_json_from_a_warehouse(tmp_path: Path) -> None:
     db = tmp_path / "usage.duckdb"
     _warehouse_with_daily_spend(db, 45)
@@ -185,11 +190,13 @@ def test_forecast_help_states_the_horizon() -> None:
     assert f"1-{MAX_HORIZON}" in dashboard("forecast", "--help").stdout
 
 
+@pytest.mark.slow
 def test_forecast_without_a_warehouse_is_an_error(tmp_path: Path) -> None:
     run = dashboard("forecast", "--db", str(tmp_path / "missing.duckdb"), cwd=tmp_path)
     assert run.returncode == 1 and "no warehouse at" in run.stderr
 
 
+@pytest.mark.slow
 def test_forecast_projects_the_month_of_today_with_its_spend_from_the_data(tmp_path: Path) -> None:
     # History to 15 October; "today" is 6 December: the projection is December's, with nothing spent
     # so far, where it projected October, the month after the history.
@@ -203,6 +210,7 @@ def test_forecast_projects_the_month_of_today_with_its_spend_from_the_data(tmp_p
     assert bad.returncode == 2 and "not a day in the form YYYY-MM-DD" in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("days", ["-5", "0", "91", "ten"])
 def test_a_bad_horizon_is_a_usage_error(tmp_path: Path, days: str) -> None:
     run = dashboard("forecast", "--db", str(tmp_path / "missing.duckdb"), "--days", days, cwd=tmp_path)

@@ -41,6 +41,7 @@ def test_recovers_trend_and_weekly_pattern(seed: int) -> None:
     assert fc.points[0].date == date(2026, 5, 1)
 
 
+@pytest.mark.slow
 def test_80_percent_band_covers_about_80_percent_of_a_long_holdout() -> None:
     inside = []
     for seed in range(3):
@@ -54,6 +55,7 @@ def test_80_percent_band_covers_about_80_percent_of_a_long_holdout() -> None:
     assert 0.65 <= np.mean(inside) <= 0.95
 
 
+@pytest.mark.slow
 def test_backtest_never_sees_the_holdout() -> None:
     series, _ = generated(60, 4)
     tampered = series.copy()
@@ -163,6 +165,7 @@ def test_this_month_without_spend_so_far_is_forecast_whole() -> None:
     assert me.month == date(2026, 12, 1) and me.actual_to_date_usd == 0 and me.projected_usd == 31
 
 
+@pytest.mark.slow
 def test_month_end_bounds_of_a_later_month_cover_only_its_days() -> None:
     series, _ = generated(60, 3)  # 2026-01-01 to 2026-03-01
     me = forecast_spend(series, horizon_days=1, today=date(2026, 4, 2)).month_end

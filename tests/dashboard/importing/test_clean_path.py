@@ -256,6 +256,7 @@ def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_impor
     assert warehouse.query(setting).fetchone()[0] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("torn", [False, True], ids=["clean-read", "staged"])
 def test_a_large_file_keeps_first_occurrences_and_each_rejected_rows_own_line_and_text(warehouse, tmp_path, torn):
     # Several row groups, so the inserts run in parallel and in any order: the first

@@ -26,6 +26,7 @@ def log(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["import", "--map", "=model"],
     ["import", "--map", "model="],
@@ -80,6 +81,7 @@ def hold(db: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow
 def test_a_second_import_waits_for_the_warehouse_and_gives_up_cleanly(tmp_path, log):
     # It failed at once, and with --json printed no JSON at all.
     db = tmp_path / "usage.duckdb"
@@ -98,6 +100,7 @@ def test_a_second_import_waits_for_the_warehouse_and_gives_up_cleanly(tmp_path, 
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_a_second_import_goes_in_once_the_first_lets_go(tmp_path, log):
     db = tmp_path / "usage.duckdb"
     assert cli("import", "--db", str(db), str(log)).returncode == 0
@@ -115,6 +118,7 @@ def test_a_second_import_goes_in_once_the_first_lets_go(tmp_path, log):
     assert json.loads(stdout)["added"] == 1
 
 
+@pytest.mark.slow
 def test_under_json_a_file_that_fails_is_a_record_too(tmp_path, log):
     db = tmp_path / "usage.duckdb"
     missing = tmp_path / "missing.jsonl"

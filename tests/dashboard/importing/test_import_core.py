@@ -362,6 +362,7 @@ def test_columns_named_like_the_readers_own_keep_their_values_in_ids_and_rejecte
     assert (res.added, res.duplicates) == (1, 3)
 
 
+@pytest.mark.slow
 def test_cli_import_and_report_json(tmp_path):
     db = tmp_path / "cli.duckdb"
     f = write(tmp_path / "log.jsonl", [line(i, created=1793491200) for i in range(3)])  # 2026-11-01
@@ -388,6 +389,7 @@ def test_cli_import_and_report_json(tmp_path):
         "2026-11", "UTC", 0, None)
 
 
+@pytest.mark.slow
 def test_report_refuses_a_missing_warehouse_and_a_malformed_month(tmp_path):
     """A mistyped --db is an error, not an empty warehouse created on the spot and reported as $0.00;
     a month must be YYYY-MM ('2026-1' was read as January)."""
@@ -423,6 +425,7 @@ def test_a_report_by_day_lists_the_days_in_calendar_order(warehouse, tmp_path):
         ("2026-11-01", 1), ("2026-11-02", 2)]
 
 
+@pytest.mark.slow
 def test_a_month_row_with_no_priced_request_has_no_cost_not_a_cost_of_zero(tmp_path):
     db = tmp_path / "cli.duckdb"
     f = write(tmp_path / "log.jsonl", [line(1, created=1793491200),  # 2026-11-01, priced
@@ -447,6 +450,7 @@ def test_a_month_row_with_no_priced_request_has_no_cost_not_a_cost_of_zero(tmp_p
     assert "no price" not in text["deepseek-v4-flash"]
 
 
+@pytest.mark.slow
 def test_month_report_holds_billed_cost_against_the_computed_cost_of_the_same_requests(warehouse, tmp_path):
     from dashboard.warehouse.queries import month_report
 

@@ -66,6 +66,7 @@ def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(
                          ("a3", "USD", 1, 0, 0, None, "…2222", "ourtoken")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("header", "values", "column", "expected"), [
     ("user", ("u1", "", ""), "user", "u1"),
     ("status", ("200", "", ""), "status", "200"),
@@ -229,6 +230,7 @@ def openai_lines(path: Path, n: int, extra: dict[int, dict] | None = None) -> Pa
     return path
 
 
+@pytest.mark.slow
 def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(
         tmp_path, monkeypatch):
     # OpenAI logs may carry a user, a latency or reasoning tokens: the format alone cannot

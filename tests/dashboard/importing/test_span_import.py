@@ -26,6 +26,7 @@ def spans(wh):
     return wh.query("SELECT strftime(ts, '%Y-%m-%dT%H:%M'), span_s FROM requests ORDER BY ts").fetchall()
 
 
+@pytest.mark.slow
 def test_a_date_alone_is_a_day_from_midnight_in_the_zone(tmp_path):
     path = tmp_path / "daily.csv"
     path.write_text(DAILY, encoding="utf-8")
@@ -101,6 +102,7 @@ def test_the_report_and_the_statement_say_how_much_is_approximate(daily):
     assert [line.approximate_usd for line in st.days] == [MONDAY, Decimal(0)]
 
 
+@pytest.mark.slow
 def test_report_json_adds_approximate_usd_at_the_top_and_per_row(daily):
     out = subprocess.run([sys.executable, "-m", "dashboard", "report", "--db", str(daily), "--month", "2026-08",
                           "--json"], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -111,6 +111,7 @@ ROWS = st.lists(st.tuples(*(st.sampled_from(pool) for pool in COLUMNS)), min_siz
 SPOIL = st.none() | st.tuples(st.integers(0, 5), st.integers(0, len(COLUMNS) - 1), st.integers(0, 9))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=ROWS, spoil=SPOIL)

@@ -95,6 +95,7 @@ def test_a_charge_column_lands_as_billed_cost(warehouse, tmp_path):
     assert str(warehouse.query("SELECT billed_cost FROM requests").fetchone()[0]).rstrip("0") == "0.000123456"
 
 
+@pytest.mark.slow
 def test_the_command_line_honours_the_default_route(tmp_path):
     db = tmp_path / "usage.duckdb"
     with Warehouse.open(db) as wh:

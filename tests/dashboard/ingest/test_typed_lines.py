@@ -8,6 +8,7 @@ import hashlib
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import write_lines
@@ -239,6 +240,7 @@ NUMBERS = st.sampled_from([
 ])
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(times=st.lists(NUMBERS, min_size=1, max_size=6))

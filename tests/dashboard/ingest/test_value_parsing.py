@@ -7,6 +7,8 @@ DECIMAL(18, 12) parse first, which must give the very same value for every text.
 import random
 from decimal import Decimal
 
+import pytest
+
 from dashboard.ingest.sql import MACROS
 
 
@@ -49,6 +51,7 @@ def test_the_fast_money_parse_equals_the_exact_parse_for_every_text(warehouse):
     assert sum(1 for _, fast, _ in got if fast is not None) > 2500  # the corpus is mostly numbers
 
 
+@pytest.mark.slow
 def test_the_cheap_blank_test_holds_every_value_the_exact_one_calls_blank(warehouse):
     # ing_maybe_blank decides whether a CSV record's text is built (to hash into an id when
     # the id is blank): it may say yes too often, never too rarely. Every code point, alone,
@@ -73,6 +76,7 @@ def test_the_cheap_blank_test_holds_every_value_the_exact_one_calls_blank(wareho
                        ).fetchone() == (True, False, False)
 
 
+@pytest.mark.slow
 def test_text_is_trimmed_exactly_when_it_starts_or_ends_with_a_space(warehouse):
     # ing_text skips its tests at either end for a value with no space at all; the rule
     # stays: a value starting or ending with a space is trimmed, any other kept as it is,

@@ -98,6 +98,7 @@ def test_provider_defaults_from_the_catalog_by_model(fake: FakeOpenAI, workdir: 
     assert not (workdir / "data" / "usage.duckdb").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["status=401", "echokey"], ids=["401", "server-echoes-the-key"])
 def test_failed_calls_exit_1_and_never_show_the_key(fake: FakeOpenAI, workdir: Path, mode: str) -> None:
     db = workdir / "usage.duckdb"
@@ -111,6 +112,7 @@ def test_failed_calls_exit_1_and_never_show_the_key(fake: FakeOpenAI, workdir: P
     assert "1 failed call(s) not recorded" in proc.stderr
 
 
+@pytest.mark.slow
 def test_no_usage_is_a_null_cost_with_a_note_recorded_to_usage_db(fake: FakeOpenAI, workdir: Path) -> None:
     db = workdir / "elsewhere.duckdb"
     proc = cli(workdir, fake.base_url("nousage"), "--prompt", "hi", "--json", USAGE_DB=str(db))
@@ -139,6 +141,7 @@ def test_configuration_errors_are_one_line(workdir: Path, url: str, needle: str)
     assert proc.returncode == 1 and needle in proc.stderr and proc.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "args", "needle"),
     [

@@ -70,6 +70,7 @@ def aggregated(draw):
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(aggregated(), min_size=20, max_size=40))
 def test_python_and_sql_agree_on_aggregated_rows(tmp_path_factory, rows):
