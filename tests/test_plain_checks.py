@@ -1,10 +1,6 @@
 """Plain checks on the code itself: ruff is clean, no function in the import path is over 60
 lines, and no function anywhere in dashboard/ or pricing/ has a cyclomatic complexity over 20
-(radon's grade C or better).
-
-A function known to break a limit today is listed below; its own test is a strict xfail, so the
-day it is cut down (or gone) that test fails and the entry must go. Any other function over a
-limit fails `test_no_*` at once.
+(radon's grade C or better). A function over a limit fails `test_no_*` with its name and size.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from radon.complexity import cc_visit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,15 +18,6 @@ MAX_LINES = 60
 MAX_COMPLEXITY = 20  # radon: A-C are 1-20, D starts at 21
 SHORT_FUNCTION_ROOTS = ("dashboard/ingest", "dashboard/warehouse")
 SIMPLE_FUNCTION_ROOTS = ("dashboard", "pricing")
-
-# (file, qualified name): over MAX_LINES lines today.
-KNOWN_LONG = [
-]
-# (file, qualified name): cyclomatic complexity over MAX_COMPLEXITY today.
-KNOWN_COMPLEX = [
-    ("dashboard/live/client.py", "_Reader.event"),
-]
-
 
 def _sources(roots: tuple[str, ...]) -> list[Path]:
     return sorted(p for root in roots for p in (REPO / root).rglob("*.py") if "__pycache__" not in p.parts)
@@ -89,32 +75,13 @@ def test_ruff_is_clean():
 
 
 def test_no_function_over_60_lines_in_ingest_and_warehouse():
-    new = {k: v for k, v in long_functions().items() if k not in KNOWN_LONG}
+    new = long_functions()
     assert not new, f"functions over {MAX_LINES} lines: {_report(new, 'lines')}"
 
 
 def test_no_function_over_complexity_20():
-    new = {k: v for k, v in complex_functions().items() if k not in KNOWN_COMPLEX}
+    new = complex_functions()
     assert not new, f"functions over cyclomatic complexity {MAX_COMPLEXITY}: {_report(new, 'complexity')}"
-
-
-@pytest.mark.parametrize(("file", "name"), [
-    pytest.param(file, name, id=f"{file}:{name}",
-                 marks=pytest.mark.xfail(strict=True, reason=f"{file}: {name} is over {MAX_LINES} lines"))
-    for file, name in KNOWN_LONG
-])
-def test_known_long_function(file, name):
-    assert (file, name) not in long_functions(), _report({(file, name): long_functions()[(file, name)]}, "lines")
-
-
-@pytest.mark.parametrize(("file", "name"), [
-    pytest.param(file, name, id=f"{file}:{name}",
-                 marks=pytest.mark.xfail(strict=True, reason=f"{file}: {name} is over complexity {MAX_COMPLEXITY}"))
-    for file, name in KNOWN_COMPLEX
-])
-def test_known_complex_function(file, name):
-    assert (file, name) not in complex_functions(), _report(
-        {(file, name): complex_functions()[(file, name)]}, "complexity")
 
 
 def test_the_checks_see_what_they_check():

@@ -570,22 +570,23 @@ class _Reader:
         self.events += 1
         self.take_meta(obj)
         for choice in obj.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if self.first_at is None and (
-                delta.get("content") or delta.get("reasoning_content") or delta.get("tool_calls")
-            ):
-                self.first_at = now
-            if isinstance(delta.get("content"), str):
-                self.parts.append(delta["content"])
-            for tc in delta.get("tool_calls") or []:
-                blank = {"id": None, "name": "", "arguments": ""}
-                slot = self.tool_calls.setdefault(tc.get("index", 0), blank)
-                fn = tc.get("function") or {}
-                slot["id"] = tc.get("id") or slot["id"]
-                slot["name"] += fn.get("name") or ""
-                slot["arguments"] += fn.get("arguments") or ""
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+            self.take_choice(choice, now)
+
+    def take_choice(self, choice: Mapping[str, Any], now: float) -> None:
+        """One streamed choice: its text, its pieces of tool calls, the first token's time, the finish reason."""
+        delta = choice.get("delta") or {}
+        if self.first_at is None and any(delta.get(k) for k in ("content", "reasoning_content", "tool_calls")):
+            self.first_at = now
+        if isinstance(delta.get("content"), str):
+            self.parts.append(delta["content"])
+        for tc in delta.get("tool_calls") or []:
+            slot = self.tool_calls.setdefault(tc.get("index", 0), {"id": None, "name": "", "arguments": ""})
+            fn = tc.get("function") or {}
+            slot["id"] = tc.get("id") or slot["id"]
+            slot["name"] += fn.get("name") or ""
+            slot["arguments"] += fn.get("arguments") or ""
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
 
     def take_meta(self, obj: Mapping[str, Any]) -> None:
         if isinstance(obj.get("id"), str) and obj["id"]:
