@@ -94,14 +94,20 @@ def _tool_problem(call: Mapping[str, Any], tools: Sequence[Mapping[str, Any]]) -
     return f"{name}: {problem}" if problem else None
 
 
-def _calls_text(calls: Sequence[Mapping[str, Any]]) -> str:
+def calls_text(calls: Sequence[Mapping[str, Any]]) -> str:
+    """Tool calls as one line: `name(arguments); ...`."""
     return "; ".join(f"{c.get('name')}({c.get('arguments') or ''})" for c in calls)
+
+
+def failures_text(failures: Sequence[Mapping[str, str]]) -> str:
+    """Failed assertions (as `Failure.as_dict` keeps them) as one line: `type: expected X, got Y; ...`."""
+    return "; ".join(f"{f['type']}: expected {f['expected']}, got {f['got']}" for f in failures)
 
 
 def _got(answer: Answer) -> str:
     if answer.content or not answer.tool_calls:
         return shorten(answer.content)
-    return shorten("tool calls: " + _calls_text(answer.tool_calls))
+    return shorten("tool calls: " + calls_text(answer.tool_calls))
 
 
 # A check gives None when the answer passes, else what came back: a text, or DEFAULT_GOT for the

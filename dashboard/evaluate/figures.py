@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.evaluate.assertions import failures_text
 from dashboard.evaluate.runner import EvalRun
 from dashboard.evaluate.summary import TargetSummary
 
@@ -28,8 +29,7 @@ def results_frame(run: EvalRun) -> pd.DataFrame:
             "prompt": r.prompt_index + 1,
             "repeat": r.repeat,
             "passed": r.passed,
-            "failed_asserts": "; ".join(f"{f['type']}: expected {f['expected']}, got {f['got']}"
-                                        for f in r.failed_asserts),
+            "failed_asserts": failures_text(r.failed_asserts),
             "latency_ms": r.latency_ms,
             "ttft_ms": r.ttft_ms,
             "input_tokens": r.input_tokens,

@@ -21,7 +21,7 @@ import httpx
 
 from dashboard import metrics
 from dashboard.errors import LiveCallError, UsageError, mask_secrets
-from dashboard.evaluate.assertions import Answer, check, shorten
+from dashboard.evaluate.assertions import Answer, calls_text, check, shorten
 from dashboard.evaluate.suite import Case, Suite
 from dashboard.live.client import CallFailed, CallResult, ChatRequest, acall_chat, check_base_url
 from dashboard.live.experiments import Target
@@ -163,7 +163,7 @@ def _result(target: Target, case: Case, repeat: int, r: CallResult) -> EvalResul
         tools=case.tools,
     )
     failures = [f for f in (check(a, answer) for a in case.asserts) if f is not None]
-    output = r.content or ("; ".join(f"{c.get('name')}({c.get('arguments') or ''})" for c in tool_calls))
+    output = r.content or calls_text(tool_calls)
     return EvalResult(
         passed=not failures,
         failed_asserts=tuple({k: scrub(v) for k, v in f.as_dict().items()} for f in failures),

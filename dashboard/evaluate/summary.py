@@ -19,6 +19,7 @@ from typing import Any
 
 from dashboard import metrics
 from dashboard.charts import format as fmt
+from dashboard.evaluate.assertions import failures_text
 from dashboard.evaluate.runner import EvalResult, EvalRun
 from dashboard.evaluate.stats import Difference, compare_rates, wilson
 from dashboard.live.experiments import percentile
@@ -279,8 +280,7 @@ def regressions(before: EvalRun, after: EvalRun) -> list[dict[str, Any]]:
         was = old.get(key)
         if was is None or was[0] != name or not was[1] or ok_now:
             continue
-        why = bad.error or "; ".join(f"{f['type']}: expected {f['expected']}, got {f['got']}"
-                                     for f in bad.failed_asserts)
+        why = bad.error or failures_text(bad.failed_asserts)
         rows.append({"target": key[0], "test": name, "prompt": key[2] + 1, "before": "pass", "now": "fail",
                      "why": why})
     return rows
