@@ -17,6 +17,8 @@ import pandas as pd
 from dashboard import demo, exports, ingest
 from dashboard.appdata.store import catalog, loader, rollup, saved_upload, warehouse
 from dashboard.errors import ImportFailed
+from dashboard.evaluate import EvalRun
+from dashboard.evaluate.storage import list_runs, load_run
 from dashboard.ingest import survey
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
@@ -141,6 +143,15 @@ def price_history(provider: str, model: str) -> list[dict[str, Any]]:
 def import_history() -> pd.DataFrame:
     """Not cached: it is small and must show an import the moment it finishes."""
     return ex.import_history(warehouse())
+
+
+def eval_runs() -> list[dict[str, Any]]:
+    """The stored evaluation runs, newest first. Not cached: a run shows the moment it is stored."""
+    return list_runs(warehouse())
+
+
+def eval_run(run_id: str) -> EvalRun:
+    return load_run(warehouse(), run_id)
 
 
 def rejected_rows(import_id: int) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""What the pages write: imports, the demo data, prices, default routes, profiles and live calls.
+"""What the pages write: imports, the demo data, prices, default routes, profiles, live calls and evaluation runs.
 
 Each write goes to the process's warehouse (or the local price file) and then forgets the
 cached results it makes stale: all of them when the data or the prices change, only the
@@ -13,6 +13,8 @@ from typing import IO, Any
 from dashboard import demo, ingest
 from dashboard.appdata import reads
 from dashboard.appdata.store import clear, local_catalog, local_prices_path, saved_upload, warehouse
+from dashboard.evaluate import EvalRun
+from dashboard.evaluate.storage import save_run
 from dashboard.live import CallResult, record_calls
 from dashboard.warehouse import explore as ex
 from dashboard.warehouse import settings
@@ -35,6 +37,15 @@ def import_upload(upload: IO[bytes], name: str, fmt_name: str | None, options: i
             return ingest.import_file(warehouse(), path, fmt_name, options, display_name=name)
         finally:
             clear()
+
+
+def save_eval_run(run: EvalRun) -> bool:
+    """Store an evaluation run; False (nothing stored) when the warehouse is open read-only."""
+    wh = warehouse()
+    if wh.read_only:
+        return False
+    save_run(wh, run)
+    return True
 
 
 def record_live_calls(results: Sequence[CallResult]) -> tuple[int, int]:

@@ -11,12 +11,11 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY, planner_widget_values
-from dashboard.appdata import store
+from dashboard.appdata import reads, store
 from dashboard.charts import format as fmt
 from dashboard.evaluate import EvalRun, differences, run_json, side_by_side, summarize
 from dashboard.evaluate.figures import latency_chart, pass_rate_cost_chart, results_frame
 from dashboard.evaluate.planning import planner_plan, planner_rows
-from dashboard.evaluate.storage import list_runs, load_run
 from dashboard.evaluate.summary import failures, regressions
 
 
@@ -67,7 +66,7 @@ def planner(run: EvalRun) -> None:
 
 
 def history() -> None:
-    runs = list_runs(store.warehouse())
+    runs = reads.eval_runs()
     if len(runs) < 2:
         st.caption("Two stored runs are needed for the regression view.")
         return
@@ -76,7 +75,7 @@ def history() -> None:
     a, b = st.columns(2)
     before = a.selectbox("Before", list(labels), index=1, format_func=labels.get, key="eval_before")
     after = b.selectbox("Now", list(labels), index=0, format_func=labels.get, key="eval_after")
-    rows = regressions(load_run(store.warehouse(), before), load_run(store.warehouse(), after))
+    rows = regressions(reads.eval_run(before), reads.eval_run(after))
     if not rows:
         st.success("No test that passed before fails now.")
     else:

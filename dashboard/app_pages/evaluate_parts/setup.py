@@ -15,11 +15,10 @@ import streamlit as st
 
 from dashboard.app_pages.live import widgets as live_widgets
 from dashboard.app_pages.live.forms import NO_KEY, KeyChoice, build_endpoint
-from dashboard.appdata import store
+from dashboard.appdata import store, writes
 from dashboard.errors import DashboardError
 from dashboard.evaluate import EvalRun, Suite, load_suite, parse_target, run_suite
 from dashboard.evaluate.runner import MAX_CONCURRENCY, MAX_REPEAT
-from dashboard.evaluate.storage import save_run
 from dashboard.live.experiments import Target
 from pricing import PricingError
 
@@ -96,16 +95,13 @@ def run(suite: Suite, chosen: list[Target]) -> EvalRun | None:
         def progress(done: int, total: int) -> None:
             bar.progress(done / total, text=f"Run {done} of {total}")
 
-        wh = store.warehouse()
         try:
             result = run_suite(suite, chosen, repeat=repeat, concurrency=concurrency, on_progress=progress,
-                               catalog=wh.catalog)
+                               catalog=store.catalog())
         except DashboardError as e:
             st.error(str(e))
             return st.session_state.get("eval_result")
-        if wh.read_only:
+        if not writes.save_eval_run(result):
             st.info("The warehouse is open read-only: this run was not stored.")
-        else:
-            save_run(wh, result)
         st.session_state["eval_result"] = result
     return st.session_state.get("eval_result")

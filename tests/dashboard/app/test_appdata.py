@@ -66,7 +66,8 @@ def test_a_result_is_kept_until_clear(two_files):
 def test_pages_read_through_reads_and_write_through_writes():
     """Every write the pages make goes through appdata.writes: no page calls a warehouse write itself."""
     pages = Path(fixture.APP).parent / "app_pages"
-    writes = ("insert_requests", "reload_catalog", "record_calls", "set_default_route(wh", "save_override(")
+    writes = ("insert_requests", "reload_catalog", "record_calls", "set_default_route(wh", "save_override(",
+              "save_run(")
     for path in pages.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not [w for w in writes if w in text], path
