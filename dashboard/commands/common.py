@@ -33,6 +33,15 @@ def decimal_number(text: str) -> Decimal:
     return value
 
 
+def count_up_to(text: str, limit: int) -> int | None:
+    """`text` as a whole number from 1 to `limit`; None when it is not one (the caller says why, in its words)."""
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if 1 <= value <= limit else None
+
+
 def seconds(text: str) -> float:
     """An argparse type: a number of seconds, 0 or more."""
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dashboard.commands import call
-from dashboard.commands.common import add_db, open_warehouse
+from dashboard.commands.common import add_db, count_up_to, open_warehouse
 from dashboard.errors import LiveCallError, UsageError
 from dashboard.evaluate import EvalRun, load_suite, parse_target, run_json, run_suite, side_by_side, summarize
 from dashboard.evaluate.runner import MAX_CONCURRENCY, MAX_REPEAT
@@ -31,11 +31,8 @@ from pricing import default_catalog
 
 def _count(limit: int, what: str):  # type: ignore[no-untyped-def]
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if not 1 <= value <= limit:
+        value = count_up_to(text, limit)
+        if value is None:
             raise argparse.ArgumentTypeError(f"{what} is a whole number from 1 to {limit}, got {text!r}")
         return value
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from dashboard.charts.format import usd
-from dashboard.commands.common import decimal_number, existing_warehouse
+from dashboard.commands.common import count_up_to, decimal_number, existing_warehouse
 from dashboard.errors import DashboardError
 from pricing import money_str
 
@@ -42,11 +42,8 @@ def _horizon(text: str) -> int:
     """--days: checked when the arguments are read, so a bad value is a usage error (exit 2)."""
     from dashboard.forecasts.trend import MAX_HORIZON
 
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_HORIZON:
+    days = count_up_to(text, MAX_HORIZON)
+    if days is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 1 to {MAX_HORIZON}")
     return days
 
