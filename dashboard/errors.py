@@ -32,15 +32,25 @@ PREFIXED_KEY = (
 )
 SECRET_TEXT = PREFIXED_KEY + r"|((?:^|[^A-Za-z0-9/\\]|\\[a-z]))[0-9A-Fa-f]{28,}([0-9A-Fa-f]{4})($|[^0-9A-Za-z])"
 SECRET_HINT = r"\1\3…\2\4\5"
-_CREDENTIAL = r"(?i:[a-z0-9_-]*(?:key|secret|token|password|passwd|authorization|cookie|credentials?|sig))"
+_CREDENTIAL_WORD = r"(?:key|secret|token|password|passwd|authorization|cookie|credentials?|sig)"
+_CREDENTIAL = rf"(?i:[a-z0-9_-]*{_CREDENTIAL_WORD})"
 SECRET_NAMED = (
     rf'("{_CREDENTIAL}"\s*:\s*")[^"]*([^"\\]{{4}})(")'
     rf"|((?:^|[^A-Za-z0-9_-]){_CREDENTIAL}\s*[:=]\s*(?:(?i:basic|bearer|token|digest)\s+)?)"
     r"""[^\s&#"',;]{4,}([^\s&#"',;\\]{4})"""
 )
 SECRET_NAMED_HINT = r"\1\4…\2\5\3"
-# Both, in the order they are applied.
-SECRET_PATTERNS = ((SECRET_TEXT, SECRET_HINT), (SECRET_NAMED, SECRET_NAMED_HINT))
+# SECRET_PAIR finds a key held as a name/value pair, the name in one member and the key in
+# another: an OpenTelemetry attribute (`{"key": "llm.api_key", "value": {"stringValue": …}}`)
+# or a header list (`{"name": "X-Auth-Token", "value": …}`). The name may be dotted, and is
+# read before SECRET_NAMED cuts a member named `key` to its hint.
+SECRET_PAIR = (
+    rf'("(?:key|name)"\s*:\s*"[^"]*(?i:{_CREDENTIAL_WORD})"\s*,\s*"value"\s*:\s*(?:\{{\s*"stringValue"\s*:\s*)?")'
+    r'[^"]*([^"\\]{4})(")'
+)
+SECRET_PAIR_HINT = r"\1…\2\3"
+# All three, in the order they are applied.
+SECRET_PATTERNS = ((SECRET_PAIR, SECRET_PAIR_HINT), (SECRET_TEXT, SECRET_HINT), (SECRET_NAMED, SECRET_NAMED_HINT))
 # A value that may hold a key: a cheap test that spares the patterns most values (model
 # names, user ids), as SQL over a value (see ingest.sql's ing_key_masked). Every match of
 # SECRET_PATTERNS is at least 8 characters long and holds one of these texts or is 32 long

@@ -208,6 +208,8 @@ NAMED = [
     '"token": "{k}"', '"client_secret": "{k}"', '"headers": {{"Cookie": "sid={k}; lang=en"}}',
     '"headers": {{"Ocp-Apim-Subscription-Key": "{k}"}}', '"headers": {{"x-api-key": "{k}"}}',
     '"headers": {{"authorization": "{k}"}}', '"raw_headers": "Authorization: Basic {k}\\r\\nHost: h"',
+    '"attributes": [{{"key": "llm.api_key", "value": {{"stringValue": "{k}"}}}}]',
+    '"headers": [{{"name": "X-Custom-Auth-Token", "value": "{k}"}}]',
 ]
 PREFIXED = ["sk-{k}", "sk_{k}", "gsk_{k}", "xai-{k}", "pplx-{k}", "hf_{k}", "AIza{k}", "Bearer {k}", "key={k}"]
 COLUMNS = ['"user": "{v}"', '"project": "team {v}"', '"tags": ["{v}", "batch"]', '"model": "{v}"']

@@ -231,6 +231,27 @@ def test_a_named_value_is_masked_from_eight_characters_and_prose_is_left_alone(t
     assert mask_secrets(text) == masked
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('{"key": "llm.api_key", "value": {"stringValue": "zz9secretzz9secret"}}',
+         '{"key": "…_key", "value": {"stringValue": "…cret"}}'),
+        ('{"key": "http.request.header.authorization", "value": {"stringValue": "Basic dXNlcjpwYXNzd29yZA"}}',
+         '{"key": "…tion", "value": {"stringValue": "…9yZA"}}'),
+        ('[{"name": "X-Custom-Auth-Token", "value": "abcdefgh12345678"}, {"name": "Accept", "value": "text/html"}]',
+         '[{"name": "X-Custom-Auth-Token", "value": "…5678"}, {"name": "Accept", "value": "text/html"}]'),
+        ('{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1234567"}}',
+         '{"key": "…kens", "value": {"intValue": "1234567"}}'),
+    ],
+    ids=["otel-attribute", "otel-dotted-name", "header-list", "not-a-credential"],
+)
+def test_a_key_held_as_a_name_and_value_pair_is_masked(text, masked):
+    """OpenTelemetry attributes and header lists name the credential in one member and hold it in another."""
+    from dashboard.errors import mask_secrets
+
+    assert mask_secrets(text) == masked
+
+
 def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(tmp_path):
     """An id is a row's identity: cut to a hint, two ids could become one request. One that holds a key
     is stored as 'k' and its MD5 instead, the same in SQL (an import) as in Python (insert_requests)."""
