@@ -510,11 +510,13 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
     the file; sorted by `_FOCUS_ORDER`, they come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
+    billed = _any_billed(wh, sql, params)
     day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     return f"""
-        WITH {_focus_groups_sql(sql, day_sql)}, {_focus_shared_sql(cells)}, {_focus_buckets_sql(cells)},
+        WITH {_focus_groups_sql(sql, day_sql, billed)}, {_focus_shared_sql(cells)},
+        {_focus_buckets_sql(cells)},
         line_items AS (
             SELECT g.*, b.*,
                 CASE WHEN b.usage THEN CASE b.bucket {_BUCKET_TOKENS} END END AS tokens,
@@ -574,9 +576,21 @@ _BUCKET_TOKENS = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}" for b in FOCUS_BUCKE
 _BUCKET_RATE = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOCUS_BUCKETS)
 
 
-def _focus_groups_sql(sql: str, day_sql: str) -> str:
+def _any_billed(wh: Warehouse, sql: str, params: dict[str, Any]) -> bool:
+    """Whether any of the priced rows `sql` carries a billed cost (it stops at the first one)."""
+    return bool(wh.query(f"SELECT 1 FROM ({sql}) AS q WHERE q.billed_cost IS NOT NULL LIMIT 1", params).fetchall())
+
+
+# The billed sums of `cells` when no row of the month has a billed cost: what BILLED_COVERAGE
+# and sum(billed_cost) come to over such rows, without a fifth of the pass spent summing them.
+_NOTHING_BILLED = """CAST(NULL AS DECIMAL(38, 12)) AS billed_usd, CAST(0 AS HUGEINT) AS billed_requests,
+                CAST(NULL AS DECIMAL(38, 12)) AS comparable_computed_usd"""
+
+
+def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
     """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
-    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970."""
+    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970;
+    `billed` whether any of the rows carries a billed cost."""
     rates = ", ".join(_RATE_COLUMNS)
     sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
     recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
@@ -591,7 +605,8 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
                 sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
                 sum(q.cache_write_tokens) AS cache_write, sum(q.cache_write_1h_tokens) AS cache_write_1h,
                 sum(q.output_tokens - q.reasoning_tokens) AS output, sum(q.reasoning_tokens) AS reasoning,
-                sum(q.cost) AS view_cost, sum(q.billed_cost) AS billed_usd, {BILLED_COVERAGE}
+                sum(q.cost) AS view_cost,
+                {f"sum(q.billed_cost) AS billed_usd, {BILLED_COVERAGE}" if billed else _NOTHING_BILLED}
             FROM ({sql}) AS q
             GROUP BY ALL
         ), sums AS (
@@ -604,7 +619,8 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
         ), groups AS (
             -- What a group's lines share, worked out once per group; `rank` is `focus_lines` order.
             SELECT g.*,
-                row_number() OVER (ORDER BY {", ".join(f"g.{k}" for k in _GROUP_KEYS)}) AS rank,
+                row_number() OVER (ORDER BY {", ".join(f"g.{k}" if k != "tags" else "ts.place" for k in _GROUP_KEYS)})
+                    AS rank,
                 g.billed_usd - coalesce(g.comparable_computed_usd, 0) AS difference,
                 g.input_per_token IS NULL AS unpriced,
                 coalesce(CASE WHEN rt.route IS NOT NULL THEN rt.name ELSE g.provider END, '') AS provider_name,
@@ -623,6 +639,10 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
                 SELECT unnest($focus_days::DATE[]) AS day, unnest($focus_day_starts::TIMESTAMPTZ[]) AS day_start,
                     unnest($focus_day_ends::TIMESTAMPTZ[]) AS day_end
             ) AS d ON d.day = g.day
+            -- A tag set's place among the month's few tag sets: cheaper to sort by than the list itself.
+            JOIN (
+                SELECT tags, row_number() OVER (ORDER BY tags) AS place FROM (SELECT DISTINCT tags FROM sums)
+            ) AS ts ON ts.tags IS NOT DISTINCT FROM g.tags
             WHERE CASE WHEN g.view_cost IS DISTINCT FROM {recomposed} THEN error(
                 'the cost of ' || g.model || ' on ' || CAST(g.day AS VARCHAR) || ' is not its tokens x unit prices; '
                 || 'the price rows and the cost view disagree (re-open the warehouse to reload prices)') ELSE true END
