@@ -52,6 +52,7 @@ def wh(tmp_path_factory, new_warehouse_file):
     w.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(requests(), min_size=150, max_size=150))
@@ -82,6 +83,7 @@ def test_unpriced_model_keeps_its_volume_and_has_no_cost(warehouse):
     assert row == (True, None, 500, 7)
 
 
+@pytest.mark.slow
 def test_a_price_edit_reprices_all_history(new_db, tmp_path):
     from pricing import load_catalog
 
@@ -108,6 +110,7 @@ def _view_and_cache(wh):
     return view, cached
 
 
+@pytest.mark.slow
 def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     from pricing import load_catalog
     from pricing.sql import priced_requests_sql
@@ -145,6 +148,7 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     wh.close()
 
 
+@pytest.mark.slow
 def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tmp_path):
     from pricing.sql import priced_requests_sql
 
@@ -205,6 +209,7 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(new_db):
     wh.close()
 
 
+@pytest.mark.slow
 def test_closing_the_warehouse_stops_a_build_running_behind_the_reads(tmp_path):
     from pricing.sql import priced_requests_sql
 
