@@ -65,3 +65,7 @@ try:
     page.run()
 except (DashboardError, PricingError) as e:
     st.error(str(e))
+finally:
+    # Reads answer from the live cost view while the priced cache is stale (after an import, a
+    # price edit): it is rebuilt behind the page, once the page is drawn.
+    store.refresh_priced_cache_behind()

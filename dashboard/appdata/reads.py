@@ -35,14 +35,11 @@ def showing_demo() -> bool:
 
 # ------------------------------------------------------------------------ spend, explore, cache
 
-cache_reads_at_input = loader(ex.cache_reads_at_input)
-
-
 @loader
 def kpis(wh: Warehouse, filters: Filters, grain: str = "day") -> tuple[ex.Totals, ex.Totals | None]:
     """Totals of the period and of the equal period before it (None for an unbounded range)."""
     bounded = filters.start is not None and filters.end is not None
-    return ex.kpis(rollup(wh, filters, grain), cache_reads_at_input(filters), bounded)
+    return ex.kpis(rollup(wh, filters, grain), bounded)
 
 
 approximate = loader(approximate_spend)  # (approximate, computed) cost in the range

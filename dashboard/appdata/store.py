@@ -67,6 +67,12 @@ def catalog() -> Catalog:
     return warehouse().catalog
 
 
+def refresh_priced_cache_behind() -> None:
+    """Rebuild a stale priced cache in a thread of its own: call it once a page is drawn, which a
+    build running beside the page's reads would slow down (see Warehouse.refresh_priced_cache_behind)."""
+    warehouse().refresh_priced_cache_behind()
+
+
 def clear() -> None:
     """Forget every cached query result: the data or the prices changed."""
     st.cache_data.clear()

@@ -137,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
             routes = default_routes(wh) if args.provider is None else {}
             for path in args.paths:
                 try:
-                    # Left open (no --provider with default routes, no --cached-included-in-input on
-                    # a file with a cached column): decided over the whole file, as the Import page does.
-                    decision = decide(wh, path, args.fmt, options, routes, wh.catalog)
+                    # Left open (no --provider with default routes): decided over the whole file, as the
+                    # Import page does. No --cached-included-in-input on a file with a cached column: the
+                    # import decides by the rows as it reads them (the same choice, one read less).
+                    decision = decide(wh, path, args.fmt, options, routes, wh.catalog, detect_cached=False)
                     chosen, route = decision.options, decision.route
                     result = import_file(wh, path, args.fmt, chosen)
                     record = {k: v for k, v in result.as_dict().items() if k != "message"}

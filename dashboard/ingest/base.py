@@ -132,6 +132,12 @@ class Format:
     def derives_ids(self) -> bool:
         return "request_id" not in self.fields
 
+    @property
+    def cached_open(self) -> bool:
+        """Whether it is left to each file whether its prompt tokens include the cache buckets it has."""
+        return self.cached_included is None and any(
+            f in self.fields for f in ("cache_read", "cache_write", "cache_write_1h"))
+
     def for_file(self, sample: Sample, options: Options) -> Format:
         """This format as it reads the file `sample` is from; ValueError when it cannot read that shape."""
         if sample.shape not in self.shapes:

@@ -6,7 +6,7 @@ import json
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ class ImportResult:
     import_id: int | None = None
     staged: bool = False  # True when bad rows or repeated ids sent the file through a staging table
     updated: int = 0  # of the duplicates, requests logged mid-stream before whose usage grew (see run_import)
+    # Whether the prompt tokens were read as including the cached ones, where the format leaves
+    # it to the file (None: the format says); decided by the rows when no one said (see plan.py).
+    cached_included: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -266,6 +269,10 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     """The detected format and the first mapped rows, without writing anything."""
     path = Path(path)
     the_plan = plan_file(wh, path, fmt_name, options)
+    if the_plan.otherwise:
+        # The cached tokens are left to the rows: the first rows are shown as read first (as
+        # included), rather than failing on one that has more cached than prompt tokens.
+        the_plan = plan_file(wh, path, fmt_name, replace(options or Options(), cached_included=True))
     with files.readable(path) as source:
         columns, rows = read_sample(wh, f"SELECT * FROM ({the_plan.staged.sql}) LIMIT 20", str(path),
                                     {**the_plan.params, "path": str(source), "import_id": None}, macros=MACROS)
@@ -293,7 +300,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     with files.readable(path) as source:
         counts = _import(wh, the_plan, path, str(source), file_name)
     return ImportResult(file_name, the_plan.format, counts.added, counts.duplicates, counts.rejected,
-                        "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated)
+                        "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated,
+                        cached_included=counts.cached_included)
 
 
 def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str) -> ImportCounts:

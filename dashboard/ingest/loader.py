@@ -8,6 +8,7 @@ before the new rows go in; then the register. Any DuckDB error rolls everything 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,17 +21,16 @@ import pyarrow as pa
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
 from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
-from dashboard.ingest.sql import MACROS
+from dashboard.ingest.reasons import NOT_JSON, REASONS, SKIPPED, UNNAMED
+from dashboard.ingest.sql import CACHED_OVER, MACROS
 from dashboard.warehouse.connection import Warehouse, damaged
 from dashboard.warehouse.rows import (
-    NOT_JSON,
-    SKIPPED,
-    UNNAMED,
     NotClean,
     NotLean,
     insert_clean_requests,
     insert_new_requests,
     lean_sample_sql,
+    sequence_value,
     stage_in_file_order,
     update_grown_requests,
 )
@@ -47,6 +47,10 @@ class ReadFailed(NotClean):
     """DuckDB failed a clean read (a typed reader met a value of another type, a malformed line)."""
 
 
+class CachedOverPrompt(Exception):
+    """A read of a plan with an `otherwise` met a row with more cached than prompt tokens; nothing was written."""
+
+
 _REJECTED = f"reason <> '{SKIPPED}'"
 
 
@@ -58,6 +62,7 @@ class ImportCounts:
     rejected: int
     staged: bool  # False: read straight into `requests` (a clean file)
     updated: int = 0  # of the duplicates, rows whose usage grew (see _run)
+    cached_included: bool | None = None  # as the rows were read, where the plan left it to them
 
 
 def read_sample(
@@ -85,10 +90,27 @@ def execute(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str,
     """Import one file as `plan` says, in one transaction: every row lands, or none does.
 
     The clean reads are tried in turn: a read that gives way rolls back and the next one is
-    tried; the staged read ends the plan. `path` is the file DuckDB reads (see files.readable),
-    `file_name` what the register calls it, `sha256` gives its digest once the rows are in (it
-    may be computed meanwhile).
+    tried; the staged read ends the plan. A read that meets a row with more cached than prompt
+    tokens where the plan has an `otherwise` rolls back, and that plan runs instead. `path` is
+    the file DuckDB reads (see files.readable), `file_name` what the register calls it, `sha256`
+    gives its digest once the rows are in (it may be computed meanwhile).
     """
+    try:
+        return _decided(plan, _execute(wh, plan, path=path, file_name=file_name, sha256=sha256))
+    except CachedOverPrompt:
+        assert plan.otherwise is not None
+        return _decided(plan.otherwise, execute(wh, plan.otherwise, path=path, file_name=file_name, sha256=sha256))
+
+
+def _decided(plan: ImportPlan, counts: ImportCounts) -> ImportCounts:
+    """`counts` with how `plan` read the prompt tokens, where the format leaves that to the file."""
+    if counts.cached_included is not None or not plan.cached_open:
+        return counts
+    return dataclasses.replace(counts, cached_included=plan.params.get("cached_included") is not False)
+
+
+def _execute(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str,
+             sha256: Callable[[], str]) -> ImportCounts:
     params = {**plan.params, "path": path}
     lean = plan.table is Table.LEAN or (
         plan.table is Table.IF_FIRST_ROWS_FIT and bool(plan.clean) and _lean_so_far(wh, plan.clean[0].sql, params))
@@ -106,7 +128,12 @@ def execute_staged(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str
     """The plan's staged read alone. `extra_rejects`: rejected rows (line, text, reason) the reader
     cannot yield at all (lines too long for it, left out of the file it reads), kept beside its own."""
     job = _Job(plan, plan.staged, {**plan.params, "path": path}, file_name, sha256)
-    return _run(wh, job, extra_rejects=extra_rejects)
+    try:
+        return _decided(plan, _run(wh, job, extra_rejects=extra_rejects))
+    except CachedOverPrompt:
+        assert plan.otherwise is not None
+        return _decided(plan.otherwise, execute_staged(wh, plan.otherwise, path=path, file_name=file_name,
+                                                       sha256=sha256, extra_rejects=extra_rejects))
 
 
 class _GaveWay(enum.Enum):
@@ -233,7 +260,11 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
 
 
 def _begin(cur: duckdb.DuckDBPyConnection, job: _Job) -> int:
-    """Open the import's transaction and register the import as running; returns its id."""
+    """Open the import's transaction and register the import as running; returns its id.
+
+    The macros, and with them the count sql.CACHED_OVER, are made first, outside the
+    transaction, so that its rollback leaves the count for _roll_back to read.
+    """
     cur.execute(MACROS)
     cur.execute("BEGIN TRANSACTION")
     import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
@@ -252,6 +283,9 @@ def _roll_back(cur: duckdb.DuckDBPyConnection, e: BaseException, wh: Warehouse, 
     broken = damaged(e, wh.path)
     if broken:
         raise broken from e
+    # The read failed on purpose at a row with more cached than prompt tokens: the count says so.
+    if job.plan.otherwise and sequence_value(cur, CACHED_OVER):
+        raise CachedOverPrompt() from e
     if isinstance(e, duckdb.Error):
         if job.clean:
             raise ReadFailed(str(e).splitlines()[0]) from e
@@ -270,7 +304,7 @@ def _insert_clean(cur: duckdb.DuckDBPyConnection, job: _Job, params: dict[str, A
             raise NotClean("the same file was imported before")
     if job.read.unparsed_kept:
         _drop_rejects(cur)
-    good, added, rejected = insert_clean_requests(cur, job.read.sql, params, batch, lean=lean)
+    good, added, rejected = insert_clean_requests(cur, job.read.sql, params, batch, REASONS, lean=lean)
     if job.read.unparsed_kept:
         rejected += _unparsed_lines(cur)
     if rejected:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dashboard.ingest import readers
@@ -74,6 +74,13 @@ class ImportPlan:
     first_line: int  # the line of the first record (after a CSV's header)
     line_events: str | None = None  # CSV: where records sit off their lines (readers.csv_line_events_sql)
     notes: tuple[str, ...] = field(default=())
+    # Where the format leaves open whether the prompt tokens include the cached ones and the
+    # person did not say: this plan reads them as included until a row has more cached than
+    # prompt tokens, which fails its read (sql.CACHED_OVER); the loader then runs `otherwise`,
+    # the plan reading them as separate buckets. One read of the file decides, where reading it
+    # whole first to decide cost a read more every time.
+    otherwise: ImportPlan | None = None
+    cached_open: bool = False  # the format leaves to the file whether the prompt tokens include the cached ones
 
     @property
     def lines_read(self) -> bool:
@@ -89,12 +96,19 @@ class ImportPlan:
                  *(f"note: {n}" for n in self.notes)]
         if self.grows:
             lines.append("records grow: a known id with more output tokens replaces the stored usage")
+        if self.otherwise:
+            lines.append(f"note: cached tokens: {CACHED_DECIDED}")
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": self.format, "source": self.source, "shape": self.shape,
                 "reads": [r.kind.value for r in self.clean] + [ReadKind.STAGED.value],
-                "table": self.table.value, "grows": self.grows, "notes": list(self.notes)}
+                "table": self.table.value, "grows": self.grows,
+                "notes": list(self.notes) + ([f"cached tokens: {CACHED_DECIDED}"] if self.otherwise else [])}
+
+
+CACHED_DECIDED = ("read as included in the prompt tokens, unless a row has more cached than prompt tokens: "
+                  "then the file is read again as separate buckets")
 
 
 def _with_src(read: tuple[str, str]) -> str:
@@ -102,29 +116,30 @@ def _with_src(read: tuple[str, str]) -> str:
     return f"WITH src AS ({reader}),\n{mapped}"
 
 
-def _clean_lines(fmt: Format, sample: Sample, zone_given: bool) -> list[Read]:
+def _clean_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool) -> list[Read]:
     cleans = []
     for kind, epoch in ((ReadKind.EPOCH_LINES, True), (ReadKind.TYPED_LINES, False)):
         typed = readers.typed_lines(fmt, sample, epoch)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                                 typed={"ts_epoch"} if epoch else ())
+                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard)
             cleans.append(Read(kind, f"WITH src AS ({typed[1]}),\n{body}"))
     return cleans
 
 
-def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool) -> Read | None:
+def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, guard: bool) -> Read | None:
     # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
     types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
     csv = readers.typed_csv(fmt, sample, types, up_front)
     if not csv:
         return None
-    body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2])
+    body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
+                         guard_cached=guard)
     return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True)
 
 
 def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, keep_rejects: bool,
-                placed: bool = True) -> str:
+                guard: bool, placed: bool = True) -> str:
     """The staged read: JSON lines parsed once per line into the format's fields where it allows, else the text read.
 
     `placed`: records of JSON documents are numbered by the line where they start (a second read of
@@ -132,10 +147,12 @@ def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, k
     derive = derives_ids(fmt, sample)
     parsed = readers.parsed_lines(fmt, sample, up_front, keep_rejects) if sample.shape == "lines" else None
     if parsed:
-        return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive)
+        return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive,
+                                                             guard_cached=guard)
     mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects, placed)
     shown = record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
-    return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown)
+    return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown,
+                                                       guard_cached=guard)
 
 
 def params_of(fmt: Format, options: Options) -> dict[str, Any]:
@@ -152,35 +169,40 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
 
     ValueError when the format cannot read the file's shape.
     """
-    fmt = fmt.for_file(sample, options)
+    declared, fmt = fmt, fmt.for_file(sample, options)
     zone_given = bool(options.tz)
     because = numbered_because(fmt, sample)
     up_front = bool(because)
-    staged = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=True)
-    strict = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False)
+    guard = options.cached_included is None and fmt.cached_open  # see ImportPlan.otherwise
+    staged = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=True, guard=guard)
+    strict = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False, guard=guard)
     cleans: list[Read] = []
     notes: list[str] = []
     if up_front:
         notes.append(f"line numbers read up front ({', '.join(because)})"
                      + (": no typed JSON read" if sample.shape == "lines" else ""))
     elif sample.shape == "lines":
-        cleans = _clean_lines(fmt, sample, zone_given)
-    typed_csv = _clean_csv(fmt, sample, zone_given, up_front) \
+        cleans = _clean_lines(fmt, sample, zone_given, guard)
+    typed_csv = _clean_csv(fmt, sample, zone_given, up_front, guard) \
         if sample.shape == "csv" and not derives_ids(fmt, sample) else None
     if typed_csv:
         cleans.append(typed_csv)
     if not cleans or typed_csv:
         cleans.append(Read(ReadKind.TEXT, _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False,
-                                                      placed=False) if sample.shape == "documents" else strict))
+                                                      guard=guard, placed=False)
+                           if sample.shape == "documents" else strict))
     if fmt.grows:
         table = Table.FULL
     elif lean_fits(fmt, sample, bool(options.provider)):
         table = Table.LEAN
     else:
         table = Table.IF_FIRST_ROWS_FIT
+    params = params_of(fmt, options)
+    otherwise = plan(declared, sample, replace(options, cached_included=False)) if guard else None
     return ImportPlan(
-        format=fmt.name, source=options.source or fmt.source, shape=sample.shape, params=params_of(fmt, options),
+        format=fmt.name, source=options.source or fmt.source, shape=sample.shape, params=params, otherwise=otherwise,
         clean=tuple(cleans), staged=Read(ReadKind.STAGED, staged), reread=strict, table=table, grows=fmt.grows,
+        cached_open=fmt.cached_open,
         first_line=readers.FIRST_LINE[sample.shape],
         line_events=readers.csv_line_events_sql() if sample.shape == "csv" else None, notes=tuple(notes),
     )

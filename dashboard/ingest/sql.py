@@ -18,10 +18,18 @@ from dataclasses import dataclass
 
 from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
 from dashboard.ingest.base import Format, Sample
+from dashboard.ingest.reasons import NOT_JSON, SKIPPED, UNNAMED
 from dashboard.ingest.render import is_null
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY, NOT_JSON, SKIPPED, UNNAMED
+from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 
-MACROS = """
+# Counts the rows that have more cached than prompt tokens, under a plan that reads the prompt
+# tokens as including them only until a row shows they cannot (canonical_sql's `guard_cached`,
+# see plan.ImportPlan.otherwise): the read fails at the first such row, and the loader, after
+# rolling back, reads this count (which a rollback leaves) to know why. Reset by MACROS,
+# which every import runs before its transaction.
+CACHED_OVER = "ingest_cached_over"
+
+MACROS = f"CREATE OR REPLACE TEMP SEQUENCE {CACHED_OVER};\n" + """
 -- (a value with no space at all, as most are, skips the tests at either end: a third cheaper)
 CREATE OR REPLACE TEMP MACRO ing_text(v) AS
     CASE WHEN contains(CAST(v AS VARCHAR), ' ')
@@ -307,8 +315,11 @@ t AS (
 """
 
 
-def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str]) -> str:
+def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str], guard_cached: bool) -> str:
     """Layer v: each row's reason (NULL for a good row, SKIPPED for no record)."""
+    over = (f"error('more cached than prompt tokens: ' || nextval('{CACHED_OVER}'))" if guard_cached else
+            "'cached tokens (' || (t.n_cache_read + t.n_cache_write + t.n_cache_write_1h)"
+            " || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'")
     return f"""v AS (
     SELECT
         t.*,
@@ -338,8 +349,7 @@ def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str]) -> str:
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
             {_token_reasons(typed)}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens
-                THEN 'cached tokens (' || (t.n_cache_read + t.n_cache_write + t.n_cache_write_1h)
-                     || ') exceed prompt tokens (' || t.n_prompt_tokens || ')'
+                THEN {over}
             WHEN t.n_reasoning > t.n_output
                 THEN 'reasoning tokens (' || t.n_reasoning || ') exceed output tokens (' || t.n_output || ')'
             {p.billed_reason}
@@ -398,7 +408,8 @@ FROM v
 
 
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
-                  record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = ()) -> str:
+                  record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = (),
+                  guard_cached: bool = False) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -415,9 +426,12 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     or "ts_epoch": beside `ts`, the format gives the time it takes first as a DOUBLE `ts_epoch`
     (a JSON number, see readers.typed_lines), and `ts` only where that is missing. The time is
     then what the text read makes of the number's text: epoch seconds or milliseconds, else none.
+    `guard_cached`: a row whose prompt tokens, read as including the cached ones, are fewer than
+    them fails the read (see CACHED_OVER) instead of being rejected.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
     """
     if "ts" in typed and zone_given:
         raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
     p = _parts(zone_given, derive_ids, record_text, typed)
-    return _parsed_layers(format_sql, p, typed) + _checked_layer(p, record_text, typed) + _canonical_select(p, shown)
+    return (_parsed_layers(format_sql, p, typed) + _checked_layer(p, record_text, typed, guard_cached)
+            + _canonical_select(p, shown))

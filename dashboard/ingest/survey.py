@@ -18,16 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dashboard.ingest import files
-from dashboard.ingest.base import Options
-from dashboard.ingest.formats import generic
+from dashboard.ingest.base import Format, Options, Sample
 from dashboard.ingest.importer import choose, plan_file, sample_file
 from dashboard.ingest.loader import SKIPPED, read_sample
 from dashboard.ingest.sql import MACROS
 from dashboard.warehouse import Warehouse
 from pricing import Catalog
 
-# Formats whose records do not say whether prompt tokens include the cached ones.
-OPEN_CACHED = frozenset({"generic"})
 MAX_MODELS = 200
 
 
@@ -88,19 +85,27 @@ def default_route(survey: Survey, routes: Mapping[str, str], catalog: Catalog) -
     return chosen.pop(), ""
 
 
+def _cached_open(fmt: Format, sample: Sample, options: Options) -> bool:
+    try:
+        return fmt.for_file(sample, options).cached_open
+    except ValueError:
+        return False  # the import says why
+
+
 def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Options,
            routes: Mapping[str, str] | None = None, catalog: Catalog | None = None,
            detect_cached: bool = True) -> Decision:
     """The options to import `path` with: the default route and the cached-token semantics decided
     over the whole file where the person left them open (see the module docstring).
 
-    The file is read once more only when something is left open.
+    The file is read once more only when something is left open. `detect_cached` False leaves
+    the cached tokens open for the import itself to decide by the rows (plan.ImportPlan.otherwise),
+    which spares that read.
     """
     sample = sample_file(wh, Path(path))
     fmt = choose(sample, fmt_name, options)
     want_route = options.provider is None and bool(routes) and catalog is not None
-    want_cached = (detect_cached and options.cached_included is None and fmt.name in OPEN_CACHED
-                   and generic.maps_cached(sample, options))
+    want_cached = detect_cached and options.cached_included is None and _cached_open(fmt, sample, options)
     if not (want_route or want_cached):
         return Decision(options)
     survey = survey_file(wh, path, fmt.name, options)

@@ -8,7 +8,9 @@ a `Warehouse`'s methods of those names run them on this file.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -125,6 +127,9 @@ class Warehouse:
         self.notice: str | None = None  # why the file is open read-only, for a banner
         self.build_cache = True  # see open(cache=...)
         self._write_lock = threading.RLock()
+        self._builder: threading.Thread | None = None  # see refresh_priced_cache_behind
+        self._builder_cursor: duckdb.DuckDBPyConnection | None = None
+        self._builder_guard = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -146,10 +151,10 @@ class Warehouse:
 
         With `fallback_read_only`, a file another process holds read-only is opened
         read-only too (imports disabled, `notice` says why) instead of failing.
-        `cache` False, for a one-shot command: a read that finds the priced cache stale
-        answers from the live cost view instead of building the cache first. On 5,000,000
-        rows a month report from the view takes about half a second; building the cache
-        takes several, which only a long-lived process (the app) earns back.
+        `cache` False, for a one-shot command: the priced cache is never built behind the
+        reads (see refresh_priced_cache_behind); a stale cache leaves them on the live cost
+        view. On 5,000,000 rows a month report from the view takes about half a second;
+        building the cache takes several, which only a long-lived process (the app) earns back.
         """
         target = Path(path) if path else cls.default_path()
         if not read_only:
@@ -172,6 +177,7 @@ class Warehouse:
         return wh
 
     def close(self) -> None:
+        self._stop_builder()
         self.con.close()
 
     def __enter__(self) -> Warehouse:
@@ -276,8 +282,61 @@ class Warehouse:
         return prices.priced_sql(self, prices_table)
 
     def refresh_priced_cache(self) -> None:
-        """Rebuild the priced cache from the view when it is stale."""
+        """Rebuild the priced cache from the view when it is stale (waits for a build or a write running)."""
         prices.refresh_priced_cache(self)
+
+    def refresh_priced_cache_behind(self) -> threading.Thread | None:
+        """Start rebuilding a stale priced cache in a thread of its own and return at once; the
+        thread, or None when there is nothing to do (fresh, read-only, opened with `cache=False`,
+        a build already running, or one failed before in this process).
+
+        Reads answer from the live view meanwhile and from the cache once it commits: the same
+        money. The build holds the write lock, so an import started during it waits for it; a
+        build that finds a write running gives up, and the next call starts it again.
+        Started after a page is drawn, it does not slow that page down.
+        """
+        if self.read_only or not self.build_cache:
+            return None
+        with self._builder_guard:
+            try:
+                if self._builder is not None or prices.cache_fresh(self.cursor()):
+                    return None
+            except duckdb.Error:
+                return None  # the reads that follow report what is wrong with the file
+            cur = self._builder_cursor = self.cursor()
+            self._builder = threading.Thread(target=self._build_behind, args=(cur,), name="priced-cache",
+                                             daemon=True)
+            atexit.register(self._stop_builder)
+            self._builder.start()
+            return self._builder
+
+    def _build_behind(self, cur: duckdb.DuckDBPyConnection) -> None:
+        failed = False
+        try:
+            with self.write_lock(wait=False) as held:
+                if held:
+                    prices.refresh_priced_cache(self, cur)
+        except (duckdb.Error, WarehouseError) as e:
+            failed = True  # the view still answers every read; a second try would likely fail alike
+            if self._builder_cursor is cur:  # not interrupted on purpose by close()
+                logging.getLogger(__name__).warning("the priced cache of %s was not built (pages read the "
+                                                    "live cost view): %s", self.path, e)
+        finally:
+            atexit.unregister(self._stop_builder)
+            with self._builder_guard:
+                self._builder_cursor = None
+                if not failed:
+                    self._builder = None
+
+    def _stop_builder(self) -> None:
+        """Interrupt a build running behind the reads (it rolls back) and wait for its thread."""
+        with self._builder_guard:
+            builder, cur = self._builder, self._builder_cursor
+            self._builder_cursor = None
+        while builder is not None and builder.is_alive():
+            if cur is not None:
+                cur.interrupt()  # again until it ends: one sent before the build's query starts is lost
+            builder.join(0.05)
 
     def begin_batch(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
         """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""

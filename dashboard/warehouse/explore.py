@@ -72,7 +72,8 @@ def _tagged(sql: str) -> str:
 
 ROLLUP_KEYS = ("provider", "model", "project", "api_key")
 ROLLUP_SUMS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
-               "input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd", "unpriced_requests")
+               "input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd", "unpriced_requests",
+               "cache_reads_at_input_usd")
 
 
 def previous_period(filters: Filters) -> Filters | None:
@@ -112,28 +113,12 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
             coalesce(sum(q.output_cost), 0) AS output_usd,
             coalesce(sum(q.cost), 0) AS cost_usd,
             sum(q.billed_cost) AS billed_usd,
-            CAST(sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS BIGINT) AS unpriced_requests
+            CAST(sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS BIGINT) AS unpriced_requests,
+            coalesce(sum({metrics.cache_reads_at_input_sql()}), 0) AS cache_reads_at_input_usd
         FROM ({sql}) AS q GROUP BY ALL
         """,
         params,
     ))
-
-
-def cache_reads_at_input(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal]:
-    """(range, previous range): cache-read tokens priced at the input rate of the same price row."""
-    sql, params = priced(wh, _scan_filters(filters))
-    if filters.start is not None and filters.end is not None:
-        params["cur_start"] = filters.start
-        split = "q.ts >= $cur_start"
-    else:
-        split = "true"
-    at_input = metrics.cache_reads_at_input_sql()
-    row = wh.query(
-        f"SELECT coalesce(sum({at_input}) FILTER (WHERE {split}), 0), "
-        f"coalesce(sum({at_input}) FILTER (WHERE NOT ({split})), 0) FROM ({sql}) AS q",
-        params,
-    ).fetchone()
-    return row[0], row[1]
 
 
 def _current(roll: pd.DataFrame) -> pd.DataFrame:
@@ -191,9 +176,10 @@ class Totals:
         return self.cost_usd + self.cache_saved_usd
 
 
-def totals_of(roll: pd.DataFrame, cache_reads_at_input_usd: Decimal) -> Totals:
+def totals_of(roll: pd.DataFrame) -> Totals:
     billed = [v for v in roll["billed_usd"].tolist() if v is not None] if len(roll) else []
     cache_read_usd = _sum(roll, "cache_read_usd") if len(roll) else Decimal(0)
+    cache_reads_at_input_usd = _sum(roll, "cache_reads_at_input_usd") if len(roll) else Decimal(0)
     return Totals(
         **{c: int(_sum(roll, c)) if len(roll) else 0 for c in ("requests", "input_tokens", "cache_read_tokens",
                                                              "cache_write_tokens", "output_tokens",
@@ -206,17 +192,17 @@ def totals_of(roll: pd.DataFrame, cache_reads_at_input_usd: Decimal) -> Totals:
     )
 
 
-def kpis(roll: pd.DataFrame, at_input: tuple[Decimal, Decimal], bounded: bool) -> tuple[Totals, Totals | None]:
+def kpis(roll: pd.DataFrame, bounded: bool) -> tuple[Totals, Totals | None]:
     """Totals of the range and (for a bounded range) of the equal range before it."""
-    current = totals_of(_current(roll), at_input[0])
+    current = totals_of(_current(roll))
     if not bounded:
         return current, None
-    return current, totals_of(roll[roll["previous"].astype(bool)] if len(roll) else roll, at_input[1])
+    return current, totals_of(roll[roll["previous"].astype(bool)] if len(roll) else roll)
 
 
 def totals(wh: Warehouse, filters: Filters) -> Totals:
     """Totals of the filtered range, with the money caching saved (cache reads at the input rate)."""
-    return kpis(rollup(wh, filters), cache_reads_at_input(wh, filters), False)[0]
+    return kpis(rollup(wh, filters), False)[0]
 
 
 def change(current: float | Decimal | None, previous: float | Decimal | None) -> float | None:

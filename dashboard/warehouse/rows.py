@@ -301,14 +301,14 @@ def _staged_value(column: str) -> str:
 _SELECT_ROW = ", ".join(_staged_value(c) for c in ROW_COLUMNS)
 
 
-# The `reason` of a row that is no record at all (a blank line): neither imported nor rejected.
-SKIPPED = ""
-# The `reason` of a line that is no JSON object (a broken or cut line of a JSON-lines file).
-NOT_JSON = "not a valid JSON object"
-# The `reason` of a row the clean read cannot name: it has no id, and that read (the typed
-# JSON one) keeps no text to derive one from. The row is not bad, so it sends the file to
-# the full read rather than to the rejected rows.
-UNNAMED = "no id, and no text to derive one"
+@dataclass(frozen=True)
+class Reasons:
+    """The `reason` values of a row source that are no rejection (an import defines them)."""
+
+    skipped: str  # no record at all: neither inserted nor counted
+    unnamed: str  # a good row the clean insert cannot name: it gives way (NotClean)
+
+
 _BAD_ROWS = "ingest_bad_rows"
 _KNOWN_ROWS = "ingest_known_rows"
 # Up to this many earlier rows of the file's source, a clean insert leaves out the rows they
@@ -330,7 +330,8 @@ class NotLean(NotClean):
     """
 
 
-_NOT_LEAN = "a row with a field the lean table leaves out"
+# Counts the rows a lean insert met that the lean table cannot hold (see insert_clean_requests).
+_NOT_LEAN = "ingest_not_lean"
 
 
 @dataclass(frozen=True)
@@ -375,31 +376,33 @@ def stage_in_file_order(cur: duckdb.DuckDBPyConnection, table: str, select_sql: 
         cur.execute("SET preserve_insertion_order = false")
 
 
-def _sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
-    """How many times a fresh temporary sequence was drawn from."""
+def sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+    """How many times a fresh temporary sequence was drawn from (a rollback leaves the count)."""
     row = cur.execute("SELECT coalesce(max(last_value), 0) FROM duckdb_sequences() WHERE sequence_name = ?", [name])
     return int(row.fetchone()[0])
 
 
 def insert_clean_requests(
-    cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int, lean: bool = False
+    cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int, reasons: Reasons,
+    lean: bool = False,
 ) -> tuple[int, int, int]:
     """Insert a file's good rows straight from its reader, with no staging table; returns (good, added, rejected).
 
-    `select_sql` yields `reason`: NULL for a good row, SKIPPED for no record at all, else
-    why the row is rejected. Rejected rows are passed over and counted as the rows stream
+    `select_sql` yields `reason`: NULL for a good row, `reasons.skipped` for no record at all,
+    else why the row is rejected. Rejected rows are passed over and counted as the rows stream
     by (a sequence: its side effect runs in parallel like the rest), so the caller knows
     whether to read them again for their lines and texts, and a clean file pays nothing
     for it. So are rows whose (source, request_id) an earlier import holds, where their
     source has few enough rows (KNOWN_IDS_IN_MEMORY; else they are deleted afterwards): a
     later export overlapping an earlier one costs little more than its new rows. An id
     repeated inside the file keeps its first occurrence (see _keep_first_occurrences). An
-    UNNAMED row, a row of another source or import than `params` name (the rows share
+    `reasons.unnamed` row, a row of another source or import than `params` name (the rows share
     one origin), or more repeated ids than that takes, raises NotClean, and the caller,
     whose transaction this runs in, rolls back and takes the staged path that names rows
     from their text, keeps first occurrences however many, and gives every source its origin.
     `lean`: the rows go to `request_rows_lean`; a row with a value that table leaves out
-    (see LEAN_DEFAULTS) raises NotLean, for the caller to insert the file into `request_rows`.
+    (see LEAN_DEFAULTS) is counted as the rows stream by, and any raises NotLean, for the caller
+    to roll back and insert the file into `request_rows`.
     """
     target = _LEAN if lean else _WIDE
     source, import_id = params.get("source"), params.get("import_id")
@@ -413,25 +416,28 @@ def insert_clean_requests(
     try:
         cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_BAD_ROWS}")
         cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_KNOWN_ROWS}")
+        cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_NOT_LEAN}")
         inserted = cur.execute(
             f"""
             INSERT INTO {target.table} ({target.columns})
-            SELECT CASE WHEN NOT ({target.holds}) THEN error('{_NOT_LEAN}')
+            SELECT CASE WHEN NOT ({target.holds}) THEN CASE WHEN nextval('{_NOT_LEAN}') > 0 THEN {origin} END
                 WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
                 THEN {origin} ELSE error('a row of another source or import') END, {target.values}
             FROM ({select_sql}) AS s
-            WHERE (s.reason IS NULL AND {new}) OR (s.reason <> '{SKIPPED}' AND CASE
-                WHEN s.reason = '{UNNAMED}' THEN error('a row to name from its text')
+            WHERE (s.reason IS NULL AND {new}) OR (s.reason <> $skipped_reason AND CASE
+                WHEN s.reason = $unnamed_reason THEN error('a row to name from its text')
                 ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
-            params,
+            {**params, "skipped_reason": reasons.skipped, "unnamed_reason": reasons.unnamed},
         ).fetchone()[0]
-        rejected = _sequence_value(cur, _BAD_ROWS)
-        duplicates = _sequence_value(cur, _KNOWN_ROWS)
+        rejected = sequence_value(cur, _BAD_ROWS)
+        duplicates = sequence_value(cur, _KNOWN_ROWS)
+        if lean and sequence_value(cur, _NOT_LEAN):
+            raise NotLean("a row with a field the lean table leaves out")
         # One origin: its rows' ids alone tell them apart.
         repeats = _repeated_ids(cur, target.table, f"origin_id = {origin}", key="request_id")
     except duckdb.Error as e:
-        raise (NotLean if _NOT_LEAN in str(e) else NotClean)(str(e).splitlines()[0]) from e
+        raise NotClean(str(e).splitlines()[0]) from e
     good = int(inserted) + duplicates
     if known and not leave_out:
         duplicates += _delete_known(cur, target, origin, batch_id, source)

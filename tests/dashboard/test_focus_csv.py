@@ -268,7 +268,7 @@ def test_days_that_do_not_start_at_midnight(tmp_path, tz):
 def test_a_cost_view_that_disagrees_with_its_rates_is_refused(tmp_path):
     with Warehouse.open(tmp_path / "drift.duckdb") as wh:
         wh.insert_requests([_request(1, 1, "openai", "gpt-4o-mini", "p", "sk-drift000", None, input_tokens=1000)])
-        _sql_focus(wh, "2026-11", "UTC")  # fills the priced cache
+        wh.refresh_priced_cache()
         wh.query("UPDATE priced_cache SET cost = cost + 0.000001").fetchall()
         with pytest.raises(WarehouseError, match="price rows and the cost view disagree"):
             _sql_focus(wh, "2026-11", "UTC")

@@ -16,8 +16,8 @@ import streamlit as st
 from dashboard.appdata import reads, store
 from dashboard.ingest import Options
 from dashboard.ingest.base import check_zone
+from dashboard.ingest.formats import by_name
 from dashboard.ingest.formats.generic import SYNONYMS
-from dashboard.ingest.survey import OPEN_CACHED
 from dashboard.warehouse.settings import Profile
 
 AS_IN_FILE = "as in the file"
@@ -73,7 +73,7 @@ def file_choices(up: Any, fmt: str, headers: list[str], guessed: dict[str, str])
                           "re-importing rows of the same source and id adds nothing.").strip()
     mapping: dict[str, str] = dict(profile.mapping) if profile else {}
     cached = profile.cached_included if profile else None
-    if fmt in OPEN_CACHED:
+    if by_name(fmt).cached_included is None:  # the format's files do not say
         choice = st.radio("Do the prompt tokens include the cached tokens?", list(CACHED),
                           index=_index(list(CACHED.values()), cached), horizontal=True, key=f"cached_{uid}",
                           help="OpenAI-style logs: yes. Anthropic-style logs: no. Detect reads the whole file: "

@@ -105,11 +105,6 @@ def guess_mapping(headers: list[str], explicit: dict[str, str] | None = None) ->
     return mapping
 
 
-def maps_cached(sample: Sample, options: Options) -> bool:
-    """Whether the file has a cached-tokens column: only then is it open whether the prompt tokens include it."""
-    return "cache_read" in guess_mapping(_headers(sample), dict(options.mapping))
-
-
 def _headers(sample: Sample) -> list[str]:
     if sample.shape in ("csv", "parquet"):
         return list(sample.columns)

@@ -61,10 +61,15 @@ def test_rollup_series_equal_sql_per_grain_and_zone(wh, grain, tz):
         {**params, "tz": tz},
     ).fetchall()
     assert [(r.period.to_pydatetime(), r.series, r.cost_usd) for r in got.itertuples()] == expected
-    current, previous = explore.kpis(roll, explore.cache_reads_at_input(wh, f), True)
+    current, previous = explore.kpis(roll, True)
     pw, pp = explore.previous_period(f).where("q")
     prev_cost, prev_requests = wh.query(
         f"SELECT sum(q.cost), sum(q.request_count) FROM ({wh.priced_sql()}) AS q WHERE {pw}", pp
     ).fetchone()
     assert (previous.cost_usd, previous.requests) == (prev_cost, prev_requests)
+    prev_saved = wh.query(
+        f"SELECT coalesce(sum(q.cache_read_tokens * q.input_per_token), 0) - coalesce(sum(q.cache_read_cost), 0) "
+        f"FROM ({wh.priced_sql()}) AS q WHERE {pw}", pp
+    ).fetchone()[0]
+    assert previous.cache_saved_usd == prev_saved
     assert current.cost_usd == sum((r[2] for r in expected), Decimal(0))

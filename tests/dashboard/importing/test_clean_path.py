@@ -17,10 +17,15 @@ import pytest
 
 from dashboard.ingest import Options, import_file, plan_file
 from dashboard.ingest.loader import execute
+from dashboard.ingest.reasons import REASONS, UNNAMED
 from dashboard.warehouse import rows as db
-from dashboard.warehouse.rows import UNNAMED, NotClean, insert_clean_requests
+from dashboard.warehouse.rows import NotClean, insert_clean_requests
 
 HEADER = "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
+
+
+# The rows' prompt tokens include the cached ones, so a row with more cached than prompt tokens is bad.
+INCLUDED = Options(cached_included=True)
 
 
 def csv_row(i, prompt=1000, cached=100, completion=10):
@@ -39,7 +44,7 @@ def counts(wh):
 
 def test_a_bad_row_at_the_end_is_kept_with_its_line_and_the_rest_land_once(warehouse, tmp_path):
     f = write_csv(tmp_path / "late.csv", [csv_row(i) for i in range(1, 200)] + [csv_row(200, prompt=5)])
-    res = import_file(warehouse, f)
+    res = import_file(warehouse, f, options=INCLUDED)
     assert (res.added, res.duplicates, res.rejected, res.staged) == (199, 0, 1, False)
     assert counts(warehouse) == (199, 1, 1)
     assert warehouse.query("SELECT line, raw, reason FROM rejected_rows").fetchall() == [
@@ -175,7 +180,7 @@ def test_an_overlap_with_bad_rows_and_an_id_repeated_inside_the_file(warehouse, 
     monkeypatch.setattr(db, "KNOWN_IDS_IN_MEMORY", known_ids_in_memory)
     import_file(warehouse, write_csv(tmp_path / "a.csv", [csv_row(i) for i in range(1, 4)]))
     rows = [csv_row(3, completion=8), csv_row(2, prompt=5), csv_row(4), csv_row(3, completion=9), csv_row(5)]
-    res = import_file(warehouse, write_csv(tmp_path / "b.csv", rows))
+    res = import_file(warehouse, write_csv(tmp_path / "b.csv", rows), options=INCLUDED)
     assert (res.added, res.duplicates, res.rejected) == (2, 2, 1)
     got = warehouse.query("SELECT request_id, output_tokens FROM requests ORDER BY 1").fetchall()
     assert got == [("r1", 10), ("r2", 10), ("r3", 10), ("r4", 10), ("r5", 10)]
@@ -194,7 +199,7 @@ def _insert(warehouse, select_sql):
     cur = warehouse.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
-        return insert_clean_requests(cur, select_sql, {"source": "src", "import_id": 1}, batch_id=999)
+        return insert_clean_requests(cur, select_sql, {"source": "src", "import_id": 1}, batch_id=999, reasons=REASONS)
     finally:
         cur.execute("ROLLBACK")
 
@@ -250,7 +255,8 @@ def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_impor
     setting = "SELECT current_setting('preserve_insertion_order')"
     assert import_file(warehouse, write_csv(tmp_path / "ok.csv", [csv_row(1)])).staged is False
     assert warehouse.query(setting).fetchone()[0] is True
-    assert import_file(warehouse, write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])).rejected == 1
+    bad = write_csv(tmp_path / "bad.csv", [csv_row(2), csv_row(3, prompt=1)])
+    assert import_file(warehouse, bad, options=INCLUDED).rejected == 1
     assert warehouse.query(setting).fetchone()[0] is True
     assert import_file(warehouse, write_csv(tmp_path / "torn.csv", [csv_row(4), "r5,2026-11-01\n"])).staged
     assert warehouse.query(setting).fetchone()[0] is True
@@ -275,7 +281,7 @@ def test_a_large_file_keeps_first_occurrences_and_each_rejected_rows_own_line_an
     if torn:
         rows[77_776] = "r77777,2026-11-01T00:00:00Z\n"  # line 77,778
         expected.insert(0, (77_778, "r77777,2026-11-01T00:00:00Z", None))
-    res = import_file(warehouse, write_csv(tmp_path / "big.csv", rows))
+    res = import_file(warehouse, write_csv(tmp_path / "big.csv", rows), options=INCLUDED)
     assert (res.added, res.duplicates, res.rejected, res.staged) == (n - 3 - torn, 1, 2 + torn, torn)
     assert warehouse.query("SELECT output_tokens FROM requests WHERE request_id = 'r7'").fetchall() == [(10,)]
     got = warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall()

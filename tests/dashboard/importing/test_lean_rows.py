@@ -14,6 +14,7 @@ import pytest
 
 from dashboard.ingest import Options, Table, import_file, loader, plan_file
 from dashboard.ingest.loader import execute
+from dashboard.ingest.reasons import REASONS
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.rows import LEAN_DEFAULTS, NotLean, insert_clean_requests
 
@@ -144,11 +145,11 @@ def test_the_lean_insert_refuses_a_row_with_a_value_in_any_column_it_leaves_out(
     cur.execute("BEGIN TRANSACTION")
     with pytest.raises(NotLean):
         insert_clean_requests(cur, select({**values, column: odd[column]}), {"source": "src", "import_id": 1},
-                              batch_id=999, lean=True)
+                              batch_id=999, reasons=REASONS, lean=True)
     cur.execute("ROLLBACK")
     cur.execute("BEGIN TRANSACTION")  # the row as a file without those fields gives it fits
     assert insert_clean_requests(cur, select(values), {"source": "src", "import_id": 1}, batch_id=999,
-                                 lean=True) == (1, 1, 0)
+                                 reasons=REASONS, lean=True) == (1, 1, 0)
     cur.execute("ROLLBACK")
 
 

@@ -1,4 +1,5 @@
-"""Decisions over the whole file before an import: cached-token semantics, the default route, charge columns."""
+"""Decisions over the whole file: cached-token semantics (before an import, or by the rows as the
+import reads them), the default route, charge columns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.ingest import Options, import_file
+from dashboard.ingest import Options, import_file, plan_file
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.ingest.survey import decide, survey_file
 from dashboard.warehouse import Warehouse, settings
@@ -127,10 +128,60 @@ def test_the_command_line_detects_cached_semantics_over_the_whole_file(tmp_path)
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
-    assert (record["added"], record["rejected"]) == (500, 0)
+    assert (record["added"], record["rejected"], record["cached_included"]) == (500, 0, False)
     with Warehouse.open(db) as wh:
         reads = wh.query("SELECT sum(cache_read_tokens) FROM requests").fetchone()[0]
     assert reads == sum(2000 + i for i in range(400)) + sum(9000 + i for i in range(100))
+
+
+DISJOINT_READS = sum(2000 + i for i in range(400)) + sum(9000 + i for i in range(100))
+DISJOINT_INPUTS = sum(6000 + i for i in range(400)) + sum(500 + i for i in range(100))
+
+
+def totals(wh):
+    return wh.query("SELECT count(*), sum(cache_read_tokens), sum(input_tokens) FROM requests").fetchone()
+
+
+def test_left_open_the_rows_decide_as_the_import_reads_them(warehouse, tmp_path):
+    # No survey first: the file is read as including the cached tokens until row 401 shows it
+    # cannot; that read rolls back and the file is read as separate buckets.
+    path = disjoint_csv(tmp_path / "gw.csv")
+    the_plan = plan_file(warehouse, path)
+    assert the_plan.otherwise is not None and the_plan.otherwise.params["cached_included"] is False
+    assert "unless a row has more cached than prompt tokens" in the_plan.explain()
+    result = import_file(warehouse, path)
+    assert (result.added, result.rejected, result.cached_included) == (500, 0, False)
+    assert totals(warehouse) == (500, DISJOINT_READS, DISJOINT_INPUTS)
+    assert warehouse.query("SELECT count(*), count(*) FILTER (WHERE status = 'complete') FROM imports").fetchone() \
+        == (1, 1)  # the read that gave way left no trace
+    assert import_file(warehouse, path).added == 0  # and a second import adds nothing
+
+
+def test_left_open_a_file_no_row_contradicts_is_read_as_included(warehouse, tmp_path):
+    result = import_file(warehouse, disjoint_csv(tmp_path / "gw.csv", over=0))
+    assert (result.added, result.rejected, result.cached_included) == (400, 0, True)
+    assert totals(warehouse) == (400, sum(2000 + i for i in range(400)), sum(4000 for _ in range(400)))
+
+
+@pytest.mark.parametrize("shape", ["torn-csv", "jsonl"])
+def test_the_rows_decide_on_the_staged_and_the_json_reads_too(warehouse, tmp_path, shape):
+    path = disjoint_csv(tmp_path / "gw.csv")
+    if shape == "torn-csv":  # a line with too few fields sends the file to the staged read
+        path.write_text(path.read_text() + "\n2026-10-05T00:00:00Z,deepseek-v4-flash\n")
+    else:
+        header, *lines = path.read_text().splitlines()
+        path = tmp_path / "gw.jsonl"
+        path.write_text("".join(json.dumps(dict(zip(header.split(","), line.split(","), strict=True))) + "\n" for line in lines))
+    result = import_file(warehouse, path)
+    assert (result.added, result.rejected, result.cached_included) == (500, shape == "torn-csv", False)
+    assert totals(warehouse) == (500, DISJOINT_READS, DISJOINT_INPUTS)
+
+
+def test_a_choice_made_leaves_nothing_to_the_rows(warehouse, tmp_path):
+    path = disjoint_csv(tmp_path / "gw.csv")
+    assert plan_file(warehouse, path, None, Options(cached_included=True)).otherwise is None
+    result = import_file(warehouse, path, None, Options(cached_included=True))
+    assert (result.added, result.rejected, result.cached_included) == (400, 100, True)
 
 
 def test_a_file_without_a_cached_column_is_not_read_twice(warehouse, tmp_path):

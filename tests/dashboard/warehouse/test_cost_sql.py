@@ -107,6 +107,7 @@ def _view_and_cache(wh):
 
 def test_priced_cache_follows_every_kind_of_write(tmp_path):
     from pricing import load_catalog
+    from pricing.sql import priced_requests_sql
 
     wh = Warehouse.open(tmp_path / "w.duckdb")
 
@@ -115,19 +116,26 @@ def test_priced_cache_follows_every_kind_of_write(tmp_path):
                 "model": model, "input_tokens": 1000 * i, "output_tokens": i}
 
     wh.insert_requests([row(1)], source="a")
-    assert wh.priced_sql() == "SELECT * FROM priced_cache"  # built on first read
+    assert wh.priced_sql() == priced_requests_sql()  # a read never builds the cache
+    wh.refresh_priced_cache()
+    assert wh.priced_sql() == "SELECT * FROM priced_cache"
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 1
     wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")  # appended
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 3 and cached[2][3] is True
     wh.query("DELETE FROM request_rows WHERE request_id = '2'")  # a direct write marks the cache stale
+    assert wh.priced_sql() == priced_requests_sql()
+    wh.refresh_priced_cache_behind().join()  # as the app rebuilds it once a page is drawn
+    assert wh.priced_sql() == "SELECT * FROM priced_cache"
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 2
     overlay = tmp_path / "local.toml"
     overlay.write_text('[route]\nprovider = "acme"\n[[models]]\nid = "brand-new-model"\n[[models.periods]]\n'
                        'source = "contract"\nchecked = 2026-11-28\ninput = 1\noutput = 2\ncache_read = 0\ncache_write = 0\n')
     wh.reload_catalog(load_catalog(overlays=[overlay]))  # a price edit re-prices everything
+    assert wh.priced_sql() == priced_requests_sql()
+    wh.refresh_priced_cache_behind().join()
     view, cached = _view_and_cache(wh)
     assert view == cached
     assert cached[1][2:] == (Decimal(3000) / 1_000_000 + Decimal(3 * 2) / 1_000_000, False)
@@ -146,7 +154,13 @@ def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tm
         live = wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY 1").fetchall()
         tables = {r[0] for r in wh.query("SELECT table_name FROM information_schema.tables").fetchall()}
         assert "priced_cache" not in tables  # nothing built for a single read
-    with Warehouse.open(path) as wh:  # the app: builds it on its first read and keeps it
+    with Warehouse.open(path, cache=False) as wh:  # a one-shot command never builds it behind its reads
+        assert wh.refresh_priced_cache_behind() is None
+        assert wh.priced_sql() == priced_requests_sql()
+    with Warehouse.open(path) as wh:  # the app: reads the view, builds the cache behind its page and keeps it
+        assert wh.priced_sql() == priced_requests_sql()
+        wh.refresh_priced_cache_behind().join()
+        assert wh.refresh_priced_cache_behind() is None  # fresh: nothing to do
         assert wh.priced_sql() == "SELECT * FROM priced_cache"
         assert wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY 1").fetchall() == live
     with Warehouse.open(path, cache=False) as wh:  # a fresh cache serves one-shot reads too
@@ -176,10 +190,31 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path)
     try:
         assert wh.priced_sql() == priced_requests_sql()  # the live view, at once
         cost = wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0]
+        wh.refresh_priced_cache_behind().join()  # finds the write running and gives up
+        assert wh.priced_sql() == priced_requests_sql()
     finally:
         release.set()
         t.join()
     assert cost == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
-    assert wh.priced_sql() == "SELECT * FROM priced_cache"  # rebuilt once the write is over
+    wh.refresh_priced_cache_behind().join()  # the next try, once the write is over, builds it
+    assert wh.priced_sql() == "SELECT * FROM priced_cache"
     assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == cost
     wh.close()
+
+
+def test_closing_the_warehouse_stops_a_build_running_behind_the_reads(tmp_path):
+    from pricing.sql import priced_requests_sql
+
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
+                             "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
+        # Three million copies under other ids: a build of seconds, where closing takes a moment.
+        wh.query("INSERT INTO request_rows SELECT r.* REPLACE ('c' || i AS request_id) "
+                 "FROM request_rows AS r, range(3000000) AS t(i)")
+        builder = wh.refresh_priced_cache_behind()
+        assert builder is not None and wh.refresh_priced_cache_behind() is None  # one build at a time
+    assert not builder.is_alive()  # close() interrupted the build and waited for its thread
+    with Warehouse.open(path, cache=False) as wh:
+        assert wh.priced_sql() == priced_requests_sql()  # rolled back: no half-built cache counts as fresh
+        assert wh.query(f"SELECT count(*) FROM ({wh.priced_sql()})").fetchone()[0] == 3_000_001

@@ -114,6 +114,7 @@ def test_the_cache_prices_span_rows_as_the_view_does(tmp_path):
 
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         wh.insert_requests([_row("a", WEEKDAY, DAY, input_tokens=5_000)], source="t")
+        wh.refresh_priced_cache()
         assert wh.priced_sql() == "SELECT * FROM priced_cache"
         wh.insert_requests([_row("b", WEEKDAY, 3600 * 5, input_tokens=5_000)], source="t")  # appended to the cache
         cols = "request_id, cost, approximate, cost_low, cost_high"

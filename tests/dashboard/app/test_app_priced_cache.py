@@ -1,0 +1,43 @@
+"""The first page after an import: answered from the live cost view while the priced cache is
+stale, which the app then builds behind the page; the money is the same before and after."""
+
+from __future__ import annotations
+
+import time
+from decimal import ROUND_HALF_UP, Decimal
+
+import app_fixture as fixture
+from streamlit.testing.v1 import AppTest
+
+from dashboard.appdata import store
+from pricing.sql import priced_requests_sql
+
+
+def spend_shown(at: AppTest) -> str:
+    return next(m for m in at.metric if m.label == "Spend").value
+
+
+def test_the_first_page_after_an_import_reads_the_view_and_the_cache_is_built_behind_it(tmp_path, monkeypatch):
+    db = fixture.build(tmp_path / "usage.duckdb")  # rows imported, the priced cache never built
+    monkeypatch.setenv("USAGE_DB", str(db))
+    store.clear()
+    wh = store.warehouse()
+    assert wh.priced_sql() == priced_requests_sql()
+    expected = wh.query(f"SELECT sum(cost) FROM ({priced_requests_sql()})").fetchone()[0]
+    shown = f"${expected.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
+    at.query_params["range"] = "all"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert spend_shown(at) == shown
+
+    deadline = time.monotonic() + 60  # the page started the build once it was drawn
+    while wh.priced_sql() != "SELECT * FROM priced_cache":
+        assert time.monotonic() < deadline, "the priced cache was not built behind the page"
+        time.sleep(0.05)
+    assert wh.query("SELECT sum(cost) FROM priced_cache").fetchone()[0] == expected
+    store.clear()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert spend_shown(at) == shown
