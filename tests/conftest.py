@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,38 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
-@pytest.fixture
-def warehouse(tmp_path):
+@pytest.fixture(scope="session")
+def new_warehouse_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file as `Warehouse.open` creates it (migrated, the shipped catalog's prices loaded),
+    made once per worker: loading ten thousand price rows is most of the cost of a new file."""
     from dashboard.warehouse import Warehouse
 
-    wh = Warehouse.open(tmp_path / "usage.duckdb")
+    path = tmp_path_factory.mktemp("new-warehouse") / "usage.duckdb"
+    Warehouse.open(path).close()
+    return path
+
+
+@pytest.fixture
+def new_db(tmp_path: Path, new_warehouse_file: Path) -> Callable[..., Path]:
+    """new_db(name, folder=tmp_path): the path of a copy of a new, empty warehouse file, the test's own.
+
+    For a test about what a warehouse holds or does; a test of creating or upgrading a file
+    opens a path where there is none yet."""
+
+    def copy(name: str = "usage.duckdb", folder: Path | None = None) -> Path:
+        path = (folder or tmp_path) / name
+        shutil.copyfile(new_warehouse_file, path)
+        return path
+
+    return copy
+
+
+@pytest.fixture
+def warehouse(new_db: Callable[..., Path]):
+    """A new, empty warehouse at tmp_path/usage.duckdb, open."""
+    from dashboard.warehouse import Warehouse
+
+    wh = Warehouse.open(new_db())
     yield wh
     wh.close()
 

@@ -288,8 +288,8 @@ def test_statement_csv_ends_with_the_statement_total(wh):
     assert Decimal(total["billed_usd"]) == Decimal("0.01") + Decimal("0.5")
 
 
-def test_statement_csv_of_an_empty_month_is_a_zero_total(tmp_path):
-    with Warehouse.open(tmp_path / "empty.duckdb") as empty:
+def test_statement_csv_of_an_empty_month_is_a_zero_total(new_db):
+    with Warehouse.open(new_db("empty.duckdb")) as empty:
         header, *rows = _parse_csv(statement_csv(statement(empty, "2026-11", "UTC")), "utf-8-sig")
     assert len(rows) == 1 and rows[0][:3] == ["Total", "", "0"]  # counts stay integers, money stays empty
     assert rows[0][header.index("computed_usd")] == ""

@@ -10,7 +10,6 @@ expired see nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
@@ -21,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, free_port, running_app, stop
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, free_port, running_app, stop
+from support import app_fixture
 
 OIDC = Path(__file__).resolve().parent / "oidc"
 # A name of someone else's that resolves to this machine, as a rebinding attacker's would.
@@ -40,11 +40,7 @@ needs_node = pytest.mark.skipif(
 def _warehouse(path: Path) -> Path:
     """The AppTests' small hand-made warehouse (a few hundred recent requests): quicker to open
     than the demo data an empty file gets."""
-    spec = importlib.util.spec_from_file_location("app_fixture", REPO / "tests" / "dashboard" / "app" / "app_fixture.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(path)
+    return app_fixture.build(path)
 
 
 @pytest.fixture(scope="module")

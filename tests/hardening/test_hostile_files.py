@@ -8,6 +8,7 @@ huge fields, wrong types, ragged columns, deeply nested JSON.
 
 import gzip
 import json
+import shutil
 import signal
 import zlib
 from contextlib import contextmanager
@@ -80,8 +81,10 @@ def mutations(draw, name: str):
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
-    w = Warehouse.open(tmp_path_factory.mktemp("hostile") / "usage.duckdb")
+def wh(tmp_path_factory, new_warehouse_file):
+    path = tmp_path_factory.mktemp("hostile") / "usage.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    w = Warehouse.open(path)
     yield w
     w.close()
 
@@ -226,7 +229,8 @@ def _texts(wh) -> str:
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(key=KEY, prefixed=st.sampled_from(PREFIXED), column=st.sampled_from(COLUMNS), broken=st.booleans())
-def test_a_key_in_any_shape_and_place_is_never_stored_whole(tmp_path_factory, key, named, prefixed, column, broken):
+def test_a_key_in_any_shape_and_place_is_never_stored_whole(tmp_path_factory, new_warehouse_file, key, named, prefixed,
+                                                            column, broken):
     usage = '"usage": {"prompt_tokens": 10, "completion_tokens": 1}'
     rejected = '{"id": "r1", "created": "not a time", "model": "gpt-4o", ' + usage + ", " + named.format(k=key) + "}"
     if broken:  # a line that does not parse: nothing in it can be named by its field
@@ -236,6 +240,7 @@ def test_a_key_in_any_shape_and_place_is_never_stored_whole(tmp_path_factory, ke
     path = tmp_path_factory.mktemp("keys") / "keys.jsonl"
     path.write_text(rejected + "\n" + good + "\n")
     event(f"{prefixed.format(k='KEY')} in {column.split(':')[0]}" + (", broken line" if broken else ""))
+    shutil.copyfile(new_warehouse_file, path.parent / "w.duckdb")
     with Warehouse.open(path.parent / "w.duckdb") as w:
         result = import_file(w, path)
         assert (result.added, result.rejected) == (1, 1)

@@ -1,5 +1,6 @@
 """Filter values and names reach SQL only as bound parameters or through a whitelist."""
 
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -19,10 +20,12 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
+def wh(tmp_path_factory, new_warehouse_file):
     from dashboard.warehouse import Warehouse
 
-    warehouse = Warehouse.open(tmp_path_factory.mktemp("inj") / "usage.duckdb")
+    path = tmp_path_factory.mktemp("inj") / "usage.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    warehouse = Warehouse.open(path)
     warehouse.insert_requests(
         [{"request_id": str(i), "ts": datetime(2026, 11, 1 + i, tzinfo=UTC), "provider": "openai",
           "model": "gpt-4o", "project": f"p{i}", "api_key": "sk-aaaa1111", "tags": ["prod"],

@@ -102,7 +102,7 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
     assert Filters()  # the statement above used the default filters
 
 
-def test_text_quoted_from_a_file_shows_keys_as_hints(tmp_path):
+def test_text_quoted_from_a_file_shows_keys_as_hints(new_db, tmp_path):
     """A row DuckDB cannot read keeps its text with a hex key cut to its hint (no format read
     the key from it), and an error quoting a file's first line shows no whole key either."""
     hex_key = "3f9a1c0e8b7d4f2a9c6e1b0d7a5f3e2c"
@@ -125,7 +125,7 @@ def test_text_quoted_from_a_file_shows_keys_as_hints(tmp_path):
     headerless = tmp_path / "headerless.csv"
     headerless.write_text("2026-10-01T10:00:00Z,gpt-4o-mini,sk-proj-HEADERLESS-SECRET-9999,100,10\n" * 3)
     hashed = tmp_path / ("0123456789abcdef" * 2)
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         assert import_file(wh, csv).rejected == 2
         assert import_file(wh, jsonl).rejected == 6
         kept = [r[0] for r in wh.query("SELECT raw FROM rejected_rows ORDER BY import_id, line").fetchall()]
@@ -180,11 +180,11 @@ def warehouse_text(wh) -> str:
     return "\n".join(parts)
 
 
-def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(tmp_path):
+def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(new_db, tmp_path):
     lines, keys = custom_key_lines()
     path = tmp_path / "gateway.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         result = import_file(wh, path)
         assert (result.added, result.rejected) == (2, 9)
         stored = warehouse_text(wh)
@@ -252,7 +252,7 @@ def test_a_key_held_as_a_name_and_value_pair_is_masked(text, masked):
     assert mask_secrets(text) == masked
 
 
-def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(tmp_path):
+def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(new_db, tmp_path):
     """An id is a row's identity: cut to a hint, two ids could become one request. One that holds a key
     is stored as 'k' and its MD5 instead, the same in SQL (an import) as in Python (insert_requests)."""
     from dashboard.errors import id_without_key
@@ -264,7 +264,7 @@ def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text("timestamp,model,input_tokens,output_tokens,request_id\n" + "".join(
         f"2026-11-01T10:0{i}:00Z,gpt-4o,10,1,{rid}\n" for i, rid in enumerate(keyed + plain)))
-    db = tmp_path / "usage.duckdb"
+    db = new_db()
     with Warehouse.open(db) as wh:
         assert (import_file(wh, path).added, import_file(wh, path).added) == (4, 0)  # again: nothing new
         stored = sorted(r[0] for r in wh.query("SELECT request_id FROM requests").fetchall())

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 
 
 @pytest.fixture(scope="session")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fixture.build(tmp_path_factory.mktemp("wh") / "usage.duckdb")
+def db(tmp_path_factory: pytest.TempPathFactory, new_warehouse_file: Path) -> Path:
+    path = tmp_path_factory.mktemp("wh") / "usage.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    return fixture.build(path)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 from dashboard.charts.format import usd
@@ -24,10 +24,10 @@ SATURDAY = Decimal("0.22") + Decimal("0.66")
 
 
 @pytest.fixture
-def daily_app(tmp_path, monkeypatch):
+def daily_app(tmp_path, new_db, monkeypatch):
     path = tmp_path / "daily.csv"
     path.write_text(DAILY, encoding="utf-8")
-    db = tmp_path / "usage.duckdb"
+    db = new_db()
     with Warehouse.open(db) as wh:
         import_file(wh, path)
     monkeypatch.setenv("USAGE_DB", str(db))

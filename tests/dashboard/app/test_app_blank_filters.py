@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 from dashboard.warehouse import Warehouse
@@ -21,8 +21,8 @@ ROWS = [
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "blank.duckdb"
+def db(new_db):
+    path = new_db("blank.duckdb")
     with Warehouse.open(path) as wh:
         wh.insert_requests([{**r, "source": "t", "ts": datetime(2026, 11, 3, 9, tzinfo=UTC), "model": "gpt-4o-mini",
                              "input_tokens": 1000, "output_tokens": 10} for r in ROWS])

@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
-import app_fixture as fixture
 import pytest
 from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
+from support import app_fixture as fixture
 
 from dashboard.appdata import reads, store
 from dashboard.warehouse import Warehouse
@@ -60,9 +60,9 @@ def _download(at: AppTest, key: str) -> bytes:
 
 
 @pytest.fixture
-def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hostile_db(new_db, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A warehouse whose models and projects are formula text, beside ordinary priced rows."""
-    db = fixture.build(tmp_path / "hostile.duckdb", n=20)
+    db = fixture.build(new_db("hostile.duckdb"), n=20)
     rows = []
     for i, text in enumerate(HOSTILE):
         row = fixture.rows(1, now=MOMENT)[0]

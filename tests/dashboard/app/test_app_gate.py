@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import secrets
 
-import app_fixture as fixture
 import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.access import COOKIE_SECRET_PLACEHOLDER, MAKE_COOKIE_SECRET
 

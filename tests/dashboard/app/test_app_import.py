@@ -5,9 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 
@@ -21,8 +21,8 @@ ODD = "when,llm,sent,received\n2026-11-01T10:00:00Z,gpt-4o-mini,100,20\n"
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    db = fixture.build(tmp_path / "import.duckdb", n=10)
+def fresh(new_db, monkeypatch: pytest.MonkeyPatch):
+    db = fixture.build(new_db("import.duckdb"), n=10)
     monkeypatch.setenv("USAGE_DB", str(db))
     store.clear()
     at = AppTest.from_file(fixture.APP, default_timeout=60)

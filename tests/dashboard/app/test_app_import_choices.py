@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 from dashboard.warehouse import settings
@@ -34,8 +33,8 @@ def jsonl(n: int = 8, model: str = "deepseek-v4-flash") -> bytes:
 
 
 @pytest.fixture
-def page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    db = fixture.build(tmp_path / "import.duckdb", n=10)
+def page(new_db, monkeypatch: pytest.MonkeyPatch):
+    db = fixture.build(new_db("import.duckdb"), n=10)
     monkeypatch.setenv("USAGE_DB", str(db))
     store.clear()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from decimal import ROUND_HALF_UP, Decimal
 
-import app_fixture as fixture
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 from pricing.sql import priced_requests_sql
@@ -17,8 +17,8 @@ def spend_shown(at: AppTest) -> str:
     return next(m for m in at.metric if m.label == "Spend").value
 
 
-def test_the_first_page_after_an_import_reads_the_view_and_the_cache_is_built_behind_it(tmp_path, monkeypatch):
-    db = fixture.build(tmp_path / "usage.duckdb")  # rows imported, the priced cache never built
+def test_the_first_page_after_an_import_reads_the_view_and_the_cache_is_built_behind_it(new_db, monkeypatch):
+    db = fixture.build(new_db())  # rows imported, the priced cache never built
     monkeypatch.setenv("USAGE_DB", str(db))
     store.clear()
     wh = store.warehouse()

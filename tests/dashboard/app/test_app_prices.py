@@ -5,17 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 
 from dashboard.appdata import store
 from pricing import Usage, load_catalog, price_usage
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    db = fixture.build(tmp_path / "prices.duckdb", n=60)
+def fresh(tmp_path: Path, new_db, monkeypatch: pytest.MonkeyPatch):
+    db = fixture.build(new_db("prices.duckdb"), n=60)
     local = tmp_path / "prices.local.toml"
     monkeypatch.setenv("USAGE_DB", str(db))
     monkeypatch.setenv("PRICES_LOCAL", str(local))
@@ -119,9 +119,9 @@ cache_write = 0
 
 
 @pytest.mark.slow
-def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp_path, monkeypatch):
+def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp_path, new_db, monkeypatch):
     """A 1e12 rate in the local file used to stop the warehouse from opening, on every page."""
-    db = fixture.build(tmp_path / "bad-price.duckdb", n=60)
+    db = fixture.build(new_db("bad-price.duckdb"), n=60)
     local = tmp_path / "prices.local.toml"
     local.write_text(BAD_LOCAL, encoding="utf-8")
     monkeypatch.setenv("USAGE_DB", str(db))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import app_fixture as fixture
 import pytest
+from support import app_fixture as fixture
 
 from dashboard.appdata import reads, store
 from dashboard.warehouse import Warehouse
@@ -21,9 +21,9 @@ def models_in(wh: Warehouse, model: str) -> int:
 
 
 @pytest.fixture
-def two_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    small = fixture.build(tmp_path / "small.duckdb", n=20)
-    large = fixture.build(tmp_path / "large.duckdb", n=200)
+def two_files(new_db, monkeypatch: pytest.MonkeyPatch):
+    small = fixture.build(new_db("small.duckdb"), n=20)
+    large = fixture.build(new_db("large.duckdb"), n=200)
 
     def use(path: Path) -> Warehouse:
         monkeypatch.setenv("USAGE_DB", str(path))

@@ -186,8 +186,8 @@ def test_cache_simulation_of_a_small_trace(app, wh, tmp_path):
 
 def test_planner_starts_from_a_live_sample_run(db, wh, monkeypatch):
     """The Live calls page leaves its run's route and traffic in the session; the planner opens on them."""
-    import app_fixture as fixture
     from streamlit.testing.v1 import AppTest
+    from support import app_fixture as fixture
 
     from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
     from dashboard.appdata import store

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import app_fixture as fixture
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import app_fixture as fixture
 from support.fake_server import FAKE_KEY, FakeOpenAI
 
 from dashboard.app_pages.forecasting.handoff import PLANNER_KEY
@@ -42,9 +42,9 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db(new_db, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fixture warehouse of this test's own (the calls below write to it), opened by the app."""
-    path = fixture.build(tmp_path / "usage.duckdb", n=40)
+    path = fixture.build(new_db("usage.duckdb"), n=40)
     monkeypatch.setenv("USAGE_DB", str(path))
     monkeypatch.setenv("OURTOKEN_API_KEY", FAKE_KEY)
     monkeypatch.setenv(KEY_VAR, FAKE_KEY)

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eval_server import EvalServer, prices_toml
+from support.eval_server import EvalServer, prices_toml
 
 from pricing import Catalog, load_catalog
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from eval_server import EVAL_KEY, REPO, SUITE
+from support.eval_server import EVAL_KEY, REPO, SUITE
 
 from dashboard.warehouse import Warehouse
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from eval_server import ANSWERS, EVAL_KEY, RATES, SUITE, completion_tokens
+from support.eval_server import ANSWERS, EVAL_KEY, RATES, SUITE, completion_tokens
 from test_stats import wilson_by_hand
 
 from dashboard.evaluate import load_suite, run_json, run_suite, summarize
@@ -142,7 +142,7 @@ def test_the_evaluate_room_loads_no_streamlit():
     import subprocess
     import sys
 
-    from eval_server import REPO
+    from support.eval_server import REPO
 
     code = "import sys, dashboard.evaluate.storage, dashboard.evaluate.planning; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from eval_server import SUITE
+from support.eval_server import SUITE
 
 from dashboard.errors import UsageError
 from dashboard.evaluate.suite import ASSERTION_TYPES, SuiteError, load_suite

@@ -47,12 +47,12 @@ def priced(wh: Warehouse) -> list[tuple]:
     return wh.query(f"SELECT request_id, cost, unpriced FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall()
 
 
-def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(tmp_path, monkeypatch):
+def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(new_db, tmp_path, monkeypatch):
     # The same rows with a blank `user` column, a field the lean table leaves out, go to the
     # full table when no first rows are looked at to see that it is blank.
     lean_file = write(tmp_path / "lean.csv")
     full_file = write(tmp_path / "full.csv", ",user", ("", "", ""))
-    with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
+    with Warehouse.open(new_db("lean.duckdb")) as lean, Warehouse.open(new_db("full.duckdb")) as full:
         assert import_file(lean, lean_file).added == 3
         monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)
         assert import_file(full, full_file).added == 3
@@ -232,12 +232,12 @@ def openai_lines(path: Path, n: int, extra: dict[int, dict] | None = None) -> Pa
 
 
 @pytest.mark.slow
-def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(
+def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(new_db,
         tmp_path, monkeypatch):
     # OpenAI logs may carry a user, a latency or reasoning tokens: the format alone cannot
     # tell, so the first rows decide (a reasoning count of 0 is what a lean row holds).
     path = openai_lines(tmp_path / "a.jsonl", 300)
-    with Warehouse.open(tmp_path / "lean.duckdb") as lean, Warehouse.open(tmp_path / "full.duckdb") as full:
+    with Warehouse.open(new_db("lean.duckdb")) as lean, Warehouse.open(new_db("full.duckdb")) as full:
         assert import_file(lean, path).added == 300
         monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)  # no rows seen: the full table
         assert import_file(full, path).added == 300

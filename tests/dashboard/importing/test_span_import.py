@@ -27,24 +27,24 @@ def spans(wh):
 
 
 @pytest.mark.slow
-def test_a_date_alone_is_a_day_from_midnight_in_the_zone(tmp_path):
+def test_a_date_alone_is_a_day_from_midnight_in_the_zone(new_db, tmp_path):
     path = tmp_path / "daily.csv"
     path.write_text(DAILY, encoding="utf-8")
-    with Warehouse.open(tmp_path / "utc.duckdb") as wh:
+    with Warehouse.open(new_db("utc.duckdb")) as wh:
         assert import_file(wh, path).added == 2
         assert spans(wh) == [("2026-08-24T00:00", 86_400), ("2026-08-29T00:00", 86_400)]
-    with Warehouse.open(tmp_path / "berlin.duckdb") as wh:
+    with Warehouse.open(new_db("berlin.duckdb")) as wh:
         assert import_file(wh, path, options=Options(tz="Europe/Berlin")).added == 2
         assert spans(wh) == [("2026-08-23T22:00", 86_400), ("2026-08-28T22:00", 86_400)]
     # The day the clocks go back in Berlin lasts 25 hours.
     path.write_text("date,model,provider,input_tokens,output_tokens\n2026-10-25,deepseek-v4-flash,deepseek,1,1\n",
                     encoding="utf-8")
-    with Warehouse.open(tmp_path / "dst.duckdb") as wh:
+    with Warehouse.open(new_db("dst.duckdb")) as wh:
         assert import_file(wh, path, options=Options(tz="Europe/Berlin")).added == 1
         assert spans(wh) == [("2026-10-24T22:00", 25 * 3600)]
 
 
-def test_an_end_time_ends_the_span_and_a_bad_one_is_a_rejected_row(tmp_path):
+def test_an_end_time_ends_the_span_and_a_bad_one_is_a_rejected_row(new_db, tmp_path):
     path = tmp_path / "buckets.csv"
     path.write_text(
         "start_time,end_time,model,provider,input_tokens,output_tokens\n"
@@ -55,7 +55,7 @@ def test_an_end_time_ends_the_span_and_a_bad_one_is_a_rejected_row(tmp_path):
         "2026-04-26T13:00:00Z,soon,deepseek-v4-flash,deepseek,10,0\n"
         "2026-01-01T00:00:00Z,2027-06-01T00:00:00Z,deepseek-v4-flash,deepseek,10,0\n",
         encoding="utf-8")
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         result = import_file(wh, path)
         assert (result.added, result.rejected) == (3, 3)
         assert spans(wh) == [("2026-04-26T12:00", 3600), ("2026-04-26T13:00", 3600), ("2026-04-26T14:00", None)]

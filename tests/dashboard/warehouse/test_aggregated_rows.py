@@ -44,10 +44,10 @@ CASES = [
 
 
 @pytest.mark.parametrize(("provider", "model", "count", "prompt", "output", "expected"), CASES)
-def test_tier_from_prompt_tokens_per_request(tmp_path, provider, model, count, prompt, output, expected):
+def test_tier_from_prompt_tokens_per_request(new_db, provider, model, count, prompt, output, expected):
     row = {"request_id": "r", "ts": AT, "provider": provider, "model": model, "input_tokens": prompt,
            "output_tokens": output, "request_count": count}
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         assert _sql_cost(wh, row) == expected
     if count:
         assert _python_cost(row) == expected

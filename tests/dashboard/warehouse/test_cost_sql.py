@@ -5,6 +5,7 @@ period, peak window and weekday is hit) and token mixes up to past the long-cont
 tiers. 10 examples x 150 rows = 1,500 requests checked.
 """
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -43,8 +44,10 @@ def requests(draw):
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory):
-    w = Warehouse.open(tmp_path_factory.mktemp("cost") / "usage.duckdb")
+def wh(tmp_path_factory, new_warehouse_file):
+    path = tmp_path_factory.mktemp("cost") / "usage.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    w = Warehouse.open(path)
     yield w
     w.close()
 
@@ -79,10 +82,10 @@ def test_unpriced_model_keeps_its_volume_and_has_no_cost(warehouse):
     assert row == (True, None, 500, 7)
 
 
-def test_a_price_edit_reprices_all_history(tmp_path):
+def test_a_price_edit_reprices_all_history(new_db, tmp_path):
     from pricing import load_catalog
 
-    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh = Warehouse.open(new_db("w.duckdb"))
     wh.insert_requests([{"request_id": "a", "ts": datetime(2026, 3, 1, tzinfo=UTC), "provider": "ourtoken",
                          "model": "deepseek-v4-flash", "input_tokens": 1_000_000, "output_tokens": 0}], source="t")
     before = wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0]
@@ -105,11 +108,11 @@ def _view_and_cache(wh):
     return view, cached
 
 
-def test_priced_cache_follows_every_kind_of_write(tmp_path):
+def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     from pricing import load_catalog
     from pricing.sql import priced_requests_sql
 
-    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh = Warehouse.open(new_db("w.duckdb"))
 
     def row(i, model="deepseek-v4-flash", provider="ourtoken"):
         return {"request_id": str(i), "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": provider,
@@ -168,12 +171,12 @@ def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tm
     assert live[0][1] == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
 
 
-def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(tmp_path):
+def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(new_db):
     import threading
 
     from pricing.sql import priced_requests_sql
 
-    wh = Warehouse.open(tmp_path / "w.duckdb")
+    wh = Warehouse.open(new_db("w.duckdb"))
     wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
                          "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
     wh.query("DELETE FROM request_rows WHERE request_id = 'none'")  # any direct write leaves the cache stale

@@ -51,11 +51,11 @@ def test_a_version_3_file_keeps_every_row_and_column_behind_the_view(tmp_path):
         assert kinds["requests"] == "VIEW" and kinds["request_rows"] == "BASE TABLE"
 
 
-def test_rows_of_several_sources_in_one_insert_keep_each_its_own_source(tmp_path):
+def test_rows_of_several_sources_in_one_insert_keep_each_its_own_source(new_db):
     ts = datetime(2026, 11, 1, tzinfo=UTC)
     rows = [{"source": s, "request_id": "1", "ts": ts, "model": "gpt-4o", "input_tokens": n}
             for s, n in (("a", 1), ("b", 2), ("a", 3))]  # a repeat of (a, 1) keeps its first occurrence
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         assert wh.insert_requests(rows) == (2, 1)
         got = wh.query("SELECT source, request_id, input_tokens FROM requests ORDER BY 1").fetchall()
         assert got == [("a", "1", 1), ("b", "1", 2)]

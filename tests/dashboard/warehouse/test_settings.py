@@ -8,8 +8,8 @@ from dashboard.warehouse import Warehouse, settings
 from dashboard.warehouse.settings import Profile
 
 
-def test_default_routes_and_profiles_survive_a_reopen(tmp_path):
-    db = tmp_path / "usage.duckdb"
+def test_default_routes_and_profiles_survive_a_reopen(new_db):
+    db = new_db()
     with Warehouse.open(db) as wh:
         settings.set_default_route(wh, " DeepSeek ", "OurToken")
         settings.set_default_route(wh, "openai", "azure")
@@ -27,15 +27,15 @@ def test_default_routes_and_profiles_survive_a_reopen(tmp_path):
         assert settings.profile(wh, "other", "openai-jsonl") is None
 
 
-def test_a_mapping_with_any_header_reads_back_as_saved(tmp_path):
+def test_a_mapping_with_any_header_reads_back_as_saved(new_db):
     mapping = {'We"ird, =col': "model", "'; DROP TABLE requests; --": "ts", "Spend (USD)": "billed_cost"}
-    with Warehouse.open(tmp_path / "usage.duckdb") as wh:
+    with Warehouse.open(new_db("usage.duckdb")) as wh:
         settings.save_profile(wh, Profile("s", "generic", mapping=mapping))
         assert settings.profile(wh, "s", "generic").mapping == mapping
         assert wh.query("SELECT count(*) FROM requests").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(("vendor", "route"), [("", "ourtoken"), ("deepseek", "  ")])
-def test_a_default_route_needs_both_names(tmp_path, vendor, route):
-    with Warehouse.open(tmp_path / "usage.duckdb") as wh, pytest.raises(ValueError, match="vendor and a route"):
+def test_a_default_route_needs_both_names(new_db, vendor, route):
+    with Warehouse.open(new_db("usage.duckdb")) as wh, pytest.raises(ValueError, match="vendor and a route"):
         settings.set_default_route(wh, vendor, route)

@@ -11,10 +11,10 @@ from dashboard.warehouse.statement import statement
 M = Decimal(1_000_000)
 
 
-def test_vendor_prefixed_ids_and_aliases_are_one_model(tmp_path):
+def test_vendor_prefixed_ids_and_aliases_are_one_model(new_db):
     rows = [("a", "ourtoken", "deepseek/deepseek-v4-flash"), ("b", "ourtoken", "deepseek-v4-flash"),
             ("c", "ourtoken", "DeepSeek-V4-Flash"), ("d", "acme", "mystery-1")]
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         wh.insert_requests([{"source": "t", "request_id": rid, "ts": datetime(2026, 11, 3, 9, tzinfo=UTC),
                              "provider": provider, "model": model, "input_tokens": 1_000_000, "output_tokens": 0}
                             for rid, provider, model in rows])

@@ -3,6 +3,7 @@ each rate weighted by the share of the span under it (rounded half up to 6 decim
 tokens, as every catalog rate is), flagged approximate with its low and high bounds when the
 price changes inside the span, exact otherwise. Python and SQL agree."""
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -74,7 +75,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("row", "expected", "approximate", "low", "high"), CASES)
-def test_a_span_row_costs_the_time_weighted_rates_with_bounds(tmp_path, row, expected, approximate, low, high):
+def test_a_span_row_costs_the_time_weighted_rates_with_bounds(new_db, row, expected, approximate, low, high):
     usage = Usage(**{k: v for k, v in row.items() if k.endswith("_tokens")}, request_count=row["request_count"])
     entry = CATALOG.resolve(row["model"], row["provider"])
     py = price_span(entry, usage, row["ts"], row["span_s"])
@@ -83,7 +84,7 @@ def test_a_span_row_costs_the_time_weighted_rates_with_bounds(tmp_path, row, exp
     low = expected if low is None else low
     high = expected if high is None else high
     assert (py.total_usd, py.approximate, py.low_usd, py.high_usd) == (expected, approximate, low, high)
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         assert _sql(wh, row) == (expected, approximate, low, high)
 
 
@@ -109,10 +110,10 @@ def test_a_span_that_starts_before_a_models_first_price_is_weighted_over_its_pri
     assert _sql(warehouse, row) == (Decimal("0.14"), False, Decimal("0.14"), Decimal("0.14"))
 
 
-def test_the_cache_prices_span_rows_as_the_view_does(tmp_path):
+def test_the_cache_prices_span_rows_as_the_view_does(new_db):
     from pricing.sql import priced_requests_sql
 
-    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+    with Warehouse.open(new_db("w.duckdb")) as wh:
         wh.insert_requests([_row("a", WEEKDAY, DAY, input_tokens=5_000)], source="t")
         wh.refresh_priced_cache()
         assert wh.priced_sql() == "SELECT * FROM priced_cache"
@@ -153,8 +154,10 @@ def span_rows(draw):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(rows=st.lists(span_rows(), min_size=30, max_size=30))
-def test_python_and_sql_agree_on_span_rows(tmp_path_factory, rows):
-    with Warehouse.open(tmp_path_factory.mktemp("span") / "w.duckdb") as wh:
+def test_python_and_sql_agree_on_span_rows(tmp_path_factory, new_warehouse_file, rows):
+    path = tmp_path_factory.mktemp("span") / "w.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    with Warehouse.open(path) as wh:
         for i, row in enumerate(rows):
             row["request_id"] = str(i)
         wh.insert_requests(rows, source="span")

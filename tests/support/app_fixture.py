@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dashboard.warehouse import Warehouse
 
-APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")  # the entry point AppTest runs
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")  # the entry point AppTest runs
 
 MODELS = [("openai", "gpt-4o-mini"), ("deepseek", "deepseek-v4-flash"), ("anthropic", "claude-sonnet-4-5"),
           ("acme", "acme-unpriced")]

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "examples" / "suites" / "representative.yaml"
 # Rates per 1M tokens of the loopback route's models: (input, cache_read, output).
 RATES = {
