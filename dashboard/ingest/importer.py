@@ -193,21 +193,24 @@ _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]|"')
 
 def json_prefix(text: str) -> Any:
     """The value a JSON text cut short begins with: every array and object open where it was cut,
-    closed after its last whole member (a sample of a document too large to read whole)."""
+    closed after its last whole member (a sample of a document too large to read whole); None
+    when there is none. Every token that opens or closes one is a place to cut, so the ones
+    open at the last such place are those open at the end."""
     closers: list[str] = []
-    cut, closed = 0, ""
+    cut = 0
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
         if token == '"':
             break
         if token in ("[", "{"):
             closers.append("]" if token == "[" else "}")
-            cut, closed = match.end(), "".join(reversed(closers))
+            cut = match.end()
         elif token in ("]", "}") and closers:
             closers.pop()
-            cut, closed = match.end(), "".join(reversed(closers))
+            cut = match.end()
         elif token == ",":
-            cut, closed = match.start(), "".join(reversed(closers))
+            cut = match.start()
+    closed = "".join(reversed(closers))
     try:
         return json.loads(text[:cut] + closed)
     except (ValueError, RecursionError):
