@@ -7,7 +7,7 @@ DuckDB and asks the rules for the SQL that writes a value of that type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,13 +38,17 @@ def _ident(name: str) -> str:
 
 
 def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cells: CellSql,
-             order_by: Sequence[str] = ()) -> None:
+             order_by: Sequence[str] = (), ready: Collection[str] = ()) -> None:
     """Write the rows of the SELECT `sql` (named parameters `params`) to `path` as CSV, sorted by its
     columns `order_by`, which are not written.
 
     Each column's cells are `cells.cell(kind, column)` for the kind of its SQL type, so the
     file holds what the Python writer would make of the same values. The sort is the outer
     query's own: an import may let DuckDB reorder rows that no outer ORDER BY holds.
+
+    The columns named in `ready` already hold their cells, made by `cells.cell` inside `sql`
+    (VARCHAR, NULL for an empty cell), and are written as they are: a query can then make a
+    cell once for all the rows or columns that show it.
     """
     if "csv_path" in params:
         raise WarehouseError("a CSV query may not use the parameter name 'csv_path'; rename it")
@@ -53,6 +57,12 @@ def copy_csv(wh: Warehouse, sql: str, params: Mapping[str, Any], path: Path, cel
     columns = []
     for name, sql_type, *_ in wh.query(f"SELECT * FROM ({sql}) LIMIT 0", params).description:
         if name in order_by:
+            continue
+        if name in ready:
+            if sql_type.id != "varchar":
+                raise WarehouseError(f"column {name!r} of a CSV export is given as made cells but is {sql_type}; "
+                                     "make its cells with the writer's cell rules")
+            columns.append(f"r.{_ident(name)} AS {_ident(cells.header(name))}")
             continue
         kind = _KINDS.get(sql_type.id)
         if kind is None:

@@ -447,6 +447,10 @@ def _usage_lines(keys: dict[str, Any], sums: dict[str, Any], common: dict[str, A
 # The FOCUS rows of `exports.focus_row`, in SQL over the same line items as `focus_lines`, so
 # a month of millions of requests is written by COPY instead of cell by cell in Python. The
 # equivalence tests hold the two against each other, byte for byte.
+#
+# Most of a row's cells are the same for every line of its group (route, key, project, tags,
+# day) or for every line of its bucket (the fixed words), so they are made once per group or
+# per bucket, and a cell several columns repeat (the cost, the route's name) once per line.
 _BUCKET_LABELS = {
     "input": "input", "cache_read": "cache read", "cache_write": "cache write (5 min)",
     "cache_write_1h": "cache write (1 h)", "output": "output (without reasoning)", "reasoning": "reasoning",
@@ -458,6 +462,7 @@ _X_TOKENS = {  # x_* token column -> the buckets whose tokens it counts
 }
 _GROUP_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
 _FOCUS_ORDER = ("focus_rank", "focus_line")  # a group's place in `focus_lines` order, a line's in its group
+_DAY_US = 86_400_000_000
 
 
 def _json_string_sql(expr: str) -> str:
@@ -472,10 +477,10 @@ def _sql_text(value: str) -> str:
 
 
 def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
-    """The day of `q.ts` in `tz` for a time in [start, end), as `q.day` has it, by arithmetic on the
-    zone's UTC offsets in that span instead of a zone lookup per request. The offsets come from
-    DuckDB's own zone data a minute apart: every zone changes its offset on a whole minute in the
-    years a request may have (2000 to 2099)."""
+    """The day of `q.ts` in `tz` for a time in [start, end), as a number of days since 1970-01-01
+    (`q.day` is that date), by arithmetic on the zone's UTC offsets in that span instead of a zone
+    lookup per request. The offsets come from DuckDB's own zone data a minute apart: every zone
+    changes its offset on a whole minute in the years a request may have (2000 to 2099)."""
     segments = wh.query(
         """
         SELECT m, offset_us FROM (
@@ -494,29 +499,50 @@ def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tu
     if len(segments) > 1:
         earlier = " ".join(f"WHEN q.ts < $focus_until_{n} THEN $focus_offset_{n}" for n in range(len(segments) - 1))
         offset = f"CASE {earlier} ELSE {offset} END"
-    return f"CAST(make_timestamp(epoch_us(q.ts) + {offset}) AS DATE)", params
+    # A whole number of days is cheaper to group by than a DATE made per request; the times
+    # are after 1970, so integer division is the floor.
+    return f"(epoch_us(q.ts) + {offset}) // {_DAY_US}", params
 
 
-def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> tuple[str, dict[str, Any]]:
-    """The FOCUS rows of a month as typed columns named as in the file; sorted by `_FOCUS_ORDER`, they
-    come in `focus_lines` order."""
+def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
+               cells: CellSql) -> tuple[str, dict[str, Any]]:
+    """The FOCUS rows of a month as finished cells (see `copy_csv`'s `ready`), in columns named as in
+    the file; sorted by `_FOCUS_ORDER`, they come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
     day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     return f"""
-        WITH {_focus_groups_sql(sql, day_sql)}, lines AS (
-            SELECT g.*, b.n, b.bucket, b.label,
-                CASE WHEN b.bucket <> {_sql_text(ADJUSTMENT)} THEN CASE b.bucket {_BUCKET_TOKENS} END END AS tokens,
+        WITH {_focus_groups_sql(sql, day_sql)}, {_focus_shared_sql(cells)}, {_focus_buckets_sql(cells)},
+        line_items AS (
+            SELECT g.*, b.*,
+                CASE WHEN b.usage THEN CASE b.bucket {_BUCKET_TOKENS} END END AS tokens,
                 CASE b.bucket {_BUCKET_RATE} END AS rate
-            FROM groups AS g
-            CROSS JOIN (VALUES {_BUCKET_ROWS}) AS b(n, bucket, label)
-            WHERE CASE WHEN b.bucket = {_sql_text(ADJUSTMENT)} THEN g.billed_requests > 0 AND g.difference <> 0
-                ELSE coalesce(CASE b.bucket {_BUCKET_TOKENS} END, 0) <> 0 END
+            FROM shared AS g
+            CROSS JOIN buckets AS b
+            WHERE CASE WHEN b.usage THEN coalesce(CASE b.bucket {_BUCKET_TOKENS} END, 0) <> 0
+                ELSE g.billed_requests > 0 AND g.difference <> 0 END
+        ), lines AS (
+            -- A cell rule reads its value more than once, so each value is a column first.
+            SELECT l.*, {_COST} AS cost, CAST(l.rate AS DECIMAL(38, 12)) * 1000000 AS unit_price,
+                CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 AS pricing_quantity, {_DESCRIPTION} AS description,
+                coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket AS sku
+            FROM line_items AS l
+        ), line_cells AS (
+            -- The cells that differ from line to line, each made once however many columns show it.
+            SELECT l.*,
+                {cells.cell("integer", "l.tokens")} AS c_tokens,
+                {cells.cell("decimal", "l.cost")} AS c_cost,
+                CASE WHEN NOT l.usage THEN {cells.cell("decimal", "l.difference")} END AS c_difference,
+                {cells.cell("decimal", "l.unit_price")} AS c_unit_price,
+                {cells.cell("decimal", "l.pricing_quantity")} AS c_pricing_quantity,
+                {cells.cell("text", "l.description")} AS c_description,
+                {cells.cell("text", "l.sku")} AS c_sku
+            FROM lines AS l
         )
         SELECT {select}, l.rank AS focus_rank, l.n AS focus_line
-        FROM lines AS l
+        FROM line_cells AS l
     """, params
 
 
@@ -550,7 +576,7 @@ _BUCKET_RATE = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOC
 
 def _focus_groups_sql(sql: str, day_sql: str) -> str:
     """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
-    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone."""
+    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970."""
     rates = ", ".join(_RATE_COLUMNS)
     sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
     recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
@@ -559,8 +585,8 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
         cells AS (
             -- One pass over the month, summing tokens only where it can: within a group the
             -- rates are one key, so a bucket's cost is its tokens x rate, exactly.
-            SELECT {day_sql} AS day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project,
-                q.api_key, q.tags, coalesce(q.price_currency, q.currency, 'USD') AS currency,
+            SELECT {day_sql} AS day_number, coalesce(q.provider, q.price_provider) AS provider, q.model,
+                q.project, q.api_key, q.tags, coalesce(q.price_currency, q.currency, 'USD') AS currency,
                 {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
                 sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
                 sum(q.cache_write_tokens) AS cache_write, sum(q.cache_write_1h_tokens) AS cache_write_1h,
@@ -570,7 +596,8 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
             GROUP BY ALL
         ), sums AS (
             -- A tag set is one group whatever order its tags were logged in.
-            SELECT day, provider, model, project, api_key, list_sort(tags) AS tags, currency, {rates},
+            SELECT DATE '1970-01-01' + CAST(day_number AS INTEGER) AS day, provider, model, project, api_key,
+                list_sort(tags) AS tags, currency, {rates},
                 {", ".join(f"sum({s}) AS {s}" for s in sums)}
             FROM cells
             GROUP BY ALL
@@ -580,10 +607,12 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
                 row_number() OVER (ORDER BY {", ".join(f"g.{k}" for k in _GROUP_KEYS)}) AS rank,
                 g.billed_usd - coalesce(g.comparable_computed_usd, 0) AS difference,
                 g.input_per_token IS NULL AS unpriced,
-                CASE WHEN rt.route IS NOT NULL THEN rt.name ELSE g.provider END AS provider_name,
+                coalesce(CASE WHEN rt.route IS NOT NULL THEN rt.name ELSE g.provider END, '') AS provider_name,
                 CASE WHEN rt.route IS NOT NULL THEN rt.publisher ELSE g.provider END AS publisher_name,
                 '{{' || array_to_string(list_transform(list_sort(list_distinct(coalesce(g.tags, []))),
                     lambda t: '"' || {tag} || '": true'), ', ') || '}}' AS tags_json,
+                CASE WHEN g.api_key <> '' THEN 'API Key' END AS resource_type,
+                coalesce(g.project, g.api_key) AS sub_account,
                 d.day_start, d.day_end
             FROM sums AS g
             LEFT JOIN (
@@ -601,60 +630,110 @@ def _focus_groups_sql(sql: str, day_sql: str) -> str:
     """
 
 
-# A line `l` of `_focus_sql`: whether it is a usage line (else an adjustment), the route's name,
-# its cost and unit price.
-_USAGE = f"l.bucket <> {_sql_text(ADJUSTMENT)}"
-_NAME = "coalesce(l.provider_name, '')"
-_COST = f"CASE WHEN {_USAGE} THEN CAST(l.tokens * l.rate AS DECIMAL(38, 12)) ELSE CAST(0 AS DECIMAL(38, 12)) END"
-_UNIT = "CAST(l.rate AS DECIMAL(38, 12)) * 1000000"
-_FOCUS_COLUMNS = {  # FOCUS column -> its SQL over a line `l` of `_focus_sql`
-    "BilledCost": f"CASE WHEN {_USAGE} THEN {_COST} ELSE l.difference END",
-    "BillingAccountId": "l.provider",
-    "BillingAccountName": _NAME,
-    "BillingCurrency": "l.currency",
-    "BillingPeriodEnd": "$focus_period_end::TIMESTAMPTZ",
-    "BillingPeriodStart": "$focus_period_start::TIMESTAMPTZ",
-    "ChargeCategory": f"CASE WHEN {_USAGE} THEN 'Usage' ELSE 'Adjustment' END",
-    "ChargeClass": "NULL::VARCHAR",
-    "ChargeDescription": f"""CASE WHEN {_USAGE} THEN l.model || ' ' || l.label || ' tokens on ' || {_NAME}
+# Each group's own cells (made once per group), by the name `_FOCUS_COLUMNS` reads them as.
+_GROUP_CELLS = {
+    "c_provider": ("text", "g.provider"),
+    "c_provider_name": ("text", "g.provider_name"),
+    "c_currency": ("text", "g.currency"),
+    "c_period_end": ("timestamptz", "$focus_period_end::TIMESTAMPTZ"),
+    "c_period_start": ("timestamptz", "$focus_period_start::TIMESTAMPTZ"),
+    "c_day_end": ("timestamptz", "g.day_end"),
+    "c_day_start": ("timestamptz", "g.day_start"),
+    "c_publisher": ("text", "g.publisher_name"),
+    "c_api_key": ("text", "g.api_key"),
+    "c_resource_type": ("text", "g.resource_type"),
+    "c_service": ("text", "g.service_name"),
+    "c_sub_account": ("text", "g.sub_account"),
+    "c_tags": ("text", "g.tags_json"),
+    "c_model": ("text", "g.model"),
+    "c_project": ("text", "g.project"),
+    "c_unpriced": ("boolean", "g.unpriced"),
+}
+
+
+def _focus_shared_sql(cells: CellSql) -> str:
+    """CTE `shared`: the groups with the cells every line of a group has alike."""
+    made = ", ".join(f"{cells.cell(kind, expr)} AS {name}" for name, (kind, expr) in _GROUP_CELLS.items())
+    return f"""shared AS (
+            SELECT g.*, {made}
+            FROM (SELECT *, provider_name || ' API' AS service_name FROM groups) AS g
+        )"""
+
+
+# Each bucket's own cells (the same for every group), by the name `_FOCUS_COLUMNS` reads them as.
+_USAGE = f"v.bucket <> {_sql_text(ADJUSTMENT)}"
+_BUCKET_CELLS = {
+    "c_bucket": ("text", "v.bucket"),
+    "c_category": ("text", f"CASE WHEN {_USAGE} THEN 'Usage' ELSE 'Adjustment' END"),
+    "c_class": ("text", "NULL::VARCHAR"),
+    "c_frequency": ("text", "'Usage-Based'"),
+    "c_consumed_unit": ("text", f"CASE WHEN {_USAGE} THEN 'Tokens' END"),
+    "c_pricing_category": ("text", f"CASE WHEN {_USAGE} THEN 'Standard' END"),
+    "c_pricing_unit": ("text", f"CASE WHEN {_USAGE} THEN '1M Tokens' END"),
+    "c_service_category": ("text", "'AI and Machine Learning'"),
+    "c_zero": ("integer", "0"),
+}
+
+
+def _focus_buckets_sql(cells: CellSql) -> str:
+    """CTE `buckets`: every line a group may have, with its fixed cells and which x_* token columns count it."""
+    made = ", ".join(f"{cells.cell(kind, expr)} AS {name}" for name, (kind, expr) in _BUCKET_CELLS.items())
+    counts = ", ".join(f"v.bucket IN ({', '.join(map(_sql_text, counted))}) AS counts_{column}"
+                       for column, counted in _X_TOKENS.items())
+    return f"""buckets AS (
+            SELECT v.*, {_USAGE} AS usage, {made}, {counts}
+            FROM (VALUES {_BUCKET_ROWS}) AS v(n, bucket, label)
+        )"""
+
+
+# A line `l` of `_focus_sql`: its cost (0 on an adjustment) and its description.
+_COST = "CASE WHEN l.usage THEN CAST(l.tokens * l.rate AS DECIMAL(38, 12)) ELSE CAST(0 AS DECIMAL(38, 12)) END"
+_DESCRIPTION = """CASE WHEN l.usage THEN l.model || ' ' || l.label || ' tokens on ' || l.provider_name
         ELSE 'billed minus computed cost of ' || CAST(l.billed_requests AS VARCHAR) || ' requests of '
-            || l.model || ' on ' || {_NAME} || ' with a billed cost' END""",
-    "ChargeFrequency": "'Usage-Based'",
-    "ChargePeriodEnd": "l.day_end",
-    "ChargePeriodStart": "l.day_start",
-    "ConsumedQuantity": f"CASE WHEN {_USAGE} THEN l.tokens END",
-    "ConsumedUnit": f"CASE WHEN {_USAGE} THEN 'Tokens' END",
-    "ContractedCost": _COST,
-    "ContractedUnitPrice": _UNIT,
-    "EffectiveCost": _COST,
-    "InvoiceIssuerName": _NAME,
-    "ListCost": _COST,
-    "ListUnitPrice": _UNIT,
-    "PricingCategory": f"CASE WHEN {_USAGE} THEN 'Standard' END",
-    "PricingQuantity": f"CASE WHEN {_USAGE} THEN CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 END",
-    "PricingUnit": f"CASE WHEN {_USAGE} THEN '1M Tokens' END",
-    "ProviderName": _NAME,
-    "PublisherName": "l.publisher_name",
-    "ResourceId": "l.api_key",
-    "ResourceName": "l.api_key",
-    "ResourceType": "CASE WHEN l.api_key <> '' THEN 'API Key' END",
-    "ServiceCategory": "'AI and Machine Learning'",
-    "ServiceName": f"{_NAME} || ' API'",
+            || l.model || ' on ' || l.provider_name || ' with a billed cost' END"""
+_FOCUS_COLUMNS = {  # FOCUS column -> its cell, over a line `l` of `_focus_sql` (cells made above)
+    "BilledCost": "CASE WHEN l.usage THEN l.c_cost ELSE l.c_difference END",
+    "BillingAccountId": "l.c_provider",
+    "BillingAccountName": "l.c_provider_name",
+    "BillingCurrency": "l.c_currency",
+    "BillingPeriodEnd": "l.c_period_end",
+    "BillingPeriodStart": "l.c_period_start",
+    "ChargeCategory": "l.c_category",
+    "ChargeClass": "l.c_class",
+    "ChargeDescription": "l.c_description",
+    "ChargeFrequency": "l.c_frequency",
+    "ChargePeriodEnd": "l.c_day_end",
+    "ChargePeriodStart": "l.c_day_start",
+    "ConsumedQuantity": "l.c_tokens",
+    "ConsumedUnit": "l.c_consumed_unit",
+    "ContractedCost": "l.c_cost",
+    "ContractedUnitPrice": "l.c_unit_price",
+    "EffectiveCost": "l.c_cost",
+    "InvoiceIssuerName": "l.c_provider_name",
+    "ListCost": "l.c_cost",
+    "ListUnitPrice": "l.c_unit_price",
+    "PricingCategory": "l.c_pricing_category",
+    "PricingQuantity": "l.c_pricing_quantity",
+    "PricingUnit": "l.c_pricing_unit",
+    "ProviderName": "l.c_provider_name",
+    "PublisherName": "l.c_publisher",
+    "ResourceId": "l.c_api_key",
+    "ResourceName": "l.c_api_key",
+    "ResourceType": "l.c_resource_type",
+    "ServiceCategory": "l.c_service_category",
+    "ServiceName": "l.c_service",
     # As the Python row spells a missing provider: None.
-    "SkuId": "coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket",
-    "SubAccountId": "coalesce(l.project, l.api_key)",
-    "SubAccountName": "coalesce(l.project, l.api_key)",
-    "Tags": "l.tags_json",
-    "x_Bucket": "l.bucket",
-    "x_Provider": "l.provider",
-    "x_Model": "l.model",
-    "x_Project": "l.project",
-    "x_ApiKeyHint": "l.api_key",
-    **{
-        column: f"CASE WHEN l.bucket IN ({', '.join(map(_sql_text, counted))}) THEN l.tokens ELSE 0 END"
-        for column, counted in _X_TOKENS.items()
-    },
-    "x_Unpriced": "l.unpriced",
+    "SkuId": "l.c_sku",
+    "SubAccountId": "l.c_sub_account",
+    "SubAccountName": "l.c_sub_account",
+    "Tags": "l.c_tags",
+    "x_Bucket": "l.c_bucket",
+    "x_Provider": "l.c_provider",
+    "x_Model": "l.c_model",
+    "x_Project": "l.c_project",
+    "x_ApiKeyHint": "l.c_api_key",
+    **{column: f"CASE WHEN l.counts_{column} THEN l.c_tokens ELSE l.c_zero END" for column in _X_TOKENS},
+    "x_Unpriced": "l.c_unpriced",
 }
 
 
@@ -662,8 +741,8 @@ def write_focus_csv(wh: Warehouse, path: Path, cells: CellSql, month: str, tz: s
                     filters: Filters | None = None) -> None:
     """The FOCUS CSV of a month (see `exports.focus_csv`, which writes the same bytes from `focus_lines`)
     written to `path` by DuckDB, each cell as `cells` spells it (`exports.CSV_SQL`)."""
-    sql, params = _focus_sql(wh, month, tz, filters)
-    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER)
+    sql, params = _focus_sql(wh, month, tz, filters, cells)
+    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER, ready=tuple(_FOCUS_COLUMNS))
 
 
 # ------------------------------------------------------------------ display only

@@ -226,3 +226,25 @@ def test_closing_the_warehouse_stops_a_build_running_behind_the_reads(tmp_path):
     with Warehouse.open(path, cache=False) as wh:
         assert wh.priced_sql() == priced_requests_sql()  # rolled back: no half-built cache counts as fresh
         assert wh.query(f"SELECT count(*) FROM ({wh.priced_sql()})").fetchone()[0] == 3_000_001
+
+
+def test_a_failed_build_behind_the_reads_leaves_them_on_the_view_and_is_tried_again_later(new_db, caplog,
+                                                                                          monkeypatch):
+    from dashboard.warehouse import connection
+    from pricing.sql import priced_requests_sql
+
+    with Warehouse.open(new_db()) as wh:
+        wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
+                             "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
+        wh.query("DROP TABLE IF EXISTS priced_cache")
+        wh.query("CREATE VIEW priced_cache AS SELECT 1 AS x")  # a table cannot replace it: the build fails
+        wh.refresh_priced_cache_behind().join()
+        assert "was not built" in caplog.text
+        assert wh.priced_sql() == priced_requests_sql()
+        assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == (
+            1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
+        assert wh.refresh_priced_cache_behind() is None  # not at once again
+        monkeypatch.setattr(connection, "BUILD_RETRY_S", 0)
+        wh.query("DROP VIEW priced_cache")
+        wh.refresh_priced_cache_behind().join()  # later, it is
+        assert wh.priced_sql() == "SELECT * FROM priced_cache"
