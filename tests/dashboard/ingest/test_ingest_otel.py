@@ -274,3 +274,21 @@ def test_explain_shows_a_pretty_printed_export_read_as_documents(tmp_path):
                                            "  reads, in turn: text -> staged"]
     assert "several records per document" in out.stdout
     assert not db.exists()
+
+
+def test_a_json_array_of_exports_imports_the_same_rows_with_spans_numbered(warehouse, tmp_path):
+    from dashboard.warehouse import Warehouse
+
+    exports = [*two_exports(), export(span("2222222222222222", NO_MODEL))]
+    f = tmp_path / "traces.json"
+    f.write_text(json.dumps([json.loads(e) for e in exports], indent=2), encoding="utf-8")
+    sample = sample_file(warehouse, f)
+    assert (sample.shape, detect(sample).name) == ("json", "otel-genai")
+    res = import_file(warehouse, f)
+    assert (res.format, res.added, res.rejected) == ("otel-genai", 2, 1)
+    # the fourth span of the file (the workflow span is the second)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
+        (4, "missing model (pass --model to attribute the file)")]
+    with Warehouse.open(tmp_path / "from-lines.duckdb") as other:
+        assert import_file(other, write(tmp_path, *exports)).added == 2
+        assert (stored(warehouse), priced(warehouse)) == (stored(other), priced(other))
