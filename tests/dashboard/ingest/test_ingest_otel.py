@@ -63,6 +63,7 @@ def stored(warehouse):
         "output_tokens, latency_ms FROM requests ORDER BY request_id").fetchall()
 
 
+@pytest.mark.slow
 def test_spans_with_token_counts_are_requests_and_the_rest_are_skipped(warehouse, tmp_path):
     f = write(tmp_path,
               export(span("00f067aa0ba902b7", OPENAI_CHAT), span("a1a2a3a4a5a6a7a8", WORKFLOW)),
@@ -82,6 +83,7 @@ def test_spans_with_token_counts_are_requests_and_the_rest_are_skipped(warehouse
     assert (again.added, again.duplicates) == (0, 2)
 
 
+@pytest.mark.slow
 def test_an_instrumentation_counting_cached_tokens_apart_is_imported_as_such(warehouse, tmp_path):
     f = write(tmp_path, export(span("00f067aa0ba902b7", {**OPENAI_CHAT, "gen_ai.usage.input_tokens": 176})))
     res = import_file(warehouse, f, options=Options(cached_included=False))
@@ -89,6 +91,7 @@ def test_an_instrumentation_counting_cached_tokens_apart_is_imported_as_such(war
     assert stored(warehouse)[0][4:8] == (176, 1024, 0, 80)
 
 
+@pytest.mark.slow
 def test_bad_lines_and_spans_are_rejected_with_their_line_and_reason(warehouse, tmp_path):
     no_model = {k: v for k, v in OPENAI_CHAT.items() if "model" not in k}
     f = write(tmp_path,
@@ -113,6 +116,7 @@ def test_the_plan_reads_the_spans_of_each_line_with_their_line_numbers(warehouse
     assert "several records per line" in plan.notes[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("line", [
     json.dumps({"resourceSpans": []}),
     json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span("1", WORKFLOW)]}]}]}),
