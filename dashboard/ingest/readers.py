@@ -80,7 +80,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
     `columns`: the file's columns (CSV, Parquet), which the reader's own names must not shadow.
     `wrapped` (JSON): the records are the array under the top-level object's `data`.
-    `records` (lines, numbered; documents): each document holds its records at this JSONPath (see base.Format).
+    `records` (lines, numbered; json; documents): each document holds its records at this JSONPath (see base.Format).
     `placed` (documents, numbered, with `records`): `line` is the line where the record starts, where
     the file is pretty-printed (see document_record_lines), else the record's number.
     """
@@ -105,13 +105,7 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
         return (f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, {record} AS \"__record\", * "
                 f"FROM {_read_csv(delimiter, rejects)} AS {record}")
     if shape == "json":
-        # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
-        return f"""
-        SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
-               CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
-               coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
-        FROM {_WRAPPED_RECORDS if wrapped else _ARRAY_RECORDS}
-        """
+        return _json_sql(wrapped, records)
     if shape == "parquet":
         return (f"SELECT row_number() OVER () AS line, true AS ok, {record} AS \"__record\", * "
                 f"FROM read_parquet($path) AS {record}")
@@ -120,10 +114,26 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     raise ValueError(f"unknown reading shape {shape!r}")
 
 
+def _json_sql(wrapped: bool, records: str | None) -> str:
+    """reader_sql for the JSON shape: the array's elements, or the records each holds at `records`."""
+    # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
+    values = _WRAPPED_RECORDS if wrapped else _ARRAY_RECORDS
+    if records is not None:  # each value holds records, as a document does
+        values = f"(SELECT rec AS json FROM ({_records_in(values, records)}))"
+    return f"""
+        SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
+               CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
+               coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
+        FROM {values}
+        """
+
+
 def _documents_sql(line: str, records: str | None, placed: bool) -> str:
     """reader_sql for the documents shape: `line` the SQL numbering the records, `placed` see there."""
     # (numbered before the texts are made: the window then holds one copy of each record)
-    numbered_records = f"SELECT {line} AS line, rec FROM ({_document_records(records)})"
+    values = _json_values("unstructured", MAX_DOCUMENT_BYTES)
+    top = f"SELECT json AS rec FROM {values}" if records is None else _records_in(values, records)
+    numbered_records = f"SELECT {line} AS line, rec FROM ({top})"
     if placed and records is not None:
         numbered_records = document_record_lines(numbered_records, records)
     return f"""
@@ -160,16 +170,14 @@ def _json_values(layout: str, max_bytes: int = 64 << 20) -> str:
 MAX_DOCUMENT_BYTES = 32 << 20
 
 
-def _document_records(records: str | None) -> str:
-    """SELECT of `rec`: every top-level JSON value of the file or, with `records`, the records each holds there.
+def _records_in(values: str, records: str) -> str:
+    """SELECT of `rec`: the records each JSON value (column `json` of relation `values`) holds at `records`.
 
     The containers of the records first, then the records of each: unnesting one list of a
     large document's records at once costs time growing with the square of their number
     (70 s for 200,000 OTLP spans in one document, 9 s taken per container).
     """
-    query = f"SELECT json AS rec FROM {_json_values('unstructured', MAX_DOCUMENT_BYTES)}"
-    if records is None:
-        return query
+    query = f"SELECT json AS rec FROM {values}"
     if "[*]" not in records:
         raise ValueError(f"the records of a document are at a JSONPath with [*]: {records!r}")
     *containers, last, rest = records.removeprefix("$").split("[*]")

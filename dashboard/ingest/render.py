@@ -92,7 +92,7 @@ def numbered_because(fmt: Format, sample: Sample) -> tuple[str, ...]:
         "a row filter": fmt.keep is not None,
         "a window": fmt.qualify is not None,
         "a prelude": bool(fmt.prelude),
-        f"several records per {'document' if sample.shape == 'documents' else 'line'}": fmt.records is not None,
+        f"several records per {'line' if sample.shape == 'lines' else 'document'}": fmt.records is not None,
         "the line read": reads(fmt, sample, Reader("line")),
     }
     return tuple(why for why, needed in reasons.items() if needed)

@@ -5,7 +5,8 @@ The OpenTelemetry Collector's file exporter writes one `ExportTraceServiceReques
 the body OpenLLMetry and other OTLP/HTTP exporters send (Langfuse's OTel endpoint takes it).
 The same request saved pretty-printed over many lines (a request body, `otel-cli`, or
 `jq . traces.jsonl`, one request after another) is read as JSON documents: the same spans,
-a rejected one on the line where it starts.
+a rejected one on the line where it starts. A JSON array of requests is read too (a rejected
+span then has its position among the file's spans).
 Each span's `attributes` is a list of `{"key": ..., "value": {"stringValue" | "intValue" |
 "doubleValue": ...}}`, `intValue` written as a string (OTLP JSON's 64-bit integers).
 
@@ -72,7 +73,7 @@ _OUTPUT = first(attribute("gen_ai.usage.output_tokens"), attribute("gen_ai.usage
 FORMAT = Format(
     name="otel-genai",
     source="otel",
-    shapes=("lines", "documents"),
+    shapes=("lines", "documents", "json"),
     sniff=sniff,
     records=_RECORDS,
     fields={

@@ -146,6 +146,7 @@ def priced(wh) -> list[tuple]:
     return wh.query(f"SELECT request_id, cost, unpriced FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("documents", [1, 2], ids=["one-document", "documents-one-after-another"])
 def test_a_pretty_printed_export_imports_the_same_rows_and_money_as_json_lines(warehouse, tmp_path, documents):
     from dashboard.warehouse import Warehouse
@@ -170,6 +171,7 @@ def test_a_pretty_printed_export_imports_the_same_rows_and_money_as_json_lines(w
     assert warehouse.query("SELECT count(*) FROM requests").fetchone() == (2,)
 
 
+@pytest.mark.slow
 def test_a_gzipped_pretty_printed_export_imports_as_the_plain_one(warehouse, tmp_path):
     import gzip
 
@@ -183,6 +185,7 @@ def test_a_gzipped_pretty_printed_export_imports_as_the_plain_one(warehouse, tmp
     assert (import_file(warehouse, plain).added, stored(warehouse)) == (0, rows)
 
 
+@pytest.mark.slow
 def test_rejected_spans_of_a_pretty_printed_export_keep_the_line_where_they_start(warehouse, tmp_path):
     text = pretty(export(span("00f067aa0ba902b7", OPENAI_CHAT), span("a1a2a3a4a5a6a7a8", WORKFLOW),
                          span("1111111111111111", {**OPENAI_CHAT, "gen_ai.usage.output_tokens": -3}),
@@ -209,6 +212,7 @@ def test_rejected_spans_of_a_pretty_printed_export_keep_the_line_where_they_star
         (opening("1111111111111111"),), (opening("2222222222222222"),)]
 
 
+@pytest.mark.slow
 def test_spans_of_a_document_not_indented_by_depth_keep_their_number(warehouse, tmp_path):
     """Where the lines do not show where each span starts, a rejected span's line is its number in the file."""
     spans = [span("00f067aa0ba902b7", OPENAI_CHAT), span("a1a2a3a4a5a6a7a8", WORKFLOW), span("2222222222222222", NO_MODEL)]
@@ -221,6 +225,7 @@ def test_spans_of_a_document_not_indented_by_depth_keep_their_number(warehouse, 
         (3, "missing model (pass --model to attribute the file)")]
 
 
+@pytest.mark.slow
 def test_a_document_larger_than_the_sample_is_recognised_from_its_start(warehouse, tmp_path):
     from dashboard.ingest.importer import SAMPLE_DOCUMENT_CHARS
 
@@ -262,6 +267,7 @@ def test_a_malformed_pretty_printed_file_fails_with_one_line_and_imports_nothing
     assert warehouse.query("SELECT count(*) FROM requests").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_explain_shows_a_pretty_printed_export_read_as_documents(tmp_path):
     import subprocess
     import sys
@@ -278,3 +284,22 @@ def test_explain_shows_a_pretty_printed_export_read_as_documents(tmp_path):
                                            "  reads, in turn: text -> staged"]
     assert "several records per document" in out.stdout
     assert not db.exists()
+
+
+@pytest.mark.slow
+def test_a_json_array_of_exports_imports_the_same_rows_with_spans_numbered(warehouse, tmp_path):
+    from dashboard.warehouse import Warehouse
+
+    exports = [*two_exports(), export(span("2222222222222222", NO_MODEL))]
+    f = tmp_path / "traces.json"
+    f.write_text(json.dumps([json.loads(e) for e in exports], indent=2), encoding="utf-8")
+    sample = sample_file(warehouse, f)
+    assert (sample.shape, detect(sample).name) == ("json", "otel-genai")
+    res = import_file(warehouse, f)
+    assert (res.format, res.added, res.rejected) == ("otel-genai", 2, 1)
+    # the fourth span of the file (the workflow span is the second)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows").fetchall() == [
+        (4, "missing model (pass --model to attribute the file)")]
+    with Warehouse.open(tmp_path / "from-lines.duckdb") as other:
+        assert import_file(other, write(tmp_path, *exports)).added == 2
+        assert (stored(warehouse), priced(warehouse)) == (stored(other), priced(other))
