@@ -21,7 +21,7 @@ run: $(VENV)/.runtime
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
 # One worker per core (pytest-xdist); the sign-in tests share one worker (their xdist_group).
-# A quick loop while working: $(PY) -m pytest -q -m "not slow"
+# A quick loop while working (about a minute on two cores): $(PY) -m pytest -q -n auto -m "not slow"
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n auto --dist loadgroup
 

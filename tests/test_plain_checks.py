@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from radon.complexity import cc_visit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ def _report(found: dict[tuple[str, str], int], unit: str) -> list[str]:
     return [f"{file}: {name} ({n} {unit})" for (file, name), n in sorted(found.items())]
 
 
+@pytest.mark.slow
 def test_ruff_is_clean():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--quiet", "."], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
@@ -79,6 +81,7 @@ def test_no_function_over_60_lines_in_ingest_and_warehouse():
     assert not new, f"functions over {MAX_LINES} lines: {_report(new, 'lines')}"
 
 
+@pytest.mark.slow
 def test_no_function_over_complexity_20():
     new = complex_functions()
     assert not new, f"functions over cyclomatic complexity {MAX_COMPLEXITY}: {_report(new, 'complexity')}"

@@ -13,6 +13,10 @@ Reading shapes (`Sample.shape`), each exposed to the fields as relation `src`:
   the record number and `raw` the record's JSON text.
 - "csv": a CSV/TSV with a header; every column as VARCHAR, plus `line`.
 - "parquet": a Parquet file's columns, plus `line` (the row number).
+- "documents": one or more JSON objects one after another, each over any number of lines
+  (pretty-printed, as `jq .` writes them, or a request body saved to a file); each is a
+  record or, for a format with `records`, holds its records; `line` is the line where a
+  record starts (its number where the lines do not tell, see readers.document_record_lines).
 
 The extracted fields (NULL where the format declares none):
 request_id, ts, provider, upstream_provider, model, project, api_key, api_key_name, user,
@@ -52,9 +56,9 @@ class Sample:
     """What detection sees of a file: its name, the shape, and a few records or the header."""
 
     name: str
-    shape: str  # lines | json | csv | parquet
+    shape: str  # lines | json | csv | parquet | documents
     columns: tuple[str, ...] = ()  # csv / parquet header
-    records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json)
+    records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json), first documents (documents)
     rows: tuple[Mapping[str, str | None], ...] = ()  # first CSV records, as text (header -> value)
     delimiter: str = ","  # csv
     wrapped: bool = False  # json: the records are the array under the top-level object's `data`
@@ -101,10 +105,12 @@ class Format:
     `keep`: the row filter; a record it does not keep is no request (not rejected, not counted).
     `qualify`: a window condition keeping one record of several (a reply logged in pieces).
     `prelude`: common table expressions over `src` the fields may read (they need line numbers).
-    `records` (JSON lines): where each line's document holds its records, a JSONPath with `[*]`
+    `records` (JSON lines, JSON, documents): where each document holds its records, a JSONPath with `[*]`
     (`$.batches[*].items[*]`); each is then a record, `doc` and `raw` its JSON text, `line` the
-    document's line. A document without any is no request; a line that is no JSON object is
-    rejected as such. Without it, each line is one record.
+    document's line (JSON lines), the record's number (JSON) or the line where the record starts
+    (documents; its number where the lines do not tell). A document without any is
+    no request; a line that is no JSON object is rejected as such. Without it, each line or
+    document is one record.
     `grows`: a request is logged as it streams, so a known id with more output tokens is the same
     request further on, whose usage replaces the stored one.
     `adapt`: the format for one file, where its fields depend on the file (its header, its first

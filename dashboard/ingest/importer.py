@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -137,7 +138,7 @@ def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str
     if len(records) <= 1 and _wrapped(wh, name, src):
         return _json_sample(wh, name, src, wrapped=True)
     if not records:
-        raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
+        return _documents_sample(wh, name, src)
     return Sample(name, "lines", records=tuple(records))
 
 
@@ -164,6 +165,56 @@ def _wrapped(wh: Warehouse, name: str, src: dict[str, str]) -> bool:
     except ImportFailed:  # not one JSON document at all
         return False
     return bool(rows and rows[0][0])
+
+
+# How much of each of its first documents the sample of a documents file holds: a record or
+# two is enough to recognise a format, and a document may be the whole file.
+SAMPLE_DOCUMENT_CHARS = 1 << 20
+
+
+def _documents_sample(wh: Warehouse, name: str, src: dict[str, str]) -> Sample:
+    """A file of JSON documents spread over lines (pretty-printed): the start of each of its first documents."""
+    try:
+        rows: list[tuple[Any, ...]]
+        _, rows = read_sample(wh, readers.documents_sample_sql(SAMPLE_DOCUMENT_CHARS), name, src)
+    except ImportFailed as e:
+        raise ImportFailed(f"{e} (it starts like JSON, but is neither JSON lines nor JSON documents of at most "
+                           f"{readers.MAX_DOCUMENT_BYTES >> 20} MiB each; split a larger document, or write "
+                           "it as JSON lines)") from e
+    documents = [json_prefix(head) for _, head in rows]
+    if not any(isinstance(d, dict) for d in documents):
+        raise ImportFailed(f"{name}: starts like JSON lines but no line parses as a JSON object")
+    return Sample(name, "documents", records=tuple(d for d in documents if isinstance(d, dict)))
+
+
+# A JSON string, a bracket or a comma; a quote that opens no whole string ends the text read.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]|"')
+
+
+def json_prefix(text: str) -> Any:
+    """The value a JSON text cut short begins with: every array and object open where it was cut,
+    closed after its last whole member (a sample of a document too large to read whole); None
+    when there is none. Every token that opens or closes one is a place to cut, so the ones
+    open at the last such place are those open at the end."""
+    closers: list[str] = []
+    cut = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token == '"':
+            break
+        if token in ("[", "{"):
+            closers.append("]" if token == "[" else "}")
+            cut = match.end()
+        elif token in ("]", "}") and closers:
+            closers.pop()
+            cut = match.end()
+        elif token == ",":
+            cut = match.start()
+    closed = "".join(reversed(closers))
+    try:
+        return json.loads(text[:cut] + closed)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _json_sample(wh: Warehouse, name: str, src: dict[str, str], wrapped: bool = False) -> Sample:

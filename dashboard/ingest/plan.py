@@ -139,14 +139,17 @@ def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, gu
 
 
 def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, keep_rejects: bool,
-                guard: bool) -> str:
-    """The staged read: JSON lines parsed once per line into the format's fields where it allows, else the text read."""
+                guard: bool, placed: bool = True) -> str:
+    """The staged read: JSON lines parsed once per line into the format's fields where it allows, else the text read.
+
+    `placed`: records of JSON documents are numbered by the line where they start (a second read of
+    the file's lines; a clean read, which keeps no line, has no need of it)."""
     derive = derives_ids(fmt, sample)
     parsed = readers.parsed_lines(fmt, sample, up_front, keep_rejects) if sample.shape == "lines" else None
     if parsed:
         return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive,
                                                              guard_cached=guard)
-    mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects)
+    mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects, placed)
     shown = record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
     return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown,
                                                        guard_cached=guard)
@@ -185,7 +188,9 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     if typed_csv:
         cleans.append(typed_csv)
     if not cleans or typed_csv:
-        cleans.append(Read(ReadKind.TEXT, strict))
+        cleans.append(Read(ReadKind.TEXT, _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False,
+                                                      guard=guard, placed=False)
+                           if sample.shape == "documents" else strict))
     if fmt.grows:
         table = Table.FULL
     elif lean_fits(fmt, sample, bool(options.provider)):

@@ -61,7 +61,8 @@ def _record_alias(columns: Sequence[str]) -> str:
 
 
 def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rejects: bool = True,
-               columns: Sequence[str] = (), wrapped: bool = False, records: str | None = None) -> str:
+               columns: Sequence[str] = (), wrapped: bool = False, records: str | None = None,
+               placed: bool = False) -> str:
     """SELECT producing `src` for a shape: `line`, `ok`, `__record`, and `raw` + `doc` (JSON) or the file's columns.
 
     Every record the reader yields is a row, in file order, so a staging table's rowid is
@@ -79,7 +80,9 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
     `keep_rejects` False: a line DuckDB cannot read fails the query instead (a clean-only read).
     `columns`: the file's columns (CSV, Parquet), which the reader's own names must not shadow.
     `wrapped` (JSON): the records are the array under the top-level object's `data`.
-    `records` (lines, numbered): each line's document holds its records at this JSONPath (see base.Format).
+    `records` (lines, numbered; json; documents): each document holds its records at this JSONPath (see base.Format).
+    `placed` (documents, numbered, with `records`): `line` is the line where the record starts, where
+    the file is pretty-printed (see document_record_lines), else the record's number.
     """
     record = _record_alias(columns)
     rejects = _REJECTS if keep_rejects else "ignore_errors = false"
@@ -102,17 +105,43 @@ def reader_sql(shape: str, delimiter: str = ",", numbered: bool = True, keep_rej
         return (f"SELECT {line} + 1 AS line, true AS ok, NULL::VARCHAR AS raw, {record} AS \"__record\", * "
                 f"FROM {_read_csv(delimiter, rejects)} AS {record}")
     if shape == "json":
-        # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
-        return f"""
-        SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
-               CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
-               coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
-        FROM {_WRAPPED_RECORDS if wrapped else _ARRAY_RECORDS}
-        """
+        return _json_sql(wrapped, records)
     if shape == "parquet":
         return (f"SELECT row_number() OVER () AS line, true AS ok, {record} AS \"__record\", * "
                 f"FROM read_parquet($path) AS {record}")
+    if shape == "documents":
+        return _documents_sql(line, records, placed and numbered)
     raise ValueError(f"unknown reading shape {shape!r}")
+
+
+def _json_sql(wrapped: bool, records: str | None) -> str:
+    """reader_sql for the JSON shape: the array's elements, or the records each holds at `records`."""
+    # Typed as JSON: left to detect, DuckDB makes the records STRUCTs (and re-types their values).
+    values = _WRAPPED_RECORDS if wrapped else _ARRAY_RECORDS
+    if records is not None:  # each value holds records, as a document does
+        values = f"(SELECT rec AS json FROM ({_records_in(values, records)}))"
+    return f"""
+        SELECT row_number() OVER () AS line, CAST(json AS VARCHAR) AS raw,
+               CASE WHEN json_type(json) = 'OBJECT' THEN CAST(json AS VARCHAR) END AS doc,
+               coalesce(json_type(json) = 'OBJECT', false) AS ok, NULL AS "__record"
+        FROM {values}
+        """
+
+
+def _documents_sql(line: str, records: str | None, placed: bool) -> str:
+    """reader_sql for the documents shape: `line` the SQL numbering the records, `placed` see there."""
+    # (numbered before the texts are made: the window then holds one copy of each record)
+    values = _json_values("unstructured", MAX_DOCUMENT_BYTES)
+    top = f"SELECT json AS rec FROM {values}" if records is None else _records_in(values, records)
+    numbered_records = f"SELECT {line} AS line, rec FROM ({top})"
+    if placed and records is not None:
+        numbered_records = document_record_lines(numbered_records, records)
+    return f"""
+        SELECT line, CAST(rec AS VARCHAR) AS raw,
+               CASE WHEN json_type(rec) = 'OBJECT' THEN CAST(rec AS VARCHAR) END AS doc,
+               coalesce(json_type(rec) = 'OBJECT', false) AS ok, NULL AS "__record"
+        FROM ({numbered_records})
+        """
 
 
 def _nested_records(lines: str, records: str) -> str:
@@ -128,11 +157,67 @@ def _nested_records(lines: str, records: str) -> str:
             )"""
 
 
-def _json_values(layout: str) -> str:
+def _json_values(layout: str, max_bytes: int = 64 << 20) -> str:
     """The file's JSON values as one column `json`: the elements of an array ('array'), or
-    the top-level values ('unstructured'), each at most 64 MB."""
+    the top-level values ('unstructured'), each at most `max_bytes` (64 MiB)."""
     return (f"read_json($path, format = '{layout}', records = false, columns = {{'json': 'JSON'}}, "
-            "maximum_object_size = 67108864)")
+            f"maximum_object_size = {int(max_bytes)})")
+
+
+# A document of the documents shape is held whole while its records are taken out of it (a
+# request body saved to a file is well under this); DuckDB's JSON reader keeps buffers of
+# twice this size for each thread, within the warehouse's memory limit (1 GB by default).
+MAX_DOCUMENT_BYTES = 32 << 20
+
+
+def _records_in(values: str, records: str) -> str:
+    """SELECT of `rec`: the records each JSON value (column `json` of relation `values`) holds at `records`.
+
+    The containers of the records first, then the records of each: unnesting one list of a
+    large document's records at once costs time growing with the square of their number
+    (70 s for 200,000 OTLP spans in one document, 9 s taken per container).
+    """
+    query = f"SELECT json AS rec FROM {values}"
+    if "[*]" not in records:
+        raise ValueError(f"the records of a document are at a JSONPath with [*]: {records!r}")
+    *containers, last, rest = records.removeprefix("$").split("[*]")
+    for step in (["[*]".join(containers)] if containers else []) + [last]:
+        query = f"SELECT unnest(json_extract(rec, {_literal('$' + step + '[*]')})) AS rec FROM ({query})"
+    if rest:
+        query = f"SELECT json_extract(rec, {_literal('$' + rest)}) AS rec FROM ({query})"
+    return query
+
+
+def document_record_lines(numbered_records: str, records: str) -> str:
+    """`numbered_records` (`line`: the record's number, `rec`) with `line` the line where each record starts.
+
+    A pretty-printer indents each line by its depth: a record at `records` opens a line indented
+    by one step for each key and each `[*]` of the path (a step: the indent of the file's first
+    indented line), and no other object does in an OTLP export. The n-th such line is where
+    record n starts.
+    Where the file has not as many such lines as records (it is not pretty-printed throughout),
+    every record keeps its number. Reads the file's lines once more, beside its records.
+    """
+    depth = records.count("[*]") + len([k for k in records.replace("[*]", "").split(".")[1:] if k])
+    lines = _read_lines("ignore_errors = true")
+    return f"""
+        WITH numbered AS MATERIALIZED ({numbered_records}),
+        step AS (SELECT strlen(regexp_extract(raw, '^[ \t]*')) AS width FROM {lines}
+                 WHERE regexp_matches(raw, '^[ \t]+[^ \t]') LIMIT 1),
+        starts AS (
+            SELECT row_number() OVER () AS k, n FROM (SELECT row_number() OVER () AS n, raw FROM {lines})
+            WHERE starts_with(ltrim(raw, ' \t'), '{{')
+              AND strlen(raw) - strlen(ltrim(raw, ' \t')) = {depth} * (SELECT width FROM step)
+        )
+        SELECT CASE WHEN (SELECT count(*) FROM starts) = (SELECT count(*) FROM numbered) THEN s.n ELSE r.line END
+                   AS line, r.rec
+        FROM numbered AS r LEFT JOIN starts AS s ON s.k = r.line"""
+
+
+def documents_sample_sql(chars: int, documents: int = 3) -> str:
+    """The first `documents` top-level JSON values of the file: each one's length and its first `chars` characters."""
+    return (f"SELECT strlen(CAST(json AS VARCHAR)), left(CAST(json AS VARCHAR), {int(chars)}) "
+            f"FROM {_json_values('unstructured', MAX_DOCUMENT_BYTES)} LIMIT {int(documents)}")
 
 
 _ARRAY_RECORDS = _json_values("array")
@@ -151,7 +236,7 @@ def wrapped_records_sql() -> str:
 
 
 # Where the first record sits: record n (0-based rowid) of a CSV is line n + 2 (after the header).
-FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1}
+FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1, "documents": 1}
 
 
 def _read_lines(errors: str) -> str:
@@ -204,15 +289,18 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def text_read(fmt: Format, sample: Sample, numbered: bool, keep_rejects: bool = True) -> tuple[str, str]:
+def text_read(fmt: Format, sample: Sample, numbered: bool, keep_rejects: bool = True,
+              placed: bool = True) -> tuple[str, str]:
     """The format over the shape's plain reader, each JSON record parsed once for all its fields.
+
+    `placed`: a document's record is numbered by the line where it starts (see reader_sql).
 
     Every JSON field of a format is an element of one multi-path extraction done in the
     reader (DuckDB parses the document a single time for all paths), which is what keeps
     wide JSON formats near DuckDB's own speed.
     """
     reader = reader_sql(sample.shape, sample.delimiter, numbered, keep_rejects=keep_rejects,
-                        columns=sample.columns, wrapped=sample.wrapped, records=fmt.records)
+                        columns=sample.columns, wrapped=sample.wrapped, records=fmt.records, placed=placed)
     paths = json_fields(fmt, sample)
     if paths:
         listed = ", ".join(json_path(p) for p in paths)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, record_text, sql_name
 from dashboard.ingest.fields import Column, First, Json, Key, Node, Reader, first_leaf, render, walk
 
+# The shapes whose records are JSON text, where a record may be no JSON object (see base.py).
+JSON_SHAPES = ("lines", "json", "documents")
+
 
 def _resolved(node: Node, sample: Sample) -> Node:
     """A Key as the file's shape reads it: a column of a CSV, else the first present top-level JSON key."""
@@ -89,7 +92,7 @@ def numbered_because(fmt: Format, sample: Sample) -> tuple[str, ...]:
         "a row filter": fmt.keep is not None,
         "a window": fmt.qualify is not None,
         "a prelude": bool(fmt.prelude),
-        "several records per line": fmt.records is not None,
+        f"several records per {'line' if sample.shape == 'lines' else 'document'}": fmt.records is not None,
         "the line read": reads(fmt, sample, Reader("line")),
     }
     return tuple(why for why, needed in reasons.items() if needed)
@@ -171,7 +174,7 @@ def format_select(fmt: Format, sample: Sample, leaves: Leaves, epoch: str | None
     if fmt.keep is not None:
         keep = field_sql(fmt, sample, leaves, "keep", fmt.keep)
         # A record that is no JSON object is kept, to be rejected as such.
-        text += f"\nWHERE NOT src.ok OR ({keep})" if sample.shape in ("lines", "json") else f"\nWHERE {keep}"
+        text += f"\nWHERE NOT src.ok OR ({keep})" if sample.shape in JSON_SHAPES else f"\nWHERE {keep}"
     if fmt.qualify is not None:
         text += f"\nQUALIFY {field_sql(fmt, sample, leaves, 'qualify', fmt.qualify)}"
     return text

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from dashboard.warehouse.migrations import SCHEMA_VERSION, apply
 from pricing import Catalog, default_catalog
 
 DEFAULT_PATH = Path("data") / "usage.duckdb"
+BUILD_RETRY_S = 60  # after a failed build of the priced cache behind the reads, the wait before another
 
 
 def _memory_limit() -> str:
@@ -130,6 +132,7 @@ class Warehouse:
         self._builder: threading.Thread | None = None  # see refresh_priced_cache_behind
         self._builder_cursor: duckdb.DuckDBPyConnection | None = None
         self._builder_guard = threading.Lock()
+        self._builder_failed_at: float | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -288,7 +291,7 @@ class Warehouse:
     def refresh_priced_cache_behind(self) -> threading.Thread | None:
         """Start rebuilding a stale priced cache in a thread of its own and return at once; the
         thread, or None when there is nothing to do (fresh, read-only, opened with `cache=False`,
-        a build already running, or one failed before in this process).
+        a build already running, or one that failed less than BUILD_RETRY_S ago).
 
         Reads answer from the live view meanwhile and from the cache once it commits: the same
         money. The build holds the write lock, so an import started during it waits for it; a
@@ -298,6 +301,9 @@ class Warehouse:
         if self.read_only or not self.build_cache:
             return None
         with self._builder_guard:
+            failed = self._builder_failed_at
+            if failed is not None and time.monotonic() - failed < BUILD_RETRY_S:
+                return None
             try:
                 if self._builder is not None or prices.cache_fresh(self.cursor()):
                     return None
@@ -311,22 +317,23 @@ class Warehouse:
             return self._builder
 
     def _build_behind(self, cur: duckdb.DuckDBPyConnection) -> None:
-        failed = False
+        failed_at = None
         try:
             with self.write_lock(wait=False) as held:
                 if held:
                     prices.refresh_priced_cache(self, cur)
         except (duckdb.Error, WarehouseError) as e:
-            failed = True  # the view still answers every read; a second try would likely fail alike
+            # The view still answers every read. Not at once again: a full disk fails alike.
+            failed_at = time.monotonic()
             if self._builder_cursor is cur:  # not interrupted on purpose by close()
                 logging.getLogger(__name__).warning("the priced cache of %s was not built (pages read the "
-                                                    "live cost view): %s", self.path, e)
+                                                    "live cost view meanwhile): %s", self.path, e)
         finally:
             atexit.unregister(self._stop_builder)
             with self._builder_guard:
                 self._builder_cursor = None
-                if not failed:
-                    self._builder = None
+                self._builder = None
+                self._builder_failed_at = failed_at
 
     def _stop_builder(self) -> None:
         """Interrupt a build running behind the reads (it rolls back) and wait for its thread."""

@@ -17,7 +17,7 @@ import pandas as pd
 from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.warehouse.connection import Warehouse
-from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, priced
+from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, local_trunc_sql, priced
 from pricing.sql import priced_requests_sql
 
 # What the Explore page may group by, and the column each reads ("tag" unnests the tag list).
@@ -52,8 +52,11 @@ def _frame(cursor: Any) -> pd.DataFrame:
     return pd.DataFrame(cursor.fetchall(), columns=columns)
 
 
-def _period(grain: str) -> str:
-    return f"date_trunc('{_grain(grain)}', timezone($tz, q.ts))"
+def _period(grain: str, filters: Filters) -> str:
+    """The local period of row `q` (see queries.local_trunc_sql: hours and days without a per-row conversion)."""
+    if _grain(grain) in ("hour", "day"):
+        return local_trunc_sql("q.ts", grain, filters.tz, filters.start, filters.end)
+    return f"date_trunc('{grain}', timezone($tz, q.ts))"
 
 
 def _tagged(sql: str) -> str:
@@ -91,15 +94,17 @@ def _scan_filters(filters: Filters) -> Filters:
 def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
     """Columns bucket (local hour or day), previous (bool), ROLLUP_KEYS, ROLLUP_SUMS, billed_usd."""
     unit = "hour" if _grain(grain) == "hour" else "day"
-    sql, params = priced(wh, _scan_filters(filters))
+    scan = _scan_filters(filters)
+    sql, params = priced(wh, scan)
     params["tz"] = filters.tz
     params["cur_start"] = filters.start
     previous = "q.ts < $cur_start" if filters.start is not None and filters.end is not None else "false"
     if previous == "false":
         del params["cur_start"]
+    bucket = local_trunc_sql("q.ts", unit, filters.tz, scan.start, scan.end)
     return _frame(wh.query(
         f"""
-        SELECT date_trunc('{unit}', timezone($tz, q.ts)) AS bucket, {previous} AS previous,
+        SELECT {bucket} AS bucket, {previous} AS previous,
             coalesce(q.provider, '(none)') AS provider, q.model AS model,
             coalesce(q.project, '(none)') AS project, coalesce(q.api_key, '(none)') AS api_key,
             CAST(sum(q.request_count) AS BIGINT) AS requests,
@@ -289,7 +294,7 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
     keys = [f"coalesce(CAST({_group(d)} AS VARCHAR), '(none)') AS {d}" for d in dimensions]
     if grain:
         params["tz"] = filters.tz
-        keys.append(f"{_period(grain)} AS period")
+        keys.append(f"{_period(grain, filters)} AS period")
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
     return _frame(wh.query(
         f"""
@@ -358,9 +363,9 @@ def largest_uncached(wh: Warehouse, filters: Filters, limit: int = 20) -> pd.Dat
 
 def distinct_values(wh: Warehouse, name: str) -> list[str]:
     """The values a sidebar filter offers (tags included), sorted; BLANK first where some requests have none."""
-    if name == "tag":
-        sql = "SELECT DISTINCT CASE WHEN len(coalesce(tags, [])) = 0 THEN [NULL] ELSE tags END AS v FROM requests"
-        sql = f"SELECT DISTINCT unnest(v) AS v FROM ({sql})"
+    if name == "tag":  # one pass: hashing whole lists for a DISTINCT of them first costs twice as much
+        sql = ("SELECT DISTINCT unnest(CASE WHEN len(coalesce(tags, [])) = 0 THEN [NULL] ELSE tags END) AS v "
+               "FROM requests")
     elif name == "model":  # as the pages show it (queries.shown_model)
         sql = ("SELECT DISTINCT coalesce(m.price_model, r.model) AS v FROM (SELECT DISTINCT provider, model "
                "FROM requests) AS r LEFT JOIN model_map AS m ON m.provider = coalesce(r.provider, '') "

@@ -60,6 +60,67 @@ def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]
     return start, nxt.replace(tzinfo=z)
 
 
+_UNIT_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
+_OFFSETS_SPAN = timedelta(days=731)  # longer ranges keep the per-row conversion
+
+
+def local_trunc_sql(ts: str, unit: str, tz: str, start: datetime | None, end: datetime | None) -> str:
+    """`date_trunc(unit, timezone($tz, ts))` ('hour' or 'day') for rows with start <= ts < end.
+
+    The same local TIMESTAMP, as integer arithmetic: the UTC offsets in force over the range are
+    found once here, and a row's local time is its UTC time plus the offset of its instant.
+    Converting every row through DuckDB's time zone functions costs about 0.4 CPU seconds per
+    3,000,000 rows. An unbounded range, one over two years long, or a zone Python does not know
+    keeps that conversion (with the query's `$tz`).
+    """
+    unit_us = _UNIT_US[unit]
+    changes = None
+    if start is not None and end is not None and end - start <= _OFFSETS_SPAN:
+        changes = _utc_offsets(tz, start, end)
+    if changes is None:
+        return f"date_trunc('{unit}', timezone($tz, {ts}))"
+    epoch = f"epoch_us({ts})"
+    (_, offset), *later = changes
+    if later:
+        whens = []
+        for at, nxt in later:
+            whens.append(f"WHEN {epoch} < {at * 1_000_000} THEN {offset * 1_000_000}")
+            offset = nxt
+        offset_sql = f"CASE {' '.join(whens)} ELSE {offset * 1_000_000} END"
+    else:
+        offset_sql = str(offset * 1_000_000)
+    # Requests are kept from the year 2000 (rows.FIRST_DAY): local microseconds are positive, and
+    # integer division truncates them as a floor does.
+    return f"make_timestamp(({epoch} + {offset_sql}) // {unit_us} * {unit_us})"
+
+
+def _utc_offsets(tz: str, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
+    """[(from, offset)] in epoch seconds: the zone's UTC offset at `start`, then each change
+    before `end` (found hour by hour, then to the second: tz changes fall on whole seconds)."""
+    try:
+        z = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+    def offset(second: int) -> int:
+        return int(datetime.fromtimestamp(second, z).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    second, last = int(start.timestamp()) - 1, int(end.timestamp()) + 1
+    current = offset(second)
+    changes = [(second, current)]
+    while second < last:
+        nxt = min(second + 3600, last)
+        if offset(nxt) != current:
+            low, high = second, nxt
+            while high - low > 1:
+                mid = (low + high) // 2
+                low, high = (mid, high) if offset(mid) == current else (low, mid)
+            current = offset(high)
+            changes.append((high, current))
+        second = nxt
+    return changes
+
+
 # The model a priced request shows under: the catalog model its logged name resolves to on
 # its route, else the name as logged (an unpriced model).
 def shown_model(alias: str) -> str:

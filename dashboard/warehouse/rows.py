@@ -414,9 +414,7 @@ def insert_clean_requests(
            f"OR nextval('{_KNOWN_ROWS}') IS NULL)") if leave_out else "true"
     origin = _new_origin(cur, batch_id, source, import_id)
     try:
-        cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_BAD_ROWS}")
-        cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_KNOWN_ROWS}")
-        cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_NOT_LEAN}")
+        cur.execute(";".join(f"CREATE OR REPLACE TEMP SEQUENCE {name}" for name in (_BAD_ROWS, _KNOWN_ROWS, _NOT_LEAN)))
         inserted = cur.execute(
             f"""
             INSERT INTO {target.table} ({target.columns})

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dashboard import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,12 +25,14 @@ def _loaded(*argv: str) -> set[str]:
     return set(out.stderr.split())
 
 
+@pytest.mark.slow
 def test_a_command_loads_only_its_own_module():
     loaded = _loaded("import", "--help")
     assert "dashboard.commands.import_logs" in loaded
     assert not {"dashboard.commands.eval", "dashboard.commands.forecast", "statsmodels"} & loaded
 
 
+@pytest.mark.slow
 def test_an_unknown_command_names_the_known_ones():
     out = subprocess.run([sys.executable, "-m", "dashboard", "improt", "x.csv"], cwd=REPO, capture_output=True,
                          text=True)

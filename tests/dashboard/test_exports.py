@@ -241,6 +241,7 @@ def test_focus_hostile_values_are_neutralised(wh):
     assert all(r["SkuId"].startswith("acme/") for r in evil_model)
 
 
+@pytest.mark.slow
 def test_statement_workbook(wh):
     st = statement(wh, "2026-11", "UTC")
     wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(statement_sheets(st))))
@@ -253,6 +254,7 @@ def test_statement_workbook(wh):
     assert models["small"][header.index("computed_usd")].data_type == "n"
 
 
+@pytest.mark.slow
 def test_exports_load_neither_duckdb_nor_streamlit():
     code = "import sys, dashboard.exports; print(sorted({'duckdb', 'streamlit'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

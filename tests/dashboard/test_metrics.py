@@ -150,6 +150,7 @@ def test_the_hit_rate_counts_one_hour_writes_in_its_denominator(tmp_path: Path, 
     assert per_1k == metrics.cost_per_1k_requests_usd(cost, 1) == cost * 1000
 
 
+@pytest.mark.slow
 def test_nothing_to_divide_is_unknown_not_zero(tmp_path: Path, catalog):
     row = {"source": "t", "request_id": "1", "ts": T0, "provider": "acme", "model": "unpriced", "input_tokens": 0,
            "cache_read_tokens": 0, "output_tokens": 5}

@@ -86,6 +86,7 @@ def plain_sum(wh: Warehouse, filters: Filters) -> Decimal:
     return wh.query(f"SELECT coalesce(sum(cost), 0) FROM ({wh.priced_sql()}) AS q WHERE {where}", params).fetchone()[0]
 
 
+@pytest.mark.slow
 def test_no_change_gives_what_if_equal_to_actual(wh):
     result = reprice(wh, Filters())
     assert result.actual_usd == sum(ACTUAL.values())
@@ -116,6 +117,7 @@ def test_route_swap_prices_every_request_on_the_route(wh):
     assert mini.whatif_usd == flash["r1"] + flash["r4"] + flash["r5"]
 
 
+@pytest.mark.slow
 def test_alternative_catalog_from_an_overlay(wh, overlay):
     catalog = load_catalog(sorted(CATALOG_DIR.glob("*.toml")), overlays=[overlay])
     result = reprice(wh, Filters(), catalog=catalog, price_list="cheaper.toml")
@@ -130,6 +132,7 @@ def test_alternative_catalog_from_an_overlay(wh, overlay):
     assert reprice(wh, Filters()).whatif_usd == sum(ACTUAL.values())
 
 
+@pytest.mark.slow
 def test_alternative_catalog_with_a_route_takes_the_route_from_that_catalog(wh, overlay):
     catalog = load_catalog(sorted(CATALOG_DIR.glob("*.toml")), overlays=[overlay])
     result = reprice(wh, Filters(projects=("beta",)), catalog=catalog, route="openai/gpt-5.4-mini")
@@ -165,6 +168,7 @@ def test_cache_hit_rate_on_another_route(wh):
                                  + usd(FLASH, 3, 2, 0, 0, 0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "filters",
     [

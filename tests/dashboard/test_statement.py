@@ -165,6 +165,7 @@ def test_breakdowns_add_up_to_the_total(wh):
         assert sum((line.charged_usd or Decimal(0) for line in lines), Decimal(0)) == s.total.charged_usd
 
 
+@pytest.mark.slow
 def test_model_lines_flag_and_explain(wh):
     lines = {(line.provider, line.key): line for line in statement(wh, "2026-11", "Europe/Berlin").by_model}
     small, big, mystery = lines[("acme", "small")], lines[("acme", "big")], lines[("acme", "mystery-1")]

@@ -237,6 +237,7 @@ def test_host_name(value, name):
 
 # --- what the project ships -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sign_in_dependency_is_pinned_and_importable():
     """st.login raises StreamlitMissingAuthlibError without Authlib."""
     pins = [line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()

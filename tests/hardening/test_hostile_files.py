@@ -115,6 +115,7 @@ def test_mutated_files_end_in_rows_rejections_or_a_clear_refusal(wh, tmp_path_fa
     assert len(reasons) == result.rejected and all(r[0] for r in reasons)
 
 
+@pytest.mark.slow
 def test_a_10_mb_single_line_is_rejected_not_fatal(wh, tmp_path):
     path = tmp_path / "long.jsonl"
     path.write_bytes(OPENAI + b'{"id": "big", "model": "' + b"m" * 10_000_000 + b'"}\n' + OPENAI.splitlines()[0] + b"\n")
@@ -150,6 +151,7 @@ def _state(wh) -> tuple:
                     "(SELECT count(*) FROM imports WHERE status = 'complete')").fetchone()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(n for n in SEEDS if not n.endswith(".parquet")))
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

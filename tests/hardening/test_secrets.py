@@ -102,6 +102,7 @@ def test_no_full_key_in_the_warehouse_output_or_exports(tmp_path, server):
     assert Filters()  # the statement above used the default filters
 
 
+@pytest.mark.slow
 def test_text_quoted_from_a_file_shows_keys_as_hints(new_db, tmp_path):
     """A row DuckDB cannot read keeps its text with a hex key cut to its hint (no format read
     the key from it), and an error quoting a file's first line shows no whole key either."""
@@ -180,6 +181,7 @@ def warehouse_text(wh) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(new_db, tmp_path):
     lines, keys = custom_key_lines()
     path = tmp_path / "gateway.jsonl"
@@ -200,6 +202,7 @@ def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(n
     assert not any(key[:-4].encode() in blob for key in keys)
 
 
+@pytest.mark.slow
 def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     # Live calls and the demo write rows from Python, not through an import's SQL.
     from datetime import UTC, datetime
@@ -252,6 +255,7 @@ def test_a_key_held_as_a_name_and_value_pair_is_masked(text, masked):
     assert mask_secrets(text) == masked
 
 
+@pytest.mark.slow
 def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(new_db, tmp_path):
     """An id is a row's identity: cut to a hint, two ids could become one request. One that holds a key
     is stored as 'k' and its MD5 instead, the same in SQL (an import) as in Python (insert_requests)."""

@@ -6,6 +6,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -50,6 +52,7 @@ def test_human_quote_is_a_table():
     assert "input" in out.stdout and "total" in out.stdout
 
 
+@pytest.mark.slow
 def test_list_json_and_check():
     out = run("list", "--provider", "ourtoken", "--json")
     rows = json.loads(out.stdout)
@@ -79,6 +82,7 @@ def _reseller_catalog(tmp_path, listed: str, rates: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_check_is_silent_when_a_reseller_agrees_with_the_list_of_its_listing_date(tmp_path):
     # Half of DeepSeek's 2026-05-05 list (0.14 / 0.28 / 0.0028): no note. The same rates compared with
     # the list of 2026-09-15 (0.15 / 0.6 / 0.003) differ in every bucket but cache writes.
@@ -96,6 +100,7 @@ def test_check_is_silent_when_a_reseller_agrees_with_the_list_of_its_listing_dat
                for n in notes)
 
 
+@pytest.mark.slow
 def test_upstream_listed_must_be_a_date(tmp_path):
     bad = _reseller_catalog(tmp_path, 'upstream_listed = "last spring"',
                             "input = 0.07\noutput = 0.14\ncache_read = 0.0014\ncache_write = 0\n")
@@ -104,6 +109,7 @@ def test_upstream_listed_must_be_a_date(tmp_path):
     assert "upstream_listed must be a TOML date" in out.stderr
 
 
+@pytest.mark.slow
 def test_text_quote_never_uses_exponent_notation():
     # 22,050,000,000 input tokens at $5 per 1M is $110,250: Decimal.normalize() alone prints 1.1025E+5.
     out = run("quote", "--model", "claude-opus-4-6", "--provider", "anthropic", "--at", "2026-11-01",
@@ -115,6 +121,7 @@ def test_text_quote_never_uses_exponent_notation():
     assert Decimal(total[-1]) == 22_050_000_000 * Decimal(5) / 1_000_000
 
 
+@pytest.mark.slow
 def test_opus_4_6_long_context_premium_before_general_availability():
     # 250,000 input and 1,000 output tokens on 2026-03-01: billed whole at the long-context rates.
     out = run("quote", "--model", "claude-opus-4-6", "--provider", "anthropic", "--at", "2026-03-01",
@@ -125,6 +132,7 @@ def test_opus_4_6_long_context_premium_before_general_availability():
     assert Decimal(json.loads(after.stdout)["total_usd"]) == (250_000 * Decimal("5") + 1_000 * Decimal("25")) / 1_000_000
 
 
+@pytest.mark.slow
 def test_import_litellm_writes_loadable_overlays(tmp_path):
     fixture = REPO / "tests" / "pricing" / "fixtures" / "litellm_small.json"
     out = run("import-litellm", str(fixture), "--out", str(tmp_path / "out"))

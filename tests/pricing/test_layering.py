@@ -24,6 +24,7 @@ def test_import_pricing_loads_no_ui_or_database(statement):
     assert not loaded & {"streamlit", "duckdb", "pandas", "plotly", "dashboard"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["dashboard.forecasts", "dashboard.ingest", "dashboard.live", "dashboard.warehouse"])
 def test_library_rooms_do_not_load_streamlit(module):
     assert "streamlit" not in loaded_after(f"import {module}")

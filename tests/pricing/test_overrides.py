@@ -123,6 +123,7 @@ def _costs(wh: Warehouse) -> dict[str, Decimal | None]:
     return dict(wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall())
 
 
+@pytest.mark.slow
 def test_override_reprices_history_in_the_warehouse(tmp_path, shipped, local):
     wh = Warehouse.open(tmp_path / "usage.duckdb", catalog=load_catalog(paths=shipped, overlays=[local]))
 
@@ -340,6 +341,7 @@ def test_overrides_load_neither_duckdb_nor_streamlit():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_the_dearest_allowed_rate_is_saved_and_fits_the_warehouse(tmp_path, shipped, local):
     rates = {"input": "10000", "output": "9999.999999", "cache_read": "0.000001", "cache_write": "0"}
     catalog = save_override(local, "acme", "small", rates, None, "deal", catalog_paths=shipped)

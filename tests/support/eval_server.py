@@ -22,9 +22,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from support.loopback import ChatHandler, LoopbackServer
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "examples" / "suites" / "representative.yaml"
@@ -112,33 +114,16 @@ def usage_of(body: dict[str, Any], answer: str | dict[str, str]) -> dict[str, An
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
-class EvalServer:
+class EvalServer(LoopbackServer):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.limited: set[str] = set()  # flaky: prompts whose last attempt was answered 429
         self.bodies: list[dict[str, Any]] = []
-        self.httpd = _Server(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        super().__init__(_handler(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def start(self) -> EvalServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def flaky_status(self, prompt: str) -> int:
         with self.lock:
@@ -150,27 +135,7 @@ class EvalServer:
 
 
 def _handler(server: EvalServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-            raw = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def chunk(self, obj: Any) -> None:
-            raw = f"data: {obj if isinstance(obj, str) else json.dumps(obj)}\n\n".encode()
-            self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-            self.wfile.flush()
-
+    class Handler(ChatHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -207,10 +172,7 @@ def _handler(server: EvalServer) -> type[BaseHTTPRequestHandler]:
                                  "finish_reason": "tool_calls" if call else "stop"}],
                     "usage": usage,
                 })
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            self.start_events()
             head = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": name}
             if call:
                 delta = {"tool_calls": [{"index": 0, **call}]}
@@ -224,7 +186,6 @@ def _handler(server: EvalServer) -> type[BaseHTTPRequestHandler]:
             if (body.get("stream_options") or {}).get("include_usage"):
                 self.chunk({**head, "choices": [], "usage": usage})
             self.chunk("[DONE]")
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
+            self.end_events()
 
     return Handler

@@ -41,8 +41,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from support.loopback import ChatHandler, LoopbackServer
 
 FAKE_KEY = "sk-test-SECRET-1234567890"  # distinctive, so a leak is easy to find
 REPLY = ["Hello", "from", "the", "loopback", "server."]
@@ -74,27 +76,14 @@ def common_prefix(a: list[str], b: list[str]) -> int:
     return n
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (a read-timeout test) leaves a broken pipe behind
-
-
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self) -> None:
         self.hits: list[Hit] = []
         self.prompts: list[list[str]] = []
         self.lock = threading.Lock()
         self.active = 0
         self.max_active = 0  # the most requests in flight at once
-        self.httpd = _Server(("127.0.0.1", 0), _handler(self))
-        # A short poll keeps shutdown (once per test) quick.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.httpd.server_address[1]
+        super().__init__(_handler(self))
 
     def base_url(self, mode: str = "") -> str:
         return f"http://127.0.0.1:{self.port}/{mode + '/' if mode else ''}v1"
@@ -102,15 +91,6 @@ class FakeOpenAI:
     def count(self, mode: str = "") -> int:
         with self.lock:
             return sum(1 for h in self.hits if h.mode == mode)
-
-    def start(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
     # ------------------------------------------------------------ the answer
 
@@ -142,36 +122,13 @@ class FakeOpenAI:
 
 
 def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def echo_headers(self) -> None:
+    class Handler(ChatHandler):
+        def more_headers(self) -> None:
             if "echoheader" in parse_mode(self.mode):
                 self.send_header("X-Echo-Key", self.key)
 
-        def send_json(
-            self, status: int, obj: Any, headers: dict[str, str] | None = None, content_type: str = "application/json"
-        ) -> None:
-            raw = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(raw)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.echo_headers()
-            self.end_headers()
-            self.wfile.write(raw)
-
         def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
             self.send_json(status, {"error": {"message": message, "type": "fake", "code": status}}, headers)
-
-        def chunk(self, data: str) -> None:
-            raw = f"data: {data}\n\n".encode()
-            self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
-            self.wfile.flush()
 
         def do_POST(self) -> None:
             with server.lock:
@@ -252,11 +209,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 if usage is not None:
                     answer["usage"] = usage
                 return self.send_json(200, answer)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.echo_headers()
-            self.end_headers()
+            self.start_events()
 
             def event(delta: dict[str, Any], finish_reason: str | None = None) -> str:
                 return json.dumps(
@@ -283,6 +236,6 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if include and usage is not None:
                 self.chunk(json.dumps({"id": rid, "model": model, "choices": [], "usage": usage}))
             self.chunk("[DONE]")
-            self.wfile.write(b"0\r\n\r\n")
+            self.end_events()
 
     return Handler

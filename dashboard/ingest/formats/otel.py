@@ -1,8 +1,12 @@
-"""OpenTelemetry GenAI spans exported as OTLP JSON (JSON lines: one export request per line).
+"""OpenTelemetry GenAI spans exported as OTLP JSON: one export request per line, or pretty-printed.
 
 The OpenTelemetry Collector's file exporter writes one `ExportTraceServiceRequest` per line:
 `{"resourceSpans": [{"resource": ..., "scopeSpans": [{"scope": ..., "spans": [...]}]}]}`,
 the body OpenLLMetry and other OTLP/HTTP exporters send (Langfuse's OTel endpoint takes it).
+The same request saved pretty-printed over many lines (a request body, `otel-cli`, or
+`jq . traces.jsonl`, one request after another) is read as JSON documents: the same spans,
+a rejected one on the line where it starts. A JSON array of requests is read too (a rejected
+span then has its position among the file's spans).
 Each span's `attributes` is a list of `{"key": ..., "value": {"stringValue" | "intValue" |
 "doubleValue": ...}}`, `intValue` written as a string (OTLP JSON's 64-bit integers).
 
@@ -39,7 +43,7 @@ def _spans(sample: Sample) -> list[dict]:
 
 
 def sniff(sample: Sample) -> int:
-    if sample.shape != "lines":
+    if sample.shape not in FORMAT.shapes:
         return 0
     keys = {a.get("key") for span in _spans(sample) for a in _objects(span.get("attributes"))}
     if any(isinstance(k, str) and k.startswith("gen_ai.") for k in keys):
@@ -69,7 +73,7 @@ _OUTPUT = first(attribute("gen_ai.usage.output_tokens"), attribute("gen_ai.usage
 FORMAT = Format(
     name="otel-genai",
     source="otel",
-    shapes=("lines",),
+    shapes=("lines", "documents", "json"),
     sniff=sniff,
     records=_RECORDS,
     fields={

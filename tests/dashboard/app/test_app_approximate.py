@@ -44,6 +44,7 @@ def daily_app(tmp_path, new_db, monkeypatch):
     return run
 
 
+@pytest.mark.slow
 def test_the_statement_shows_the_approximate_part_and_charges_the_billed_cost(daily_app):
     at = daily_app("app_pages/statement.py")
     metrics = {m.label: m.value for m in at.metric}

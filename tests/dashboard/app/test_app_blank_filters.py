@@ -46,6 +46,7 @@ def test_blank_is_offered_first_and_selects_requests_without_a_value(db):
         assert _ids(wh, Filters(projects=("alpha",))) == ["a"]
 
 
+@pytest.mark.slow
 def test_sidebar_shows_none_and_filters_by_it(db, monkeypatch):
     monkeypatch.setenv("USAGE_DB", str(db))
     store.clear()

@@ -91,6 +91,7 @@ def _page(page: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_explore_csv_download_neutralises_formula_cells(hostile_db):
     at = _page("app_pages/explore.py")
     header, *rows = _rows(_download(at, "explore_csv"))
@@ -105,6 +106,7 @@ def test_explore_csv_download_neutralises_formula_cells(hostile_db):
     assert sum(int(row[header.index("requests")]) for row in rows) == len(HOSTILE) + 1 + 20
 
 
+@pytest.mark.slow
 def test_rejected_rows_download_neutralises_formula_cells(hostile_db):
     at = _page("app_pages/import_logs.py")
     lines = ["timestamp,provider,model,input_tokens,output_tokens,request_id"]

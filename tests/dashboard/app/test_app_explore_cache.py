@@ -15,6 +15,7 @@ from dashboard.charts import tables
 from dashboard.warehouse import explore
 
 
+@pytest.mark.slow
 def test_explore_by_model_matches_sql(app, wh):
     at = app("app_pages/explore.py")
     shown = at.dataframe[0].value.set_index("model")
@@ -32,6 +33,7 @@ def test_explore_by_model_matches_sql(app, wh):
         assert shown.loc[model, "latency_p95_ms"] == pytest.approx(p95)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dims", [("project", "api_key"), ("tag",), ("model", "tag")], ids=["two", "tag", "model-tag"])
 def test_explore_two_dimensions_and_grain(app, dims):
     at = app("app_pages/explore.py")
@@ -53,6 +55,7 @@ def test_explore_downloads_are_exact(wh):
     assert sum(v.as_py() for v in parquet.column("cost_usd") if v.as_py() is not None) == total
 
 
+@pytest.mark.slow
 def test_cache_page_savings_equal_sql(app, wh):
     at = app("app_pages/caching.py")
     saved = wh.query(

@@ -47,6 +47,7 @@ def _with_auth(at: AppTest, cookie_secret: str | None) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_with_auth_configured_a_visitor_must_sign_in_first(address):
     address("0.0.0.0")
     at = _with_auth(AppTest.from_file(fixture.APP, default_timeout=60), secrets.token_urlsafe(32)).run()
@@ -67,6 +68,7 @@ def test_a_weak_cookie_secret_shows_nothing_and_says_how_to_make_one(address, wh
     assert not at.button and not at.metric and not at.dataframe
 
 
+@pytest.mark.slow
 def test_loopback_without_auth_opens_the_dashboard(address):
     address("127.0.0.1")
     at = AppTest.from_file(fixture.APP, default_timeout=60)

@@ -51,6 +51,7 @@ def test_upload_preview_import_and_history(fresh):
     assert not list(Path(tempfile.gettempdir()).glob("usage-upload-*/calls.csv"))  # the temp copy is gone
 
 
+@pytest.mark.slow
 def test_unrecognised_file_gets_a_mapping_form(fresh):
     at = fresh
     at.file_uploader[0].set_value([("odd.csv", ODD.encode(), "text/csv")]).run()
@@ -65,6 +66,7 @@ def test_unrecognised_file_gets_a_mapping_form(fresh):
     assert {m.label: m.value for m in at.metric}["Added"] == "1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "data", "message"), [
     pytest.param("empty.csv", b"", "the file is empty", id="empty"),
     pytest.param("blob.csv", b"\x00\x01\x02" * 3000, "looks like a binary file", id="binary"),

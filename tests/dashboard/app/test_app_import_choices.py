@@ -70,6 +70,7 @@ def _month_cost(wh, source: str, month: str) -> tuple[Decimal, int, set[str]]:
     return cost, n, providers
 
 
+@pytest.mark.slow
 def test_a_profile_makes_the_next_export_of_the_same_source_need_no_choices(page):
     open_page, wh = page
     at = _upload(open_page(), "acme-gw-2026-10.csv", gateway_csv("2026-10"))
@@ -120,6 +121,7 @@ def test_a_profile_makes_the_next_export_of_the_same_source_need_no_choices(page
     assert settings.profile(wh, "acme-gw", "generic") is None
 
 
+@pytest.mark.slow
 def test_the_default_route_applies_to_a_file_that_names_no_provider(page):
     open_page, wh = page
     at = open_page()
@@ -154,6 +156,7 @@ def test_detect_reads_the_whole_file_and_rejects_no_good_row(page):
     assert (inputs, reads) == (20 * 5000 + 10 * 1000, 20 * 3000 + 10 * 4000)
 
 
+@pytest.mark.slow
 def test_preview_prices_rows_and_says_why_others_are_unpriced(page):
     open_page, _ = page
     data = (b"timestamp,provider,model,input_tokens,output_tokens,request_id\n"
@@ -167,6 +170,7 @@ def test_preview_prices_rows_and_says_why_others_are_unpriced(page):
     assert "no price for model 'acme-9' on route 'acme'" in " ".join(w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_messages_speak_the_pages_words(page):
     open_page, _ = page
     data = b"timestamp,input_tokens,output_tokens,request_id\n2026-10-01T10:00:00Z,10,2,m1\n"
@@ -179,6 +183,7 @@ def test_messages_speak_the_pages_words(page):
     assert "--tz" not in _shown(at)
 
 
+@pytest.mark.slow
 def test_a_header_only_file_says_it_has_no_rows(page):
     open_page, _ = page
     at = _upload(open_page(), "empty-month.csv", b"timestamp,model,input_tokens,output_tokens,request_id\n")
@@ -186,6 +191,7 @@ def test_a_header_only_file_says_it_has_no_rows(page):
     assert not any(b.key == "import" for b in at.button)
 
 
+@pytest.mark.slow
 def test_a_finished_imports_result_goes_with_its_file(page):
     open_page, _ = page
     at = _upload(open_page(), "calls.jsonl", jsonl(3), "application/json")

@@ -13,6 +13,7 @@ def metric(at, label: str):
     return next(m for m in at.metric if m.label == label)
 
 
+@pytest.mark.slow
 def test_overview_spend_requests_and_unpriced_match_sql(app, wh):
     at = app()
     sql = f"SELECT sum(cost), sum(request_count), sum(CASE WHEN unpriced THEN 1 ELSE 0 END) FROM ({wh.priced_sql()})"
@@ -24,6 +25,7 @@ def test_overview_spend_requests_and_unpriced_match_sql(app, wh):
     assert any("rounded" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_overview_cache_hit_rate_is_token_weighted(app, wh):
     at = app()
     read, prompt = wh.query(
@@ -34,6 +36,7 @@ def test_overview_cache_hit_rate_is_token_weighted(app, wh):
     assert metric(at, "Cache hit rate").value == f"{read / prompt * 100:.1f}%"
 
 
+@pytest.mark.slow
 def test_overview_filter_from_url_narrows_the_figures(app, wh):
     at = app(model="gpt-4o-mini")
     where, params = Filters(models=("gpt-4o-mini",)).where("q")

@@ -40,6 +40,7 @@ def test_catalog_and_route_comparison(fresh):
     assert list(routes["total_usd"]) == sorted(routes["total_usd"])
 
 
+@pytest.mark.slow
 def test_override_reprices_history(fresh):
     at, local = fresh
     at.text_input(key="o_provider").set_value("acme")
@@ -74,6 +75,7 @@ def test_history_of_every_model_draws(fresh):
         assert not at.exception, name
 
 
+@pytest.mark.slow
 def test_negotiated_discount_reprices_from_its_date(fresh):
     at, local = fresh
     wh = store.warehouse()

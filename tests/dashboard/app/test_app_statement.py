@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from dashboard.charts.format import usd
 
 
@@ -29,6 +31,7 @@ def test_statement_totals_match_sql(app, wh):
     assert len(at.get("download_button")) == 3
 
 
+@pytest.mark.slow
 def test_statement_every_month_and_zone(app):
     at = app("app_pages/statement.py")
     at.selectbox(key="statement_tz").set_value("Asia/Tokyo").run()
@@ -37,6 +40,7 @@ def test_statement_every_month_and_zone(app):
         assert not at.exception
 
 
+@pytest.mark.slow
 def test_difference_compares_the_requests_that_carry_a_billed_cost(app, wh):
     at = app("app_pages/statement.py")
     month = at.selectbox(key="statement_month").value

@@ -133,6 +133,7 @@ def test_only_the_data_layer_caches_and_pages_hold_no_sql():
         assert "duckdb" not in text and len(text.splitlines()) <= 120, page
 
 
+@pytest.mark.slow
 def test_charts_do_not_load_streamlit():
     code = ("import sys, dashboard.charts.figures, dashboard.charts.tables, dashboard.charts.kpis, "
             "dashboard.warehouse.explore; assert 'streamlit' not in sys.modules, 'streamlit loaded'")

@@ -34,6 +34,7 @@ def test_url_dates_are_clamped_with_a_notice(start, end, dates, notice):
         assert notice in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.split("/")[1].removesuffix(".py") for p in PAGES])
 @pytest.mark.parametrize(
     ("start", "end", "shown", "notice"),

@@ -34,6 +34,7 @@ def two_files(new_db, monkeypatch: pytest.MonkeyPatch):
     store.clear()
 
 
+@pytest.mark.slow
 def test_loaders_with_the_same_inputs_keep_their_own_results(two_files):
     small, _, use = two_files
     wh = use(small)
@@ -42,6 +43,7 @@ def test_loaders_with_the_same_inputs_keep_their_own_results(two_files):
     assert distinct("gpt-4o-mini") == models_in(wh, "gpt-4o-mini") != count("gpt-4o-mini")
 
 
+@pytest.mark.slow
 def test_a_result_is_kept_per_database_file(two_files):
     small, large, use = two_files
     count = store.loader(requests_in)

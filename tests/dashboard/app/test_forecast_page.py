@@ -19,6 +19,7 @@ def metric(at, label: str):
     return next(m for m in at.metric if m.label == label)
 
 
+@pytest.mark.slow
 def test_page_runs_with_every_tab(app):
     at = app(PAGE)
     assert [t.label for t in at.tabs] == ["Planner", "Trend", "Reprice", "Cache simulation"]
@@ -54,6 +55,7 @@ def test_planner_first_month_equals_the_scenario_rule(app, wh, widgets, requests
     assert metric(at, "Total over 12 months").value == fmt.usd(costs[cheapest] * 12)  # no growth: 12 equal months
 
 
+@pytest.mark.slow
 def test_use_my_traffic_fills_the_inputs_from_history(app, wh):
     at = app(PAGE)
     at.button(key="fc_use_history").click().run()
@@ -70,6 +72,7 @@ def test_use_my_traffic_fills_the_inputs_from_history(app, wh):
     assert any("Filled from" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_monte_carlo_runs_on_sampled_history(app):
     at = app(PAGE)
     at.toggle(key="fc_mc").set_value(True).run()
@@ -80,6 +83,7 @@ def test_monte_carlo_runs_on_sampled_history(app):
     assert (table["p10_usd"] <= table["p50_usd"]).all() and (table["p50_usd"] <= table["p90_usd"]).all()
 
 
+@pytest.mark.slow
 def test_trend_projection_and_budget_match_the_forecast(app, wh):
     import pandas as pd
 
@@ -160,6 +164,7 @@ def test_reprice_with_a_price_list_path(app, wh, tmp_path):
     assert expected.whatif_usd < expected.actual_usd
 
 
+@pytest.mark.slow
 def test_cache_simulation_of_a_small_trace(app, wh, tmp_path):
     trace = tmp_path / "trace.jsonl"
     trace.write_text(
@@ -184,6 +189,7 @@ def test_cache_simulation_of_a_small_trace(app, wh, tmp_path):
     assert metric(at, "Hit rate").value == fmt.pct((512 + 512) / prompt)
 
 
+@pytest.mark.slow
 def test_planner_starts_from_a_live_sample_run(db, wh, monkeypatch):
     """The Live calls page leaves its run's route and traffic in the session; the planner opens on them."""
     from streamlit.testing.v1 import AppTest

@@ -50,6 +50,7 @@ def test_route_chart_puts_the_cheapest_at_the_top():
     assert list(fig.data[0].y) == ["dear", "mid", "cheap"]
 
 
+@pytest.mark.slow
 def test_prices_page_says_what_its_chart_shows(app):
     at = app("app_pages/prices.py")
     assert not at.exception

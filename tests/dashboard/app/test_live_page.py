@@ -131,6 +131,7 @@ def test_single_call_shows_exact_cost_records_it_and_never_shows_the_key(db: Pat
         assert not path.exists() or secret not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "mode", "said"),
     [
@@ -150,6 +151,7 @@ def test_unknown_cost_is_said_never_zero(db: Path, fake: FakeOpenAI, model: str,
     assert len(live_rows(store.warehouse())) == 1
 
 
+@pytest.mark.slow
 def test_plain_http_to_a_remote_host_is_refused_on_the_page(db: Path, fake: FakeOpenAI) -> None:
     at = live_page("http://api.example.com/v1", key="none")
     at.button(key="live_send").click().run()
@@ -251,6 +253,7 @@ def test_compare_rows_are_checked(row: dict, error: str) -> None:
         other_targets([row], {}, ENV)
 
 
+@pytest.mark.slow
 def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OURTOKEN_API_KEY")
     at = live_page(fake.base_url(), key=None)
@@ -267,6 +270,7 @@ def test_pasted_key_is_sent_and_shown_nowhere(db: Path, fake: FakeOpenAI, monkey
     assert live_rows(store.warehouse())[0][3] == "…" + FAKE_KEY[-4:]
 
 
+@pytest.mark.slow
 def test_page_support_loads_neither_streamlit_nor_duckdb() -> None:
     code = ("import sys, dashboard.app_pages.live.forms, dashboard.app_pages.live.runs, "
             "dashboard.app_pages.live.results, dashboard.app_pages.forecasting.handoff; "
@@ -298,6 +302,7 @@ def test_no_field_names_a_variable_and_old_widget_state_reads_none(db: Path, fak
     assert AWS_VALUE not in repr(fake.hits)
 
 
+@pytest.mark.slow
 def test_a_preset_key_is_not_sent_to_another_url(db: Path, fake: FakeOpenAI) -> None:
     """OURTOKEN_API_KEY is set on the server; a typed base URL must not receive it."""
     at = live_page(fake.base_url(), key=None)
@@ -312,6 +317,7 @@ def test_a_preset_key_is_not_sent_to_another_url(db: Path, fake: FakeOpenAI) -> 
     assert not fake.hits and not live_rows(store.warehouse())
 
 
+@pytest.mark.slow
 def test_picking_a_key_moves_the_base_url_to_its_own(db: Path, fake: FakeOpenAI) -> None:
     at = live_page("https://api.example.com/v1", key=None, bind=f"http://127.0.0.1:{fake.port}")
     at.selectbox(key="live_key").set_value("key:fake").run()
@@ -325,6 +331,7 @@ SIGNED_IN = {
 }
 
 
+@pytest.mark.slow
 def test_shared_a_key_goes_to_its_own_url_exactly(db: Path, fake: FakeOpenAI) -> None:
     """With sign-in configured the app is shared: a configured key goes to its URL exactly, not a path under it."""
     at = live_page(fake.base_url(), **SIGNED_IN)

@@ -46,6 +46,7 @@ def expected_cost(model: str, suite) -> Decimal:
     return total
 
 
+@pytest.mark.slow
 def test_the_example_suite_on_four_models(server, suite, catalog):
     run = run_suite(suite, targets(server), repeat=1, concurrency=4, catalog=catalog)
     by = {s.target.split("/")[1]: s for s in summarize(run)}
@@ -78,6 +79,7 @@ def test_the_example_suite_on_four_models(server, suite, catalog):
     assert sum("tools" in b for b in sent) == 1 and all(b["stream"] for b in sent)
 
 
+@pytest.mark.slow
 def test_repeats_and_significance(server, suite, catalog):
     run = run_suite(suite, targets(server, ("oracle", "sometimes")), repeat=3, concurrency=8, catalog=catalog)
     a, b = summarize(run)
@@ -87,6 +89,7 @@ def test_repeats_and_significance(server, suite, catalog):
     assert diff["a"] == "loopback/oracle" and diff["significant"] is True and diff["runs_needed"] > 0
 
 
+@pytest.mark.slow
 def test_the_key_never_appears_in_stored_results(server, suite, catalog, warehouse):
     run = run_suite(suite, targets(server, ("leaky", "oracle"), key=ApiKey(EVAL_KEY)), catalog=catalog)
     save_run(warehouse, run)
@@ -99,6 +102,7 @@ def test_the_key_never_appears_in_stored_results(server, suite, catalog, warehou
     assert all(b for b in server.bodies)  # and the key did travel, in the header only
 
 
+@pytest.mark.slow
 def test_a_stored_run_reads_back_the_same_and_the_regression_view(server, suite, catalog, warehouse):
     first = run_suite(suite, targets(server, ("oracle", "sometimes")), catalog=catalog)
     save_run(warehouse, first)
@@ -138,6 +142,7 @@ def test_measured_tokens_price_a_month_at_scale(server, suite, catalog):
     assert rows["loopback/sometimes"]["monthly_per_passed_usd"] == rows["loopback/sometimes"]["monthly_usd"] * 12 / 5
 
 
+@pytest.mark.slow
 def test_the_evaluate_room_loads_no_streamlit():
     import subprocess
     import sys

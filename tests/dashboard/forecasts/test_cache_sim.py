@@ -99,6 +99,7 @@ def test_unsorted_trace_is_an_error(acme: Catalog) -> None:
         simulate_cache([req(5, [1]), req(1, [1])], route="acme/small", catalog=acme)
 
 
+@pytest.mark.slow
 @needs_mooncake
 def test_mooncake_unbounded_hit_rate_is_37_4_percent() -> None:
     sim = simulate_cache(MOONCAKE)
@@ -112,6 +113,7 @@ def test_mooncake_unbounded_hit_rate_is_37_4_percent() -> None:
     )
 
 
+@pytest.mark.slow
 @needs_mooncake
 def test_mooncake_hit_rate_falls_with_capacity() -> None:
     rates = [simulate_cache(MOONCAKE, capacity_blocks=c).hit_rate for c in (None, 30_000, 10_000, 2_000, 0)]
@@ -119,6 +121,7 @@ def test_mooncake_hit_rate_falls_with_capacity() -> None:
     assert rates[0] > rates[2] > rates[3] > rates[4] == 0
 
 
+@pytest.mark.slow
 @needs_mooncake
 def test_mooncake_hit_rate_falls_with_ttl() -> None:
     rates = [simulate_cache(MOONCAKE, ttl_seconds=t).hit_rate for t in (None, 600, 60, 5, 0)]

@@ -36,6 +36,7 @@ def acme_cwd(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_scenario_json(acme_cwd: Path) -> None:
     run = dashboard(
         "scenario", "--route", "acme/big,acme/small", "--requests-per-day", "1000", "--input-tokens", "2000",
@@ -59,6 +60,7 @@ def test_scenario_json(acme_cwd: Path) -> None:
     assert isinstance(small["total_usd"], str)
 
 
+@pytest.mark.slow
 def test_scenario_on_the_shipped_catalog() -> None:
     run = dashboard(
         "scenario", "--route", "ourtoken/deepseek-v4-flash", "--requests-per-day", "100",
@@ -186,6 +188,7 @@ def test_forecast_json_from_a_warehouse(tmp_path: Path) -> None:
     assert human.returncode == 0 and "backtest on the last 14 days" in human.stdout
 
 
+@pytest.mark.slow
 def test_forecast_help_states_the_horizon() -> None:
     assert f"1-{MAX_HORIZON}" in dashboard("forecast", "--help").stdout
 

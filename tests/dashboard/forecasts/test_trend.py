@@ -31,6 +31,7 @@ def floats(points: tuple, key: str) -> np.ndarray:
     return np.array([float(getattr(p, key)) for p in points])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
 def test_recovers_trend_and_weekly_pattern(seed: int) -> None:
     series, truth = generated(148, seed)
@@ -118,6 +119,7 @@ def test_month_end_after_a_complete_month_is_the_next_month() -> None:
     assert me.month == date(2026, 4, 1) and me.actual_to_date_usd == 0 and me.projected_usd == 30
 
 
+@pytest.mark.slow
 def test_month_end_interval_brackets_the_projection() -> None:
     me = forecast_spend(generated(100, 1)[0], horizon_days=7).month_end
     assert me.lo95_usd < me.lo80_usd < me.projected_usd < me.hi80_usd < me.hi95_usd
@@ -176,6 +178,7 @@ def test_month_end_bounds_of_a_later_month_cover_only_its_days() -> None:
     assert 3000 < me.projected_usd < 5000
 
 
+@pytest.mark.slow
 def test_backtest_needs_four_weeks_before_the_holdout() -> None:
     assert backtest(generated(BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS - 1, 0)[0]) is None
     assert backtest(generated(BACKTEST_DAYS + BACKTEST_MIN_TRAIN_DAYS, 0)[0]) is not None

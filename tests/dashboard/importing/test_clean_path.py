@@ -42,6 +42,7 @@ def counts(wh):
                     "(SELECT count(*) FROM rejected_rows)").fetchone()
 
 
+@pytest.mark.slow
 def test_a_bad_row_at_the_end_is_kept_with_its_line_and_the_rest_land_once(warehouse, tmp_path):
     f = write_csv(tmp_path / "late.csv", [csv_row(i) for i in range(1, 200)] + [csv_row(200, prompt=5)])
     res = import_file(warehouse, f, options=INCLUDED)
@@ -51,6 +52,7 @@ def test_a_bad_row_at_the_end_is_kept_with_its_line_and_the_rest_land_once(wareh
         (201, csv_row(200, prompt=5).strip(), "cached tokens (100) exceed prompt tokens (5)")]
 
 
+@pytest.mark.slow
 def test_bad_json_lines_are_kept_with_their_lines_and_texts_by_the_clean_read(warehouse, tmp_path):
     def line(i, **usage):
         return json.dumps({"id": f"j{i}", "created": 1790000000 + i, "model": "gpt-4o",
@@ -68,6 +70,7 @@ def test_bad_json_lines_are_kept_with_their_lines_and_texts_by_the_clean_read(wa
     assert (again.added, again.duplicates, again.rejected) == (0, 3, 2)
 
 
+@pytest.mark.slow
 def test_a_line_without_an_id_sends_clean_json_lines_to_the_staged_read_that_names_it(warehouse, tmp_path):
     # The typed read keeps no text to derive an id from: such a row is not bad, so the file
     # is read whole again, and the row is named by its text beside the bad row kept.
@@ -100,6 +103,7 @@ def test_repeated_ids_are_found_alike_by_sorting_hashes_in_memory_and_by_duckdb(
     assert db._repeated_ids(cur, "ids", "i >= 100", key="request_id") == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("in_memory", [True, False], ids=["sorted", "counted"])
 def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path, monkeypatch, in_memory):
     monkeypatch.setattr(db, "SORTED_IN_MEMORY", db.SORTED_IN_MEMORY if in_memory else 0)
@@ -112,6 +116,7 @@ def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_
     assert priced.fetchall() == got
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unreadable", [False, True], ids=["clean", "staged"])
 def test_identical_requests_without_an_id_are_each_a_request(warehouse, tmp_path, unreadable):
     """A blank id is derived from the record's text, so identical records share it: they are
@@ -133,6 +138,7 @@ def test_identical_requests_without_an_id_are_each_a_request(warehouse, tmp_path
     assert (again.added, again.duplicates) == (0, 6)
 
 
+@pytest.mark.slow
 def test_identical_json_lines_without_an_id_are_each_a_request(warehouse, tmp_path):
     line = json.dumps({"object": "chat.completion", "created": 1793491200, "model": "deepseek-v4-flash",
                        "usage": {"prompt_tokens": 100, "completion_tokens": 5}})
@@ -151,6 +157,7 @@ def test_more_repeated_ids_than_the_clean_read_takes_go_the_staged_way_with_the_
     assert warehouse.query("SELECT DISTINCT output_tokens FROM requests").fetchall() == [(1,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("known_ids_in_memory", [db.KNOWN_IDS_IN_MEMORY, 0], ids=["left-out", "deleted"])
 def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones(warehouse, tmp_path, monkeypatch,
                                                                                 known_ids_in_memory):
@@ -172,6 +179,7 @@ def test_an_overlapping_export_adds_only_its_new_rows_and_keeps_the_earlier_ones
     assert priced.fetchone() == (8, 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("known_ids_in_memory", [db.KNOWN_IDS_IN_MEMORY, 0], ids=["left-out", "deleted"])
 def test_an_overlap_with_bad_rows_and_an_id_repeated_inside_the_file(warehouse, tmp_path, monkeypatch,
                                                                     known_ids_in_memory):
@@ -225,6 +233,7 @@ def test_clean_insert_counts_rejected_rows_keeps_one_of_a_repeat_and_refuses_wha
     assert warehouse.query("SELECT count(*) FROM requests").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_clean_json_file_and_a_staged_one_give_the_same_rows(warehouse, tmp_path):
     def line(i, completion=5):
         return json.dumps({"id": f"c{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "gpt-4o",
@@ -243,6 +252,7 @@ def test_a_clean_json_file_and_a_staged_one_give_the_same_rows(warehouse, tmp_pa
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "ingest" / "samples").iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
 def test_every_clean_sample_export_takes_the_clean_path(warehouse, sample):
     traces = Options(provider="ourtoken", model="deepseek-v4-flash")
@@ -251,6 +261,7 @@ def test_every_clean_sample_export_takes_the_clean_path(warehouse, sample):
     assert res.added > 0
 
 
+@pytest.mark.slow
 def test_row_order_is_preserved_again_after_a_clean_and_an_abandoned_clean_import(warehouse, tmp_path):
     setting = "SELECT current_setting('preserve_insertion_order')"
     assert import_file(warehouse, write_csv(tmp_path / "ok.csv", [csv_row(1)])).staged is False
@@ -289,6 +300,7 @@ def test_a_large_file_keeps_first_occurrences_and_each_rejected_rows_own_line_an
     assert [reason for _, _, reason in got][-2:] == [reason for _, _, reason in expected][-2:]
 
 
+@pytest.mark.slow
 def test_a_second_read_that_finds_other_rejected_rows_sends_the_file_to_the_staged_path(warehouse, tmp_path):
     # The clean read passes over two rejected rows; a re-read that finds only one of them
     # cannot place them: the clean attempt rolls back and the staged read keeps both.

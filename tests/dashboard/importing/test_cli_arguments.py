@@ -129,6 +129,7 @@ def test_under_json_a_file_that_fails_is_a_record_too(tmp_path, log):
     assert "no such file" in records[0]["error"]
 
 
+@pytest.mark.slow
 def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
     db = tmp_path / "usage.duckdb"
     out = cli("import", "--explain", str(log), "--db", str(db))
@@ -147,6 +148,7 @@ def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
         assert con.execute("SELECT count(*) FROM imports").fetchone() == (1,)  # the import alone
 
 
+@pytest.mark.slow
 def test_explain_of_a_file_that_cannot_be_read_says_why_and_exits_1(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")

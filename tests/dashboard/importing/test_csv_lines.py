@@ -50,6 +50,7 @@ def build(ids: bool = True) -> tuple[str, dict[int, str], dict[int, str]]:
     return text, expected, texts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compressed", [False, True], ids=["csv", "csv.gz"])
 def test_rejected_rows_keep_the_line_they_start_on(warehouse, tmp_path, compressed):
     text, expected, texts = build()
@@ -66,6 +67,7 @@ def test_rejected_rows_keep_the_line_they_start_on(warehouse, tmp_path, compress
     assert {line: raw for line, _, raw in got if line in texts} == texts
 
 
+@pytest.mark.slow
 def test_a_stray_quote_keeps_record_numbers(warehouse, tmp_path):
     # `5" screen`: DuckDB reads the quote as text, so the quotes say nothing of where records
     # start; the line map sees its records disagree with DuckDB's and is not used.
@@ -102,6 +104,7 @@ def test_many_blank_lines_in_a_row(warehouse, tmp_path):
     assert warehouse.query("SELECT line FROM rejected_rows").fetchall() == [(303,)]
 
 
+@pytest.mark.slow
 def test_rows_without_ids_which_are_numbered_as_they_are_read(warehouse, tmp_path):
     # No id column: every row is numbered while read (for its derived id), not only the rejected.
     text, expected, _ = build(ids=False)
@@ -114,6 +117,7 @@ def test_rows_without_ids_which_are_numbered_as_they_are_read(warehouse, tmp_pat
     assert all(reason.startswith(expected[line]) for line, reason in got)
 
 
+@pytest.mark.slow
 def test_rows_rejected_for_their_values_alone_keep_their_lines_on_the_clean_read(warehouse, tmp_path):
     # No unreadable record: the good rows go straight in, and the rejected ones are read
     # again, numbered, and moved past the blank lines and the quoted line breaks.

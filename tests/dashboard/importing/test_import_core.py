@@ -40,6 +40,7 @@ def rows(wh, sql="SELECT request_id, input_tokens, cache_read_tokens, output_tok
     return wh.query(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_openai_lines_map_to_disjoint_buckets(warehouse, tmp_path):
     f = write(tmp_path / "log.jsonl", [line(1), line(2, prompt=102056, cached=94464, completion=252)])
     res = import_file(warehouse, f, options=Options(provider="ourtoken"))
@@ -49,6 +50,7 @@ def test_openai_lines_map_to_disjoint_buckets(warehouse, tmp_path):
     assert cost == (7592 * Decimal("0.112") + 94464 * Decimal("0.002") + 252 * Decimal("0.224")) / 1_000_000
 
 
+@pytest.mark.slow
 def test_reimport_and_overlapping_export_add_nothing(warehouse, tmp_path):
     first = write(tmp_path / "a.jsonl", [line(i) for i in range(5)])
     overlap = write(tmp_path / "b.jsonl", [line(i) for i in range(3, 8)])
@@ -62,6 +64,7 @@ def test_reimport_and_overlapping_export_add_nothing(warehouse, tmp_path):
     assert register == [(5, 0, "complete"), (0, 5, "complete"), (3, 2, "complete")]
 
 
+@pytest.mark.slow
 def test_bad_records_are_kept_with_line_and_reason_and_good_ones_land(warehouse, tmp_path):
     f = write(tmp_path / "mixed.jsonl", [
         line(1),
@@ -102,6 +105,7 @@ def _zstd(data: bytes) -> bytes:
 _LONG_LOG = ("\n".join(line(i) for i in range(20000)) + "\n").encode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("junk", [
     pytest.param(b"\x00\x01\x02\xff\xfe" * 2000, id="binary"),
     pytest.param(gzip.compress(("\n".join(line(i) for i in range(2000))).encode())[:-400], id="truncated-gzip"),
@@ -133,6 +137,7 @@ def test_a_folder_or_a_missing_path_is_named_for_what_it_is(warehouse, tmp_path)
         import_file(warehouse, tmp_path / "nope.jsonl")
 
 
+@pytest.mark.slow
 def test_compressed_files_are_read_by_duckdb(warehouse, tmp_path):
     gz = tmp_path / "log.jsonl.gz"
     gz.write_bytes(gzip.compress(("\n".join(line(i) for i in range(50)) + "\n").encode()))
@@ -142,6 +147,7 @@ def test_compressed_files_are_read_by_duckdb(warehouse, tmp_path):
     assert import_file(warehouse, zst).added == 20000 - 50
 
 
+@pytest.mark.slow
 def test_naive_times_are_utc_unless_tz_names_their_zone(warehouse, tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
@@ -206,6 +212,7 @@ def test_an_offset_after_a_space_is_read_as_go_and_others_print_it(warehouse, tm
     assert warehouse.query("SELECT reason FROM rejected_rows").fetchone()[0] == "unparsable time: soon +0800"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tz", [None, "Europe/Berlin"])
 def test_words_and_placeholder_times_are_rejected_not_filed_under_another_century(warehouse, tmp_path, tz):
     # DuckDB casts 'infinity', '-infinity', 'inf' and 'epoch' to timestamps, and a zero time
@@ -252,6 +259,7 @@ def test_gateway_history_export_imports_as_generic_csv(warehouse, tmp_path):
     assert got == [(120, 900000, 700000, 60000, Decimal("0.1234")), (80, 500000, 100000, 40000, Decimal("0.0712"))]
 
 
+@pytest.mark.slow
 def test_map_and_cached_included_choose_the_semantics(warehouse, tmp_path):
     f = tmp_path / "custom.csv"
     f.write_text("when;which;in;out;hit\n2026-11-01T00:00:00Z;gpt-4o;1000;10;400\n")
@@ -277,6 +285,7 @@ def test_map_targets_are_the_fields_the_error_lists(warehouse, tmp_path):
         assert "parsed" not in str(failed.value).split("use one of:")[1]
 
 
+@pytest.mark.slow
 def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(warehouse, tmp_path):
     f = tmp_path / "ragged.csv"
     f.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
@@ -293,6 +302,7 @@ def test_csv_rows_with_the_wrong_number_of_columns_are_rejected_with_their_line(
     assert raw == "c,2026-11-01T00:00:00Z,gpt-4o,x,1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_a_rejected_row_of_a_delimited_file_keeps_its_text_with_the_files_delimiter(warehouse, tmp_path, sep):
     header = sep.join(["request_id", "timestamp", "model", "prompt_tokens", "completion_tokens", "cost"])
@@ -313,6 +323,7 @@ def test_a_rejected_row_of_a_delimited_file_keeps_its_text_with_the_files_delimi
     assert warehouse.query("SELECT request_id FROM requests WHERE request_id LIKE 'h%'").fetchall() == [(expected,)]
 
 
+@pytest.mark.slow
 def test_blank_lines_are_no_records_and_keep_later_line_numbers_right(warehouse, tmp_path):
     f = write(tmp_path / "gappy.jsonl", [line(1), "", "   ", line(4, prompt=-1, cached=0), "", line(6)])
     res = import_file(warehouse, f)
@@ -321,6 +332,7 @@ def test_blank_lines_are_no_records_and_keep_later_line_numbers_right(warehouse,
         (4, "prompt_tokens is negative: -1")]
 
 
+@pytest.mark.slow
 def test_rows_with_a_blank_id_get_ids_from_their_own_text(warehouse, tmp_path):
     f = tmp_path / "some-ids.csv"
     f.write_text("request_id,timestamp,model,prompt_tokens,completion_tokens\n"
@@ -342,6 +354,7 @@ def test_rows_without_ids_get_stable_ids(warehouse, tmp_path):
     assert (again.added, again.duplicates) == (0, 2)
 
 
+@pytest.mark.slow
 def test_columns_named_like_the_readers_own_keep_their_values_in_ids_and_rejected_text(warehouse, tmp_path):
     # `line`, `ok`, `raw`, `__record` and `ingest_record` are names the reader uses itself; a
     # file's columns of those names must still be what ids are derived from and rows show.
@@ -410,6 +423,7 @@ def test_report_refuses_a_missing_warehouse_and_a_malformed_month(tmp_path):
     assert out.returncode == 2 and "unknown time zone 'Mars/Olympus'" in out.stderr
 
 
+@pytest.mark.slow
 def test_a_report_by_day_lists_the_days_in_calendar_order(warehouse, tmp_path):
     from dashboard.warehouse.queries import month_report
 
@@ -472,6 +486,7 @@ def test_month_report_holds_billed_cost_against_the_computed_cost_of_the_same_re
     assert "billed cost is known for 1 of 3 requests; computed cost of those: $0.00" in out.stdout
 
 
+@pytest.mark.slow
 def test_shipped_samples_import_as_documented(warehouse):
     samples = REPO / "data" / "samples"
     a = import_file(warehouse, samples / "ourtoken-responses.jsonl", options=Options(provider="ourtoken"))

@@ -47,6 +47,7 @@ def priced(wh: Warehouse) -> list[tuple]:
     return wh.query(f"SELECT request_id, cost, unpriced FROM ({wh.priced_sql()}) ORDER BY request_id").fetchall()
 
 
+@pytest.mark.slow
 def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(new_db, tmp_path, monkeypatch):
     # The same rows with a blank `user` column, a field the lean table leaves out, go to the
     # full table when no first rows are looked at to see that it is blank.
@@ -108,6 +109,7 @@ def test_a_provider_given_for_a_file_without_one_stays_lean(warehouse, tmp_path)
     assert warehouse.query("SELECT provider, upstream_provider FROM requests").fetchone() == ("gateway", None)
 
 
+@pytest.mark.slow
 def test_a_lean_read_meeting_a_row_that_does_not_fit_goes_to_the_full_table_instead(warehouse, tmp_path):
     # The plan only chooses which table a read tries first; the insert itself decides what
     # fits. Planned lean, a read whose rows hold a user is refused there and taken whole.
@@ -153,6 +155,7 @@ def test_the_lean_insert_refuses_a_row_with_a_value_in_any_column_it_leaves_out(
     cur.execute("ROLLBACK")
 
 
+@pytest.mark.slow
 def test_lean_rows_are_deduplicated_against_both_tables_and_a_direct_write_refreshes_the_cache(warehouse, tmp_path):
     full = import_file(warehouse, write(tmp_path / "full.csv", ",user", ("u", "", "")))
     assert full.added == 3 and tables(warehouse) == (3, 0)
@@ -169,6 +172,7 @@ def test_lean_rows_are_deduplicated_against_both_tables_and_a_direct_write_refre
     assert [r[0] for r in priced(warehouse)] == ["a1", "a2", "a3"]
 
 
+@pytest.mark.slow
 def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_them(tmp_path):
     import duckdb
 
@@ -196,6 +200,7 @@ def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_t
         assert wh.query("SELECT count(*), sum(request_count) FROM requests").fetchone() == (4, 6)
 
 
+@pytest.mark.slow
 def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_that_usage(warehouse, tmp_path):
     # A request first imported from another export, under the source of Claude Code sessions
     # (its reply mid-stream: 3 output tokens so far), then from the session itself, which
@@ -246,6 +251,7 @@ def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as
         assert priced(lean) == priced(full)
 
 
+@pytest.mark.slow
 def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(warehouse, tmp_path):
     path = openai_lines(tmp_path / "a.jsonl", 50, {0: {"user": "u0"}})
     assert import_file(warehouse, path).added == 50
@@ -253,6 +259,7 @@ def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(ware
     assert warehouse.query("SELECT \"user\" FROM requests WHERE request_id = 'c0'").fetchone()[0] == "u0"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("late", [{"user": "u"}, {"latency_ms": 12}, {"status": "ok"},
                                   {"usage": {"prompt_tokens": 9, "completion_tokens": 5,
                                              "completion_tokens_details": {"reasoning_tokens": 2}}}])

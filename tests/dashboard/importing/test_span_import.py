@@ -44,6 +44,7 @@ def test_a_date_alone_is_a_day_from_midnight_in_the_zone(new_db, tmp_path):
         assert spans(wh) == [("2026-10-24T22:00", 25 * 3600)]
 
 
+@pytest.mark.slow
 def test_an_end_time_ends_the_span_and_a_bad_one_is_a_rejected_row(new_db, tmp_path):
     path = tmp_path / "buckets.csv"
     path.write_text(
@@ -89,6 +90,7 @@ MONDAY = Decimal("0.284167") + Decimal("0.8525")
 SATURDAY = Decimal("0.22") + Decimal("0.66")
 
 
+@pytest.mark.slow
 def test_the_report_and_the_statement_say_how_much_is_approximate(daily):
     with Warehouse.open(daily) as wh:
         report = month_report(wh, "2026-08", by="day")

@@ -61,6 +61,7 @@ def test_the_reader_parses_times_tokens_and_amounts_and_gives_the_rows_the_text_
     assert typed == text
 
 
+@pytest.mark.slow
 def test_a_time_given_as_a_date_alone_is_read_as_text_a_day_in_both_reads(warehouse, tmp_path):
     # The typed reader would read 2026-11-01 as its midnight; the text read makes it that day.
     rows = [row[:] for row in GOOD]
@@ -72,6 +73,7 @@ def test_a_time_given_as_a_date_alone_is_read_as_text_a_day_in_both_reads(wareho
     assert [row[-1] for row in text] == [None, None, None, 86_400, None]  # span_s: r4 is a day
 
 
+@pytest.mark.slow
 def test_the_same_import_as_before_through_the_typed_read(warehouse, tmp_path):
     res = import_file(warehouse, write_csv(tmp_path / "good.csv", GOOD))
     assert (res.added, res.duplicates, res.rejected, res.staged) == (5, 0, 0, False)
@@ -145,6 +147,7 @@ def _late(value, column=3):
     return rows
 
 
+@pytest.mark.slow
 def test_a_value_the_reader_cannot_parse_is_a_rejected_row_with_its_line_and_reason(warehouse, tmp_path):
     f = write_csv(tmp_path / "late.csv", _late("lots"))
     assert len(both_reads(warehouse, f)[2]) == 299  # the typed read passes over 'lots'
@@ -156,6 +159,7 @@ def test_a_value_the_reader_cannot_parse_is_a_rejected_row_with_its_line_and_rea
                            ).fetchone()[0] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("value", "column", "read"), [
     ("NaN", 3, lambda row: row[0] == 0),  # a missing count: 0 tokens
     ("1793527200", 1, lambda row: row[1] == 1793527200.0),  # epoch seconds
@@ -171,6 +175,7 @@ def test_a_value_only_the_text_read_takes_is_imported_as_the_text_read_takes_it(
     assert read(row), row
 
 
+@pytest.mark.slow
 def test_a_line_duckdb_cannot_read_sends_the_file_to_the_staged_read(warehouse, tmp_path):
     f = tmp_path / "torn.csv"
     write_csv(f, _late("100"))
@@ -180,6 +185,7 @@ def test_a_line_duckdb_cannot_read_sends_the_file_to_the_staged_read(warehouse, 
     assert warehouse.query("SELECT line, raw FROM rejected_rows").fetchall() == [(302, "r301,2026-11-01T10:00:00Z")]
 
 
+@pytest.mark.slow
 def test_times_the_reader_cannot_parse_are_read_as_text_clean(warehouse, tmp_path):
     rows = [[f"e{i}", str(1793527200 + i), "gpt-4o", "100", "0", "5", "", "", "", ""] for i in range(3)]
     rows.append(["e3", "2026-11-01 10:00:03 +0000 UTC m=+0.0013", "gpt-4o", "100", "0", "5", "", "", "", ""])
@@ -189,6 +195,7 @@ def test_times_the_reader_cannot_parse_are_read_as_text_clean(warehouse, tmp_pat
         (1793527200.0,), (1793527201.0,), (1793527202.0,), (1793527203.0,)]
 
 
+@pytest.mark.slow
 def test_a_row_without_an_id_is_named_by_its_text_as_before(warehouse, tmp_path):
     # The typed read has no text to derive an id from, so the text read names the row.
     rows = [GOOD[0], ["", *GOOD[1][1:]]]
@@ -201,6 +208,7 @@ def test_a_row_without_an_id_is_named_by_its_text_as_before(warehouse, tmp_path)
     assert named == next(row[2] for row in text if row[2] != "r1") and named.startswith("h")
 
 
+@pytest.mark.slow
 def test_with_a_zone_given_the_times_are_read_as_text_in_that_zone(warehouse, tmp_path):
     f = write_csv(tmp_path / "naive.csv", [GOOD[2]])
     options = Options(tz="Asia/Shanghai")

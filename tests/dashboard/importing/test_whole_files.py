@@ -69,6 +69,7 @@ def _gzip_lines(n: int) -> bytes:
     return gzip.compress(("\n".join(record(i) for i in range(n)) + "\n").encode(), mtime=0)
 
 
+@pytest.mark.slow
 def test_a_gzip_file_with_bytes_flipped_is_refused_whole(warehouse, tmp_path):
     # It imported 9,980 rows and 10,032 rows of junk: DuckDB does not check the CRC.
     import_file(warehouse, _write(tmp_path / "first.jsonl", [record(i) for i in range(100_000, 100_010)]))
@@ -84,6 +85,7 @@ def test_a_gzip_file_with_bytes_flipped_is_refused_whole(warehouse, tmp_path):
     assert state(warehouse) == before
 
 
+@pytest.mark.slow
 def test_a_zstd_file_with_bytes_flipped_is_refused_whole(warehouse, tmp_path):
     text = _write(tmp_path / "plain.jsonl", [record(i) for i in range(20_000)])
     path = tmp_path / "flipped.jsonl.zst"
@@ -114,6 +116,7 @@ def test_a_gzip_file_is_known_by_its_magic_bytes_whatever_its_name(warehouse, tm
     assert not list(tmp_path.glob("*.gz"))  # the name DuckDB reads it by is gone again
 
 
+@pytest.mark.slow
 def test_a_zstd_file_is_known_by_its_magic_bytes(warehouse, tmp_path):
     text = _write(tmp_path / "plain.jsonl", [record(i) for i in range(300)])
     path = tmp_path / "logs.jsonl"
@@ -124,6 +127,7 @@ def test_a_zstd_file_is_known_by_its_magic_bytes(warehouse, tmp_path):
     assert (import_file(warehouse, path).added, import_file(warehouse, text).duplicates) == (300, 300)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(lengths=st.lists(st.integers(0, 120), min_size=1, max_size=30), cuts=st.lists(st.integers(1, 49), max_size=40),
        limit=st.integers(50, 90))
@@ -145,6 +149,7 @@ def test_the_line_scan_finds_every_long_line_however_the_blocks_fall(lengths, cu
     assert all(ln.head == text[ln.start:ln.start + min(ln.length, files.LONG_LINE_KEPT)] for ln in found)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(lengths=st.lists(st.integers(0, 40), min_size=1, max_size=20), limit=st.integers(5, 30))
 def test_the_copy_without_long_lines_keeps_every_other_line_where_it_was(tmp_path_factory, lengths, limit):

@@ -9,6 +9,7 @@ Field names from Anthropic's Messages API reference (`usage.input_tokens`, `cach
 import json
 from decimal import Decimal
 
+import pytest
 from ingest_helpers import SAMPLES, mapped, rejected, utc, write_lines
 
 from dashboard.ingest import Options, import_file
@@ -38,6 +39,7 @@ def test_claude_code_session_counts_each_reply_once_and_skips_non_requests(wareh
     assert (first["provider"], first["model"], first["project"]) == ("anthropic", "claude-sonnet-4-20250514", "billing-api")
 
 
+@pytest.mark.slow
 def test_cache_writes_split_into_5_minute_and_1_hour(warehouse):
     import_file(warehouse, SESSION)
     rows = mapped(warehouse, "anthropic")
@@ -58,6 +60,7 @@ def test_input_tokens_are_not_reduced_by_cache_reads(warehouse):
     assert _buckets(rows["msg_013Zva2CMHLNnXjNJJKqJ2EF"]) == (12, 48210, 0, 0, 1024)
 
 
+@pytest.mark.slow
 def test_bare_api_responses_map_with_their_logged_time_in_utc(warehouse):
     import_file(warehouse, MESSAGES)
     row = mapped(warehouse, "anthropic")["msg_01XFDUDYJgAACzvnptvVoYEL"]
@@ -66,6 +69,7 @@ def test_bare_api_responses_map_with_their_logged_time_in_utc(warehouse):
     assert row["billed_cost"] is None
 
 
+@pytest.mark.slow
 def test_one_hour_cache_writes_are_priced_at_their_own_rate(warehouse):
     import_file(warehouse, SESSION)
     cost = warehouse.query(
@@ -76,18 +80,21 @@ def test_one_hour_cache_writes_are_priced_at_their_own_rate(warehouse):
     assert cost == expected
 
 
+@pytest.mark.slow
 def test_provider_option_overrides_the_route(warehouse):
     import_file(warehouse, MESSAGES, options=Options(provider="Bedrock"))
     rows = mapped(warehouse, "anthropic")
     assert {(r["provider"], r["upstream_provider"]) for r in rows.values()} == {("bedrock", "anthropic")}
 
 
+@pytest.mark.slow
 def test_reimport_adds_nothing(warehouse):
     assert import_file(warehouse, SESSION).added == 3
     again = import_file(warehouse, SESSION)
     assert (again.added, again.duplicates, again.rejected) == (0, 3, 0)
 
 
+@pytest.mark.slow
 def test_bad_lines_are_recorded_and_good_ones_land(warehouse, tmp_path):
     good = SESSION.read_text(encoding="utf-8").splitlines()[2]
 
@@ -118,6 +125,7 @@ def test_bad_lines_are_recorded_and_good_ones_land(warehouse, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_reply_imported_mid_stream_takes_its_final_usage_on_the_next_import(warehouse, tmp_path):
     # A session imported while Claude Code is still writing a reply (its first line, 3 output
     # tokens so far); the next import of the grown session replaces that usage, in the priced

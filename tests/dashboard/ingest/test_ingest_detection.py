@@ -69,3 +69,17 @@ def test_a_file_opening_with_many_lines_that_are_no_requests_is_detected_and_imp
     assert fmt_name == expected
     res = import_file(warehouse, f)
     assert (res.format, res.added, res.duplicates, res.rejected) == (expected, requests, 0, 0)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ('{"a": 1}', {"a": 1}),
+    ('{"spans": [{"id": "1"}, {"id": "2"}, {"id', {"spans": [{"id": "1"}, {"id": "2"}, {}]}),
+    ('{"a": [1, 2, {"b": "x,[y', {"a": [1, 2, {}]}),
+    ('{"a": "}]", "b": [true, fal', {"a": "}]", "b": [True]}),
+    ('[' * 200_000, None),
+    ("5", None),
+], ids=["whole", "cut-in-a-key", "cut-in-a-string", "brackets-in-a-string", "hostile-nesting", "no-container"])
+def test_a_document_cut_short_is_sampled_as_its_whole_members(text, value):
+    from dashboard.ingest.importer import json_prefix
+
+    assert json_prefix(text) == value

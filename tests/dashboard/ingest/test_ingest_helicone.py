@@ -10,6 +10,7 @@ reads and writes it reports separately.
 import json
 from decimal import Decimal
 
+import pytest
 from ingest_helpers import SAMPLES, mapped, rejected, utc, write_lines
 
 from dashboard.ingest import import_file
@@ -17,6 +18,7 @@ from dashboard.ingest import import_file
 EXPORT = SAMPLES / "helicone_export.jsonl"
 
 
+@pytest.mark.slow
 def test_requests_map_with_route_project_user_and_status(warehouse):
     res = import_file(warehouse, EXPORT)
     assert (res.format, res.added, res.rejected) == ("helicone", 3, 0)
@@ -40,18 +42,21 @@ def test_prompt_tokens_are_not_reduced_by_cache_counts_again(warehouse):
     assert row["billed_cost"] == Decimal("0.03233385")
 
 
+@pytest.mark.slow
 def test_failed_request_keeps_its_status_and_requested_model(warehouse):
     import_file(warehouse, EXPORT)
     row = mapped(warehouse, "helicone")["0f1e2d3c-4b5a-4968-8776-655443322110"]
     assert (row["status"], row["model"], row["input_tokens"], row["billed_cost"]) == ("429", "gpt-4o", 0, Decimal(0))
 
 
+@pytest.mark.slow
 def test_reimport_adds_nothing(warehouse):
     import_file(warehouse, EXPORT)
     again = import_file(warehouse, EXPORT)
     assert (again.added, again.duplicates, again.rejected) == (0, 3, 0)
 
 
+@pytest.mark.slow
 def test_bad_records_are_recorded_and_good_ones_land(warehouse, tmp_path):
     lines = EXPORT.read_text(encoding="utf-8").splitlines()
     good = json.loads(lines[0])

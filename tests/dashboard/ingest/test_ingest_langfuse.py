@@ -48,6 +48,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", [JSONL, CSV], ids=["jsonl", "csv"])
 def test_generations_map_with_disjoint_usage_and_other_observations_are_skipped(warehouse, sample):
     res = import_file(warehouse, sample)
@@ -56,6 +57,7 @@ def test_generations_map_with_disjoint_usage_and_other_observations_are_skipped(
     assert mapped(warehouse, "langfuse") == dict(sorted(EXPECTED.items(), key=lambda kv: kv[1]["ts"]))
 
 
+@pytest.mark.slow
 def test_csv_and_jsonl_exports_of_the_same_observations_are_the_same_requests(warehouse):
     import_file(warehouse, JSONL)
     res = import_file(warehouse, CSV)
@@ -71,6 +73,7 @@ def test_older_export_with_prompt_and_completion_tokens(warehouse):
     assert (row["user"], row["project"], row["tags"]) == ("user-3", "clx0legacyproj", None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "pretty-printed"])
 def test_an_api_response_holding_the_records_under_data_imports_them(warehouse, tmp_path, indent):
     """The public API's GET /api/public/observations answers {"data": [...], "meta": {...}}; saved
@@ -87,6 +90,7 @@ def test_an_api_response_holding_the_records_under_data_imports_them(warehouse, 
     assert import_file(warehouse, JSONL).duplicates == len(EXPECTED)
 
 
+@pytest.mark.slow
 def test_a_one_line_response_with_a_data_array_and_usage_is_a_record_not_a_page(warehouse, tmp_path):
     """An embeddings response also holds a `data` array, but its own usage makes it the request."""
     embedding = {"object": "list", "id": "emb-1", "created": 1751536800, "model": "text-embedding-3-small",
@@ -97,17 +101,20 @@ def test_a_one_line_response_with_a_data_array_and_usage_is_a_record_not_a_page(
     assert mapped(warehouse, "openai-log")["emb-1"]["input_tokens"] == 8
 
 
+@pytest.mark.slow
 def test_provider_option_attributes_the_file(warehouse):
     import_file(warehouse, JSONL, options=Options(provider="openai"))
     assert {r["provider"] for r in mapped(warehouse, "langfuse").values()} == {"openai"}
 
 
+@pytest.mark.slow
 def test_reimport_adds_nothing(warehouse):
     import_file(warehouse, JSONL)
     again = import_file(warehouse, JSONL)
     assert (again.added, again.duplicates, again.rejected) == (0, 3, 0)
 
 
+@pytest.mark.slow
 def test_bad_generations_are_recorded_and_good_ones_land(warehouse, tmp_path):
     lines = JSONL.read_text(encoding="utf-8").splitlines()
     good = json.loads(lines[1])
@@ -144,6 +151,7 @@ EMBEDDING_CSV = ('obs-e1,tr-9,EMBEDDING,embed-docs,2025-07-08T22:08:00.000Z,2025
                  '"{""input"": 0.0024, ""total"": 0.0024}",DEFAULT,,proj-abc,,,production')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sample", "line"), [(JSONL, json.dumps(EMBEDDING)), (CSV, EMBEDDING_CSV)],
                          ids=["jsonl", "csv"])
 def test_embedding_observations_are_requests_with_their_usage_and_cost(warehouse, tmp_path, sample, line):

@@ -12,6 +12,7 @@ LiteLLM's `prompt_tokens` includes the cache buckets; `cache_hit` is its own res
 import json
 from decimal import Decimal
 
+import pytest
 from ingest_helpers import SAMPLES, mapped, rejected, utc
 
 from dashboard.ingest import import_file
@@ -20,6 +21,7 @@ DUMP = SAMPLES / "litellm_spend_logs.csv"
 API = SAMPLES / "litellm_spend_logs.json"
 
 
+@pytest.mark.slow
 def test_csv_dump_maps_route_labels_and_cache_tokens_from_metadata(warehouse):
     res = import_file(warehouse, DUMP)
     assert (res.format, res.added, res.rejected) == ("litellm", 4, 0)
@@ -33,6 +35,7 @@ def test_csv_dump_maps_route_labels_and_cache_tokens_from_metadata(warehouse):
     }
 
 
+@pytest.mark.slow
 def test_anthropic_call_subtracts_reads_and_writes_once_and_hints_the_hashed_key(warehouse):
     import_file(warehouse, DUMP)
     row = mapped(warehouse, "litellm")["msg_01Jd4Kp8sRw2NxV7cT5qYm1a"]
@@ -44,6 +47,7 @@ def test_anthropic_call_subtracts_reads_and_writes_once_and_hints_the_hashed_key
     assert row["billed_cost"] == Decimal("0.03233385")
 
 
+@pytest.mark.slow
 def test_litellm_response_cache_hit_is_not_a_prompt_cache_read_and_bills_nothing(warehouse):
     # A hit of LiteLLM's response cache never reached the provider: LiteLLM logs spend 0 and
     # repeats the cached response's usage (2840 prompt, 412 completion tokens). Computed at
@@ -68,6 +72,7 @@ def test_spend_in_scientific_notation_is_exact(warehouse):
         "text-embedding-3-small", 750, 0, "team-7")
 
 
+@pytest.mark.slow
 def test_spend_logs_json_with_metadata_as_object_or_text(warehouse):
     res = import_file(warehouse, API)
     assert (res.format, res.added, res.rejected) == ("litellm", 2, 0)
@@ -84,12 +89,14 @@ def test_spend_logs_json_with_metadata_as_object_or_text(warehouse):
         "failure", 30500.0, "cust-42", "…9e0f")
 
 
+@pytest.mark.slow
 def test_reimport_adds_nothing(warehouse):
     import_file(warehouse, DUMP)
     again = import_file(warehouse, DUMP)
     assert (again.added, again.duplicates, again.rejected) == (0, 4, 0)
 
 
+@pytest.mark.slow
 def test_bad_records_are_recorded_and_malformed_metadata_does_not_fail_the_file(warehouse, tmp_path):
     good = json.loads(API.read_text(encoding="utf-8"))[0]
     f = tmp_path / "spend_logs.json"

@@ -53,6 +53,7 @@ def test_a_streamed_completion_is_one_request_with_the_usage_of_its_last_chunk(w
     assert stored(warehouse) == [("chatcmpl-S1", None, 900 - 256, 256, 40, 8, None)]
 
 
+@pytest.mark.slow
 def test_interleaved_streams_and_plain_completions_each_count_once(warehouse, tmp_path):
     a, b = chunks("chatcmpl-A", n=2), chunks("chatcmpl-B", n=4, usage={"prompt_tokens": 50, "completion_tokens": 5})
     lines = [a[0], b[0], b[1], a[1], json.dumps(PLAIN), b[2], a[2], b[3], b[4]]
@@ -65,6 +66,7 @@ def test_interleaved_streams_and_plain_completions_each_count_once(warehouse, tm
     ]
 
 
+@pytest.mark.slow
 def test_an_openrouter_stream_keeps_the_cost_of_its_last_chunk(warehouse, tmp_path):
     usage = {"prompt_tokens": 2000, "completion_tokens": 100, "cost": 0.0123,
              "prompt_tokens_details": {"cached_tokens": 1500}}
@@ -74,6 +76,7 @@ def test_an_openrouter_stream_keeps_the_cost_of_its_last_chunk(warehouse, tmp_pa
     assert stored(warehouse) == [("gen-1790000000-abc", "openrouter", 500, 1500, 100, 0, Decimal("0.0123"))]
 
 
+@pytest.mark.slow
 def test_a_stream_with_a_bad_line_goes_the_staged_way_and_skips_the_same_chunks(warehouse, tmp_path):
     lines = [*chunks("chatcmpl-S1"), '{"id": "cut", "object": "chat.completion.chunk", "usage": ']
     res = import_file(warehouse, write_lines(tmp_path / "torn.jsonl", lines))
@@ -82,6 +85,7 @@ def test_a_stream_with_a_bad_line_goes_the_staged_way_and_skips_the_same_chunks(
     assert stored(warehouse) == [("chatcmpl-S1", None, 644, 256, 40, 8, None)]
 
 
+@pytest.mark.slow
 def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse, tmp_path):
     # A log that opens with plain completions keeps DuckDB's typed reader (only one that opens
     # with chunks is read by line, for the last chunk with usage); its chunks are skipped alike.
@@ -98,6 +102,7 @@ def test_the_typed_read_skips_the_same_chunks_as_the_line_by_line_read(warehouse
                                 (None, "chatcmpl-S1", 644, 40)]
 
 
+@pytest.mark.slow
 def test_a_stream_with_the_usage_so_far_on_every_chunk_keeps_its_last(warehouse, tmp_path):
     """vLLM's `continuous_usage_stats` puts the usage so far on every chunk: the last is the request's."""
     head = {"id": "chatcmpl-V", "object": "chat.completion.chunk", "created": 1790000000, "model": "gpt-4o-mini"}
@@ -112,6 +117,7 @@ def test_a_stream_with_the_usage_so_far_on_every_chunk_keeps_its_last(warehouse,
     assert (again.added, again.duplicates) == (0, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("usage", [None, {}], ids=["no-usage", "empty-usage"])
 def test_a_plain_completion_without_usage_is_still_a_request(warehouse, tmp_path, usage):
     body = {k: v for k, v in PLAIN.items() if k != "usage"} | ({"usage": usage} if usage is not None else {})
@@ -125,6 +131,7 @@ def test_a_stream_log_is_detected_as_openai(warehouse, tmp_path):
     assert detect(sample_file(warehouse, f)).name == "openai-jsonl"
 
 
+@pytest.mark.slow
 def test_a_stream_logged_without_usage_is_rejected_not_skipped_unseen(warehouse, tmp_path):
     """Without `stream_options.include_usage` no chunk has usage: the stream is a request whose
     tokens are unknown. It is rejected with its last line and why, where it was skipped without a word."""

@@ -17,6 +17,7 @@ ACTIVITY = SAMPLES / "openrouter_activity.csv"
 OLDER = SAMPLES / "openrouter_activity_2024.csv"
 
 
+@pytest.mark.slow
 def test_rows_map_to_the_billed_route_with_the_upstream_and_labels(warehouse):
     res = import_file(warehouse, ACTIVITY)
     assert (res.format, res.added, res.rejected) == ("openrouter-csv", 3, 0)
@@ -30,6 +31,7 @@ def test_rows_map_to_the_billed_route_with_the_upstream_and_labels(warehouse):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("generation_id", "buckets", "billed"),
     [
@@ -45,6 +47,7 @@ def test_token_counts_follow_openai_rules(warehouse, generation_id, buckets, bil
     assert row["billed_cost"] == billed
 
 
+@pytest.mark.slow
 def test_empty_app_name_leaves_the_project_unset(warehouse):
     import_file(warehouse, ACTIVITY)
     row = mapped(warehouse, "openrouter")["gen-1752048000-Mb7Vc2Xz9Lk4Jh1Gf6Ds"]
@@ -59,12 +62,14 @@ def test_older_export_without_tokens_cached(warehouse):
     assert row["billed_cost"] == Decimal("0.0004215")
 
 
+@pytest.mark.slow
 def test_reimport_adds_nothing(warehouse):
     import_file(warehouse, ACTIVITY)
     again = import_file(warehouse, ACTIVITY)
     assert (again.added, again.duplicates, again.rejected) == (0, 3, 0)
 
 
+@pytest.mark.slow
 def test_bad_rows_are_recorded_and_good_ones_land(warehouse, tmp_path):
     header, first, *_ = ACTIVITY.read_text(encoding="utf-8").splitlines()
     f = write_lines(tmp_path / "activity.csv", [

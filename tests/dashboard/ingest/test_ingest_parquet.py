@@ -45,6 +45,7 @@ def _table(n: int, bad: dict[int, dict] | None = None) -> pa.Table:
     ]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compression", ["snappy", "zstd", "none"])
 def test_a_parquet_export_is_detected_and_mapped_not_turned_away_as_binary(warehouse, tmp_path, compression):
     f = tmp_path / f"requests-{compression}.parquet"
@@ -61,6 +62,7 @@ def test_a_parquet_export_is_detected_and_mapped_not_turned_away_as_binary(wareh
                    Decimal("0.000234"), "USD")
 
 
+@pytest.mark.slow
 def test_bad_parquet_rows_are_kept_with_record_number_text_and_reason(warehouse, tmp_path):
     f = tmp_path / "with-bad-rows.parquet"
     pq.write_table(_table(50, bad={4: {"prompt_tokens": -3}, 40: {"model": None}}), f)
@@ -99,6 +101,7 @@ def test_a_truncated_parquet_file_changes_nothing(warehouse, tmp_path):
     assert warehouse.query("SELECT count(*) FROM rejected_rows").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_parquet_list_tags_epoch_times_and_typed_columns_map_like_their_text(warehouse, tmp_path):
     f = tmp_path / "typed.parquet"
     pq.write_table(pa.table({
@@ -124,6 +127,7 @@ def test_parquet_list_tags_epoch_times_and_typed_columns_map_like_their_text(war
         (["x", "y"],), (["p", "q"],)]
 
 
+@pytest.mark.slow
 def test_parquet_rows_without_ids_are_named_by_their_record_not_their_position(warehouse, tmp_path):
     table = _table(20).drop_columns(["request_id"])
     first, later = tmp_path / "first.parquet", tmp_path / "later.parquet"
@@ -136,6 +140,7 @@ def test_parquet_rows_without_ids_are_named_by_their_record_not_their_position(w
     assert len(set(ids)) == 20 and all(i.startswith("h") for i in ids)
 
 
+@pytest.mark.slow
 def test_nan_in_a_token_column_is_a_missing_count(warehouse, tmp_path):
     nan = np.nan
     f = tmp_path / "float-tokens.parquet"
@@ -159,6 +164,7 @@ def test_nan_in_a_token_column_is_a_missing_count(warehouse, tmp_path):
     ).fetchall() == [("p1", 100, 0, 5, 1), ("p2", 150, 50, 0, 3), ("p3", 0, 0, 7, 1)]
 
 
+@pytest.mark.slow
 def test_nan_in_a_csv_token_column_is_a_missing_count_and_other_words_are_still_rejected(warehouse, tmp_path):
     f = write_lines(tmp_path / "export.csv", [
         "request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens",

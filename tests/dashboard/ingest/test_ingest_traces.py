@@ -21,6 +21,7 @@ MOONCAKE = SAMPLES / "mooncake_sample.jsonl"
 GPT_4O = Options(provider="openai", model="gpt-4o")
 
 
+@pytest.mark.slow
 def test_azure_rows_are_attributed_by_the_options_and_read_as_utc(warehouse):
     res = import_file(warehouse, AZURE, options=GPT_4O)
     # CRLF, no final newline, and two identical rows that stay two requests.
@@ -41,6 +42,7 @@ def test_azure_times_stay_utc_whatever_the_time_zone_option(warehouse):
     assert first["ts"] == utc(2023, 11, 16, 18, 17, 3, 979960)
 
 
+@pytest.mark.slow
 def test_azure_without_a_model_rejects_every_row_saying_to_pass_model(warehouse):
     res = import_file(warehouse, AZURE)
     assert (res.added, res.rejected) == (0, 4)
@@ -49,12 +51,14 @@ def test_azure_without_a_model_rejects_every_row_saying_to_pass_model(warehouse)
     }
 
 
+@pytest.mark.slow
 def test_azure_derived_ids_make_reimport_a_no_op(warehouse):
     import_file(warehouse, AZURE, options=GPT_4O)
     again = import_file(warehouse, AZURE, options=GPT_4O)
     assert (again.added, again.duplicates) == (0, 4)
 
 
+@pytest.mark.slow
 def test_azure_bad_rows_are_recorded(warehouse, tmp_path):
     f = write_lines(tmp_path / "trace.csv", [
         "TIMESTAMP,ContextTokens,GeneratedTokens",
@@ -71,6 +75,7 @@ def test_azure_bad_rows_are_recorded(warehouse, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_mooncake_cache_reads_come_from_repeated_block_prefixes(warehouse):
     res = import_file(warehouse, MOONCAKE, options=GPT_4O)
     assert (res.format, res.added, res.rejected) == ("mooncake", 5, 0)
@@ -84,6 +89,7 @@ def test_mooncake_cache_reads_come_from_repeated_block_prefixes(warehouse):
     ]
 
 
+@pytest.mark.slow
 def test_mooncake_times_count_from_the_documented_base(warehouse):
     import_file(warehouse, MOONCAKE, options=GPT_4O)
     times = [r["ts"] for r in mapped(warehouse, "mooncake-trace").values()]
@@ -91,6 +97,7 @@ def test_mooncake_times_count_from_the_documented_base(warehouse):
     assert times == [base + timedelta(milliseconds=ms) for ms in (0, 1500, 3000, 4000, 61000)]
 
 
+@pytest.mark.slow
 def test_mooncake_bad_lines_are_recorded(warehouse, tmp_path):
     good = MOONCAKE.read_text(encoding="utf-8").splitlines()
     f = write_lines(tmp_path / "trace.jsonl", [
@@ -109,6 +116,7 @@ def test_mooncake_bad_lines_are_recorded(warehouse, tmp_path):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "rows", "first", "last"),
     [
@@ -126,6 +134,7 @@ def test_azure_fixture_imports_every_row_once(warehouse, traces, name, rows, fir
     assert (again.added, again.duplicates) == (0, rows)
 
 
+@pytest.mark.slow
 def test_azure_fixture_is_priced_on_the_chosen_route(warehouse, traces):
     import_file(warehouse, traces / "AzureLLMInferenceTrace_code.csv", options=GPT_4O)
     cost, unpriced, inp, out = warehouse.query(
@@ -136,6 +145,7 @@ def test_azure_fixture_is_priced_on_the_chosen_route(warehouse, traces):
     assert cost == (inp * Decimal("2.5") + out * 10) / 1_000_000  # gpt-4o: 2.50 in, 10.00 out per 1M
 
 
+@pytest.mark.slow
 def test_mooncake_fixture_reads_37_4_percent_of_input_from_cache(warehouse, traces):
     res = import_file(warehouse, traces / "mooncake_conversation_trace.jsonl", options=GPT_4O)
     assert (res.format, res.added, res.rejected) == ("mooncake", 12_031, 0)

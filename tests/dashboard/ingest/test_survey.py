@@ -42,6 +42,7 @@ def test_whole_file_detect_reads_disjoint_buckets_and_keeps_every_row(warehouse,
     assert inputs == sum(6000 + i for i in range(400)) + sum(500 + i for i in range(100))
 
 
+@pytest.mark.slow
 def test_the_first_rows_alone_would_have_rejected_good_rows(warehouse, tmp_path):
     """What reading the prompt tokens as including the cached ones does to that file."""
     result = import_file(warehouse, disjoint_csv(tmp_path / "gw.csv"), None, Options(cached_included=True))
@@ -88,6 +89,7 @@ def test_a_column_in_another_unit_is_not_taken_for_dollars(header):
     assert header not in guess_mapping(["timestamp", "model", "input_tokens", header]).values()
 
 
+@pytest.mark.slow
 def test_a_charge_column_lands_as_billed_cost(warehouse, tmp_path):
     path = tmp_path / "export.csv"
     path.write_text("Date,Model,Prompt Tokens,Completion Tokens,Spend (USD)\n"
@@ -120,6 +122,7 @@ def test_the_command_line_honours_the_default_route(tmp_path):
             ("c1", "ourtoken"), ("c2", "deepseek")]
 
 
+@pytest.mark.slow
 def test_the_command_line_detects_cached_semantics_over_the_whole_file(tmp_path):
     """The same file through `python -m dashboard import` without --cached-included-in-input: every row kept."""
     path = disjoint_csv(tmp_path / "gw.csv")
@@ -142,6 +145,7 @@ def totals(wh):
     return wh.query("SELECT count(*), sum(cache_read_tokens), sum(input_tokens) FROM requests").fetchone()
 
 
+@pytest.mark.slow
 def test_left_open_the_rows_decide_as_the_import_reads_them(warehouse, tmp_path):
     # No survey first: the file is read as including the cached tokens until row 401 shows it
     # cannot; that read rolls back and the file is read as separate buckets.
@@ -157,12 +161,14 @@ def test_left_open_the_rows_decide_as_the_import_reads_them(warehouse, tmp_path)
     assert import_file(warehouse, path).added == 0  # and a second import adds nothing
 
 
+@pytest.mark.slow
 def test_left_open_a_file_no_row_contradicts_is_read_as_included(warehouse, tmp_path):
     result = import_file(warehouse, disjoint_csv(tmp_path / "gw.csv", over=0))
     assert (result.added, result.rejected, result.cached_included) == (400, 0, True)
     assert totals(warehouse) == (400, sum(2000 + i for i in range(400)), sum(4000 for _ in range(400)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["torn-csv", "jsonl"])
 def test_the_rows_decide_on_the_staged_and_the_json_reads_too(warehouse, tmp_path, shape):
     path = disjoint_csv(tmp_path / "gw.csv")
@@ -177,6 +183,7 @@ def test_the_rows_decide_on_the_staged_and_the_json_reads_too(warehouse, tmp_pat
     assert totals(warehouse) == (500, DISJOINT_READS, DISJOINT_INPUTS)
 
 
+@pytest.mark.slow
 def test_a_choice_made_leaves_nothing_to_the_rows(warehouse, tmp_path):
     path = disjoint_csv(tmp_path / "gw.csv")
     assert plan_file(warehouse, path, None, Options(cached_included=True)).otherwise is None

@@ -56,6 +56,7 @@ def test_the_typed_read_gives_the_same_rows_as_the_line_by_line_read(warehouse, 
     assert typed == by_line
 
 
+@pytest.mark.slow
 def test_a_file_the_typed_read_cannot_keep_as_read_is_read_line_by_line(warehouse, tmp_path):
     no_id = {k: v for k, v in RECORDS[0].items() if k != "id"}
     lines = [json.dumps(RECORDS[0]), json.dumps(no_id), "", "{broken", json.dumps(RECORDS[2])]
@@ -70,6 +71,7 @@ def test_a_file_the_typed_read_cannot_keep_as_read_is_read_line_by_line(warehous
     assert (again.added, again.duplicates) == (0, 3)
 
 
+@pytest.mark.slow
 def test_clean_lines_import_through_the_typed_read_exactly_once(warehouse, tmp_path):
     f = write_lines(tmp_path / "clean.jsonl", [json.dumps(r) for r in RECORDS])
     first = import_file(warehouse, f)
@@ -78,6 +80,7 @@ def test_clean_lines_import_through_the_typed_read_exactly_once(warehouse, tmp_p
     assert (again.added, again.duplicates) == (0, len(RECORDS))
 
 
+@pytest.mark.slow
 def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(warehouse, tmp_path):
     no_id = json.dumps({k: v for k, v in RECORDS[2].items() if k != "id"})
     f = write_lines(tmp_path / "one-unnamed.jsonl", [json.dumps(RECORDS[0]), no_id])
@@ -86,6 +89,7 @@ def test_a_record_without_an_id_in_an_otherwise_clean_file_is_named_by_its_text(
     assert ids == {"chatcmpl-1", "h" + hashlib.md5(no_id.encode()).hexdigest()}
 
 
+@pytest.mark.slow
 def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehouse, tmp_path):
     # The first 20 lines (all that detection sees) are plain responses; the pair shape, `metadata`
     # and `request` come only after them, so the typed read takes those objects as JSON values.
@@ -163,6 +167,7 @@ def _three_reads(warehouse, path, fmt_name, options):
     return [read_sample(warehouse, order.format(sql), str(path), params, macros=MACROS)[1] for sql in sqls]
 
 
+@pytest.mark.slow
 def test_generic_lines_with_keys_that_need_quoting_read_alike(warehouse, tmp_path):
     # A gateway export whose keys hold spaces, a dot, an apostrophe and a double quote:
     # the JSON paths quote them, and the typed reads must find the same values.
@@ -217,6 +222,7 @@ EPOCH = [
 ]
 
 
+@pytest.mark.slow
 def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_rows(warehouse, tmp_path):
     f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
     cleans = plan_file(warehouse, f).clean
@@ -262,6 +268,7 @@ def test_a_time_read_as_a_number_passes_or_rejects_each_row_as_the_text_read_doe
             assert mine == theirs
 
 
+@pytest.mark.slow
 def test_a_time_that_is_no_number_after_the_sample_is_read_as_text_without_staging(warehouse, tmp_path):
     plain = [{**EPOCH[0], "id": f"p{i}"} for i in range(30)]
     late = {**EPOCH[0], "id": "late", "created": "2026-11-01T10:00:00Z"}
@@ -276,6 +283,7 @@ def test_a_time_that_is_no_number_after_the_sample_is_read_as_text_without_stagi
     assert (res.added, res.duplicates, res.rejected, res.staged) == (0, 30, 1, True)
 
 
+@pytest.mark.slow
 def test_with_a_zone_given_a_time_read_as_a_number_is_the_same_instant(warehouse, tmp_path):
     f = write_lines(tmp_path / "epoch-tz.jsonl", [json.dumps(r) for r in EPOCH])
     res = import_file(warehouse, f, options=Options(tz="Asia/Shanghai"))
@@ -286,6 +294,7 @@ def test_with_a_zone_given_a_time_read_as_a_number_is_the_same_instant(warehouse
     assert times["e5"] == 1793527200000 - 8 * 3600 * 1000
 
 
+@pytest.mark.slow
 def test_a_row_whose_number_is_no_time_is_rejected_with_its_line_and_the_text_reads_reason(warehouse, tmp_path):
     # (after the sample: a True there would keep the time from being read as a number)
     lines = [json.dumps({**EPOCH[0], "id": f"p{i}"}) for i in range(12)]

@@ -59,6 +59,7 @@ def as_json(proc: Proc) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 def test_repeated_streaming_calls_as_json_are_recorded(fake: FakeOpenAI, workdir: Path) -> None:
     db = workdir / "usage.duckdb"
     url = fake.base_url("delay=0.1")
@@ -84,6 +85,7 @@ def test_repeated_streaming_calls_as_json_are_recorded(fake: FakeOpenAI, workdir
     assert FAKE_KEY.encode() not in db.read_bytes()
 
 
+@pytest.mark.slow
 def test_provider_defaults_from_the_catalog_by_model(fake: FakeOpenAI, workdir: Path) -> None:
     messages = workdir / "messages.json"
     chat = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "x"}]
@@ -124,6 +126,7 @@ def test_no_usage_is_a_null_cost_with_a_note_recorded_to_usage_db(fake: FakeOpen
         assert wh.query("SELECT status, output_tokens FROM requests").fetchall() == [("200", 0)]
 
 
+@pytest.mark.slow
 def test_text_output_shows_a_redacted_request(fake: FakeOpenAI, workdir: Path) -> None:
     proc = cli(workdir, fake.base_url(), "--prompt", "hi", "--no-record", "--requests-per-day", "1000")
     assert proc.returncode == 0, proc.stderr
@@ -131,6 +134,7 @@ def test_text_output_shows_a_redacted_request(fake: FakeOpenAI, workdir: Path) -
     assert "per 30-day month" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "needle"),
     [("http://api.example.com/v1", "refusing plain http://"), ("https://api.example.com/v1", "no API key")],

@@ -84,6 +84,7 @@ def test_openrouter_billed_cost_is_kept(fake: FakeOpenAI, catalog: Catalog) -> N
     assert result.usage is not None and result.usage.billed_cost == Decimal("0.0012")
 
 
+@pytest.mark.slow
 def test_ttft_reflects_the_servers_delay(fake: FakeOpenAI, catalog: Catalog) -> None:
     result = call(fake, catalog, "delay=0.3", stream=True)
     assert result.ttft_ms is not None and result.latency_ms is not None
@@ -128,6 +129,7 @@ def test_not_found_names_the_model_and_base_url(fake: FakeOpenAI, catalog: Catal
     assert e.kind == "not_found" and e.result.status == 404
 
 
+@pytest.mark.slow
 def test_429_is_retried_after_retry_after(fake: FakeOpenAI, catalog: Catalog) -> None:
     t0 = time.perf_counter()
     result = call(fake, catalog, "ratelimit=2+after=0.2")
@@ -136,6 +138,7 @@ def test_429_is_retried_after_retry_after(fake: FakeOpenAI, catalog: Catalog) ->
     assert fake.count("ratelimit=2+after=0.2") == 3
 
 
+@pytest.mark.slow
 def test_429_retry_after_in_whole_seconds(fake: FakeOpenAI, catalog: Catalog) -> None:
     t0 = time.perf_counter()
     result = call(fake, catalog, "ratelimit=1+after=1")

@@ -65,6 +65,7 @@ def test_percentile_interpolates_between_ranks(values: list[float], q: float, ex
         assert got == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_sample_run_bounds_concurrency_and_reports(fake: FakeOpenAI, catalog: Catalog) -> None:
     seen: list[tuple[int, int]] = []
 

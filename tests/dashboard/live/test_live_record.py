@@ -44,6 +44,7 @@ def test_rows_are_canonical_and_hold_only_a_key_hint(fake: FakeOpenAI, catalog: 
     assert FAKE_KEY not in repr(row) + str(caught.value)
 
 
+@pytest.mark.slow
 def test_record_calls_into_the_warehouse(fake: FakeOpenAI, catalog: Catalog, tmp_path: Path) -> None:
     results = calls(fake, catalog)
     path = tmp_path / "usage.duckdb"
@@ -69,6 +70,7 @@ def test_recording_nothing_touches_nothing(results: list[CallResult]) -> None:
     assert record_calls(Refuse(), results) == (0, 0)
 
 
+@pytest.mark.slow
 def test_every_call_is_logged_with_its_outcome_and_a_failed_one_is_no_request(
         fake: FakeOpenAI, catalog: Catalog, tmp_path: Path) -> None:
     results = calls(fake, catalog)  # two that succeed, one refused with 401

@@ -95,6 +95,7 @@ def test_every_run_of_the_key_at_every_place_is_scrubbed() -> None:
 KEYS = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=60)
 
 
+@pytest.mark.slow
 @given(key=KEYS, before=st.text(max_size=40), after=st.text(max_size=40), data=st.data())
 def test_no_run_of_eight_survives(key: str, before: str, after: str, data: st.DataObject) -> None:
     start = data.draw(st.integers(0, len(key) - 1))
@@ -171,6 +172,7 @@ def test_an_echoed_key_leaves_the_client_nowhere(fake: FakeOpenAI, catalog: Cata
         assert not result.ok and "***" in (result.error or "")  # the \u escapes decoded, then scrubbed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["whole", "part"])
 def test_a_response_id_holding_the_key_is_replaced_and_said(fake: FakeOpenAI, catalog: Catalog, form: str,
                                                              tmp_path: Path) -> None:
@@ -221,6 +223,7 @@ def test_experiments_hold_no_key(fake: FakeOpenAI, catalog: Catalog) -> None:
     assert_clean(report, comparison, [c.row() for c in comparison], probe.rows())
 
 
+@pytest.mark.slow
 def test_failed_calls_are_not_stored(fake: FakeOpenAI, catalog: Catalog, tmp_path: Path) -> None:
     ok, failed = one_call(fake, catalog, "", False), one_call(fake, catalog, "status=401", False)
     with pytest.raises(LiveCallError, match=r"a failed call \(401\) is not a request to store"):

@@ -52,6 +52,7 @@ def wh(tmp_path_factory, new_warehouse_file):
     w.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(requests(), min_size=150, max_size=150))
@@ -82,6 +83,7 @@ def test_unpriced_model_keeps_its_volume_and_has_no_cost(warehouse):
     assert row == (True, None, 500, 7)
 
 
+@pytest.mark.slow
 def test_a_price_edit_reprices_all_history(new_db, tmp_path):
     from pricing import load_catalog
 
@@ -108,6 +110,7 @@ def _view_and_cache(wh):
     return view, cached
 
 
+@pytest.mark.slow
 def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     from pricing import load_catalog
     from pricing.sql import priced_requests_sql
@@ -145,6 +148,7 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     wh.close()
 
 
+@pytest.mark.slow
 def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tmp_path):
     from pricing.sql import priced_requests_sql
 
@@ -205,6 +209,7 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(new_db):
     wh.close()
 
 
+@pytest.mark.slow
 def test_closing_the_warehouse_stops_a_build_running_behind_the_reads(tmp_path):
     from pricing.sql import priced_requests_sql
 
@@ -221,3 +226,25 @@ def test_closing_the_warehouse_stops_a_build_running_behind_the_reads(tmp_path):
     with Warehouse.open(path, cache=False) as wh:
         assert wh.priced_sql() == priced_requests_sql()  # rolled back: no half-built cache counts as fresh
         assert wh.query(f"SELECT count(*) FROM ({wh.priced_sql()})").fetchone()[0] == 3_000_001
+
+
+def test_a_failed_build_behind_the_reads_leaves_them_on_the_view_and_is_tried_again_later(new_db, caplog,
+                                                                                          monkeypatch):
+    from dashboard.warehouse import connection
+    from pricing.sql import priced_requests_sql
+
+    with Warehouse.open(new_db()) as wh:
+        wh.insert_requests([{"request_id": "1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "ourtoken",
+                             "model": "deepseek-v4-flash", "input_tokens": 1000, "output_tokens": 1}], source="a")
+        wh.query("DROP TABLE IF EXISTS priced_cache")
+        wh.query("CREATE VIEW priced_cache AS SELECT 1 AS x")  # a table cannot replace it: the build fails
+        wh.refresh_priced_cache_behind().join()
+        assert "was not built" in caplog.text
+        assert wh.priced_sql() == priced_requests_sql()
+        assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == (
+            1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
+        assert wh.refresh_priced_cache_behind() is None  # not at once again
+        monkeypatch.setattr(connection, "BUILD_RETRY_S", 0)
+        wh.query("DROP VIEW priced_cache")
+        wh.refresh_priced_cache_behind().join()  # later, it is
+        assert wh.priced_sql() == "SELECT * FROM priced_cache"

@@ -24,6 +24,7 @@ def make_v1(path):
     con.close()
 
 
+@pytest.mark.slow
 def test_version_1_file_is_upgraded_in_place_keeping_its_rows(tmp_path):
     path = tmp_path / "old.duckdb"
     make_v1(path)
@@ -62,6 +63,7 @@ def _schema(wh):
     return columns, views, sequences
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION), ids=lambda v: f"v{v}")
 def test_a_file_of_every_older_version_upgrades_to_the_schema_of_a_new_file(tmp_path, version):
     make_old(tmp_path / "old.duckdb", version)
@@ -81,6 +83,7 @@ def test_migrations_are_named_steps_in_order():
     assert all(name.startswith(f"m{version:03d}_") for version, name in enumerate(names, start=1))
 
 
+@pytest.mark.slow
 def test_opening_twice_applies_nothing_again(tmp_path):
     path = tmp_path / "w.duckdb"
     Warehouse.open(path).close()
@@ -89,6 +92,7 @@ def test_opening_twice_applies_nothing_again(tmp_path):
     wh.close()
 
 
+@pytest.mark.slow
 def test_newer_schema_is_refused_with_a_clear_error(tmp_path):
     path = tmp_path / "future.duckdb"
     Warehouse.open(path).close()
@@ -112,6 +116,7 @@ def test_keys_are_stored_as_a_hint_only(warehouse):
     assert warehouse.query("SELECT api_key FROM requests").fetchone()[0] == "…9876"
 
 
+@pytest.mark.slow
 def test_reopening_with_another_catalog_re_resolves_every_model(tmp_path):
     from pricing import load_catalog
 
@@ -141,6 +146,7 @@ def _hold(path, mode):
     return proc
 
 
+@pytest.mark.slow
 def test_a_file_held_by_a_writer_gives_a_clear_error_naming_it(tmp_path):
     from dashboard.warehouse.connection import LockedError
 
@@ -156,6 +162,7 @@ def test_a_file_held_by_a_writer_gives_a_clear_error_naming_it(tmp_path):
         proc.stdout.close()
 
 
+@pytest.mark.slow
 def test_a_file_held_read_only_elsewhere_opens_read_only_with_a_notice(tmp_path):
     path = tmp_path / "shared.duckdb"
     wh = Warehouse.open(path)
@@ -174,6 +181,7 @@ def test_a_file_held_read_only_elsewhere_opens_read_only_with_a_notice(tmp_path)
         proc.stdout.close()
 
 
+@pytest.mark.slow
 def test_a_truncated_warehouse_names_the_file_and_the_recovery(tmp_path):
     path = tmp_path / "cut.duckdb"
     wh = Warehouse.open(path)

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import duckdb
+import pytest
 
 from dashboard.warehouse import REQUEST_COLUMNS, Warehouse
 from dashboard.warehouse.migrations import MIGRATIONS
@@ -36,6 +37,7 @@ def make_v3(path):
     return before
 
 
+@pytest.mark.slow
 def test_a_version_3_file_keeps_every_row_and_column_behind_the_view(tmp_path):
     path = tmp_path / "v3.duckdb"
     before = make_v3(path)

@@ -8,6 +8,7 @@ from dashboard.warehouse import Warehouse, settings
 from dashboard.warehouse.settings import Profile
 
 
+@pytest.mark.slow
 def test_default_routes_and_profiles_survive_a_reopen(new_db):
     db = new_db()
     with Warehouse.open(db) as wh:

@@ -103,6 +103,7 @@ def test_a_span_before_any_price_is_unpriced_and_keeps_its_volume(warehouse):
         price_span(FLASH, Usage(input_tokens=7), datetime(2020, 1, 1, tzinfo=UTC), DAY)
 
 
+@pytest.mark.slow
 def test_a_span_that_starts_before_a_models_first_price_is_weighted_over_its_priced_part(warehouse):
     # deepseek-v4-flash is priced from 2026-04-24 00:00 UTC: of a day from noon on the 23rd, only
     # the last 12 hours have a price, all at 0.14.
@@ -110,6 +111,7 @@ def test_a_span_that_starts_before_a_models_first_price_is_weighted_over_its_pri
     assert _sql(warehouse, row) == (Decimal("0.14"), False, Decimal("0.14"), Decimal("0.14"))
 
 
+@pytest.mark.slow
 def test_the_cache_prices_span_rows_as_the_view_does(new_db):
     from pricing.sql import priced_requests_sql
 
@@ -151,6 +153,7 @@ def span_rows(draw):
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(rows=st.lists(span_rows(), min_size=30, max_size=30))
