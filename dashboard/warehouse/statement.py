@@ -587,6 +587,21 @@ _NOTHING_BILLED = """CAST(NULL AS DECIMAL(38, 12)) AS billed_usd, CAST(0 AS HUGE
                 CAST(NULL AS DECIMAL(38, 12)) AS comparable_computed_usd"""
 
 
+# What `groups` joins a group `g` of `sums` to: its route's names (rt), its day's bounds (d), and its
+# tag set's place among the month's few tag sets (ts), cheaper to sort by than the list itself.
+_GROUP_JOINS = """LEFT JOIN (
+                SELECT unnest($focus_route_keys::VARCHAR[]) AS route, unnest($focus_route_names::VARCHAR[]) AS name,
+                    unnest($focus_route_publishers::VARCHAR[]) AS publisher
+            ) AS rt ON rt.route = lower(g.provider)
+            JOIN (
+                SELECT unnest($focus_days::DATE[]) AS day, unnest($focus_day_starts::TIMESTAMPTZ[]) AS day_start,
+                    unnest($focus_day_ends::TIMESTAMPTZ[]) AS day_end
+            ) AS d ON d.day = g.day
+            JOIN (
+                SELECT tags, row_number() OVER (ORDER BY tags) AS place FROM (SELECT DISTINCT tags FROM sums)
+            ) AS ts ON ts.tags IS NOT DISTINCT FROM g.tags"""
+
+
 def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
     """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
     with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970;
@@ -631,18 +646,7 @@ def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
                 coalesce(g.project, g.api_key) AS sub_account,
                 d.day_start, d.day_end
             FROM sums AS g
-            LEFT JOIN (
-                SELECT unnest($focus_route_keys::VARCHAR[]) AS route, unnest($focus_route_names::VARCHAR[]) AS name,
-                    unnest($focus_route_publishers::VARCHAR[]) AS publisher
-            ) AS rt ON rt.route = lower(g.provider)
-            JOIN (
-                SELECT unnest($focus_days::DATE[]) AS day, unnest($focus_day_starts::TIMESTAMPTZ[]) AS day_start,
-                    unnest($focus_day_ends::TIMESTAMPTZ[]) AS day_end
-            ) AS d ON d.day = g.day
-            -- A tag set's place among the month's few tag sets: cheaper to sort by than the list itself.
-            JOIN (
-                SELECT tags, row_number() OVER (ORDER BY tags) AS place FROM (SELECT DISTINCT tags FROM sums)
-            ) AS ts ON ts.tags IS NOT DISTINCT FROM g.tags
+            {_GROUP_JOINS}
             WHERE CASE WHEN g.view_cost IS DISTINCT FROM {recomposed} THEN error(
                 'the cost of ' || g.model || ' on ' || CAST(g.day AS VARCHAR) || ' is not its tokens x unit prices; '
                 || 'the price rows and the cost view disagree (re-open the warehouse to reload prices)') ELSE true END
