@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from support.paths import FIXTURES
 
 # No per-example deadline: with the suite on one worker per core (and other work on the machine),
 # an example's time measures the load, not the code, and a late example failed as flaky.
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from radon.complexity import cc_visit
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 MAX_LINES = 60
 MAX_COMPLEXITY = 20  # radon: A-C are 1-20, D starts at 21
 SHORT_FUNCTION_ROOTS = ("dashboard/ingest", "dashboard/warehouse")

@@ -2,13 +2,11 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard import cli
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_command_registers_under_its_name():

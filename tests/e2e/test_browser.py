@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, settle
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, SHOTS, settle
+from support.paths import REPO
 
 PAGES = {"overview": "", "explore": "explore", "cache": "caching", "forecast": "forecast", "statement": "statement",
          "prices": "prices", "live-calls": "live_calls", "import": "import_logs", "evaluate": "evaluate"}

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, running_app
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, SHOTS, running_app
 from support.eval_server import SUITE, EvalServer, prices_toml
+from support.paths import REPO
 
 # Every figure but the timings, which differ from one run to the next.
 SAME = ("target", "base_url", "tests", "runs", "passed", "pass_rate", "pass_rate_lo95", "pass_rate_hi95", "errors",

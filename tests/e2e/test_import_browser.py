@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, SHOTS, settle
+from streamlit_app import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, SHOTS, settle
+from support.paths import REPO
 
 MONTH = "2026-10"
 

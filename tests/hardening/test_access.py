@@ -5,9 +5,9 @@ import secrets
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.access import (
     COOKIE_SECRET_PLACEHOLDER,
@@ -26,8 +26,6 @@ from dashboard.access import (
     split_address,
     trusts_proxy_headers,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("address", "expected"), [

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.warehouse import Warehouse
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = 150_000
 ROUNDS = 6
 

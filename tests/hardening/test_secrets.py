@@ -7,10 +7,10 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from support.fake_server import FakeOpenAI
+from support.paths import REPO
 
 from dashboard import exports
 from dashboard.errors import ImportFailed
@@ -18,8 +18,6 @@ from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters
 from dashboard.warehouse.statement import focus_lines, statement
-
-REPO = Path(__file__).resolve().parents[2]
 
 LIVE_KEY = "sk-live-TOPSECRET-aaaaBBBBccccDDDD-9z9z"
 IMPORTED_KEYS = ["sk-proj-IMPORTED-SECRET-0001-abcd", "sk-ant-IMPORTED-SECRET-0002-wxyz"]

@@ -7,8 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 def loaded_after(statement: str) -> set[str]:

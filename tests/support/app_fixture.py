@@ -7,8 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from dashboard.warehouse import Warehouse
+from support.paths import REPO
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")  # the entry point AppTest runs
+APP = str(REPO / "dashboard" / "app.py")  # the entry point AppTest runs
 
 MODELS = [("openai", "gpt-4o-mini"), ("deepseek", "deepseek-v4-flash"), ("anthropic", "claude-sonnet-4-5"),
           ("acme", "acme-unpriced")]

@@ -23,12 +23,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
 from support.loopback import ChatHandler, LoopbackServer
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "examples" / "suites" / "representative.yaml"
 # Rates per 1M tokens of the loopback route's models: (input, cache_read, output).
 RATES = {

@@ -7,15 +7,13 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.charts import format as fmt
 from dashboard.state import date_bounds, make_filters
 from dashboard.warehouse.explore import Totals, change, previous_period
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support.eval_server import EVAL_KEY, REPO, SUITE
+from support.eval_server import EVAL_KEY, SUITE
+from support.paths import REPO
 
 from dashboard.warehouse import Warehouse
 

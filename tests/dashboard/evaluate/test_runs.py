@@ -147,7 +147,7 @@ def test_the_evaluate_room_loads_no_streamlit():
     import subprocess
     import sys
 
-    from support.eval_server import REPO
+    from support.paths import REPO
 
     code = "import sys, dashboard.evaluate.storage, dashboard.evaluate.planning; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.paths import FIXTURES
 
-REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO.parent / "shared" / "fixtures"
 MOONCAKE = FIXTURES / "traces" / "mooncake_conversation_trace.jsonl"
 
 # Rates per 1M tokens. "small" has a long-context tier and its own reasoning rate.

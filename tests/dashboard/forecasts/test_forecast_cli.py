@@ -11,7 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from forecast_helpers import ACME_TOML, MOONCAKE, REPO, needs_mooncake
+from forecast_helpers import ACME_TOML, MOONCAKE, needs_mooncake
+from support.paths import REPO
 
 from dashboard.forecasts.scenario import DAYS_PER_MONTH
 from dashboard.forecasts.trend import MAX_HORIZON

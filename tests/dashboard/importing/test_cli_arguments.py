@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 LINE = json.dumps({"id": "c-1", "created": "2026-11-01T10:00:00+02:00", "model": "gpt-4o",
                    "usage": {"prompt_tokens": 10, "completion_tokens": 1}})
 

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from support.paths import REPO
 
 from dashboard.errors import ImportFailed
 from dashboard.ingest import Options, import_file
 from dashboard.warehouse import Warehouse
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def line(i, prompt=1000, cached=200, completion=50, model="deepseek-v4-flash", created=1790000000, **extra):

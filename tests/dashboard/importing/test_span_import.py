@@ -5,9 +5,9 @@ import json
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.ingest import import_file
 from dashboard.ingest.base import Options
@@ -16,7 +16,6 @@ from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import month_report
 from dashboard.warehouse.statement import statement
 
-REPO = Path(__file__).resolve().parents[3]
 DAILY = ("date,model,provider,requests,input_tokens,output_tokens,cost\n"
          "2026-08-24,deepseek-v4-flash,deepseek,10,1000000,1000000,1.2\n"  # a Monday: peak hours inside
          "2026-08-29,deepseek-v4-flash,deepseek,10,1000000,1000000,0.9\n")  # a Saturday: one price all day

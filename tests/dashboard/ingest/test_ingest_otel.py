@@ -272,7 +272,7 @@ def test_explain_shows_a_pretty_printed_export_read_as_documents(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support.paths import REPO
 
     f = tmp_path / "traces.json"
     f.write_text(pretty(*two_exports()), encoding="utf-8")

@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.ingest import Options, import_file, plan_file
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.ingest.survey import decide, survey_file
 from dashboard.warehouse import Warehouse, settings
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def disjoint_csv(path: Path, looks_included: int = 400, over: int = 100) -> Path:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from support.fake_server import FAKE_KEY, FakeOpenAI
+from support.paths import REPO
 
 from dashboard.warehouse import Warehouse
 
-REPO = Path(__file__).resolve().parents[3]
 IN, OUT = Decimal("0.5"), Decimal("2.0")
 CALL_KEYS = {
     "status", "latency_ms", "ttft_ms", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd",

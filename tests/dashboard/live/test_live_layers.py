@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[3]
+from support.paths import REPO
 
 
 @pytest.mark.parametrize("module", ["dashboard.live", "dashboard.commands.call"], ids=["library", "command"])

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.connection import DamagedError
 
-REPO = Path(__file__).resolve().parents[3]
 DAMAGED = "is damaged or not a DuckDB file"
 BLOCK_BYTES = 262_144  # DuckDB's block size; the file starts with three 4 KiB headers
 HEADERS = 3 * 4096
