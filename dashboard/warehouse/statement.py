@@ -506,7 +506,7 @@ def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tu
 
 def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
                cells: CellSql) -> tuple[str, dict[str, Any]]:
-    """The FOCUS rows of a month as finished cells (see `copy_csv`'s `ready`), in columns named as in
+    """The FOCUS rows of a month as finished cells (see `copy_csv`'s `made`), in columns named as in
     the file; sorted by `_FOCUS_ORDER`, they come in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
@@ -766,7 +766,7 @@ def write_focus_csv(wh: Warehouse, path: Path, cells: CellSql, month: str, tz: s
     """The FOCUS CSV of a month (see `exports.focus_csv`, which writes the same bytes from `focus_lines`)
     written to `path` by DuckDB, each cell as `cells` spells it (`exports.CSV_SQL`)."""
     sql, params = _focus_sql(wh, month, tz, filters, cells)
-    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER, ready=tuple(_FOCUS_COLUMNS))
+    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER, made=tuple(_FOCUS_COLUMNS))
 
 
 # ------------------------------------------------------------------ display only

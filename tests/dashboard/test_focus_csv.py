@@ -148,19 +148,15 @@ def _copied_sorted(wh: Warehouse, sql: str, order_by: tuple[str, ...]) -> bytes:
 
 def test_made_cells_are_written_as_they_are(sql_wh):
     # A made decimal cell is text, and is not made again: -5 stays a number, not the text '-5.
-    made = CSV_SQL.cell("decimal", "v.d")
-    sql = f"SELECT {made} AS cost, v.t AS note FROM (VALUES (-5.0::DECIMAL(38, 12), '=1'), (NULL, '')) AS v(d, t)"
+    made = [CSV_SQL.cell("decimal", "v.d"), CSV_SQL.cell("text", "v.t")]
+    sql = f"""SELECT {made[0]} AS cost, {made[1]} AS note, v.i AS place
+              FROM (VALUES (-5.0::DECIMAL(38, 12), '=1', 2), (NULL, '', 1)) AS v(d, t, i)"""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "out.csv"
-        copy_csv(sql_wh, sql, {}, path, CSV_SQL, ready=("cost",))
+        copy_csv(sql_wh, sql, {}, path, CSV_SQL, order_by=("place",), made=("cost", "note"))
         written = path.read_bytes()
-    assert written == _csv(["cost", "note"], [(Decimal("-5"), "=1"), (None, "")], bom=False)
-    assert written.startswith(b"cost,note\r\n-5,'=1\r\n")
-
-
-def test_made_cells_must_be_text(sql_wh):
-    with pytest.raises(WarehouseError, match=r"column 'n' .* made cells but is INTEGER"):
-        copy_csv(sql_wh, "SELECT 1 AS n", {}, Path("unused.csv"), CSV_SQL, ready=("n",))
+    assert written == _csv(["cost", "note"], [(None, ""), (Decimal("-5"), "=1")], bom=False)
+    assert written.endswith(b"\r\n-5,'=1\r\n")
 
 
 def test_a_column_without_a_cell_rule_is_refused(sql_wh):
