@@ -226,9 +226,11 @@ def test_a_bad_horizon_is_a_usage_error(tmp_path: Path, days: str) -> None:
     ("args", "needle"),
     [
         (("forecast", "--budget", "NaN"), "argument --budget: 'NaN' is not a finite number"),
-        (("forecast", "--budget", "lots"), "argument --budget: 'lots' is not a number"),
-        (("scenario", "--route", "acme/small", "--requests-per-day", "1", "--input-tokens", "1",
-          "--output-tokens", "1", "--cache-hit", "Infinity"), "argument --cache-hit: 'Infinity' is not a finite number"),
+        pytest.param(("forecast", "--budget", "lots"), "argument --budget: 'lots' is not a number",
+                     marks=pytest.mark.slow),
+        pytest.param(("scenario", "--route", "acme/small", "--requests-per-day", "1", "--input-tokens", "1",
+                      "--output-tokens", "1", "--cache-hit", "Infinity"),
+                     "argument --cache-hit: 'Infinity' is not a finite number", marks=pytest.mark.slow),
     ],
     ids=["budget-nan", "budget-text", "share-infinite"],
 )

@@ -9,7 +9,8 @@ import pytest
 from support.paths import REPO
 
 
-@pytest.mark.parametrize("module", ["dashboard.live", "dashboard.commands.call"], ids=["library", "command"])
+@pytest.mark.parametrize("module", ["dashboard.live", pytest.param("dashboard.commands.call", marks=pytest.mark.slow)],
+                         ids=["library", "command"])
 def test_import_loads_neither_streamlit_nor_duckdb(module: str) -> None:
     code = (
         f"import sys, {module}\n"
