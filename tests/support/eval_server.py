@@ -25,7 +25,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from support.loopback import ChatHandler, LoopbackServer
+from support.loopback import ChatHandler, LoopbackServer, route_toml
 from support.paths import REPO
 
 SUITE = REPO / "examples" / "suites" / "representative.yaml"
@@ -40,11 +40,7 @@ RATES = {
 
 
 def prices_toml() -> str:
-    out = ['[route]\nprovider = "loopback"\nname = "Loopback evaluation server"\ncurrency = "USD"\n']
-    for model, (i, cr, o) in RATES.items():
-        out.append(f'[[models]]\nid = "{model}"\n\n[[models.periods]]\nsource = "tests"\nchecked = 2026-11-28\n'
-                   f"input = {i}\noutput = {o}\ncache_read = {cr}\ncache_write = 0\n")
-    return "\n".join(out)
+    return route_toml("Loopback evaluation server", RATES)
 
 
 EVAL_KEY = "sk-eval-DISTINCTIVE-0987654321zyx"  # a leak of any 8 characters of it is easy to find

@@ -38,6 +38,17 @@ class LoopbackServer:
         self.thread.join(timeout=5)
 
 
+def route_toml(name: str, rates: dict[str, tuple[Any, Any, Any]]) -> str:
+    """A price overlay for the `loopback` route: per model, (input, cache_read, output) per 1M tokens.
+
+    A route of the tests' own, so exact costs do not move when shipped prices are corrected."""
+    out = [f'[route]\nprovider = "loopback"\nname = "{name}"\ncurrency = "USD"\n']
+    for model, (i, cr, o) in rates.items():
+        out.append(f'[[models]]\nid = "{model}"\n\n[[models.periods]]\nsource = "tests"\nchecked = 2026-11-28\n'
+                   f"input = {i}\noutput = {o}\ncache_read = {cr}\ncache_write = 0\n")
+    return "\n".join(out)
+
+
 class ChatHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 

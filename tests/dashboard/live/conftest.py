@@ -5,27 +5,11 @@ from pathlib import Path
 
 import pytest
 from support.fake_server import FakeOpenAI
+from support.loopback import route_toml
 
 from pricing import Catalog, load_catalog
 
-# A route of our own, so exact costs do not move when shipped prices are corrected.
-LOOPBACK_PRICES = """
-[route]
-provider = "loopback"
-name = "Loopback test server"
-currency = "USD"
-
-[[models]]
-id = "fake-model"
-
-[[models.periods]]
-source = "tests"
-checked = 2026-11-28
-input = 0.5
-output = 2.0
-cache_read = 0.05
-cache_write = 0
-"""
+LOOPBACK_PRICES = route_toml("Loopback test server", {"fake-model": ("0.5", "0.05", "2.0")})
 
 
 @pytest.fixture
