@@ -479,14 +479,25 @@ def _sql_text(value: str) -> str:
 def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as a number of days since 1970-01-01
     (`q.day` is that date), by arithmetic on the zone's UTC offsets in that span instead of a zone
-    lookup per request. The offsets come from DuckDB's own zone data a minute apart: every zone
-    changes its offset on a whole minute in the years a request may have (2000 to 2099)."""
+    lookup per request. The offsets come from DuckDB's own zone data: an hour apart, then a minute
+    apart inside each hour whose two ends differ. Every zone changes its offset on a whole minute,
+    and at most once an hour, in the years a request may have (2000 to 2099)."""
     segments = wh.query(
         """
+        WITH hours AS (
+            SELECT h, epoch_us(timezone($tz, h)) - epoch_us(h) AS offset_us
+            FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ + INTERVAL 1 HOUR, INTERVAL 1 HOUR) AS t(h)
+        ), moments AS (
+            SELECT h AS m FROM hours WHERE h < $end::TIMESTAMPTZ
+            UNION ALL
+            SELECT unnest(range(h, h + INTERVAL 1 HOUR, INTERVAL 1 MINUTE)) AS m
+            FROM (SELECT h, offset_us, lead(offset_us) OVER (ORDER BY h) AS after FROM hours)
+            WHERE after <> offset_us AND h < $end::TIMESTAMPTZ
+        )
         SELECT m, offset_us FROM (
             SELECT m, offset_us, lag(offset_us) OVER (ORDER BY m) AS before
-            FROM (SELECT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
-                  FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ, INTERVAL 1 MINUTE) AS t(m))
+            FROM (SELECT DISTINCT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
+                  FROM moments WHERE m < $end::TIMESTAMPTZ)
         )
         WHERE before IS DISTINCT FROM offset_us
         ORDER BY m

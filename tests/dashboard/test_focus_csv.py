@@ -24,7 +24,7 @@ from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, _csv, _csv_cell, focus_
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.csvfile import copy_csv
 from dashboard.warehouse.queries import BLANK, Filters
-from dashboard.warehouse.statement import focus_lines, write_focus_csv
+from dashboard.warehouse.statement import _local_day_sql, _month_filters, focus_lines, write_focus_csv
 from pricing import load_catalog
 
 HOSTILE = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB", "\uff1d1", "\rCR", "\uff0b1", "\uff0d2", "\uff20x",
@@ -276,6 +276,25 @@ def test_days_that_do_not_start_at_midnight(tmp_path, tz):
             | {"ts": start + timedelta(minutes=20 * n)} for n in range(24)
         ])
         assert _sql_focus(wh, month, tz) == focus_csv(focus_lines(wh, month, tz))
+
+
+@pytest.mark.parametrize(("tz", "month"), [
+    pytest.param("Europe/Berlin", "2026-10", id="berlin-falls-back"),
+    pytest.param("America/Santiago", "2026-09", id="santiago-skips-midnight"),
+    pytest.param("Australia/Lord_Howe", "2026-10", id="half-hour-shift"),
+    pytest.param("Africa/Casablanca", "2027-02", id="ramadan-shift"),
+    pytest.param("Asia/Kathmandu", "2026-11", id="quarter-hour-zone"),
+])
+def test_the_day_by_arithmetic_is_the_zone_s_day(sql_wh, tz, month):
+    # Every minute of the month: the day from the zone's offsets is the day DuckDB's zone lookup gives.
+    _, start, end = _month_filters(month, tz, None)
+    day_sql, params = _local_day_sql(sql_wh, tz, start, end)
+    wrong = sql_wh.query(
+        f"""SELECT count(*) FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ, INTERVAL 1 MINUTE) AS q(ts)
+            WHERE DATE '1970-01-01' + CAST({day_sql} AS INTEGER) <> CAST(timezone($tz, q.ts) AS DATE)""",
+        params | {"start": start, "end": end, "tz": tz},
+    ).fetchone()[0]
+    assert wrong == 0
 
 
 def test_a_cost_view_that_disagrees_with_its_rates_is_refused(tmp_path):
