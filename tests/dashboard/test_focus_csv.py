@@ -52,6 +52,7 @@ texts = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts)
 def test_text_cells_match_python(sql_wh, text):
@@ -125,6 +126,7 @@ rows = st.lists(st.tuples(st.one_of(st.none(), texts), st.one_of(st.none(), st.d
     min_value=-10**6, max_value=10**6, places=12, allow_nan=False, allow_infinity=False))), min_size=1, max_size=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows)
 def test_a_copied_file_matches_the_python_writer(sql_wh, rows):
@@ -265,6 +267,7 @@ def test_an_empty_month_is_a_header(focus_wh):
     assert _sql_focus(focus_wh, "2026-05", "UTC") == focus_csv([]) == focus_csv(focus_lines(focus_wh, "2026-05"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tz", ["America/Santiago", "Asia/Beirut"])
 def test_days_that_do_not_start_at_midnight(tmp_path, tz):
     # Chile skips 00:00 on 2026-09-06; Lebanon's clocks fall back from 00:00 to 23:00 on 2026-10-25.
@@ -297,6 +300,7 @@ def test_the_day_by_arithmetic_is_the_zone_s_day(sql_wh, tz, month):
     assert wrong == 0
 
 
+@pytest.mark.slow
 def test_a_cost_view_that_disagrees_with_its_rates_is_refused(tmp_path):
     with Warehouse.open(tmp_path / "drift.duckdb") as wh:
         wh.insert_requests([_request(1, 1, "openai", "gpt-4o-mini", "p", "sk-drift000", None, input_tokens=1000)])
