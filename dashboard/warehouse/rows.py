@@ -413,16 +413,17 @@ def insert_clean_requests(
     new = (f"(NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id) "
            f"OR nextval('{_KNOWN_ROWS}') IS NULL)") if leave_out else "true"
     origin = _new_origin(cur, batch_id, source, import_id)
+    # Counted in the filter: a sequence drawn in the insert's own SELECT list makes DuckDB insert on one thread.
+    fits = f"CASE WHEN {target.holds} THEN true ELSE nextval('{_NOT_LEAN}') > 0 END"
     try:
         cur.execute(";".join(f"CREATE OR REPLACE TEMP SEQUENCE {name}" for name in (_BAD_ROWS, _KNOWN_ROWS, _NOT_LEAN)))
         inserted = cur.execute(
             f"""
             INSERT INTO {target.table} ({target.columns})
-            SELECT CASE WHEN NOT ({target.holds}) THEN CASE WHEN nextval('{_NOT_LEAN}') > 0 THEN {origin} END
-                WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
+            SELECT CASE WHEN s.source = $source AND s.import_id IS NOT DISTINCT FROM $import_id
                 THEN {origin} ELSE error('a row of another source or import') END, {target.values}
             FROM ({select_sql}) AS s
-            WHERE (s.reason IS NULL AND {new}) OR (s.reason <> $skipped_reason AND CASE
+            WHERE (s.reason IS NULL AND {new} AND {fits}) OR (s.reason <> $skipped_reason AND CASE
                 WHEN s.reason = $unnamed_reason THEN error('a row to name from its text')
                 ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
