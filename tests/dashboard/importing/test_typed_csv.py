@@ -33,8 +33,12 @@ def write_csv(path, rows, header=HEADER):
 
 
 def both_reads(warehouse, path, options=None):
-    """The SQL of the typed clean read, and the rows of the text read (strict) and of the typed one."""
-    plan = plan_file(warehouse, path, None, options or Options())
+    """The SQL of the typed clean read, and the rows of the text read (strict) and of the typed one.
+
+    The prompt tokens are read as including the cached ones unless `options` say otherwise, so
+    that a row with more cached than prompt tokens is a rejected row both reads must agree on
+    (left open, it would fail the read: see plan.ImportPlan.otherwise)."""
+    plan = plan_file(warehouse, path, None, options or Options(cached_included=True))
     fast, strict = plan.clean[0].sql, plan.reread
     assert plan.clean[0].kind is ReadKind.TYPED_CSV
     params = {**plan.params, "path": str(path), "import_id": None}
