@@ -271,11 +271,14 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
             options: Options | None = None) -> tuple[str, list[str], list[tuple[Any, ...]]]:
     """The detected format and the first mapped rows, without writing anything."""
     path = Path(path)
-    the_plan = plan_file(wh, path, fmt_name, options)
+    options = options or Options()
+    sample = sample_file(wh, path)
+    fmt = choose(sample, fmt_name, options)
+    the_plan = _plan(fmt, sample, options, path)
     if the_plan.otherwise:
         # The cached tokens are left to the rows: the first rows are shown as read first (as
         # included), rather than failing on one that has more cached than prompt tokens.
-        the_plan = plan_file(wh, path, fmt_name, replace(options or Options(), cached_included=True))
+        the_plan = _plan(fmt, sample, replace(options, cached_included=True), path)
     with files.readable(path) as source:
         columns, rows = read_sample(wh, f"SELECT * FROM ({the_plan.staged.sql}) LIMIT 20", str(path),
                                     {**the_plan.params, "path": str(source), "import_id": None}, macros=MACROS)

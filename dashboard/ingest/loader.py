@@ -95,16 +95,18 @@ def execute(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str,
     the file DuckDB reads (see files.readable), `file_name` what the register calls it, `sha256`
     gives its digest once the rows are in (it may be computed meanwhile).
     """
+    return _by_the_rows(plan, lambda p: _execute(wh, p, path=path, file_name=file_name, sha256=sha256))
+
+
+def _by_the_rows(plan: ImportPlan, run: Callable[[ImportPlan], ImportCounts]) -> ImportCounts:
+    """`run(plan)`, or `run(plan.otherwise)` where a row showed the cached tokens are not in the
+    prompt tokens; the counts say how the prompt tokens were read, where the format leaves that to the file."""
     try:
-        return _decided(plan, _execute(wh, plan, path=path, file_name=file_name, sha256=sha256))
+        counts = run(plan)
     except CachedOverPrompt:
         assert plan.otherwise is not None
-        return _decided(plan.otherwise, execute(wh, plan.otherwise, path=path, file_name=file_name, sha256=sha256))
-
-
-def _decided(plan: ImportPlan, counts: ImportCounts) -> ImportCounts:
-    """`counts` with how `plan` read the prompt tokens, where the format leaves that to the file."""
-    if counts.cached_included is not None or not plan.cached_open:
+        return _by_the_rows(plan.otherwise, run)
+    if not plan.cached_open:
         return counts
     return dataclasses.replace(counts, cached_included=plan.params.get("cached_included") is not False)
 
@@ -127,13 +129,8 @@ def execute_staged(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str
                    extra_rejects: Sequence[tuple[int, str, str]] = ()) -> ImportCounts:
     """The plan's staged read alone. `extra_rejects`: rejected rows (line, text, reason) the reader
     cannot yield at all (lines too long for it, left out of the file it reads), kept beside its own."""
-    job = _Job(plan, plan.staged, {**plan.params, "path": path}, file_name, sha256)
-    try:
-        return _decided(plan, _run(wh, job, extra_rejects=extra_rejects))
-    except CachedOverPrompt:
-        assert plan.otherwise is not None
-        return _decided(plan.otherwise, execute_staged(wh, plan.otherwise, path=path, file_name=file_name,
-                                                       sha256=sha256, extra_rejects=extra_rejects))
+    return _by_the_rows(plan, lambda p: _run(wh, _Job(p, p.staged, {**p.params, "path": path}, file_name, sha256),
+                                             extra_rejects=extra_rejects))
 
 
 class _GaveWay(enum.Enum):

@@ -96,19 +96,12 @@ class ImportPlan:
                  *(f"note: {n}" for n in self.notes)]
         if self.grows:
             lines.append("records grow: a known id with more output tokens replaces the stored usage")
-        if self.otherwise:
-            lines.append(f"note: cached tokens: {CACHED_DECIDED}")
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": self.format, "source": self.source, "shape": self.shape,
                 "reads": [r.kind.value for r in self.clean] + [ReadKind.STAGED.value],
-                "table": self.table.value, "grows": self.grows,
-                "notes": list(self.notes) + ([f"cached tokens: {CACHED_DECIDED}"] if self.otherwise else [])}
-
-
-CACHED_DECIDED = ("read as included in the prompt tokens, unless a row has more cached than prompt tokens: "
-                  "then the file is read again as separate buckets")
+                "table": self.table.value, "grows": self.grows, "notes": list(self.notes)}
 
 
 def _with_src(read: tuple[str, str]) -> str:
@@ -178,6 +171,9 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     strict = _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False, guard=guard)
     cleans: list[Read] = []
     notes: list[str] = []
+    if guard:
+        notes.append("cached tokens: read as included in the prompt tokens, unless a row has more cached than "
+                     "prompt tokens: then the file is read again as separate buckets")
     if up_front:
         notes.append(f"line numbers read up front ({', '.join(because)})"
                      + (": no typed JSON read" if sample.shape == "lines" else ""))
