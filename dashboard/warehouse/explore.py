@@ -52,10 +52,10 @@ def _frame(cursor: Any) -> pd.DataFrame:
     return pd.DataFrame(cursor.fetchall(), columns=columns)
 
 
-def _period(grain: str, filters: Filters) -> str:
+def _period(wh: Warehouse, grain: str, filters: Filters) -> str:
     """The local period of row `q` (see queries.local_trunc_sql: hours and days without a per-row conversion)."""
     if _grain(grain) in ("hour", "day"):
-        return local_trunc_sql("q.ts", grain, filters.tz, filters.start, filters.end)
+        return local_trunc_sql(wh, "q.ts", grain, filters.tz, filters.start, filters.end)
     return f"date_trunc('{grain}', timezone($tz, q.ts))"
 
 
@@ -101,7 +101,7 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
     previous = "q.ts < $cur_start" if filters.start is not None and filters.end is not None else "false"
     if previous == "false":
         del params["cur_start"]
-    bucket = local_trunc_sql("q.ts", unit, filters.tz, scan.start, scan.end)
+    bucket = local_trunc_sql(wh, "q.ts", unit, filters.tz, scan.start, scan.end)
     return _frame(wh.query(
         f"""
         SELECT {bucket} AS bucket, {previous} AS previous,
@@ -294,7 +294,7 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
     keys = [f"coalesce(CAST({_group(d)} AS VARCHAR), '(none)') AS {d}" for d in dimensions]
     if grain:
         params["tz"] = filters.tz
-        keys.append(f"{_period(grain, filters)} AS period")
+        keys.append(f"{_period(wh, grain, filters)} AS period")
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
     return _frame(wh.query(
         f"""

@@ -64,61 +64,74 @@ _UNIT_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
 _OFFSETS_SPAN = timedelta(days=731)  # longer ranges keep the per-row conversion
 
 
-def local_trunc_sql(ts: str, unit: str, tz: str, start: datetime | None, end: datetime | None) -> str:
-    """`date_trunc(unit, timezone($tz, ts))` ('hour' or 'day') for rows with start <= ts < end.
+def local_offset_us_sql(wh: Warehouse, ts: str, tz: str, start: datetime | None, end: datetime | None) -> str | None:
+    """SQL for the UTC offset of `tz`, in microseconds, at `ts`, for rows with start <= ts < end.
 
-    The same local TIMESTAMP, as integer arithmetic: the UTC offsets in force over the range are
-    found once here, and a row's local time is its UTC time plus the offset of its instant.
-    Converting every row through DuckDB's time zone functions costs about 0.4 CPU seconds per
-    3,000,000 rows. An unbounded range, one over two years long, or a zone Python does not know
-    keeps that conversion (with the query's `$tz`).
+    The offsets in force over the range are found once here, from DuckDB's own zone data (the
+    data every `timezone($tz, ...)` of a query uses), so a row's local time is its UTC time plus
+    the offset of its instant: integer arithmetic, where converting every row through DuckDB's
+    time zone functions costs about 0.4 CPU seconds per 3,000,000 rows. None for an unbounded
+    range, one over two years long, or a zone DuckDB does not know: the caller converts each
+    row (with the query's `$tz`).
     """
-    unit_us = _UNIT_US[unit]
-    changes = None
-    if start is not None and end is not None and end - start <= _OFFSETS_SPAN:
-        changes = _utc_offsets(tz, start, end)
-    if changes is None:
-        return f"date_trunc('{unit}', timezone($tz, {ts}))"
-    epoch = f"epoch_us({ts})"
+    if start is None or end is None or end - start > _OFFSETS_SPAN:
+        return None
+    changes = _utc_offsets(wh, tz, start, end)
+    if not changes:
+        return None
     (_, offset), *later = changes
-    if later:
-        whens = []
-        for at, nxt in later:
-            whens.append(f"WHEN {epoch} < {at * 1_000_000} THEN {offset * 1_000_000}")
-            offset = nxt
-        offset_sql = f"CASE {' '.join(whens)} ELSE {offset * 1_000_000} END"
-    else:
-        offset_sql = str(offset * 1_000_000)
+    if not later:
+        return str(offset)
+    whens = []
+    for at, nxt in later:
+        whens.append(f"WHEN epoch_us({ts}) < {at} THEN {offset}")
+        offset = nxt
+    return f"CASE {' '.join(whens)} ELSE {offset} END"
+
+
+def local_trunc_sql(wh: Warehouse, ts: str, unit: str, tz: str, start: datetime | None,
+                    end: datetime | None) -> str:
+    """`date_trunc(unit, timezone($tz, ts))` ('hour' or 'day') for rows with start <= ts < end, as
+    integer arithmetic on the zone's offsets where local_offset_us_sql gives them."""
+    unit_us = _UNIT_US[unit]
+    offset = local_offset_us_sql(wh, ts, tz, start, end)
+    if offset is None:
+        return f"date_trunc('{unit}', timezone($tz, {ts}))"
     # Requests are kept from the year 2000 (rows.FIRST_DAY): local microseconds are positive, and
     # integer division truncates them as a floor does.
-    return f"make_timestamp(({epoch} + {offset_sql}) // {unit_us} * {unit_us})"
+    return f"make_timestamp((epoch_us({ts}) + {offset}) // {unit_us} * {unit_us})"
 
 
-def _utc_offsets(tz: str, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
-    """[(from, offset)] in epoch seconds: the zone's UTC offset at `start`, then each change
-    before `end` (found hour by hour, then to the second: tz changes fall on whole seconds)."""
+def _utc_offsets(wh: Warehouse, tz: str, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
+    """[(from, offset)] in epoch microseconds: the zone's UTC offset at `start`, then each change
+    before `end`. Read an hour apart, then a minute apart inside each hour whose two ends differ:
+    every zone changes its offset on a whole minute, and at most once an hour, in the years a
+    request may have (2000 to 2099). None for a zone DuckDB does not know."""
     try:
-        z = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+        return wh.query(
+            """
+            WITH hours AS (
+                SELECT h, epoch_us(timezone($tz, h)) - epoch_us(h) AS offset_us
+                FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ + INTERVAL 1 HOUR, INTERVAL 1 HOUR) AS t(h)
+            ), moments AS (
+                SELECT h AS m FROM hours WHERE h < $end::TIMESTAMPTZ
+                UNION ALL
+                SELECT unnest(range(h, h + INTERVAL 1 HOUR, INTERVAL 1 MINUTE)) AS m
+                FROM (SELECT h, offset_us, lead(offset_us) OVER (ORDER BY h) AS after FROM hours)
+                WHERE after <> offset_us AND h < $end::TIMESTAMPTZ
+            )
+            SELECT epoch_us(m), offset_us FROM (
+                SELECT m, offset_us, lag(offset_us) OVER (ORDER BY m) AS before
+                FROM (SELECT DISTINCT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
+                      FROM moments WHERE m < $end::TIMESTAMPTZ)
+            )
+            WHERE before IS DISTINCT FROM offset_us
+            ORDER BY 1
+            """,
+            {"tz": tz, "start": start, "end": end},
+        ).fetchall()
+    except DashboardError:
         return None
-
-    def offset(second: int) -> int:
-        return int(datetime.fromtimestamp(second, z).utcoffset().total_seconds())  # type: ignore[union-attr]
-
-    second, last = int(start.timestamp()) - 1, int(end.timestamp()) + 1
-    current = offset(second)
-    changes = [(second, current)]
-    while second < last:
-        nxt = min(second + 3600, last)
-        if offset(nxt) != current:
-            low, high = second, nxt
-            while high - low > 1:
-                mid = (low + high) // 2
-                low, high = (mid, high) if offset(mid) == current else (low, mid)
-            current = offset(high)
-            changes.append((high, current))
-        second = nxt
-    return changes
 
 
 # The model a priced request shows under: the catalog model its logged name resolves to on

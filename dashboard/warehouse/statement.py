@@ -30,7 +30,15 @@ import pandas as pd
 from dashboard.errors import WarehouseError
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.csvfile import CellSql, copy_csv
-from dashboard.warehouse.queries import APPROXIMATE, BILLED_COVERAGE, Filters, month_bounds, priced, zone
+from dashboard.warehouse.queries import (
+    APPROXIMATE,
+    BILLED_COVERAGE,
+    Filters,
+    local_offset_us_sql,
+    month_bounds,
+    priced,
+    zone,
+)
 
 # A line is flagged when |billed - computed| exceeds either threshold.
 FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
@@ -478,41 +486,14 @@ def _sql_text(value: str) -> str:
 
 def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as a number of days since 1970-01-01
-    (`q.day` is that date), by arithmetic on the zone's UTC offsets in that span instead of a zone
-    lookup per request. The offsets come from DuckDB's own zone data: an hour apart, then a minute
-    apart inside each hour whose two ends differ. Every zone changes its offset on a whole minute,
-    and at most once an hour, in the years a request may have (2000 to 2099)."""
-    segments = wh.query(
-        """
-        WITH hours AS (
-            SELECT h, epoch_us(timezone($tz, h)) - epoch_us(h) AS offset_us
-            FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ + INTERVAL 1 HOUR, INTERVAL 1 HOUR) AS t(h)
-        ), moments AS (
-            SELECT h AS m FROM hours WHERE h < $end::TIMESTAMPTZ
-            UNION ALL
-            SELECT unnest(range(h, h + INTERVAL 1 HOUR, INTERVAL 1 MINUTE)) AS m
-            FROM (SELECT h, offset_us, lead(offset_us) OVER (ORDER BY h) AS after FROM hours)
-            WHERE after <> offset_us AND h < $end::TIMESTAMPTZ
-        )
-        SELECT m, offset_us FROM (
-            SELECT m, offset_us, lag(offset_us) OVER (ORDER BY m) AS before
-            FROM (SELECT DISTINCT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
-                  FROM moments WHERE m < $end::TIMESTAMPTZ)
-        )
-        WHERE before IS DISTINCT FROM offset_us
-        ORDER BY m
-        """,
-        {"tz": tz, "start": start, "end": end},
-    ).fetchall()
-    params = {f"focus_offset_{n}": offset for n, (_, offset) in enumerate(segments)}
-    params |= {f"focus_until_{n}": moment for n, (moment, _) in enumerate(segments[1:])}
-    offset = f"$focus_offset_{len(segments) - 1}"
-    if len(segments) > 1:
-        earlier = " ".join(f"WHEN q.ts < $focus_until_{n} THEN $focus_offset_{n}" for n in range(len(segments) - 1))
-        offset = f"CASE {earlier} ELSE {offset} END"
-    # A whole number of days is cheaper to group by than a DATE made per request; the times
-    # are after 1970, so integer division is the floor.
-    return f"(epoch_us(q.ts) + {offset}) // {_DAY_US}", params
+    (`q.day` is that date), and the parameters it needs: by arithmetic on the zone's UTC offsets
+    in that span (queries.local_offset_us_sql, as the pages' day buckets) rather than a zone lookup
+    per request. A whole number of days is cheaper to group by than a DATE made per request; the
+    times are after 1970, so integer division is the floor."""
+    offset = local_offset_us_sql(wh, "q.ts", tz, start, end)
+    if offset is None:
+        return f"epoch_us(timezone($tz, q.ts)) // {_DAY_US}", {"tz": tz}
+    return f"(epoch_us(q.ts) + {offset}) // {_DAY_US}", {}
 
 
 def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
