@@ -12,8 +12,8 @@ from pricing.catalog import Catalog, ModelPrice, Period, Rates
 from pricing.usage import Usage
 
 __all__ = [
-    "CostBreakdown", "PriceRow", "SpanCost", "bucket_costs", "money_str", "price_rows", "price_span", "price_usage",
-    "span_slices", "to_utc",
+    "HOURS_OF_WEEK", "CostBreakdown", "PriceBand", "SpanCost", "bucket_costs", "money_str", "price_bands", "price_span",
+    "price_usage", "span_slices", "to_utc",
 ]
 
 PER_TOKEN = Decimal("0.000001")  # rates are per 1M tokens
@@ -132,12 +132,16 @@ def price_usage(entry: ModelPrice, usage: Usage, at: datetime | str | None = Non
     )
 
 
-@dataclass(frozen=True)
-class PriceRow:
-    """One joinable price: a model's rates for one period, weekday, UTC hour and prompt-size band.
+HOURS_OF_WEEK = 7 * 24  # a band's `slots`: weekday x 24 + UTC hour, 0 = Monday 00:00 UTC
 
-    The rows of one model never overlap, so a request matches exactly one row when
-    `valid_from <= ts < valid_to`, its UTC weekday and hour match, and
+
+@dataclass(frozen=True)
+class PriceBand:
+    """A model's rates for one period and prompt-size band, at the UTC hours of the week they apply to.
+
+    A database spreads each band over its `slots` (one joinable row per UTC weekday and hour,
+    see pricing.sql). The rows of one model never overlap, so a request matches exactly one
+    when `valid_from <= ts < valid_to`, its UTC weekday and hour match, and
     `min_prompt_tokens <= prompt tokens <= max_prompt_tokens`.
     """
 
@@ -145,8 +149,7 @@ class PriceRow:
     model: str
     valid_from: datetime
     valid_to: datetime
-    weekday: int  # 0 = Monday, UTC
-    hour: int  # UTC
+    slots: tuple[int, ...]  # weekday x 24 + hour, UTC; 0 = Monday 00:00
     min_prompt_tokens: int
     max_prompt_tokens: int
     currency: str
@@ -166,42 +169,47 @@ def _bands(period: Period) -> list[tuple[int, int, Rates]]:
     return list(zip(bounds, ends, rates, strict=True))
 
 
-def price_rows(catalog: Catalog) -> list[PriceRow]:
-    """Flatten the catalog to rows a database can join on (per weekday x hour, so no row overlaps)."""
-    rows = []
+def _slots_by_window(period: Period) -> dict[int | None, list[int]]:
+    """The hours of the week under each of the period's windows (by index), and under none (None)."""
+    slots: dict[int | None, list[int]] = {}
+    for slot in range(HOURS_OF_WEEK):
+        weekday, hour = divmod(slot, 24)
+        window = next((i for i, w in enumerate(period.windows)
+                       if weekday in w.weekdays and any(a <= hour < b for a, b in w.hours)), None)
+        slots.setdefault(window, []).append(slot)
+    return slots
+
+
+def price_bands(catalog: Catalog) -> list[PriceBand]:
+    """Flatten the catalog to bands: a window's rates hold for any prompt size, the base and tier
+    rates outside every window, each for its range of prompt tokens per request."""
+    bands = []
     for m in catalog.models:
         for p in m.periods:
-            start = p.effective_from or FAR_PAST
-            end = p.effective_to or FAR_FUTURE
-            for weekday in range(7):
-                for hour in range(24):
-                    window = next(
-                        (w for w in p.windows if weekday in w.weekdays and any(a <= hour < b for a, b in w.hours)),
-                        None,
+            for index, slots in _slots_by_window(p).items():
+                window = None if index is None else p.windows[index]
+                ranges = [(0, MAX_PROMPT_TOKENS, window.rates)] if window else _bands(p)
+                bands.extend(
+                    PriceBand(
+                        provider=m.provider,
+                        model=m.id,
+                        valid_from=p.effective_from or FAR_PAST,
+                        valid_to=p.effective_to or FAR_FUTURE,
+                        slots=tuple(slots),
+                        min_prompt_tokens=lo,
+                        max_prompt_tokens=hi,
+                        currency=p.currency,
+                        price_window=window.name if window else None,
+                        input_per_token=r.input * PER_TOKEN,
+                        cache_read_per_token=r.cache_read * PER_TOKEN,
+                        cache_write_per_token=r.cache_write * PER_TOKEN,
+                        cache_write_1h_per_token=r.cache_write_1h_effective * PER_TOKEN,
+                        output_per_token=r.output * PER_TOKEN,
+                        reasoning_per_token=r.reasoning_effective * PER_TOKEN,
                     )
-                    bands = [(0, MAX_PROMPT_TOKENS, window.rates)] if window else _bands(p)
-                    for lo, hi, r in bands:
-                        rows.append(
-                            PriceRow(
-                                provider=m.provider,
-                                model=m.id,
-                                valid_from=start,
-                                valid_to=end,
-                                weekday=weekday,
-                                hour=hour,
-                                min_prompt_tokens=lo,
-                                max_prompt_tokens=hi,
-                                currency=p.currency,
-                                price_window=window.name if window else None,
-                                input_per_token=r.input * PER_TOKEN,
-                                cache_read_per_token=r.cache_read * PER_TOKEN,
-                                cache_write_per_token=r.cache_write * PER_TOKEN,
-                                cache_write_1h_per_token=r.cache_write_1h_effective * PER_TOKEN,
-                                output_per_token=r.output * PER_TOKEN,
-                                reasoning_per_token=r.reasoning_effective * PER_TOKEN,
-                            )
-                        )
-    return rows
+                    for lo, hi, r in ranges
+                )
+    return bands
 
 
 # A row that covers a span of time (a day's requests of one model and key) is priced at rates

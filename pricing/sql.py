@@ -1,10 +1,10 @@
 """The cost math as SQL, so a database computes exactly what `pricing.cost` computes.
 
-Plain text, no database import. The rows come from `pricing.price_rows`: one per model,
-period, UTC weekday, UTC hour and prompt-size band, none overlapping. Rates are stored per
-token as DECIMAL(18,12) (catalog rates have at most 6 decimals per 1M tokens, so this is
-exact), token counts as BIGINT, and every product is DECIMAL with scale 12: no division,
-no float, no rounding.
+Plain text, no database import. The rows come from `pricing.price_bands`, each spread over
+its hours of the week: one row per model, period, UTC weekday, UTC hour and prompt-size
+band, none overlapping. Rates are stored per token as DECIMAL(18,12) (catalog rates have at
+most 6 decimals per 1M tokens, so this is exact), token counts as BIGINT, and every product
+is DECIMAL with scale 12: no division, no float, no rounding.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
@@ -338,6 +337,8 @@ def _mask_unreadable_rows(cur: duckdb.DuckDBPyConnection, import_id: int) -> Non
                        [import_id, NOT_JSON]).fetchall()
     fixes = [(rowid, masked) for rowid, raw in rows if (masked := mask_unreadable(raw)) != raw]
     if fixes:
+        import pyarrow as pa  # here, not at the top: a tenth of a second of every import's start-up
+
         cur.register("ingest_masked", pa.table({"id": [f[0] for f in fixes], "raw": [f[1] for f in fixes]}))
         cur.execute("UPDATE rejected_rows SET raw = m.raw FROM ingest_masked AS m WHERE rejected_rows.rowid = m.id")
         cur.unregister("ingest_masked")
@@ -480,6 +481,8 @@ def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: np.ndarray, lines: LineM
         new = lines.physical(new)
     moved = new != old
     if moved.any():
+        import pyarrow as pa  # here, not at the top: a tenth of a second of every import's start-up
+
         cur.register("line_fixes", pa.table({"old": old[moved], "new": new[moved]}))
         cur.execute("UPDATE staged SET line = f.new FROM line_fixes AS f WHERE staged.line = f.old")
         cur.unregister("line_fixes")

@@ -17,15 +17,17 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from dashboard.errors import WarehouseError
 from dashboard.warehouse import prices, rows
 from dashboard.warehouse.migrations import SCHEMA_VERSION, apply
 from pricing import Catalog, default_catalog
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_PATH = Path("data") / "usage.duckdb"
 BUILD_RETRY_S = 60  # after a failed build of the priced cache behind the reads, the wait before another

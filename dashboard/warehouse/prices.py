@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pricing import Catalog, price_rows
+from pricing import Catalog, price_bands
 from pricing.sql import PRICE_COLUMNS, priced_requests_sql
 
 if TYPE_CHECKING:
@@ -37,19 +37,38 @@ def sync_prices(wh: Warehouse, catalog: Catalog | None = None) -> None:
     current = cur.execute("SELECT value FROM settings WHERE key = 'prices_sha256'").fetchall()
     if current and current[0][0] == digest:
         return
-    rows = price_rows(wh.catalog)
-    columns = {c: [str(getattr(r, c)) if isinstance(getattr(r, c), Decimal) else getattr(r, c) for r in rows]
-               for c in PRICE_COLUMNS}
-    # Lists unnested by DuckDB: building an Arrow table from Python lists would import pandas,
-    # a second's start-up for a command-line import.
-    unnested = ", ".join(f"unnest(${c})" for c in PRICE_COLUMNS)
     with wh.write_lock(), wh.transaction(cur):
         cur.execute("DELETE FROM prices")
-        cur.execute(f"INSERT INTO prices SELECT {unnested}", columns)
+        load_prices(cur, wh.catalog, "prices")
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('prices_sha256', ?)", [digest])
         # Another catalog may resolve logged names differently: map every pair again.
         cur.execute("DELETE FROM model_map")
         map_new_models(wh, cur)
+
+
+# A band's fields, as PRICE_COLUMNS names them (its hours of the week become `weekday`, `hour`).
+_BAND_FIELDS = (*(c for c in PRICE_COLUMNS if c not in ("weekday", "hour")), "slots")
+
+
+def load_prices(cur: duckdb.DuckDBPyConnection, catalog: Catalog, table: str) -> None:
+    """Insert the catalog's price rows into `table` (a table of PRICE_COLUMNS).
+
+    Python hands DuckDB one row per band (tens of rows a model at most), as lists it unnests,
+    and DuckDB spreads each band over its hours of the week: the ten thousand rows of the
+    whole catalog never pass through Python. Rates go as text, which the DECIMAL(18, 12)
+    columns read exactly.
+    """
+    bands = price_bands(catalog)
+    columns = {f: [str(v) if isinstance(v := getattr(b, f), Decimal) else v for b in bands] for f in _BAND_FIELDS}
+    unnested = ", ".join(f"unnest(${f}) AS {f}" for f in _BAND_FIELDS)
+    cur.execute(
+        f"""
+        INSERT INTO {table} BY NAME
+        SELECT * EXCLUDE (slot), CAST(slot // 24 AS TINYINT) AS weekday, CAST(slot % 24 AS TINYINT) AS hour
+        FROM (SELECT * EXCLUDE (slots), unnest(slots) AS slot FROM (SELECT {unnested}))
+        """,
+        columns,
+    )
 
 
 @functools.cache

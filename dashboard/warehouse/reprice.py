@@ -34,9 +34,10 @@ import pyarrow as pa
 from dashboard.errors import DashboardError
 from dashboard.metrics import prompt_tokens_sql
 from dashboard.warehouse.connection import Warehouse, translate
+from dashboard.warehouse.prices import load_prices
 from dashboard.warehouse.queries import Filters, shown_model
-from pricing import Catalog, ModelPrice, price_rows
-from pricing.sql import PRICE_COLUMNS, priced_requests_sql
+from pricing import Catalog, ModelPrice
+from pricing.sql import priced_requests_sql
 
 __all__ = [
     "RESPLIT_DOC",
@@ -170,16 +171,8 @@ def _cursor(wh: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _load_catalog(cur: duckdb.DuckDBPyConnection, catalog: Catalog, prices: str, model_map: str) -> None:
     """The catalog's price rows and its resolution of every logged name, as temporary tables."""
-    rows = price_rows(catalog)
-    columns = {c: [str(v) if isinstance(v := getattr(r, c), Decimal) else v for r in rows] for c in PRICE_COLUMNS}
-    staged = f"{prices}_staged"
-    cur.register(staged, pa.table(columns))
-    try:
-        cur.execute(f"CREATE TEMP TABLE {prices} AS SELECT * FROM prices LIMIT 0")
-        # Rates arrive as strings and are cast to the table's DECIMAL(18, 12): exact.
-        cur.execute(f"INSERT INTO {prices} SELECT {', '.join(PRICE_COLUMNS)} FROM {staged}")
-    finally:
-        cur.unregister(staged)
+    cur.execute(f"CREATE TEMP TABLE {prices} AS SELECT * FROM prices LIMIT 0")
+    load_prices(cur, catalog, prices)
     pairs = cur.execute("SELECT DISTINCT coalesce(provider, ''), model FROM requests").fetchall()
     found = [(p, m, catalog.find(m, p or None)) for p, m in pairs]
     mapped = {

@@ -8,6 +8,7 @@ log needs. An import's own SQL (ingest) yields rows; this module writes them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from dashboard.errors import WarehouseError, id_without_key, mask_value
 from dashboard.warehouse.prices import begin_batch
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dashboard.warehouse.connection import Warehouse
 
 # The days a request's time may fall on: an import rejects any other time (a placeholder such
@@ -95,7 +97,9 @@ def insert_requests(wh: Warehouse, rows: Iterable[Mapping[str, Any]], source: st
     materialized = [_canonical_request(row, source) for row in rows]
     if not materialized:
         return 0, 0
-    added = insert_table(wh, pa.Table.from_pylist(materialized, schema=_REQUEST_ARROW))
+    import pyarrow as pa  # here, not at the top: a tenth of a second of a command-line import's start-up
+
+    added = insert_table(wh, pa.Table.from_pylist(materialized, schema=_request_arrow()))
     return added, len(materialized) - added
 
 
@@ -151,18 +155,24 @@ def insert_table(wh: Warehouse, table: pa.Table) -> int:
     return added
 
 
-_REQUEST_ARROW = pa.schema(
-    [
-        ("source", pa.string()), ("request_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
-        ("provider", pa.string()), ("upstream_provider", pa.string()), ("model", pa.string()),
-        ("project", pa.string()), ("api_key", pa.string()), ("user", pa.string()),
-        ("tags", pa.list_(pa.string())),
-        *[(c, pa.int64()) for c in TOKEN_COLUMNS],
-        ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()), ("status", pa.string()),
-        ("billed_cost", pa.string()), ("currency", pa.string()), ("import_id", pa.int64()),
-        ("request_count", pa.int64()), ("span_s", pa.int32()),
-    ]
-)
+@functools.cache
+def _request_arrow() -> pa.Schema:
+    """The Arrow schema of canonical request dicts (insert_requests)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("source", pa.string()), ("request_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
+            ("provider", pa.string()), ("upstream_provider", pa.string()), ("model", pa.string()),
+            ("project", pa.string()), ("api_key", pa.string()), ("user", pa.string()),
+            ("tags", pa.list_(pa.string())),
+            *[(c, pa.int64()) for c in TOKEN_COLUMNS],
+            ("latency_ms", pa.float64()), ("ttft_ms", pa.float64()), ("status", pa.string()),
+            ("billed_cost", pa.string()), ("currency", pa.string()), ("import_id", pa.int64()),
+            ("request_count", pa.int64()), ("span_s", pa.int32()),
+        ]
+    )
+
 
 _INSERT_COLUMNS = "origin_id, " + ", ".join(f'"{c}"' for c in ROW_COLUMNS)
 
