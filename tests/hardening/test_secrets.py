@@ -201,6 +201,32 @@ def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(n
 
 
 @pytest.mark.slow
+def test_a_large_files_keys_in_text_columns_reach_no_byte_of_the_warehouse(new_db, tmp_path):
+    # 300,000 rows: more than DuckDB holds in memory before it writes an insert's rows to the
+    # file ahead of the commit, so a key masked only after the rows were written (an UPDATE)
+    # would stay in the file's old blocks.
+    import duckdb
+
+    key = "sk-LARGEFILEabcdefghijklmn9876"
+    path = tmp_path / "large.csv"
+    duckdb.connect().execute(f"""
+        COPY (SELECT 'req-' || i AS request_id, TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_seconds(i) AS timestamp,
+                     CASE WHEN i % 100000 = 3 THEN 'model {key}' ELSE 'gpt-4o-mini' END AS model,
+                     CASE WHEN i % 50000 = 7 THEN 'team {key}' ELSE 'project-' || (i % 7) END AS project,
+                     100 AS prompt_tokens, 10 AS completion_tokens
+              FROM range(300000) t(i)) TO '{path}' (HEADER)""")
+    db = new_db("w.duckdb")
+    with Warehouse.open(db) as wh:
+        result = import_file(wh, path)
+        projects = {p for (p,) in wh.query("SELECT DISTINCT project FROM requests").fetchall()}
+        models = {m for (m,) in wh.query("SELECT DISTINCT model FROM requests").fetchall()}
+        wh.query("CHECKPOINT")
+    assert (result.added, result.rejected, result.staged) == (300000, 0, False)
+    assert "team sk-…9876" in projects and "model sk-…9876" in models
+    assert key[:-4].encode() not in db.read_bytes()
+
+
+@pytest.mark.slow
 def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     # Live calls and the demo write rows from Python, not through an import's SQL.
     from datetime import UTC, datetime
