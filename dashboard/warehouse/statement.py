@@ -459,6 +459,10 @@ def _usage_lines(keys: dict[str, Any], sums: dict[str, Any], common: dict[str, A
 # Most of a row's cells are the same for every line of its group (route, key, project, tags,
 # day) or for every line of its bucket (the fixed words), so they are made once per group or
 # per bucket, and a cell several columns repeat (the cost, the route's name) once per line.
+# The file's order is made before its cells: the groups are sorted, and each is unnested into
+# its lines in bucket order, so the wide rows of cells are never sorted (that sort cost a
+# third of the time after the sums). An ORDER BY under only projections, filters and an
+# unnest holds its order in a COPY whatever preserve_insertion_order says.
 _BUCKET_LABELS = {
     "input": "input", "cache_read": "cache read", "cache_write": "cache write (5 min)",
     "cache_write_1h": "cache write (1 h)", "output": "output (without reasoning)", "reasoning": "reasoning",
@@ -469,7 +473,6 @@ _X_TOKENS = {  # x_* token column -> the buckets whose tokens it counts
     "x_ReasoningTokens": ("reasoning",),
 }
 _GROUP_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
-_FOCUS_ORDER = ("focus_rank", "focus_line")  # a group's place in `focus_lines` order, a line's in its group
 _DAY_US = 86_400_000_000
 
 
@@ -499,31 +502,18 @@ def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tu
 def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
                cells: CellSql) -> tuple[str, dict[str, Any]]:
     """The FOCUS rows of a month as finished cells (see `copy_csv`'s `made`), in columns named as in
-    the file; sorted by `_FOCUS_ORDER`, they come in `focus_lines` order."""
+    the file, in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
     billed = _any_billed(wh, sql, params)
     day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
+    # Nested subqueries, not CTEs, from the ORDER BY on: a CTE may be materialised, which keeps no order.
     return f"""
-        WITH {_focus_groups_sql(sql, day_sql, billed)}, {_focus_shared_sql(cells)},
-        {_focus_buckets_sql(cells)},
-        line_items AS (
-            SELECT g.*, b.*,
-                CASE WHEN b.usage THEN CASE b.bucket {_BUCKET_TOKENS} END END AS tokens,
-                CASE b.bucket {_BUCKET_RATE} END AS rate
-            FROM shared AS g
-            CROSS JOIN buckets AS b
-            WHERE CASE WHEN b.usage THEN coalesce(CASE b.bucket {_BUCKET_TOKENS} END, 0) <> 0
-                ELSE g.billed_requests > 0 AND g.difference <> 0 END
-        ), lines AS (
-            -- A cell rule reads its value more than once, so each value is a column first.
-            SELECT l.*, {_COST} AS cost, CAST(l.rate AS DECIMAL(38, 12)) * 1000000 AS unit_price,
-                CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 AS pricing_quantity, {_DESCRIPTION} AS description,
-                coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket AS sku
-            FROM line_items AS l
-        ), line_cells AS (
+        WITH {_focus_groups_sql(sql, day_sql, billed)}, {_focus_shared_sql(cells)}
+        SELECT {select}
+        FROM (
             -- The cells that differ from line to line, each made once however many columns show it.
             SELECT l.*,
                 {cells.cell("integer", "l.tokens")} AS c_tokens,
@@ -533,10 +523,25 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
                 {cells.cell("decimal", "l.pricing_quantity")} AS c_pricing_quantity,
                 {cells.cell("text", "l.description")} AS c_description,
                 {cells.cell("text", "l.sku")} AS c_sku
-            FROM lines AS l
-        )
-        SELECT {select}, l.rank AS focus_rank, l.n AS focus_line
-        FROM line_cells AS l
+            FROM (
+                -- A cell rule reads its value more than once, so each value is a column first.
+                SELECT l.*, {_COST} AS cost, CAST(l.rate AS DECIMAL(38, 12)) * 1000000 AS unit_price,
+                    CAST(l.tokens AS DECIMAL(38, 0)) * 0.000001 AS pricing_quantity, {_DESCRIPTION} AS description,
+                    coalesce(l.provider, 'None') || '/' || l.model || '/' || l.bucket AS sku
+                FROM (
+                    SELECT g.*,
+                        CASE WHEN g.usage THEN CASE g.bucket {_BUCKET_TOKENS} END END AS tokens,
+                        CASE g.bucket {_BUCKET_RATE} END AS rate
+                    FROM (
+                        -- Each group's possible lines, in order (the adjustment last).
+                        SELECT g.*, unnest({_bucket_lines_sql(cells)}, recursive := true)
+                        FROM (SELECT * FROM shared ORDER BY rank) AS g
+                    ) AS g
+                    WHERE CASE WHEN g.usage THEN coalesce(CASE g.bucket {_BUCKET_TOKENS} END, 0) <> 0
+                        ELSE g.billed_requests > 0 AND g.difference <> 0 END
+                ) AS l
+            ) AS l
+        ) AS l
     """, params
 
 
@@ -560,10 +565,6 @@ def _focus_params(wh: Warehouse, tz: str, start: datetime, end: datetime) -> dic
     }
 
 
-# Every line a group may have, in order: (n, bucket, label), the adjustment last.
-_BUCKET_ROWS = ", ".join(
-    [*(f"({n}, {_sql_text(b)}, {_sql_text(_BUCKET_LABELS[b])})" for n, b in enumerate(FOCUS_BUCKETS)),
-     f"({len(FOCUS_BUCKETS)}, {_sql_text(ADJUSTMENT)}, '')"])
 _BUCKET_TOKENS = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}" for b in FOCUS_BUCKETS)
 _BUCKET_RATE = " ".join(f"WHEN {_sql_text(b)} THEN g.{b}_per_token" for b in FOCUS_BUCKETS)
 
@@ -676,10 +677,11 @@ def _focus_shared_sql(cells: CellSql) -> str:
         )"""
 
 
-# Each bucket's own cells (the same for every group), by the name `_FOCUS_COLUMNS` reads them as.
-_USAGE = f"v.bucket <> {_sql_text(ADJUSTMENT)}"
+# Each bucket's own cells (the same for every group), by the name `_FOCUS_COLUMNS` reads them as;
+# `{bucket}` is the bucket's name as a SQL string.
+_USAGE = f"{{bucket}} <> {_sql_text(ADJUSTMENT)}"
 _BUCKET_CELLS = {
-    "c_bucket": ("text", "v.bucket"),
+    "c_bucket": ("text", "{bucket}"),
     "c_category": ("text", f"CASE WHEN {_USAGE} THEN 'Usage' ELSE 'Adjustment' END"),
     "c_class": ("text", "NULL::VARCHAR"),
     "c_frequency": ("text", "'Usage-Based'"),
@@ -691,15 +693,19 @@ _BUCKET_CELLS = {
 }
 
 
-def _focus_buckets_sql(cells: CellSql) -> str:
-    """CTE `buckets`: every line a group may have, with its fixed cells and which x_* token columns count it."""
-    made = ", ".join(f"{cells.cell(kind, expr)} AS {name}" for name, (kind, expr) in _BUCKET_CELLS.items())
-    counts = ", ".join(f"v.bucket IN ({', '.join(map(_sql_text, counted))}) AS counts_{column}"
-                       for column, counted in _X_TOKENS.items())
-    return f"""buckets AS (
-            SELECT v.*, {_USAGE} AS usage, {made}, {counts}
-            FROM (VALUES {_BUCKET_ROWS}) AS v(n, bucket, label)
-        )"""
+def _bucket_lines_sql(cells: CellSql) -> str:
+    """Every line a group may have, in order, the adjustment last: a constant list of structs with
+    the bucket (n, bucket, label, usage), its fixed cells and which x_* token columns count it.
+    DuckDB folds the constant once, so a bucket's cells are made once for the whole file."""
+    lines = []
+    for n, bucket in enumerate((*FOCUS_BUCKETS, ADJUSTMENT)):
+        name = _sql_text(bucket)
+        fields = {"n": str(n), "bucket": name, "label": _sql_text(_BUCKET_LABELS.get(bucket, "")),
+                  "usage": _USAGE.format(bucket=name)}
+        fields |= {cell: cells.cell(kind, expr.format(bucket=name)) for cell, (kind, expr) in _BUCKET_CELLS.items()}
+        fields |= {f"counts_{column}": str(bucket in counted).lower() for column, counted in _X_TOKENS.items()}
+        lines.append("{" + ", ".join(f"'{field}': {value}" for field, value in fields.items()) + "}")
+    return "[" + ", ".join(lines) + "]"
 
 
 # A line `l` of `_focus_sql`: its cost (0 on an adjustment) and its description.
@@ -758,7 +764,7 @@ def write_focus_csv(wh: Warehouse, path: Path, cells: CellSql, month: str, tz: s
     """The FOCUS CSV of a month (see `exports.focus_csv`, which writes the same bytes from `focus_lines`)
     written to `path` by DuckDB, each cell as `cells` spells it (`exports.CSV_SQL`)."""
     sql, params = _focus_sql(wh, month, tz, filters, cells)
-    copy_csv(wh, sql, params, path, cells, order_by=_FOCUS_ORDER, made=tuple(_FOCUS_COLUMNS))
+    copy_csv(wh, sql, params, path, cells, made=tuple(_FOCUS_COLUMNS))
 
 
 # ------------------------------------------------------------------ display only
