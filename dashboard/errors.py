@@ -88,8 +88,10 @@ def mask_value(value: str | None) -> str | None:
 # A request id is a row's identity: cut to a hint, two ids would become one request. An id that
 # holds a key of a well-known prefix (PREFIXED_KEY) is stored as a hash of itself instead
 # ('k' and its MD5, as SQL's md5 spells it): still unique, the same on every import, no key.
-# (A hex id is an id, not a key.) ingest.sql's ing_id_keyless does the same in SQL.
-ID_KEY_MARKERS = ("sk-", "sk_", "gsk_", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER")
+# (A hex id is an id, not a key.) ingest.sql's ing_id_keyless does the same in SQL. The
+# markers are a cheap test before the pattern: every prefix it names holds one ("sk" stands
+# for sk-, sk_ and gsk_).
+ID_KEY_MARKERS = ("sk", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER")
 
 
 def id_without_key(value: str | None) -> str | None:
