@@ -158,10 +158,9 @@ def main() -> None:
     os.environ["USAGE_DB"] = str(args.db)
     from streamlit.logger import set_log_level
 
+    set_log_level(logging.ERROR)  # not the caches' "no runtime" warning for every cached function outside the app
     from dashboard import state
     from dashboard.appdata import store
-
-    set_log_level(logging.ERROR)  # not the caches' "no runtime" warning on every call outside the app
 
     wh = store.warehouse()
     rows = wh.query("SELECT count(*) FROM requests").fetchone()[0]
