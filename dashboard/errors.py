@@ -51,9 +51,12 @@ SECRET_PAIR = (
 SECRET_PAIR_HINT = r"\1…\2\3"
 # All three, in the order they are applied.
 SECRET_PATTERNS = ((SECRET_PAIR, SECRET_PAIR_HINT), (SECRET_TEXT, SECRET_HINT), (SECRET_NAMED, SECRET_NAMED_HINT))
+# No match of SECRET_PATTERNS, nor of PREFIXED_KEY, is shorter than this many characters (nor,
+# so, bytes): a shorter value holds no key. (The tests derive it from the patterns.)
+SECRET_MIN_CHARS = 11
 # A value that may hold a key: a cheap test that spares the patterns most values (model
 # names, user ids), as SQL over a value (see ingest.sql's ing_key_masked). Every match of
-# SECRET_PATTERNS is at least 8 characters long and holds one of these texts or is 32 long
+# SECRET_PATTERNS is at least SECRET_MIN_CHARS long and holds one of these texts or is 32 long
 # (but a bearer token spelt in mixed case, `bEaReR`, in a name or id).
 SECRET_MARKERS = ("sk", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER", "=", ":", '"')
 
@@ -75,7 +78,9 @@ def mask_secrets(text: str | None) -> str | None:
 def mask_value(value: str | None) -> str | None:
     """A stored text value (a user, model, project, tag) with any key in it cut to its hint;
     most values hold none of SECRET_MARKERS and skip the patterns (as ingest.sql's ing_key_masked)."""
-    if value is None or len(value) < 8 or (len(value) < 32 and not any(m in value for m in SECRET_MARKERS)):
+    if value is None or len(value) < SECRET_MIN_CHARS:
+        return value
+    if len(value) < 32 and not any(m in value for m in SECRET_MARKERS):
         return value
     return mask_secrets(value)
 
@@ -83,8 +88,10 @@ def mask_value(value: str | None) -> str | None:
 # A request id is a row's identity: cut to a hint, two ids would become one request. An id that
 # holds a key of a well-known prefix (PREFIXED_KEY) is stored as a hash of itself instead
 # ('k' and its MD5, as SQL's md5 spells it): still unique, the same on every import, no key.
-# (A hex id is an id, not a key.) ingest.sql's ing_id_keyless does the same in SQL.
-ID_KEY_MARKERS = ("sk-", "sk_", "gsk_", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER")
+# (A hex id is an id, not a key.) ingest.sql's ing_id_keyless does the same in SQL. The
+# markers are a cheap test before the pattern: every prefix it names holds one ("sk" stands
+# for sk-, sk_ and gsk_).
+ID_KEY_MARKERS = ("sk", "xai-", "pplx-", "hf_", "AIza", "earer", "EARER")
 
 
 def id_without_key(value: str | None) -> str | None:

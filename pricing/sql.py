@@ -9,7 +9,7 @@ is DECIMAL with scale 12: no division, no float, no rounding.
 
 from __future__ import annotations
 
-__all__ = ["PRICE_COLUMNS", "priced_requests_sql"]
+__all__ = ["GROUP_COLUMNS", "PRICE_COLUMNS", "price_shape_sql", "priced_groups_sql", "priced_requests_sql"]
 
 PRICE_COLUMNS = (
     "provider", "model", "valid_from", "valid_to", "weekday", "hour", "min_prompt_tokens",
@@ -165,4 +165,116 @@ def _span_sql(requests: str, prices: str, model_map: str) -> str:
                              AS HUGEINT) AS ov) AS s
     ) AS a
     ) AS w
+    """
+
+
+# What priced_groups_sql gives per group besides its keys: the route, the summed volume, the
+# price and the cost columns of the cost view. Every column but the route and the price is a sum
+# over the group's requests, so summing it over rows gives what the view's rows sum to.
+_SUMMED = ("request_count", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+           "output_tokens", "reasoning_tokens")
+GROUP_COLUMNS = (
+    "provider", "model", "price_provider", "price_model", "price_window", "price_currency", *_SUMMED,
+    "billed_cost", *_RATES, "unpriced", *(name for name, _ in _BUCKETS), "cost", "approximate", "cost_low",
+    "cost_high",
+)
+
+
+def _last_edge(value: str, edges: list[int], reached: str) -> str:
+    """The greatest of `edges` that `value` has reached (`reached` formats the test for edge {e}), else NULL."""
+    whens = " ".join(f"WHEN {reached.format(v=value, e=e)} THEN {e}" for e in sorted(set(edges), reverse=True))
+    return f"CASE {whens} END" if whens else "CAST(NULL AS BIGINT)"
+
+
+def price_shape_sql(prices: str = "prices", model_map: str = "model_map") -> str:
+    """SELECT one row of what priced_groups_sql needs to know of the prices, for requests in
+    [$start, $end) (epoch microseconds, NULL for no bound): `periods`, the price periods' edges
+    the range meets (those inside it and the last one before it); `bands`, every prompt-size
+    band's edges; `hourly_models` and `hourly_providers`, the logged names of the routes
+    (model_map) whose rates change with the weekday or hour inside a period or band.
+    """
+    p, m = _ident(prices), _ident(model_map)
+    rates = ", ".join(_RATES)
+    return f"""
+    WITH edges AS (SELECT epoch_us(valid_from) AS e FROM {p} UNION SELECT epoch_us(valid_to) FROM {p}),
+    hourly AS (
+        SELECT DISTINCT provider, model FROM {p}
+        GROUP BY provider, model, valid_from, valid_to, min_prompt_tokens, max_prompt_tokens
+        HAVING count(*) <> 7 * 24 OR count(DISTINCT struct_pack({rates}, price_window, currency)) <> 1
+    ), routes AS (
+        SELECT m.provider, m.model FROM {m} AS m
+        JOIN hourly AS h ON h.provider = m.price_provider AND h.model = m.price_model
+    )
+    SELECT
+        (SELECT coalesce(list(e), []) FROM edges
+         WHERE (($start IS NULL OR e > $start) AND ($end IS NULL OR e < $end))
+            OR e = (SELECT max(e) FROM edges WHERE e <= $start)) AS periods,
+        (SELECT coalesce(list(DISTINCT b), []) FROM (SELECT min_prompt_tokens - 1 AS b FROM {p}
+                                                   UNION SELECT max_prompt_tokens FROM {p})) AS bands,
+        (SELECT coalesce(list(DISTINCT model), []) FROM routes) AS hourly_models,
+        (SELECT coalesce(list(DISTINCT provider), []) FROM routes) AS hourly_providers
+    """
+
+
+def priced_groups_sql(keys: dict[str, str], where: str, period_edges_us: list[int], band_edges: list[int],
+                      hourly: str = "true", requests: str = "requests", prices: str = "prices",
+                      model_map: str = "model_map") -> str:
+    """The requests of `requests` (alias `q`) that match `where`, summed per value of `keys` and
+    priced per group: the cost of rows that share a price is the price's rates times their summed
+    tokens, exactly what the cost view's rows sum to (each product is exact), for a fraction of the work.
+
+    `keys` maps a column name to an SQL expression over a request row `q`. The result has the
+    keys and GROUP_COLUMNS (`model` as logged), and may hold several rows per key value (one per
+    UTC hour, route, price period and prompt-size band met): sum them again by the keys.
+
+    A group shares its price: the join keys (route, UTC weekday and hour) are group keys, and
+    so are the last of `period_edges_us` (epoch microseconds) at or before `ts` and the last of
+    `band_edges` below the prompt tokens per request. Both lists must hold every price row's
+    edges met by the requests: valid_from and valid_to; min_prompt_tokens - 1 and
+    max_prompt_tokens (price_shape_sql reads them). A price row holds a group exactly when it
+    holds each of its requests, since its own edges are on the lists. The UTC hour is a key only
+    for the rows that meet `hourly` (SQL over `q`): a route whose every period and band has one
+    price row per weekday and hour, all alike, is priced at any of them (Monday 0:00) in far fewer
+    groups. Rows with a span are priced one by one (priced_requests_sql).
+    """
+    r, p, m = _ident(requests), _ident(prices), _ident(model_map)
+    names = list(keys)
+    if not set(names).isdisjoint(GROUP_COLUMNS) or not all(n.isidentifier() for n in names):
+        raise ValueError(f"group keys must be new plain names: {names!r}")
+    period = _last_edge("epoch_us(q.ts)", [int(e) for e in period_edges_us], "{v} >= {e}")
+    # The band test of priced_requests_sql, prompt > edge x requests, with each edge a constant.
+    band = _last_edge(_PROMPT, [int(e) for e in band_edges], f"{{v}} > CAST({{e}} AS HUGEINT) * {_REQUESTS}")
+    key_sql = "".join(f"{expr} AS {name}, " for name, expr in keys.items())
+    sums = ", ".join(f"CAST(sum(q.{c}) AS BIGINT) AS {c}" for c in _SUMMED)
+    return f"""
+    SELECT {"".join(f"g.{k}, " for k in names)}g.provider, g.model, mm.price_provider, mm.price_model, pr.price_window,
+        pr.currency AS price_currency, {", ".join(f"g.{c}" for c in _SUMMED)}, g.billed_cost,
+        {", ".join(f"pr.{rate}" for rate in _RATES)},
+        pr.input_per_token IS NULL AS unpriced,
+        {_costs("pr").replace("q.", "g.")},
+        false AS approximate,
+        {_cost("pr").replace("q.", "g.")} AS cost_low,
+        {_cost("pr").replace("q.", "g.")} AS cost_high
+    FROM (
+        SELECT {key_sql}q.provider, q.model,
+            CASE WHEN {hourly} THEN epoch_ms(q.ts) // 3600000 END AS price_hour,
+            {period} AS price_period_us, {band} AS price_band,
+            {sums}, sum(q.billed_cost) AS billed_cost
+        FROM {r} AS q
+        WHERE q.span_s IS NULL AND {where}
+        GROUP BY ALL
+    ) AS g
+    LEFT JOIN {m} AS mm
+        ON mm.provider = coalesce(g.provider, '') AND mm.model = g.model
+    LEFT JOIN {p} AS pr
+        ON pr.provider = mm.price_provider
+        AND pr.model = mm.price_model
+        AND pr.weekday = coalesce(CAST(((g.price_hour // 24) + 3) % 7 AS TINYINT), 0)
+        AND pr.hour = coalesce(CAST(g.price_hour % 24 AS TINYINT), 0)
+        AND epoch_us(pr.valid_from) <= g.price_period_us AND g.price_period_us < epoch_us(pr.valid_to)
+        AND g.price_band >= pr.min_prompt_tokens - 1 AND g.price_band < pr.max_prompt_tokens
+    UNION ALL BY NAME
+    SELECT {key_sql}{", ".join(f"q.{c}" for c in GROUP_COLUMNS)}
+    FROM ({_span_sql(r, p, m)}) AS q
+    WHERE {where}
     """

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
                     # import decides by the rows as it reads them (the same choice, one read less).
                     decision = decide(wh, path, args.fmt, options, routes, wh.catalog, detect_cached=False)
                     chosen, route = decision.options, decision.route
-                    result = import_file(wh, path, args.fmt, chosen)
+                    result = import_file(wh, path, args.fmt, chosen, sample=decision.sample)
                     record = {k: v for k, v in result.as_dict().items() if k != "message"}
                     report({**record, "default_route": route} if routes else record)
                 except ImportFailed as e:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -83,14 +83,15 @@ class FileCheck:
 class _LineScan:
     """Lines longer than `limit` bytes in a stream of blocks, each shorter than `limit`.
 
-    A line that long spans blocks with no line break, so each block costs a find, an rfind
-    and a count of its line breaks, wherever its own short lines end.
+    A line that long spans blocks with no line break, so each block costs a find and an rfind,
+    wherever its own short lines end. The lines found are numbered 0: their numbers take a
+    count of every line break before them (number_lines), a pass of its own over a file that
+    has such a line, which most files have not.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.line = 1  # the number of the line under way
-        self.start = 0  # where it starts
+        self.start = 0  # where the line under way starts
         self.length = 0
         self.head = bytearray()
         self.offset = 0  # bytes seen
@@ -103,7 +104,7 @@ class _LineScan:
 
     def _end(self) -> None:
         if self.length > self.limit:
-            self.long.append(LongLine(self.line, self.start, self.length, bytes(self.head)))
+            self.long.append(LongLine(0, self.start, self.length, bytes(self.head)))
 
     def feed(self, block: bytes) -> None:
         view = memoryview(block)
@@ -114,7 +115,6 @@ class _LineScan:
             self._grow(view[:first])
             self._end()
             last = block.rfind(b"\n")
-            self.line += block.count(b"\n")
             self.start = self.offset + last + 1
             self.length = 0
             self.head = bytearray()
@@ -124,6 +124,22 @@ class _LineScan:
     def finish(self) -> tuple[LongLine, ...]:
         self._end()
         return tuple(self.long)
+
+
+def number_lines(stream: BinaryIO, long_lines: tuple[LongLine, ...]) -> tuple[LongLine, ...]:
+    """`long_lines` (of the text `stream` reads) with their line numbers, counted from 1."""
+    numbered, offset, breaks = [], 0, 0
+    pending = iter(sorted(long_lines, key=lambda ln: ln.start))
+    line = next(pending, None)
+    for block in _blocks(stream):
+        while line is not None and line.start < offset + len(block):
+            numbered.append(replace(line, line=breaks + block.count(b"\n", 0, line.start - offset) + 1))
+            line = next(pending, None)
+        if line is None:
+            break
+        breaks += block.count(b"\n")
+        offset += len(block)
+    return tuple(numbered)
 
 
 def _blocks(stream: BinaryIO) -> Iterator[bytes]:
@@ -171,7 +187,11 @@ def check_file(path: Path, line_limit: int) -> FileCheck:
             raise BrokenFile(f"{path}: cannot be read: the {kind} stream is cut short or damaged "
                              f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); its checksums "
                              "do not hold, so nothing was imported; copy or download the file again") from e
-    return FileCheck(digest.hexdigest(), kind, scan.finish())
+    long_lines = scan.finish()
+    if long_lines:
+        with text_stream(path, kind) as stream:
+            long_lines = number_lines(stream, long_lines)
+    return FileCheck(digest.hexdigest(), kind, long_lines)
 
 
 def without_long_lines(path: Path, kind: str | None, long_lines: tuple[LongLine, ...], dest: Path) -> Path:

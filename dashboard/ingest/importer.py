@@ -252,11 +252,12 @@ def detect(sample: Sample) -> Format:
 
 
 def plan_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
-              options: Options | None = None) -> ImportPlan:
-    """How `path` would be imported (see plan.py), without writing anything."""
+              options: Options | None = None, sample: Sample | None = None) -> ImportPlan:
+    """How `path` would be imported (see plan.py), without writing anything; `sample`: the file's
+    sample when it was just read (sample_file)."""
     path = Path(path)
     options = options or Options()
-    sample = sample_file(wh, path)
+    sample = sample or sample_file(wh, path)
     return _plan(choose(sample, fmt_name, options), sample, options, path)
 
 
@@ -286,11 +287,13 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
 
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
-                options: Options | None = None, display_name: str | None = None) -> ImportResult:
+                options: Options | None = None, display_name: str | None = None,
+                sample: Sample | None = None) -> ImportResult:
     """Import one file; a file that cannot be read changes nothing and raises ImportFailed.
 
     `display_name` is what the register and the result call the file (an upload's own
-    name rather than the temporary path it was saved under).
+    name rather than the temporary path it was saved under); `sample`, the file's sample when
+    it was just read (sample_file, survey.decide), which spares reading it again.
     """
     if wh.read_only:
         raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
@@ -301,7 +304,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
             check_zone(options.tz)
         except ValueError as e:
             raise ImportFailed(f"{path}: {e}") from e
-    the_plan = plan_file(wh, path, fmt_name, options)
+    the_plan = plan_file(wh, path, fmt_name, options, sample)
     file_name = display_name or str(path)
     with files.readable(path) as source:
         counts = _import(wh, the_plan, path, str(source), file_name)

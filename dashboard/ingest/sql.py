@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_PATTERNS
+from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRET_MIN_CHARS, SECRET_PATTERNS
 from dashboard.ingest.base import Format, Sample
 from dashboard.ingest.reasons import NOT_JSON, SKIPPED, UNNAMED
 from dashboard.ingest.render import is_null
@@ -117,9 +117,10 @@ CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS ing_secrets_masked(
 -- WHEN on the rows no earlier one took: a blank or short value, most of them, costs one test.)
 -- A request id holding a key is stored as a hash of itself (see errors.id_without_key).
 CREATE OR REPLACE TEMP MACRO ing_id_keyless(v) AS
-    CASE WHEN ({_ID_MARKED}) AND regexp_matches(v, {_literal(PREFIXED_KEY)}) THEN 'k' || md5(v) ELSE v END;
+    CASE WHEN strlen(v) >= {SECRET_MIN_CHARS} AND ({_ID_MARKED}) AND regexp_matches(v, {_literal(PREFIXED_KEY)})
+         THEN 'k' || md5(v) ELSE v END;
 CREATE OR REPLACE TEMP MACRO ing_key_masked(v) AS
-    CASE WHEN v IS NULL OR strlen(v) < 8 THEN v
+    CASE WHEN v IS NULL OR strlen(v) < {SECRET_MIN_CHARS} THEN v
          WHEN strlen(v) >= 32 OR {_MARKED} THEN ing_secrets_masked(v) ELSE v END;
 """
 

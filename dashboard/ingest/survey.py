@@ -65,6 +65,7 @@ class Decision:
     notes: tuple[str, ...] = ()
     survey: Survey | None = None
     route: str | None = None  # the default route applied, if one was
+    sample: Sample | None = None  # the file's sample the decision read, for the import to plan with
 
 
 def default_route(survey: Survey, routes: Mapping[str, str], catalog: Catalog) -> tuple[str | None, str]:
@@ -107,7 +108,7 @@ def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Optio
     want_route = options.provider is None and bool(routes) and catalog is not None
     want_cached = detect_cached and options.cached_included is None and _cached_open(fmt, sample, options)
     if not (want_route or want_cached):
-        return Decision(options)
+        return Decision(options, sample=sample)
     survey = survey_file(wh, path, fmt.name, options)
     notes: list[str] = []
     chosen = options
@@ -127,4 +128,4 @@ def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Optio
             notes.append(f"default route: billed through {route!r}")
         else:
             notes.append(f"default route not applied: {why}")
-    return Decision(chosen, tuple(notes), survey, route)
+    return Decision(chosen, tuple(notes), survey, route, sample)

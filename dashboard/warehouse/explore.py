@@ -17,7 +17,16 @@ import pandas as pd
 from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.warehouse.connection import Warehouse
-from dashboard.warehouse.queries import BLANK, DIMENSIONS, GRAINS, Filters, local_trunc_sql, priced
+from dashboard.warehouse.queries import (
+    BLANK,
+    DIMENSIONS,
+    GRAINS,
+    Filters,
+    local_trunc_sql,
+    priced,
+    priced_groups,
+    shown_model,
+)
 from pricing.sql import priced_requests_sql
 
 # What the Explore page may group by, and the column each reads ("tag" unnests the tag list).
@@ -95,17 +104,23 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
     """Columns bucket (local hour or day), previous (bool), ROLLUP_KEYS, ROLLUP_SUMS, billed_usd."""
     unit = "hour" if _grain(grain) == "hour" else "day"
     scan = _scan_filters(filters)
-    sql, params = priced(wh, scan)
-    params["tz"] = filters.tz
-    params["cur_start"] = filters.start
-    previous = "q.ts < $cur_start" if filters.start is not None and filters.end is not None else "false"
-    if previous == "false":
-        del params["cur_start"]
-    bucket = local_trunc_sql(wh, "q.ts", unit, filters.tz, scan.start, scan.end)
+    bounded = filters.start is not None and filters.end is not None
+    keys = {
+        "bucket": local_trunc_sql(wh, "q.ts", unit, filters.tz, scan.start, scan.end),
+        "previous": "q.ts < $cur_start" if bounded else "false",
+        "project": "q.project",
+        "api_key": "q.api_key",
+    }
+    # Requests summed and priced per price first (queries.priced_groups), then per rollup row.
+    sql, params = priced_groups(wh, scan, keys)
+    if "$tz" in keys["bucket"]:  # a zone converted row by row (see local_trunc_sql)
+        params["tz"] = filters.tz
+    if bounded:
+        params["cur_start"] = filters.start
     return _frame(wh.query(
         f"""
-        SELECT {bucket} AS bucket, {previous} AS previous,
-            coalesce(q.provider, '(none)') AS provider, q.model AS model,
+        SELECT q.bucket, q.previous,
+            coalesce(q.provider, '(none)') AS provider, {shown_model("q")} AS model,
             coalesce(q.project, '(none)') AS project, coalesce(q.api_key, '(none)') AS api_key,
             CAST(sum(q.request_count) AS BIGINT) AS requests,
             CAST(sum(q.input_tokens) AS BIGINT) AS input_tokens,

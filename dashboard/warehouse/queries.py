@@ -20,6 +20,7 @@ from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from pricing import money_str
+from pricing.sql import price_shape_sql, priced_groups_sql
 
 GRAINS = ("hour", "day", "week", "month")
 DIMENSIONS = {
@@ -206,6 +207,20 @@ def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str
         WHERE {where}
     """
     return sql, params
+
+
+def priced_groups(wh: Warehouse, filters: Filters, keys: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The filtered requests summed per value of `keys` (SQL over a request row `q`) and priced per
+    group (pricing.sql.priced_groups_sql: several rows per key value, to sum again), and its
+    parameters. Always the live prices: it costs less than reading the priced cache's rows."""
+    where, params = filters.where("q")
+    bounds = {k: None if v is None else int(v.timestamp() * 1_000_000)
+              for k, v in (("start", filters.start), ("end", filters.end))}
+    periods, bands, models, providers = wh.query(price_shape_sql(), bounds).fetchone()
+    params.update(hourly_models=models, hourly_providers=providers)
+    hourly = ("list_contains(CAST($hourly_models AS VARCHAR[]), q.model) "
+              "AND list_contains(CAST($hourly_providers AS VARCHAR[]), coalesce(q.provider, ''))")
+    return priced_groups_sql(keys, where, periods, bands, hourly), params
 
 
 # The requests whose log carries a billed cost, and the computed cost of just those: the

@@ -13,7 +13,14 @@ from support.fake_server import FakeOpenAI
 from support.paths import REPO
 
 from dashboard import exports
-from dashboard.errors import ImportFailed
+from dashboard.errors import (
+    PREFIXED_KEY,
+    SECRET_MIN_CHARS,
+    SECRET_PATTERNS,
+    ImportFailed,
+    id_without_key,
+    mask_value,
+)
 from dashboard.ingest import import_file
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters
@@ -201,6 +208,32 @@ def test_keys_found_by_their_name_and_keys_in_text_columns_are_stored_as_hints(n
 
 
 @pytest.mark.slow
+def test_a_large_files_keys_in_text_columns_reach_no_byte_of_the_warehouse(new_db, tmp_path):
+    # 300,000 rows: more than DuckDB holds in memory before it writes an insert's rows to the
+    # file ahead of the commit, so a key masked only after the rows were written (an UPDATE)
+    # would stay in the file's old blocks.
+    import duckdb
+
+    key = "sk-LARGEFILEabcdefghijklmn9876"
+    path = tmp_path / "large.csv"
+    duckdb.connect().execute(f"""
+        COPY (SELECT 'req-' || i AS request_id, TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_seconds(i) AS timestamp,
+                     CASE WHEN i % 100000 = 3 THEN 'model {key}' ELSE 'gpt-4o-mini' END AS model,
+                     CASE WHEN i % 50000 = 7 THEN 'team {key}' ELSE 'project-' || (i % 7) END AS project,
+                     100 AS prompt_tokens, 10 AS completion_tokens
+              FROM range(300000) t(i)) TO '{path}' (HEADER)""")
+    db = new_db("w.duckdb")
+    with Warehouse.open(db) as wh:
+        result = import_file(wh, path)
+        projects = {p for (p,) in wh.query("SELECT DISTINCT project FROM requests").fetchall()}
+        models = {m for (m,) in wh.query("SELECT DISTINCT model FROM requests").fetchall()}
+        wh.query("CHECKPOINT")
+    assert (result.added, result.rejected, result.staged) == (300000, 0, False)
+    assert "team sk-…9876" in projects and "model sk-…9876" in models
+    assert key[:-4].encode() not in db.read_bytes()
+
+
+@pytest.mark.slow
 def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     # Live calls and the demo write rows from Python, not through an import's SQL.
     from datetime import UTC, datetime
@@ -214,6 +247,26 @@ def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     assert added == 1
     row = warehouse.query('SELECT "user", project, tags, api_key FROM requests').fetchone()
     assert row == ("by sk-…4242", "key=…4242", ["sk-…4242", "batch"], "…4242")
+
+
+def test_no_key_pattern_matches_a_value_shorter_than_the_gate_that_skips_them():
+    from re import _parser  # the shortest text a pattern can match, from the pattern itself
+
+    widths = [_parser.parse(p).getwidth()[0] for p, _ in SECRET_PATTERNS] + [_parser.parse(PREFIXED_KEY).getwidth()[0]]
+    assert min(widths) == SECRET_MIN_CHARS
+
+
+def test_the_shortest_keys_are_masked_by_an_import_as_in_python(new_db, tmp_path):
+    # At the gate's length a key is masked (and an id holding one hashed); one character less is no key.
+    values = ["sk-abcdefgh", "sk-abcdefg", "hf_abcdefgh", "hf_abcdefg", "x sk-abcdefgh"]
+    path = tmp_path / "short.csv"
+    path.write_text("request_id,timestamp,model,project,prompt_tokens,completion_tokens\n" + "".join(
+        f"{v},2026-10-01 00:00:0{i},gpt-4o-mini,{v},10,1\n" for i, v in enumerate(values)))
+    with Warehouse.open(new_db("w.duckdb")) as wh:
+        assert import_file(wh, path).added == len(values)
+        stored = wh.query("SELECT request_id, project FROM requests ORDER BY ts").fetchall()
+    assert stored == [(id_without_key(v), mask_value(v)) for v in values]
+    assert stored[0] == (id_without_key("sk-abcdefgh"), "sk-…efgh") and stored[1] == ("sk-abcdefg", "sk-abcdefg")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 files whose checksums fail, and compressed files whose name does not say so."""
 
 import gzip
+import io
 import json
 import re
 
@@ -142,7 +143,7 @@ def test_the_line_scan_finds_every_long_line_however_the_blocks_fall(lengths, cu
     if pos < len(text):
         for at in range(pos, len(text), 49):
             scan.feed(text[at:at + 49])
-    found = scan.finish()
+    found = files.number_lines(io.BytesIO(text), scan.finish())
     starts = [m.start() for m in re.finditer(b"(?:^|(?<=\n))[^\n]*", text)]
     expected = [(i + 1, starts[i], n) for i, n in enumerate(lengths) if n > limit]
     assert [(ln.line, ln.start, ln.length) for ln in found] == expected
