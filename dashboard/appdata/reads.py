@@ -68,9 +68,14 @@ def cache_write_over_time(wh: Warehouse, filters: Filters, grain: str) -> pd.Dat
 group_by = loader(ex.group_by)
 raw_rows = loader(ex.raw_rows)
 largest_uncached = loader(ex.largest_uncached)
-distinct_values = loader(ex.distinct_values)
+filter_values = loader(ex.filter_values)  # every sidebar filter's values, read together
 data_span = loader(ex.data_span)
 months_with_data = loader(ex.months_with_data)
+
+
+def distinct_values(name: str) -> list[str]:
+    """The values one sidebar filter offers (see explore.filter_values)."""
+    return filter_values()[ex.filter_name(name)]
 
 
 def live_call_log() -> pd.DataFrame:

@@ -33,8 +33,8 @@ from pricing.sql import priced_requests_sql
 GROUPS = {k: v for k, v in DIMENSIONS.items() if k != "day"}
 # The spend chart's split: a dimension, or "bucket" (input / output / cache read / cache write).
 SPLITS = ("model", "bucket", "project", "api_key", "provider")
-# Columns whose distinct values feed the sidebar filters.
-FILTER_COLUMNS = {"provider": "provider", "model": "model", "project": "project", "api_key": "api_key"}
+# The sidebar's filters, in the order their values are offered.
+FILTER_NAMES = ("provider", "model", "project", "api_key", "tag")
 BUCKETS = {
     "input": "q.input_cost",
     "output": "q.output_cost",
@@ -376,22 +376,48 @@ def largest_uncached(wh: Warehouse, filters: Filters, limit: int = 20) -> pd.Dat
 # ------------------------------------------------------------------------ filters and imports
 
 
+def filter_name(name: str) -> str:
+    """`name` when it names a sidebar filter (FILTER_NAMES), else a DashboardError listing them."""
+    if name not in FILTER_NAMES:
+        raise DashboardError(f"no filter named {name!r}; choose one of {', '.join(FILTER_NAMES)}")
+    return name
+
+
+def filter_values(wh: Warehouse) -> dict[str, list[str]]:
+    """The values each sidebar filter offers (FILTER_NAMES), sorted, BLANK first where some requests
+    have none: a model as the pages show it (queries.shown_model), a tag from any request's list.
+
+    One pass over the requests for every filter but the tags, whose lists are unnested apart (hashing
+    whole lists first costs twice as much); whether a request has no tag stops at the first one."""
+    row = wh.query(
+        """
+        WITH seen AS MATERIALIZED (
+            SELECT list(DISTINCT provider) AS provider, list(DISTINCT project) AS project,
+                list(DISTINCT api_key) AS api_key, list(DISTINCT struct_pack(provider, model)) AS routes
+            FROM requests
+        )
+        SELECT seen.provider, seen.project, seen.api_key,
+            (SELECT list(DISTINCT coalesce(m.price_model, r.model))
+             FROM (SELECT unnest(routes, recursive := true) FROM seen) AS r
+             LEFT JOIN model_map AS m ON m.provider = coalesce(r.provider, '') AND m.model = r.model) AS model,
+            (SELECT list(DISTINCT t) FROM (SELECT unnest(tags) AS t FROM requests)) AS tag,
+            EXISTS (SELECT 1 FROM requests WHERE len(coalesce(tags, [])) = 0) AS untagged
+        FROM seen
+        """
+    ).fetchone()
+    provider, project, api_key, model, tag, untagged = row
+    found = {"provider": provider, "model": model, "project": project, "api_key": api_key,
+             "tag": [*(tag or []), *([None] if untagged else [])]}
+    out = {}
+    for name in FILTER_NAMES:
+        values = {v or None for v in found[name] or []}  # '' shows as no value, like NULL
+        out[name] = [BLANK] * (None in values) + sorted(v for v in values if v is not None)
+    return out
+
+
 def distinct_values(wh: Warehouse, name: str) -> list[str]:
-    """The values a sidebar filter offers (tags included), sorted; BLANK first where some requests have none."""
-    if name == "tag":  # one pass: hashing whole lists for a DISTINCT of them first costs twice as much
-        sql = ("SELECT DISTINCT unnest(CASE WHEN len(coalesce(tags, [])) = 0 THEN [NULL] ELSE tags END) AS v "
-               "FROM requests")
-    elif name == "model":  # as the pages show it (queries.shown_model)
-        sql = ("SELECT DISTINCT coalesce(m.price_model, r.model) AS v FROM (SELECT DISTINCT provider, model "
-               "FROM requests) AS r LEFT JOIN model_map AS m ON m.provider = coalesce(r.provider, '') "
-               "AND m.model = r.model")
-    elif name in FILTER_COLUMNS:
-        sql = f"SELECT DISTINCT {FILTER_COLUMNS[name]} AS v FROM requests"
-    else:
-        raise DashboardError(f"no filter named {name!r}; choose one of {', '.join([*FILTER_COLUMNS, 'tag'])}")
-    values = [r[0] for r in wh.query(f"SELECT DISTINCT nullif(v, '') AS v FROM ({sql}) ORDER BY v NULLS FIRST"
-                                     ).fetchall()]
-    return [BLANK if v is None else v for v in values]
+    """The values one sidebar filter offers (see filter_values)."""
+    return filter_values(wh)[filter_name(name)]
 
 
 def data_span(wh: Warehouse) -> tuple[datetime | None, datetime | None]:
