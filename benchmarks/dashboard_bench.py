@@ -177,6 +177,8 @@ def main() -> None:
         page_table(view, month, tz, args.repeat)
     if "focus" not in args.only:
         return
+    if "first-page" not in args.only:
+        wh.refresh_priced_cache()  # as the first page after an import leaves it (built behind that page)
     focus_export(wh, month, tz, args.repeat)
     if args.month_rows:
         # The whole of November 2026 (UTC), 30 days of demo traffic ending on December 1st.

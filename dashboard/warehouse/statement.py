@@ -460,9 +460,9 @@ def _usage_lines(keys: dict[str, Any], sums: dict[str, Any], common: dict[str, A
 # day) or for every line of its bucket (the fixed words), so they are made once per group or
 # per bucket, and a cell several columns repeat (the cost, the route's name) once per line.
 # The file's order is made before its cells: the groups are sorted, and each is unnested into
-# its lines in bucket order, so the wide rows of cells are never sorted (that sort cost a
-# third of the time after the sums). An ORDER BY under only projections, filters and an
-# unnest holds its order in a COPY whatever preserve_insertion_order says.
+# its lines in bucket order, so the wide rows of cells are never sorted (sorting them takes
+# about a third of the time after the sums). An ORDER BY under only projections, filters and
+# an unnest holds its order in a COPY whatever preserve_insertion_order says.
 _BUCKET_LABELS = {
     "input": "input", "cache_read": "cache read", "cache_write": "cache write (5 min)",
     "cache_write_1h": "cache write (1 h)", "output": "output (without reasoning)", "reasoning": "reasoning",

@@ -251,6 +251,28 @@ def test_the_order_holds_while_an_import_lets_duckdb_reorder(focus_wh):
         cursor.execute("RESET preserve_insertion_order")
 
 
+def test_the_order_holds_over_many_vectors_and_threads(tmp_path):
+    # Thousands of lines: the groups' sort and their lines run over many vectors on several threads,
+    # and the file keeps `focus_lines` order though this cursor lets DuckDB reorder.
+    with Warehouse.open(tmp_path / "many.duckdb", catalog=load_catalog()) as wh:
+        wh.insert_requests([
+            _request(n, (n * 7) % (30 * 24), "openai", ("gpt-4o-mini", "gpt-4o")[n % 2], f"p{n % 50}",
+                     f"sk-key{n % 40:05d}", [f"t{n % 3}"], input_tokens=1000 + n, cache_read_tokens=n % 5,
+                     output_tokens=10 + n)
+            for n in range(6000)
+        ])
+        cursor = wh.cursor()
+        cursor.execute("SET preserve_insertion_order = false")
+        cursor.execute("SET threads = 4")
+        try:
+            written = _sql_focus(wh, "2026-11", "UTC")
+        finally:
+            cursor.execute("RESET preserve_insertion_order")
+            cursor.execute("RESET threads")
+        python = focus_csv(focus_lines(wh, "2026-11", "UTC"))
+    assert written == python and python.count(b"\r\n") > 4 * 2048
+
+
 @pytest.mark.parametrize("filters", [
     pytest.param(Filters(providers=("openai",), tags=("prod",)), id="provider-and-tag"),
     pytest.param(Filters(projects=(BLANK,), models=("deepseek-v4-flash",)), id="no-project"),
