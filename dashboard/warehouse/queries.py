@@ -257,7 +257,15 @@ def approximate_spend(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal
 
 def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
     """Computed spend per day (in the filter's zone): columns `day` (date) and `cost_usd` (Decimal)."""
-    sql, params = priced(wh, filters or Filters())
+    f = filters or Filters()
+    start, end = f.start, f.end
+    if start is None or end is None:  # the zone's offsets over the data's own span, not row by row
+        first, last = wh.query("SELECT min(ts), max(ts) FROM requests").fetchone()
+        start, end = start or first, end or (last and last + timedelta(microseconds=1))
+    day = f"CAST({local_trunc_sql(wh, 'q.ts', 'day', f.tz, start, end)} AS DATE)"
+    sql, params = priced_groups(wh, f, {"day": day})
+    if "$tz" in day:  # a zone converted row by row (see local_trunc_sql)
+        params["tz"] = f.tz
     rows = wh.query(
         f"SELECT q.day, coalesce(sum(q.cost), 0) AS cost_usd FROM ({sql}) AS q GROUP BY q.day ORDER BY q.day",
         params,

@@ -145,3 +145,21 @@ def test_the_rollups_previous_period_is_one_row_per_route_with_the_same_totals(w
     cost, requests = wh.query(f"SELECT sum(cost), sum(request_count) FROM ({priced_requests_sql()}) "
                               "WHERE ts >= '2026-11-01' AND ts < '2026-11-03'").fetchone()
     assert (previous.cost_usd, previous.requests) == (cost, requests)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_daily_spend_is_each_local_days_cost_of_the_priced_rows(wh, tz):
+    from dashboard.warehouse.queries import daily_spend
+
+    # Across New York's change of clocks on 2026-11-01 and a price period starting at 2026-08-23 00:00 UTC.
+    rows = [{"provider": p, "model": m, "ts": at + timedelta(hours=h), "input_tokens": 10_000 + h,
+             "cache_read_tokens": 700, "output_tokens": 90, "span_s": 7200 if h % 7 == 0 else None}
+            for at in (datetime(2026, 8, 22, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC))
+            for h in range(0, 72, 5) for p, m in ROUTES]
+    _load(wh, rows)
+    expected = wh.query(
+        f"SELECT CAST(timezone($tz, ts) AS DATE) AS day, coalesce(sum(cost), 0) FROM ({priced_requests_sql()}) "
+        "GROUP BY 1 ORDER BY 1", {"tz": tz}).fetchall()
+    got = daily_spend(wh, Filters(tz=tz))
+    assert [(d, c) for d, c in got.itertuples(index=False) if c] == [(d, c) for d, c in expected if c]
+    assert len(got) == (expected[-1][0] - expected[0][0]).days + 1  # days without traffic as 0
