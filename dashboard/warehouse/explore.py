@@ -101,16 +101,24 @@ def _scan_filters(filters: Filters) -> Filters:
 
 
 def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
-    """Columns bucket (local hour or day), previous (bool), ROLLUP_KEYS, ROLLUP_SUMS, billed_usd."""
+    """Columns bucket (local hour or day), previous (bool), ROLLUP_KEYS, ROLLUP_SUMS, billed_usd.
+
+    The equal period before a bounded range (`previous`) feeds only the KPIs' totals: its rows are
+    one per route, with no bucket, project or key (None), which spares half the scan most of its
+    grouping."""
     unit = "hour" if _grain(grain) == "hour" else "day"
     scan = _scan_filters(filters)
     bounded = filters.start is not None and filters.end is not None
     keys = {
-        "bucket": local_trunc_sql(wh, "q.ts", unit, filters.tz, scan.start, scan.end),
-        "previous": "q.ts < $cur_start" if bounded else "false",
+        "bucket": local_trunc_sql(wh, "q.ts", unit, filters.tz, filters.start, filters.end),
+        "previous": "q.ts < $cur_start",
         "project": "q.project",
         "api_key": "q.api_key",
     }
+    if bounded:
+        keys.update({k: f"CASE WHEN q.ts >= $cur_start THEN {keys[k]} END" for k in ("bucket", "project", "api_key")})
+    else:
+        keys["previous"] = "false"
     # Requests summed and priced per price first (queries.priced_groups), then per rollup row.
     sql, params = priced_groups(wh, scan, keys)
     if "$tz" in keys["bucket"]:  # a zone converted row by row (see local_trunc_sql)
@@ -121,7 +129,8 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
         f"""
         SELECT q.bucket, q.previous,
             coalesce(q.provider, '(none)') AS provider, {shown_model("q")} AS model,
-            coalesce(q.project, '(none)') AS project, coalesce(q.api_key, '(none)') AS api_key,
+            if(q.previous, NULL, coalesce(q.project, '(none)')) AS project,
+            if(q.previous, NULL, coalesce(q.api_key, '(none)')) AS api_key,
             CAST(sum(q.request_count) AS BIGINT) AS requests,
             CAST(sum(q.input_tokens) AS BIGINT) AS input_tokens,
             CAST(sum(q.cache_read_tokens) AS BIGINT) AS cache_read_tokens,

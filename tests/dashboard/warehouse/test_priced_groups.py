@@ -127,3 +127,21 @@ def test_requests_either_side_of_a_long_context_edge_are_priced_apart(wh):
 def test_group_keys_may_not_shadow_the_groups_columns():
     with pytest.raises(ValueError, match="new plain names"):
         priced_groups_sql({"cost": "q.ts"}, "true", [], [])
+
+
+def test_the_rollups_previous_period_is_one_row_per_route_with_the_same_totals(wh):
+    from dashboard.warehouse import explore as ex
+
+    rows = [{"provider": p, "model": m, "ts": datetime(2026, 11, d, h, tzinfo=UTC), "input_tokens": 1_000 * h,
+             "cache_read_tokens": 500, "output_tokens": 70, "project": f"p{h % 3}"}
+            for d in (1, 2, 3, 4) for h in range(0, 24, 5) for p, m in ROUTES[:6]]
+    _load(wh, rows)
+    f = Filters(start=datetime(2026, 11, 3, tzinfo=UTC), end=datetime(2026, 11, 5, tzinfo=UTC))
+    roll = ex.rollup(wh, f, "hour")
+    before = roll[roll["previous"]]
+    assert len(before) == len(set(zip(before["provider"], before["model"], strict=True))) == 6
+    assert before[["bucket", "project", "api_key"]].isna().all().all()
+    previous = ex.kpis(roll, True)[1]
+    cost, requests = wh.query(f"SELECT sum(cost), sum(request_count) FROM ({priced_requests_sql()}) "
+                              "WHERE ts >= '2026-11-01' AND ts < '2026-11-03'").fetchone()
+    assert (previous.cost_usd, previous.requests) == (cost, requests)
