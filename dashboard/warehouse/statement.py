@@ -581,8 +581,9 @@ _NOTHING_BILLED = """CAST(NULL AS DECIMAL(38, 12)) AS billed_usd, CAST(0 AS HUGE
 
 
 # What `groups` joins a group `g` of `sums` to: its route's names (rt), its day's bounds (d), and its
-# tag set's place among the month's few tag sets (ts), cheaper to sort by than the list itself.
-_GROUP_JOINS = """LEFT JOIN (
+# tag set (ts) among the month's few: its place, cheaper to sort by than the list itself, and its
+# JSON object, made once per tag set rather than once per group.
+_GROUP_JOINS = f"""LEFT JOIN (
                 SELECT unnest($focus_route_keys::VARCHAR[]) AS route, unnest($focus_route_names::VARCHAR[]) AS name,
                     unnest($focus_route_publishers::VARCHAR[]) AS publisher
             ) AS rt ON rt.route = lower(g.provider)
@@ -591,7 +592,10 @@ _GROUP_JOINS = """LEFT JOIN (
                     unnest($focus_day_ends::TIMESTAMPTZ[]) AS day_end
             ) AS d ON d.day = g.day
             JOIN (
-                SELECT tags, row_number() OVER (ORDER BY tags) AS place FROM (SELECT DISTINCT tags FROM sums)
+                SELECT tags, row_number() OVER (ORDER BY tags) AS place,
+                    '{{' || array_to_string(list_transform(list_sort(list_distinct(coalesce(tags, []))),
+                        lambda t: '"' || {_json_string_sql("t")} || '": true'), ', ') || '}}' AS tags_json
+                FROM (SELECT DISTINCT tags FROM sums)
             ) AS ts ON ts.tags IS NOT DISTINCT FROM g.tags"""
 
 
@@ -602,7 +606,6 @@ def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
     rates = ", ".join(_RATE_COLUMNS)
     sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
     recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
-    tag = _json_string_sql("t")
     return f"""
         cells AS (
             -- One pass over the month, summing tokens only where it can: within a group the
@@ -633,8 +636,7 @@ def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
                 g.input_per_token IS NULL AS unpriced,
                 coalesce(CASE WHEN rt.route IS NOT NULL THEN rt.name ELSE g.provider END, '') AS provider_name,
                 CASE WHEN rt.route IS NOT NULL THEN rt.publisher ELSE g.provider END AS publisher_name,
-                '{{' || array_to_string(list_transform(list_sort(list_distinct(coalesce(g.tags, []))),
-                    lambda t: '"' || {tag} || '": true'), ', ') || '}}' AS tags_json,
+                ts.tags_json,
                 CASE WHEN g.api_key <> '' THEN 'API Key' END AS resource_type,
                 coalesce(g.project, g.api_key) AS sub_account,
                 d.day_start, d.day_end
