@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,7 +25,7 @@ from dashboard.ingest.formats import all_formats
 from dashboard.ingest.formats.generic import guess_mapping
 from dashboard.warehouse import Warehouse, settings, statement
 from dashboard.warehouse import explore as ex
-from dashboard.warehouse.queries import Filters, approximate_spend
+from dashboard.warehouse.queries import Filters
 from pricing import Usage, comparison
 from pricing.catalog import CatalogProblem
 
@@ -42,7 +43,10 @@ def kpis(wh: Warehouse, filters: Filters, grain: str = "day") -> tuple[ex.Totals
     return ex.kpis(rollup(wh, filters, grain), bounded)
 
 
-approximate = loader(approximate_spend)  # (approximate, computed) cost in the range
+@loader
+def approximate(wh: Warehouse, filters: Filters, grain: str = "day") -> tuple[Decimal, Decimal]:
+    """(approximate, computed) cost in the range (see explore.approximate_of)."""
+    return ex.approximate_of(rollup(wh, filters, grain))
 
 
 @loader

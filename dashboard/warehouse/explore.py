@@ -18,6 +18,7 @@ from dashboard import metrics
 from dashboard.errors import DashboardError
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.queries import (
+    APPROXIMATE,
     BLANK,
     DIMENSIONS,
     GRAINS,
@@ -85,7 +86,7 @@ def _tagged(sql: str) -> str:
 ROLLUP_KEYS = ("provider", "model", "project", "api_key")
 ROLLUP_SUMS = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
                "input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd", "unpriced_requests",
-               "cache_reads_at_input_usd")
+               "cache_reads_at_input_usd", "approximate_usd")
 
 
 def previous_period(filters: Filters) -> Filters | None:
@@ -143,7 +144,8 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
             coalesce(sum(q.cost), 0) AS cost_usd,
             sum(q.billed_cost) AS billed_usd,
             CAST(sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END) AS BIGINT) AS unpriced_requests,
-            coalesce(sum({metrics.cache_reads_at_input_sql()}), 0) AS cache_reads_at_input_usd
+            coalesce(sum({metrics.cache_reads_at_input_sql()}), 0) AS cache_reads_at_input_usd,
+            {APPROXIMATE}
         FROM ({sql}) AS q GROUP BY ALL
         """,
         params,
@@ -232,6 +234,15 @@ def kpis(roll: pd.DataFrame, bounded: bool) -> tuple[Totals, Totals | None]:
 def totals(wh: Warehouse, filters: Filters) -> Totals:
     """Totals of the filtered range, with the money caching saved (cache reads at the input rate)."""
     return kpis(rollup(wh, filters), False)[0]
+
+
+def approximate_of(roll: pd.DataFrame) -> tuple[Decimal, Decimal]:
+    """(approximate, computed) cost of the range: the first the part of the second from rows covering a
+    span inside which the price changes (queries.APPROXIMATE)."""
+    cur = _current(roll)
+    if cur.empty:
+        return Decimal(0), Decimal(0)
+    return _sum(cur, "approximate_usd"), _sum(cur, "cost_usd")
 
 
 def change(current: float | Decimal | None, previous: float | Decimal | None) -> float | None:

@@ -247,14 +247,6 @@ TOTALS = f"""
 """
 
 
-def approximate_spend(wh: Warehouse, filters: Filters) -> tuple[Decimal, Decimal]:
-    """(approximate, computed) cost of the filtered requests: the first the part of the second from
-    rows covering a span inside which the price changes (see APPROXIMATE)."""
-    sql, params = priced(wh, filters)
-    row = wh.query(f"SELECT {APPROXIMATE}, coalesce(sum(q.cost), 0) FROM ({sql}) AS q", params).fetchone()
-    return row[0], row[1]
-
-
 def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
     """Computed spend per day (in the filter's zone): columns `day` (date) and `cost_usd` (Decimal)."""
     f = filters or Filters()

@@ -163,3 +163,19 @@ def test_daily_spend_is_each_local_days_cost_of_the_priced_rows(wh, tz):
     got = daily_spend(wh, Filters(tz=tz))
     assert [(d, c) for d, c in got.itertuples(index=False) if c] == [(d, c) for d, c in expected if c]
     assert len(got) == (expected[-1][0] - expected[0][0]).days + 1  # days without traffic as 0
+
+
+def test_the_approximate_part_of_the_rollups_spend_is_the_rows_over_a_changing_price(wh):
+    from dashboard.warehouse import explore as ex
+
+    # DeepSeek's peak hours change the price inside a day-long row on a weekday; not on a Saturday.
+    rows = [{"provider": "deepseek", "model": "deepseek-v4-flash", "ts": datetime(2026, 11, d, tzinfo=UTC),
+             "span_s": 86_400, "request_count": 100, "input_tokens": 1_000_000, "output_tokens": 1_000}
+            for d in (2, 7)] + [{"provider": "openai", "model": "gpt-4o-mini", "ts": datetime(2026, 11, 3, 5, tzinfo=UTC),
+                                 "input_tokens": 900, "output_tokens": 9}]
+    _load(wh, rows)
+    f = Filters(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 8, tzinfo=UTC))
+    expected = wh.query(f"SELECT sum(cost) FILTER (WHERE approximate), sum(cost) FROM ({priced_requests_sql()})"
+                        ).fetchone()
+    got = ex.approximate_of(ex.rollup(wh, f, "day"))
+    assert got == expected and Decimal(0) < got[0] < got[1]
