@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -214,7 +214,8 @@ def priced_groups(wh: Warehouse, filters: Filters, keys: dict[str, str]) -> tupl
     group (pricing.sql.priced_groups_sql: several rows per key value, to sum again), and its
     parameters. Always the live prices: it costs less than reading the priced cache's rows."""
     where, params = filters.where("q")
-    bounds = {k: None if v is None else int(v.timestamp() * 1_000_000)
+    # A time without a zone is UTC, as DuckDB reads it (the session's TimeZone is UTC).
+    bounds = {k: None if v is None else int((v if v.tzinfo else v.replace(tzinfo=UTC)).timestamp() * 1_000_000)
               for k, v in (("start", filters.start), ("end", filters.end))}
     periods, bands, models, providers = wh.query(price_shape_sql(), bounds).fetchone()
     params.update(hourly_models=models, hourly_providers=providers)
