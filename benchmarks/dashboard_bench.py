@@ -60,8 +60,9 @@ def pages(view, month: str, tz: str) -> dict[str, Callable[[], object]]:
     f, grain = view.filters, view.grain
     return {
         "sidebar": lambda: [reads.distinct_values(n) for n in ("provider", "model", "project", "api_key", "tag")],
-        "overview": lambda: (reads.kpis(f, grain), reads.approximate(f), reads.spend_over_time(f, grain, "model"),
-                             reads.cache_rate_over_time(f, grain), reads.top(f, "model"), reads.top(f, "project")),
+        "overview": lambda: (reads.kpis(f, grain), reads.approximate(f, grain),
+                             reads.spend_over_time(f, grain, "model"), reads.cache_rate_over_time(f, grain),
+                             reads.top(f, "model"), reads.top(f, "project")),
         "explore": lambda: (reads.group_by(f, ("model",), None), reads.raw_rows(f, 0)),
         "explore 2 dims x day": lambda: reads.group_by(f, ("project", "api_key"), "day"),
         "cache": lambda: (reads.kpis(f, grain), reads.cache_rate_over_time(f, grain, True),

@@ -20,7 +20,7 @@ for row in (cards[:4], cards[4:]):
     for col, card in zip(st.columns(4), row, strict=False):
         col.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=True)
 
-approximate_usd, computed_usd = reads.approximate(view.filters)
+approximate_usd, computed_usd = reads.approximate(view.filters, view.grain)
 if approximate_usd:
     st.caption(f"Of the computed {fmt.usd(computed_usd)}, {fmt.usd(approximate_usd)} is approximate.",
                help=APPROXIMATE_HELP)
