@@ -330,8 +330,19 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     start, end = month_bounds(month, tz)
     base = filters or Filters()
     f = Filters(**{**base.__dict__, "start": start, "end": end, "tz": tz or "UTC"})
-    sql, params = priced(wh, f)
-    key = DIMENSIONS[by]
+    # Requests summed per price first (priced_groups), apart where they have a billed cost or not.
+    keys = {"has_billed": "q.billed_cost IS NOT NULL"}
+    if by == "model":
+        key = shown_model("q")
+    elif by == "provider":
+        key = "q.provider"
+    else:
+        keys["report_key"] = (f"CAST({local_trunc_sql(wh, 'q.ts', 'day', f.tz, f.start, f.end)} AS DATE)"
+                              if by == "day" else DIMENSIONS[by])
+        key = "q.report_key"
+    sql, params = priced_groups(wh, f, keys)
+    if "$tz" in keys.get("report_key", ""):  # a zone converted row by row (see local_trunc_sql)
+        params["tz"] = f.tz
     # Days read in calendar order; any other dimension from the largest cost down.
     order = "key" if by == "day" else "cost_usd DESC, key NULLS LAST"
     result = wh.query(

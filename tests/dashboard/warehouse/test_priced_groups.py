@@ -179,3 +179,25 @@ def test_the_approximate_part_of_the_rollups_spend_is_the_rows_over_a_changing_p
                         ).fetchone()
     got = ex.approximate_of(ex.rollup(wh, f, "day"))
     assert got == expected and Decimal(0) < got[0] < got[1]
+
+
+@pytest.mark.parametrize("by", ["model", "provider", "project", "day", "status"])
+def test_the_month_report_has_each_rows_money_of_the_priced_rows(wh, by):
+    from dashboard.warehouse.queries import BILLED_COVERAGE, month_report
+
+    rows = [{"provider": p, "model": m, "ts": datetime(2026, 11, 1 + h % 28, h % 24, tzinfo=UTC),
+             "input_tokens": 3_000 + h, "cache_read_tokens": 400, "output_tokens": 60, "project": "ab"[h % 2],
+             "status": "ok" if h % 3 else None, "billed_cost": "0.01" if h % 4 == 0 else None,
+             "span_s": 86_400 if h % 9 == 0 else None, "request_count": 5 if h % 9 == 0 else 1}
+            for h in range(60) for p, m in ROUTES]
+    _load(wh, rows)
+    key = {"model": "coalesce(q.price_model, q.model)", "day": "CAST(q.ts AS DATE)"}.get(by, f"q.{by}")
+    expected = wh.query(
+        f"SELECT CAST({key} AS VARCHAR), sum(q.request_count), sum(q.input_tokens), sum(q.cost), "
+        f"sum(q.billed_cost), sum(CASE WHEN q.unpriced THEN q.request_count ELSE 0 END), {BILLED_COVERAGE}, "
+        f"coalesce(sum(q.cost) FILTER (WHERE q.approximate), 0) FROM ({priced_requests_sql()}) AS q "
+        "WHERE q.ts >= '2026-11-01' AND q.ts < '2026-12-01' GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
+    got = sorted(month_report(wh, "2026-11", by).rows, key=lambda r: (r["key"] is None, r["key"] or ""))
+    assert [(r["key"], r["requests"], r["input_tokens"], r["cost_usd"], r["billed_usd"], r["unpriced_requests"],
+             r["billed_requests"], r["comparable_computed_usd"], r["approximate_usd"]) for r in got] == expected
+    assert any(r["approximate_usd"] for r in got) and any(r["billed_requests"] for r in got)
