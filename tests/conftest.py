@@ -43,6 +43,18 @@ def new_db(tmp_path: Path, new_warehouse_file: Path) -> Callable[..., Path]:
     return copy
 
 
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory: pytest.TempPathFactory, new_warehouse_file: Path):
+    """A new warehouse, open, shared by the tests of a module, each of which puts in the rows it needs."""
+    from dashboard.warehouse import Warehouse
+
+    path = tmp_path_factory.mktemp("module-warehouse") / "usage.duckdb"
+    shutil.copyfile(new_warehouse_file, path)
+    w = Warehouse.open(path)
+    yield w
+    w.close()
+
+
 @pytest.fixture
 def warehouse(new_db: Callable[..., Path]):
     """A new, empty warehouse at tmp_path/usage.duckdb, open."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 import pandas as pd
 
 from dashboard.errors import DashboardError
@@ -353,6 +354,11 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
         """,
         params,
     )
+    return _month_report(month, tz, result)
+
+
+def _month_report(month: str, tz: str | None, result: duckdb.DuckDBPyConnection) -> MonthReport:
+    """month_report's rows, and their totals, from its query's `result`."""
     names = [d[0] for d in result.description]
     counts = ("requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
               "reasoning_tokens")

@@ -80,15 +80,6 @@ def mutations(draw, name: str):
     return bytes(data)
 
 
-@pytest.fixture(scope="module")
-def wh(tmp_path_factory, new_warehouse_file):
-    path = tmp_path_factory.mktemp("hostile") / "usage.duckdb"
-    shutil.copyfile(new_warehouse_file, path)
-    w = Warehouse.open(path)
-    yield w
-    w.close()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SEEDS))
 @settings(max_examples=PER_IMPORTER, deadline=None, derandomize=True,

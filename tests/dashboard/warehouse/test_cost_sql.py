@@ -5,7 +5,6 @@ period, peak window and weekday is hit) and token mixes up to past the long-cont
 tiers. 10 examples x 150 rows = 1,500 requests checked.
 """
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -41,15 +40,6 @@ def requests(draw):
         "output_tokens": output,
         "reasoning_tokens": draw(st.integers(0, output)),
     }
-
-
-@pytest.fixture(scope="module")
-def wh(tmp_path_factory, new_warehouse_file):
-    path = tmp_path_factory.mktemp("cost") / "usage.duckdb"
-    shutil.copyfile(new_warehouse_file, path)
-    w = Warehouse.open(path)
-    yield w
-    w.close()
 
 
 @pytest.mark.slow

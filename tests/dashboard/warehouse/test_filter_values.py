@@ -2,7 +2,6 @@
 blank ('' or NULL, no tags, a NULL or empty tag) once and first, the rest sorted as DuckDB sorts,
 models as the pages show them, odd characters and all."""
 
-import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.errors import DashboardError
-from dashboard.warehouse import Warehouse
 from dashboard.warehouse.explore import distinct_values, filter_values
 from dashboard.warehouse.queries import BLANK
 
@@ -39,15 +37,6 @@ rows = st.lists(st.fixed_dictionaries({
     "model": st.sampled_from(["gpt-4o-mini", "openai/gpt-4o-mini", "GPT-4O-MINI", "mystery-1", "deepseek-v4-flash"]),
     "tags": st.one_of(st.none(), st.lists(text, max_size=3)),
 }), min_size=1, max_size=25)
-
-
-@pytest.fixture(scope="module")
-def wh(tmp_path_factory, new_warehouse_file):
-    path = tmp_path_factory.mktemp("filters") / "usage.duckdb"
-    shutil.copyfile(new_warehouse_file, path)
-    w = Warehouse.open(path)
-    yield w
-    w.close()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

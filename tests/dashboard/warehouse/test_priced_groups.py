@@ -3,7 +3,6 @@ cost view's rows sum to, for every key, bucket and flag the pages read: across p
 start inside an hour (2026-04-26 12:15), DeepSeek's peak hours, long-context bands, rows standing
 for many requests, rows with a span, unpriced models and logged aliases."""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.warehouse import Warehouse
 from dashboard.warehouse.queries import Filters, priced_groups
 from pricing.sql import GROUP_COLUMNS, priced_groups_sql, priced_requests_sql
 
@@ -67,15 +65,6 @@ def requests(draw):
         "billed_cost": draw(st.sampled_from([None, "0.25"])),
         "span_s": draw(st.sampled_from([None, None, None, 3600, 86400])),
     }
-
-
-@pytest.fixture(scope="module")
-def wh(tmp_path_factory, new_warehouse_file):
-    path = tmp_path_factory.mktemp("groups") / "usage.duckdb"
-    shutil.copyfile(new_warehouse_file, path)
-    w = Warehouse.open(path)
-    yield w
-    w.close()
 
 
 def _load(wh, rows):
