@@ -62,11 +62,12 @@ def _frame(cursor: Any) -> pd.DataFrame:
     return pd.DataFrame(cursor.fetchall(), columns=columns)
 
 
-def _period(wh: Warehouse, grain: str, filters: Filters) -> str:
-    """The local period of row `q` (see queries.local_trunc_sql: hours and days without a per-row conversion)."""
+def _period(wh: Warehouse, grain: str, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The local period of row `q` and its parameters (see queries.local_trunc_sql: hours and days
+    without a per-row conversion)."""
     if _grain(grain) in ("hour", "day"):
         return local_trunc_sql(wh, "q.ts", grain, filters.tz, filters.start, filters.end)
-    return f"date_trunc('{grain}', timezone($tz, q.ts))"
+    return f"date_trunc('{grain}', timezone($tz, q.ts))", {"tz": filters.tz}
 
 
 def _tagged(sql: str) -> str:
@@ -110,8 +111,9 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
     unit = "hour" if _grain(grain) == "hour" else "day"
     scan = _scan_filters(filters)
     bounded = filters.start is not None and filters.end is not None
+    bucket, bucket_params = local_trunc_sql(wh, "q.ts", unit, filters.tz, filters.start, filters.end)
     keys = {
-        "bucket": local_trunc_sql(wh, "q.ts", unit, filters.tz, filters.start, filters.end),
+        "bucket": bucket,
         "previous": "q.ts < $cur_start",
         "project": "q.project",
         "api_key": "q.api_key",
@@ -122,8 +124,7 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
         keys["previous"] = "false"
     # Requests summed and priced per price first (queries.priced_groups), then per rollup row.
     sql, params = priced_groups(wh, scan, keys)
-    if "$tz" in keys["bucket"]:  # a zone converted row by row (see local_trunc_sql)
-        params["tz"] = filters.tz
+    params |= bucket_params
     if bounded:
         params["cur_start"] = filters.start
     return _frame(wh.query(
@@ -328,8 +329,9 @@ def group_by(wh: Warehouse, filters: Filters, dimensions: tuple[str, ...], grain
         sql = _tagged(sql)
     keys = [f"coalesce(CAST({_group(d)} AS VARCHAR), '(none)') AS {d}" for d in dimensions]
     if grain:
-        params["tz"] = filters.tz
-        keys.append(f"{_period(wh, grain, filters)} AS period")
+        period, period_params = _period(wh, grain, filters)
+        params |= period_params
+        keys.append(f"{period} AS period")
     group = ", ".join(str(i) for i in range(1, len(keys) + 1))
     return _frame(wh.query(
         f"""

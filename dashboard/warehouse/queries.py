@@ -92,16 +92,17 @@ def local_offset_us_sql(wh: Warehouse, ts: str, tz: str, start: datetime | None,
 
 
 def local_trunc_sql(wh: Warehouse, ts: str, unit: str, tz: str, start: datetime | None,
-                    end: datetime | None) -> str:
+                    end: datetime | None) -> tuple[str, dict[str, Any]]:
     """`date_trunc(unit, timezone($tz, ts))` ('hour' or 'day') for rows with start <= ts < end, as
-    integer arithmetic on the zone's offsets where local_offset_us_sql gives them."""
+    integer arithmetic on the zone's offsets where local_offset_us_sql gives them; and the
+    parameters that SQL needs (`tz` where it converts each row)."""
     unit_us = _UNIT_US[unit]
     offset = local_offset_us_sql(wh, ts, tz, start, end)
     if offset is None:
-        return f"date_trunc('{unit}', timezone($tz, {ts}))"
+        return f"date_trunc('{unit}', timezone($tz, {ts}))", {"tz": tz}
     # Requests are kept from the year 2000 (rows.FIRST_DAY): local microseconds are positive, and
     # integer division truncates them as a floor does.
-    return f"make_timestamp((epoch_us({ts}) + {offset}) // {unit_us} * {unit_us})"
+    return f"make_timestamp((epoch_us({ts}) + {offset}) // {unit_us} * {unit_us})", {}
 
 
 def _utc_offsets(wh: Warehouse, tz: str, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
@@ -256,10 +257,9 @@ def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
     if start is None or end is None:  # the zone's offsets over the data's own span, not row by row
         first, last = wh.query("SELECT min(ts), max(ts) FROM requests").fetchone()
         start, end = start or first, end or (last and last + timedelta(microseconds=1))
-    day = f"CAST({local_trunc_sql(wh, 'q.ts', 'day', f.tz, start, end)} AS DATE)"
-    sql, params = priced_groups(wh, f, {"day": day})
-    if "$tz" in day:  # a zone converted row by row (see local_trunc_sql)
-        params["tz"] = f.tz
+    day, day_params = local_trunc_sql(wh, "q.ts", "day", f.tz, start, end)
+    sql, params = priced_groups(wh, f, {"day": f"CAST({day} AS DATE)"})
+    params |= day_params
     rows = wh.query(
         f"SELECT q.day, coalesce(sum(q.cost), 0) AS cost_usd FROM ({sql}) AS q GROUP BY q.day ORDER BY q.day",
         params,
@@ -332,18 +332,20 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
     base = filters or Filters()
     f = Filters(**{**base.__dict__, "start": start, "end": end, "tz": tz or "UTC"})
     # Requests summed per price first (priced_groups), apart where they have a billed cost or not.
-    keys = {"has_billed": "q.billed_cost IS NOT NULL"}
+    keys, key_params = {"has_billed": "q.billed_cost IS NOT NULL"}, {}
     if by == "model":
         key = shown_model("q")
     elif by == "provider":
         key = "q.provider"
     else:
-        keys["report_key"] = (f"CAST({local_trunc_sql(wh, 'q.ts', 'day', f.tz, f.start, f.end)} AS DATE)"
-                              if by == "day" else DIMENSIONS[by])
+        if by == "day":
+            day, key_params = local_trunc_sql(wh, "q.ts", "day", f.tz, f.start, f.end)
+            keys["report_key"] = f"CAST({day} AS DATE)"
+        else:
+            keys["report_key"] = DIMENSIONS[by]
         key = "q.report_key"
     sql, params = priced_groups(wh, f, keys)
-    if "$tz" in keys.get("report_key", ""):  # a zone converted row by row (see local_trunc_sql)
-        params["tz"] = f.tz
+    params |= key_params
     # Days read in calendar order; any other dimension from the largest cost down.
     order = "key" if by == "day" else "cost_usd DESC, key NULLS LAST"
     result = wh.query(
