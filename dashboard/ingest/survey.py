@@ -36,14 +36,16 @@ class Survey:
     models: tuple[str, ...]  # the distinct models (at most MAX_MODELS)
 
 
-def survey_file(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Options) -> Survey:
-    """One read of the whole file through its format, as an import with `options` would read it.
+def survey_file(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Options,
+                sample: Sample | None = None) -> Survey:
+    """One read of the whole file through its format, as an import with `options` would read it
+    (`sample`: the file's sample when it was just read).
 
     `cached_over_prompt` counts rows whose cached tokens exceed their prompt tokens, whatever
     `options.cached_included` says.
     """
     path = Path(path)
-    the_plan = plan_file(wh, path, fmt_name, replace(options, cached_included=True))
+    the_plan = plan_file(wh, path, fmt_name, replace(options, cached_included=True), sample)
     summary = f"""
         SELECT count(*) FILTER (WHERE reason IS DISTINCT FROM '{SKIPPED}'),
                count(*) FILTER (WHERE provider IS NOT NULL AND provider <> ''),
@@ -109,7 +111,7 @@ def decide(wh: Warehouse, path: Path | str, fmt_name: str | None, options: Optio
     want_cached = detect_cached and options.cached_included is None and _cached_open(fmt, sample, options)
     if not (want_route or want_cached):
         return Decision(options, sample=sample)
-    survey = survey_file(wh, path, fmt.name, options)
+    survey = survey_file(wh, path, fmt.name, options, sample)
     notes: list[str] = []
     chosen = options
     if want_cached and survey.cached_over_prompt:
