@@ -9,6 +9,8 @@ is DECIMAL with scale 12: no division, no float, no rounding.
 
 from __future__ import annotations
 
+from pricing.cost import HOURS_OF_WEEK
+
 __all__ = ["GROUP_COLUMNS", "PRICE_COLUMNS", "price_shape_sql", "priced_groups_sql", "priced_requests_sql"]
 
 PRICE_COLUMNS = (
@@ -200,7 +202,7 @@ def price_shape_sql(prices: str = "prices", model_map: str = "model_map") -> str
     hourly AS (
         SELECT DISTINCT provider, model FROM {p}
         GROUP BY provider, model, valid_from, valid_to, min_prompt_tokens, max_prompt_tokens
-        HAVING count(*) <> 7 * 24 OR count(DISTINCT struct_pack({rates}, price_window, currency)) <> 1
+        HAVING count(*) <> {HOURS_OF_WEEK} OR count(DISTINCT struct_pack({rates}, price_window, currency)) <> 1
     ), routes AS (
         SELECT m.provider, m.model FROM {m} AS m
         JOIN hourly AS h ON h.provider = m.price_provider AND h.model = m.price_model
