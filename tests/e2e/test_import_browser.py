@@ -2,8 +2,9 @@
 
 `streamlit run` on loopback, headless Chromium: an OpenAI-style JSON-lines log of OurToken
 traffic (no provider in the file) is uploaded, `Provider` is set to ourtoken by its label, the
-file is imported, and the Statement's "Computed" figure is what `python -m dashboard report
---month ... --json` prints for the same warehouse file, rounded as the page rounds it.
+file is imported, and the Statement's "Computed" figure and the Overview's "Spend" for the month
+are what `python -m dashboard report --month ... --json` prints for the same warehouse file,
+rounded as the pages round it.
 """
 
 from __future__ import annotations
@@ -103,12 +104,20 @@ def test_browser_import_with_provider_gives_the_reports_total(empty_server, tmp_
         computed = page.locator('[data-testid="stMetric"]').filter(has_text="Computed")
         shown = computed.locator('[data-testid="stMetricValue"]').inner_text().strip()
         assert page.locator('[data-testid="stException"]').count() == 0
+
+        # The Overview's spend, summed per price before pricing, is the same money for the same range.
+        page.goto(f"{url}/?range=custom&start={MONTH}-01&end={MONTH}-31")
+        settle(page)
+        spend = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Spend", exact=True))
+        overview = spend.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
 
     copy = _copy(db, tmp_path)
     report = _report(copy)
     total = Decimal(report["total_usd"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert shown == f"${total:,.2f}"
+    assert overview == shown
     assert report["unpriced_requests"] == 0 and total > 0
     by_provider = _report(copy, "--by", "provider")
     assert [r["key"] for r in by_provider["rows"]] == ["ourtoken"], by_provider["rows"]
