@@ -43,8 +43,9 @@ _BUCKETS = (
     ("output_cost", (("(q.output_tokens - q.reasoning_tokens)", "output_per_token"),
                      ("q.reasoning_tokens", "reasoning_per_token"))),
 )
-_RATES = ("input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
-          "output_per_token", "reasoning_per_token")
+# The per-token rates of a price row, and of a priced request (the rates it was priced at).
+RATES = ("input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
+         "output_per_token", "reasoning_per_token")
 _HOUR_US = 3_600_000_000
 
 
@@ -93,7 +94,7 @@ def _moment_sql(requests: str, prices: str, model_map: str) -> str:
         mm.price_model,
         pr.price_window,
         pr.currency AS price_currency,
-        {", ".join(f"pr.{rate}" for rate in _RATES)},
+        {", ".join(f"pr.{rate}" for rate in RATES)},
         pr.input_per_token IS NULL AS unpriced,
         {_costs("pr")}
     FROM {r} AS q
@@ -119,10 +120,10 @@ def _span_sql(requests: str, prices: str, model_map: str) -> str:
     r, p, m = _ident(requests), _ident(prices), _ident(model_map)
     h = _HOUR_US
     sums = ",\n            ".join(
-        f"sum(s.ov * CAST(pr.{rate} * 1000000000000 AS HUGEINT)) AS {rate}_sum" for rate in _RATES)
+        f"sum(s.ov * CAST(pr.{rate} * 1000000000000 AS HUGEINT)) AS {rate}_sum" for rate in RATES)
     weighted = ",\n        ".join(
         f"CAST(CAST((2 * a.{rate}_sum + a.covered) // (2 * a.covered) AS DECIMAL(38, 0))"
-        f" * CAST(0.000000000001 AS DECIMAL(18, 12)) AS DECIMAL(18, 12)) AS {rate}" for rate in _RATES)
+        f" * CAST(0.000000000001 AS DECIMAL(18, 12)) AS DECIMAL(18, 12)) AS {rate}" for rate in RATES)
     return f"""
     SELECT w.* EXCLUDE (cost_low, cost_high), {_costs("w").replace("q.", "w.")},
         coalesce(w.cost_low <> w.cost_high, false) AS approximate, w.cost_low, w.cost_high
@@ -177,7 +178,7 @@ _SUMMED = ("request_count", "input_tokens", "cache_read_tokens", "cache_write_to
            "output_tokens", "reasoning_tokens")
 GROUP_COLUMNS = (
     "provider", "model", "price_provider", "price_model", "price_window", "price_currency", *_SUMMED,
-    "billed_cost", *_RATES, "unpriced", *(name for name, _ in _BUCKETS), "cost", "approximate", "cost_low",
+    "billed_cost", *RATES, "unpriced", *(name for name, _ in _BUCKETS), "cost", "approximate", "cost_low",
     "cost_high",
 )
 
@@ -196,7 +197,7 @@ def price_shape_sql(prices: str = "prices", model_map: str = "model_map") -> str
     (model_map) whose rates change with the weekday or hour inside a period or band.
     """
     p, m = _ident(prices), _ident(model_map)
-    rates = ", ".join(_RATES)
+    rates = ", ".join(RATES)
     return f"""
     WITH edges AS (SELECT epoch_us(valid_from) AS e FROM {p} UNION SELECT epoch_us(valid_to) FROM {p}),
     hourly AS (
@@ -251,7 +252,7 @@ def priced_groups_sql(keys: dict[str, str], where: str, period_edges_us: list[in
     return f"""
     SELECT {"".join(f"g.{k}, " for k in names)}g.provider, g.model, mm.price_provider, mm.price_model, pr.price_window,
         pr.currency AS price_currency, {", ".join(f"g.{c}" for c in _SUMMED)}, g.billed_cost,
-        {", ".join(f"pr.{rate}" for rate in _RATES)},
+        {", ".join(f"pr.{rate}" for rate in RATES)},
         pr.input_per_token IS NULL AS unpriced,
         {_costs("pr").replace("q.", "g.")},
         false AS approximate,

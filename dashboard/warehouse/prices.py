@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pricing import Catalog, price_bands
-from pricing.sql import PRICE_COLUMNS, priced_requests_sql
+from pricing.sql import PRICE_COLUMNS, RATES, priced_requests_sql
 
 if TYPE_CHECKING:
     from dashboard.warehouse.connection import Warehouse
@@ -110,6 +110,58 @@ def refresh_model_map(wh: Warehouse, full: bool = False) -> None:
         map_new_models(wh, cur)
 
 
+# The model a priced request shows under: the catalog model its logged name resolves to on
+# its route, else the name as logged (an unpriced model).
+def shown_model(alias: str) -> str:
+    return f"coalesce({alias}.price_model, {alias}.model)"
+
+
+# What tells one priced request's cost lines from another's, but for its time: the keys of the
+# FOCUS line items (statement.py), as SQL over a priced request `q`.
+LINE_KEYS = {
+    "provider": "coalesce(q.provider, q.price_provider)",
+    "model": shown_model("q"),
+    "project": "q.project",
+    "api_key": "q.api_key",
+    "tags": "q.tags",
+    "currency": "coalesce(q.price_currency, q.currency, 'USD')",
+    **{rate: f"q.{rate}" for rate in RATES},
+}
+# The cache carries a hash of each request's line keys (`line_hash`), and `line_keys` one row
+# per distinct keys with their hash: summing a month by day and hash, then joining the keys
+# back, costs a tenth of grouping its millions of requests by thirteen keys, a list among them.
+# A hash stands for its keys only while `line_keys` has one row per hash (`hashed_lines`).
+_LINE_HASH = f"hash({', '.join(LINE_KEYS.values())})"
+_LINE_KEY_COLUMNS = ", ".join(f"{expr} AS {name}" for name, expr in LINE_KEYS.items())
+# The cache's rows as the cost view gives them (its own `line_hash` left out).
+CACHED = "SELECT * EXCLUDE (line_hash) FROM priced_cache"
+
+
+# True while no two line keys share a hash.
+LINE_HASHES_EXACT = "(SELECT count(*) = count(DISTINCT line_hash) FROM line_keys)"
+
+
+def hashed_lines(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The SELECT of the cached priced requests with their `line_hash`, when the cache is fresh and
+    its line hashes stand for their keys (see LINE_KEYS); else None."""
+    if not cache_fresh(cur) or not cur.execute(f"SELECT {LINE_HASHES_EXACT}").fetchall()[0][0]:
+        return None
+    return "SELECT * FROM priced_cache"
+
+
+def _cache_rows(cur: duckdb.DuckDBPyConnection, requests: str, batch: int | None = None) -> None:
+    """Price `requests` into the cache with their line hashes, and record their line keys: the whole
+    cache afresh, or (`batch`) that batch's rows appended to it."""
+    rows = f"SELECT *, {_LINE_HASH} AS line_hash FROM ({priced_requests_sql(requests=requests)}) AS q"
+    keys = f"SELECT DISTINCT line_hash, {_LINE_KEY_COLUMNS} FROM priced_cache AS q"
+    if batch is None:
+        cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {rows}")
+        cur.execute(f"CREATE OR REPLACE TABLE line_keys AS {keys}")
+    else:
+        cur.execute(f"INSERT INTO priced_cache {rows}")
+        cur.execute(f"INSERT INTO line_keys {keys} WHERE q.batch_id = {int(batch)} EXCEPT SELECT * FROM line_keys")
+
+
 def priced_sql(wh: Warehouse, prices: str = "prices") -> str:
     """SELECT of every request with its cost columns (see pricing.sql.priced_requests_sql).
 
@@ -121,7 +173,7 @@ def priced_sql(wh: Warehouse, prices: str = "prices") -> str:
     if prices != "prices":
         return priced_requests_sql(prices=prices)
     if cache_fresh(wh.cursor()):
-        return "SELECT * FROM priced_cache"
+        return CACHED
     return priced_requests_sql()
 
 
@@ -132,7 +184,7 @@ def refresh_priced_cache(wh: Warehouse, cur: duckdb.DuckDBPyConnection | None = 
         if cache_fresh(cur):
             return
         with wh.transaction(cur):
-            cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {priced_requests_sql()}")
+            _cache_rows(cur, "requests")
             _mark_fresh(cur)
 
 
@@ -153,7 +205,7 @@ def after_batch(wh: Warehouse, cur: duckdb.DuckDBPyConnection, batch: int, was_f
             cur.execute(
                 f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
             )
-            cur.execute(f"INSERT INTO priced_cache {priced_requests_sql(requests='batch_rows')}")
+            _cache_rows(cur, "batch_rows", batch)
             _mark_fresh(cur)
 
 
@@ -175,7 +227,7 @@ def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 # Bump when the columns of the cost view change, so a cache built by an older version is rebuilt.
-PRICED_CACHE_VERSION = 4
+PRICED_CACHE_VERSION = 5
 
 
 def _token(values: dict[str, str]) -> str:

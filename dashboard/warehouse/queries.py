@@ -19,6 +19,7 @@ import pandas as pd
 from dashboard.errors import DashboardError
 from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
+from dashboard.warehouse.prices import shown_model
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from pricing import money_str
 from pricing.sql import price_shape_sql, priced_groups_sql
@@ -137,11 +138,6 @@ def _utc_offsets(wh: Warehouse, tz: str, start: datetime, end: datetime) -> list
         return None
 
 
-# The model a priced request shows under: the catalog model its logged name resolves to on
-# its route, else the name as logged (an unpriced model).
-def shown_model(alias: str) -> str:
-    return f"coalesce({alias}.price_model, {alias}.model)"
-
 # A filter value that picks the requests with no value at all in that field (NULL or empty;
 # no tags): shown as BLANK_LABEL, never as "None".
 BLANK = ""
@@ -197,15 +193,17 @@ class Filters:
         return " AND ".join(clauses), params
 
 
-def priced(wh: Warehouse, filters: Filters, prices: str = "prices") -> tuple[str, dict[str, Any]]:
-    """A filtered priced-request subquery `q` with `day` in the filter's zone, and its parameters."""
+def priced(wh: Warehouse, filters: Filters, prices: str = "prices",
+           rows: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A filtered priced-request subquery `q` with `day` in the filter's zone, and its parameters;
+    `rows` the priced requests to filter (default: `wh.priced_sql(prices)`)."""
     where, params = filters.where("r")
     params["tz"] = filters.tz
     # A logged name shows as the catalog model it resolves to on its route (shown_model): OpenRouter's
     # deepseek/deepseek-v4-flash and an alias are one model with deepseek-v4-flash, not two.
     sql = f"""
         SELECT r.* REPLACE ({shown_model("r")} AS model), CAST(timezone($tz, r.ts) AS DATE) AS day
-        FROM ({wh.priced_sql(prices)}) AS r
+        FROM ({rows or wh.priced_sql(prices)}) AS r
         WHERE {where}
     """
     return sql, params

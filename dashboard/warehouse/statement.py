@@ -30,6 +30,7 @@ import pandas as pd
 from dashboard.errors import WarehouseError
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.csvfile import CellSql, copy_csv
+from dashboard.warehouse.prices import LINE_HASHES_EXACT, LINE_KEYS, hashed_lines
 from dashboard.warehouse.queries import (
     APPROXIMATE,
     BILLED_COVERAGE,
@@ -39,6 +40,7 @@ from dashboard.warehouse.queries import (
     priced,
     zone,
 )
+from pricing.sql import RATES
 
 # A line is flagged when |billed - computed| exceeds either threshold.
 FLAG_SHARE = Decimal("0.005")  # 0.5 % of computed
@@ -326,14 +328,10 @@ def _statement(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> S
 FOCUS_BUCKETS = ("input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
 ADJUSTMENT = "billed_difference"
 
-# The priced view carries the rates of the `prices` row each request matched, so the unit
-# prices below are the ones its costs were computed with; `focus_lines` still checks that
+# The priced view carries the rates (RATES) of the `prices` row each request matched, so the
+# unit prices below are the ones its costs were computed with; `focus_lines` still checks that
 # tokens x unit price equals the view's cost, so a drift between the two cannot go unseen.
-_RATE_COLUMNS = (
-    "input_per_token", "cache_read_per_token", "cache_write_per_token", "cache_write_1h_per_token",
-    "output_per_token", "reasoning_per_token",
-)
-_FOCUS_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
+_FOCUS_KEYS = ("day", *LINE_KEYS)
 _FOCUS_SUMS = (
     "requests", "input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning",
     "input_usd", "cache_read_usd", "cache_write_usd", "cache_write_1h_usd", "output_usd", "reasoning_usd",
@@ -367,7 +365,7 @@ def _focus_lines(wh: Warehouse, month: str, tz: str, filters: Filters | None) ->
         SELECT q.day, coalesce(q.provider, q.price_provider) AS provider, q.model, q.project, q.api_key,
             list_sort(q.tags) AS tags,
             coalesce(q.price_currency, q.currency, 'USD') AS currency,
-            {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
+            {", ".join(f"q.{c}" for c in RATES)},
             sum(q.request_count),
             sum(q.input_tokens), sum(q.cache_read_tokens), sum(q.cache_write_tokens),
             sum(q.cache_write_1h_tokens), sum(q.output_tokens - q.reasoning_tokens), sum(q.reasoning_tokens),
@@ -472,7 +470,6 @@ _X_TOKENS = {  # x_* token column -> the buckets whose tokens it counts
     "x_CacheWrite1hTokens": ("cache_write_1h",), "x_OutputTokens": ("output", "reasoning"),
     "x_ReasoningTokens": ("reasoning",),
 }
-_GROUP_KEYS = ("day", "provider", "model", "project", "api_key", "tags", "currency", *_RATE_COLUMNS)
 _DAY_US = 86_400_000_000
 
 
@@ -504,14 +501,15 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
     """The FOCUS rows of a month as finished cells (see `copy_csv`'s `made`), in columns named as in
     the file, in `focus_lines` order."""
     f, start, end = _month_filters(month, tz, filters)
-    sql, params = priced(wh, f)
+    hashed = hashed_lines(wh.cursor())
+    sql, params = priced(wh, f, rows=hashed)
     billed = _any_billed(wh, sql, params)
     day_sql, day_params = _local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     # Nested subqueries, not CTEs, from the ORDER BY on: a CTE may be materialised, which keeps no order.
     return f"""
-        WITH {_focus_groups_sql(sql, day_sql, billed)}, {_focus_shared_sql(cells)}
+        WITH {_focus_groups_sql(sql, day_sql, billed, hashed is not None)}, {_focus_shared_sql(cells)}
         SELECT {select}
         FROM (
             -- The cells that differ from line to line, each made once however many columns show it.
@@ -599,28 +597,39 @@ _GROUP_JOINS = f"""LEFT JOIN (
             ) AS ts ON ts.tags IS NOT DISTINCT FROM g.tags"""
 
 
-def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
-    """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
-    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970;
-    `billed` whether any of the rows carries a billed cost."""
-    rates = ", ".join(_RATE_COLUMNS)
-    sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
-    recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
-    return f"""
-        cells AS (
-            -- One pass over the month, summing tokens only where it can: within a group the
-            -- rates are one key, so a bucket's cost is its tokens x rate, exactly.
-            SELECT {day_sql} AS day_number, coalesce(q.provider, q.price_provider) AS provider, q.model,
-                q.project, q.api_key, q.tags, coalesce(q.price_currency, q.currency, 'USD') AS currency,
-                {", ".join(f"q.{c}" for c in _RATE_COLUMNS)},
-                sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
+def _cells_sql(sql: str, day_sql: str, billed: bool, hashed: bool) -> str:
+    """CTE `cells`: the priced rows `sql` (aliased q) summed per day and line keys (prices.LINE_KEYS),
+    in one pass over the month that sums tokens only where it can: within a line the rates are
+    one key, so a bucket's cost is its tokens x rate, exactly. `hashed`: the rows carry their
+    `line_hash`, which stands for their keys, so they are summed by day and hash (two numbers)
+    and the keys joined back from `line_keys`."""
+    sums = f"""sum(q.input_tokens) AS input, sum(q.cache_read_tokens) AS cache_read,
                 sum(q.cache_write_tokens) AS cache_write, sum(q.cache_write_1h_tokens) AS cache_write_1h,
                 sum(q.output_tokens - q.reasoning_tokens) AS output, sum(q.reasoning_tokens) AS reasoning,
                 sum(q.cost) AS view_cost,
-                {f"sum(q.billed_cost) AS billed_usd, {BILLED_COVERAGE}" if billed else _NOTHING_BILLED}
-            FROM ({sql}) AS q
-            GROUP BY ALL
-        ), sums AS (
+                {f"sum(q.billed_cost) AS billed_usd, {BILLED_COVERAGE}" if billed else _NOTHING_BILLED}"""
+    if not hashed:
+        keys = ", ".join(f"{expr} AS {name}" for name, expr in LINE_KEYS.items())
+        return f"cells AS (SELECT {day_sql} AS day_number, {keys}, {sums} FROM ({sql}) AS q GROUP BY ALL)"
+    return f"""cells AS (
+            SELECT c.* EXCLUDE (line_hash), {", ".join(f"k.{name}" for name in LINE_KEYS)}
+            FROM (SELECT {day_sql} AS day_number, q.line_hash, {sums} FROM ({sql}) AS q GROUP BY ALL) AS c
+            JOIN line_keys AS k ON k.line_hash = c.line_hash
+            -- The cache may have been appended to since its hashes were found exact.
+            WHERE CASE WHEN NOT {LINE_HASHES_EXACT} THEN error(
+                'the priced cache changed while the FOCUS file was made; make it again') ELSE true END
+        )"""
+
+
+def _focus_groups_sql(sql: str, day_sql: str, billed: bool, hashed: bool) -> str:
+    """CTEs `cells`, `sums` and `groups`: one row per FOCUS group of the priced rows `sql` (aliased q),
+    with what its lines share; `day_sql` is the day of `q.ts` in the billing zone, in days since 1970;
+    `billed` whether any of the rows carries a billed cost; `hashed` see `_cells_sql`."""
+    rates = ", ".join(RATES)
+    sums = (*FOCUS_BUCKETS, "view_cost", "billed_usd", "billed_requests", "comparable_computed_usd")
+    recomposed = " + ".join(f"g.{b} * g.{b}_per_token" for b in FOCUS_BUCKETS)
+    return f"""
+        {_cells_sql(sql, day_sql, billed, hashed)}, sums AS (
             -- A tag set is one group whatever order its tags were logged in.
             SELECT DATE '1970-01-01' + CAST(day_number AS INTEGER) AS day, provider, model, project, api_key,
                 list_sort(tags) AS tags, currency, {rates},
@@ -630,7 +639,7 @@ def _focus_groups_sql(sql: str, day_sql: str, billed: bool) -> str:
         ), groups AS (
             -- What a group's lines share, worked out once per group; `rank` is `focus_lines` order.
             SELECT g.*,
-                row_number() OVER (ORDER BY {", ".join(f"g.{k}" if k != "tags" else "ts.place" for k in _GROUP_KEYS)})
+                row_number() OVER (ORDER BY {", ".join(f"g.{k}" if k != "tags" else "ts.place" for k in _FOCUS_KEYS)})
                     AS rank,
                 g.billed_usd - coalesce(g.comparable_computed_usd, 0) AS difference,
                 g.input_per_token IS NULL AS unpriced,

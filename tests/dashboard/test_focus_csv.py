@@ -23,6 +23,7 @@ from dashboard.errors import WarehouseError
 from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, _csv, _csv_cell, focus_csv
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.csvfile import copy_csv
+from dashboard.warehouse.prices import hashed_lines
 from dashboard.warehouse.queries import BLANK, Filters
 from dashboard.warehouse.statement import _local_day_sql, _month_filters, focus_lines, write_focus_csv
 from pricing import load_catalog
@@ -217,10 +218,18 @@ def _requests() -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def focus_wh(tmp_path_factory) -> Iterator[Warehouse]:
+@pytest.fixture(scope="module", params=["live", "cached"])
+def focus_wh(request, tmp_path_factory) -> Iterator[Warehouse]:
+    """The requests priced by the live cost view, or read from the priced cache: built over half of
+    them, with the other half appended as a batch of its own (which adds its lines' keys)."""
     with Warehouse.open(tmp_path_factory.mktemp("focus") / "usage.duckdb", catalog=load_catalog()) as wh:
-        wh.insert_requests(_requests())
+        rows = _requests()
+        if request.param == "cached":
+            wh.insert_requests(rows[: len(rows) // 2])
+            wh.refresh_priced_cache()
+            rows = rows[len(rows) // 2:]
+        wh.insert_requests(rows)
+        assert (hashed_lines(wh.cursor()) is not None) == (request.param == "cached")
         yield wh
 
 
@@ -320,6 +329,17 @@ def test_the_day_by_arithmetic_is_the_zone_s_day(sql_wh, tz, month):
         params | {"start": start, "end": end, "tz": tz},
     ).fetchone()[0]
     assert wrong == 0
+
+
+def test_line_keys_that_share_a_hash_are_summed_by_the_keys_themselves(tmp_path):
+    with Warehouse.open(tmp_path / "shared.duckdb", catalog=load_catalog()) as wh:
+        wh.insert_requests(_requests())
+        wh.refresh_priced_cache()
+        expected = _sql_focus(wh, "2026-11", "UTC")
+        # Another line's keys under a hash already in use, as a collision of the hash would give them.
+        wh.query("INSERT INTO line_keys SELECT * REPLACE ('another project' AS project) FROM line_keys LIMIT 1")
+        assert hashed_lines(wh.cursor()) is None
+        assert _sql_focus(wh, "2026-11", "UTC") == expected == focus_csv(focus_lines(wh, "2026-11", "UTC"))
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from support import app_fixture as fixture
 
 from dashboard.appdata import store
+from dashboard.warehouse.prices import CACHED
 from pricing.sql import priced_requests_sql
 
 
@@ -33,7 +34,7 @@ def test_the_first_page_after_an_import_reads_the_view_and_the_cache_is_built_be
     assert spend_shown(at) == shown
 
     deadline = time.monotonic() + 60  # the page started the build once it was drawn
-    while wh.priced_sql() != "SELECT * FROM priced_cache":
+    while wh.priced_sql() != CACHED:
         assert time.monotonic() < deadline, "the priced cache was not built behind the page"
         time.sleep(0.05)
     assert wh.query("SELECT sum(cost) FROM priced_cache").fetchone()[0] == expected

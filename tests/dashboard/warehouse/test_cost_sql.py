@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.warehouse import Warehouse
+from dashboard.warehouse.prices import CACHED
 from pricing import UnknownModelError, Usage, cost, default_catalog
 
 CATALOG = default_catalog()
@@ -114,7 +115,7 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     wh.insert_requests([row(1)], source="a")
     assert wh.priced_sql() == priced_requests_sql()  # a read never builds the cache
     wh.refresh_priced_cache()
-    assert wh.priced_sql() == "SELECT * FROM priced_cache"
+    assert wh.priced_sql() == CACHED
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 1
     wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")  # appended
@@ -123,7 +124,7 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     wh.query("DELETE FROM request_rows WHERE request_id = '2'")  # a direct write marks the cache stale
     assert wh.priced_sql() == priced_requests_sql()
     wh.refresh_priced_cache_behind().join()  # as the app rebuilds it once a page is drawn
-    assert wh.priced_sql() == "SELECT * FROM priced_cache"
+    assert wh.priced_sql() == CACHED
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 2
     overlay = tmp_path / "local.toml"
@@ -158,10 +159,10 @@ def test_a_one_shot_warehouse_reads_the_live_view_rather_than_build_the_cache(tm
         assert wh.priced_sql() == priced_requests_sql()
         wh.refresh_priced_cache_behind().join()
         assert wh.refresh_priced_cache_behind() is None  # fresh: nothing to do
-        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+        assert wh.priced_sql() == CACHED
         assert wh.query(f"SELECT request_id, cost FROM ({wh.priced_sql()}) ORDER BY 1").fetchall() == live
     with Warehouse.open(path, cache=False) as wh:  # a fresh cache serves one-shot reads too
-        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+        assert wh.priced_sql() == CACHED
     assert live[0][1] == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
 
 
@@ -194,7 +195,7 @@ def test_a_reader_never_waits_for_a_running_write_to_rebuild_the_cache(new_db):
         t.join()
     assert cost == (1000 * Decimal("0.112") + Decimal("0.224")) / 1_000_000
     wh.refresh_priced_cache_behind().join()  # the next try, once the write is over, builds it
-    assert wh.priced_sql() == "SELECT * FROM priced_cache"
+    assert wh.priced_sql() == CACHED
     assert wh.query(f"SELECT cost FROM ({wh.priced_sql()})").fetchone()[0] == cost
     wh.close()
 
@@ -237,4 +238,4 @@ def test_a_failed_build_behind_the_reads_leaves_them_on_the_view_and_is_tried_ag
         monkeypatch.setattr(connection, "BUILD_RETRY_S", 0)
         wh.query("DROP VIEW priced_cache")
         wh.refresh_priced_cache_behind().join()  # later, it is
-        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+        assert wh.priced_sql() == CACHED

@@ -57,7 +57,7 @@ def make_old(path, version):
 def _schema(wh):
     """Every table's and view's columns with their types, and every view's definition."""
     columns = wh.query("SELECT table_name, column_name, data_type, ordinal_position FROM information_schema.columns "
-                       "WHERE table_name <> 'priced_cache' ORDER BY ALL").fetchall()
+                       "WHERE table_name NOT IN ('priced_cache', 'line_keys') ORDER BY ALL").fetchall()
     views = wh.query("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL").fetchall()
     sequences = wh.query("SELECT sequence_name FROM duckdb_sequences() ORDER BY ALL").fetchall()
     return columns, views, sequences

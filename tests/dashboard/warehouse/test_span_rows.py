@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.warehouse import Warehouse
+from dashboard.warehouse.prices import CACHED
 from pricing import UnknownModelError, Usage, cost, default_catalog, price_span
 
 CATALOG = default_catalog()
@@ -118,7 +119,7 @@ def test_the_cache_prices_span_rows_as_the_view_does(new_db):
     with Warehouse.open(new_db("w.duckdb")) as wh:
         wh.insert_requests([_row("a", WEEKDAY, DAY, input_tokens=5_000)], source="t")
         wh.refresh_priced_cache()
-        assert wh.priced_sql() == "SELECT * FROM priced_cache"
+        assert wh.priced_sql() == CACHED
         wh.insert_requests([_row("b", WEEKDAY, 3600 * 5, input_tokens=5_000)], source="t")  # appended to the cache
         cols = "request_id, cost, approximate, cost_low, cost_high"
         view = wh.query(f"SELECT {cols} FROM ({priced_requests_sql()}) ORDER BY 1").fetchall()
