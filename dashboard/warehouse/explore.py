@@ -8,7 +8,7 @@ from a widget's text. Money comes back as Decimal; converting to float is the ch
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -479,7 +479,14 @@ def demo_declined(wh: Warehouse) -> bool:
 
 def months_with_data(wh: Warehouse, tz: str) -> list[str]:
     """'YYYY-MM' months (in zone `tz`) that have requests, newest first."""
+    first, last = wh.query("SELECT min(ts), max(ts) FROM requests").fetchone()
+    if first is None:
+        return []
+    # The distinct local days first (by arithmetic on the zone's offsets where the span allows),
+    # then their months: a zone conversion and a text per request cost ten times as much.
+    day, params = local_trunc_sql(wh, "ts", "day", tz, first, last + timedelta(microseconds=1))
     rows = wh.query(
-        "SELECT DISTINCT strftime(timezone($tz, ts), '%Y-%m') AS m FROM requests ORDER BY m DESC", {"tz": tz}
+        f"SELECT DISTINCT strftime(d, '%Y-%m') AS m FROM (SELECT DISTINCT {day} AS d FROM requests) ORDER BY m DESC",
+        params,
     ).fetchall()
     return [r[0] for r in rows]

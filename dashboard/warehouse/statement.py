@@ -196,15 +196,19 @@ def _month_filters(month: str, tz: str, filters: Filters | None) -> tuple[Filter
 
 def _cells(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[tuple[tuple[Any, ...], dict]]:
     """((day, provider, model, project, api_key), sums) for every non-empty cell of the month."""
-    f, _, _ = _month_filters(month, tz, filters)
+    f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
+    day_sql, day_params = _local_day_sql(wh, tz, start, end)
     rows = wh.query(
         f"""
-        SELECT q.day, q.provider, q.model, q.project, q.api_key, {_SUMS}
-        FROM ({sql}) AS q
-        GROUP BY q.day, q.provider, q.model, q.project, q.api_key
+        SELECT DATE '1970-01-01' + CAST(c.day_number AS INTEGER), c.* EXCLUDE (day_number)
+        FROM (
+            SELECT {day_sql} AS day_number, q.provider, q.model, q.project, q.api_key, {_SUMS}
+            FROM ({sql}) AS q
+            GROUP BY ALL
+        ) AS c
         """,
-        params,
+        params | day_params,
     ).fetchall()
     out = []
     for r in rows:
