@@ -114,14 +114,32 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
     _, rows = read_sample(wh, readers.head_lines_sql(), name, src)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
-        files.check_file(path, readers.MAX_LINE_BYTES)  # a zstd file cut before its first whole block says so
-        raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
+        # (a zstd file cut before its first whole block says so here)
+        return _long_lines_sample(wh, name, src, files.check_file(path, readers.MAX_LINE_BYTES).long_lines)
     head = lines[0].lstrip("\ufeff").lstrip()
     if head.startswith("{"):
         return _lines_sample(wh, name, src, lines)
     if head.startswith("["):
         return _json_sample(wh, name, src)
     return _csv_sample(wh, path, name, src, head)
+
+
+def _long_lines_sample(wh: Warehouse, name: str, src: dict[str, str],
+                       long_lines: tuple[files.LongLine, ...]) -> Sample:
+    """A file whose every line the line reader passed over: too long for it, or no text at all.
+
+    A JSON document on one line longer than a line may be (an OTLP export of a large batch of
+    spans) is read as a document, as a pretty-printed one is; any other such line cannot be read.
+    """
+    if not long_lines:
+        raise ImportFailed(f"{name}: no readable text lines (is it a binary file?)")
+    head = long_lines[0].head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        return _documents_sample(wh, name, src)
+    if head.startswith(b"["):
+        return _json_sample(wh, name, src)
+    raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
+                       f"{long_lines[0].line}); nothing was imported")
 
 
 def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str]) -> Sample:

@@ -66,6 +66,44 @@ def test_a_csv_line_longer_than_the_reader_takes_refuses_the_file_saying_which(w
     assert state(warehouse) == before
 
 
+def _otlp_export(spans: int) -> str:
+    """One OTLP JSON export request of `spans` GenAI spans, on one line (the Collector's file exporter)."""
+    def span(i: int) -> dict:
+        return {"traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "chat",
+                "startTimeUnixNano": str(1_790_000_000_000_000_000 + i * 1_000_000_000),
+                "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                               {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+                               {"key": "gen_ai.usage.input_tokens", "value": {"intValue": str(1000 + i)}},
+                               {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "50"}},
+                               {"key": "pad", "value": {"stringValue": "p" * 200}}]}
+    return json.dumps({"resourceSpans": [{"resource": {"attributes": []},
+                                          "scopeSpans": [{"scope": {"name": "x"}, "spans": [span(i) for i in range(spans)]}]}]})
+
+
+@pytest.mark.slow
+def test_a_json_document_on_one_line_longer_than_a_line_may_be_is_read_as_a_document(warehouse, tmp_path):
+    # A large batch of spans on the one line of an OTLP export was refused as "no readable text
+    # lines (is it a binary file?)": the line reader passes over a line that long.
+    path = tmp_path / "traces.jsonl"
+    path.write_text(_otlp_export(40_000) + "\n", encoding="utf-8")
+    assert path.stat().st_size > readers.MAX_LINE_BYTES
+    result = import_file(warehouse, path)
+    assert (result.format, result.added, result.rejected) == ("otel-genai", 40_000, 0)
+    assert warehouse.query("SELECT count(*), sum(input_tokens), sum(output_tokens) FROM requests").fetchone() == (
+        40_000, sum(1000 + i for i in range(40_000)), 40_000 * 50)
+
+
+@pytest.mark.slow
+def test_a_file_whose_only_line_is_too_long_and_no_json_says_so(warehouse, tmp_path):
+    path = tmp_path / "one.log"
+    path.write_text("x" * (readers.MAX_LINE_BYTES + 10) + "\n", encoding="utf-8")
+    before = state(warehouse)
+    with pytest.raises(ImportFailed, match=r"one\.log: cannot be read: line too long: 16,777,226 bytes, .*\(line 1\); "
+                                           "nothing was imported"):
+        import_file(warehouse, path)
+    assert state(warehouse) == before
+
+
 def _gzip_lines(n: int) -> bytes:
     return gzip.compress(("\n".join(record(i) for i in range(n)) + "\n").encode(), mtime=0)
 
