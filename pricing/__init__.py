@@ -20,6 +20,7 @@ from pricing.cost import (
     price_span,
     price_usage,
     to_utc,
+    week_rates,
 )
 from pricing.errors import CatalogError, PricingError, UnknownModelError, UsageError
 from pricing.usage import Usage, normalize_usage
@@ -54,6 +55,7 @@ __all__ = [
     "price_span",
     "price_usage",
     "to_utc",
+    "week_rates",
 ]
 
 LOCAL_OVERLAY = Path("data") / "prices.local.toml"

@@ -13,7 +13,7 @@ from pricing.usage import Usage
 
 __all__ = [
     "HOURS_OF_WEEK", "CostBreakdown", "PriceBand", "SpanCost", "bucket_costs", "money_str", "price_bands", "price_span",
-    "price_usage", "span_slices", "to_utc",
+    "price_usage", "span_slices", "to_utc", "week_rates",
 ]
 
 PER_TOKEN = Decimal("0.000001")  # rates are per 1M tokens
@@ -268,6 +268,35 @@ def _scaled(rate_per_mtok: Decimal) -> int:
     return int(scaled)
 
 
+def _weighted_rates(parts: list[tuple[int, Rates]]) -> Rates:
+    """The mean of the rates of `parts`, each weighted by its whole-number weight (a time), to
+    the catalog's precision (see the note above), half up."""
+    sums = [0] * 6
+    for weight, rates in parts:
+        for i, r in enumerate((rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h_effective,
+                               rates.output, rates.reasoning_effective)):
+            sums[i] += weight * _scaled(r)
+    covered = sum(weight for weight, _ in parts)
+    i, cr, cw, cw1h, o, rs = (Decimal((2 * total + covered) // (2 * covered)).scaleb(-6) for total in sums)
+    return Rates(input=i, output=o, cache_read=cr, cache_write=cw, cache_write_1h=cw1h, reasoning=rs)
+
+
+def week_rates(period: Period, prompt_tokens_per_request: int) -> Rates:
+    """The rates of `period` for requests of this prompt size spread evenly over the hours of a
+    week: each time-of-day window's rates weighted by the hours of the week it covers, the tier
+    (chosen from the prompt size per request) or base rates by the rest. A period without
+    windows gives its tier or base rates as they are."""
+    rates = period.rates
+    for tier in reversed(period.tiers):
+        if prompt_tokens_per_request > tier.above_prompt_tokens:
+            rates = tier.rates
+            break
+    if not period.windows:
+        return rates
+    return _weighted_rates([(len(slots), rates if index is None else period.windows[index].rates)
+                            for index, slots in _slots_by_window(period).items()])
+
+
 def span_slices(entry: ModelPrice, start_us: int, end_us: int) -> list[tuple[int, int, Period]]:
     """The priced slices [from, to) of a span, in epoch microseconds, each with its period:
     cut at UTC hours and at period bounds; parts with no period in force are left out."""
@@ -303,17 +332,10 @@ def price_span(entry: ModelPrice, usage: Usage, start: datetime | str, span_s: i
     slices = span_slices(entry, start_us, start_us + span_s * 1_000_000)
     if not slices:
         entry.period_at(moment)  # raises the "no price for model ... at" error
-    sums = [0] * 6
-    costs = []
-    for a, b, period in slices:
-        rates, _, _ = period.select(_from_epoch_us(a), usage.prompt_tokens, usage.request_count)
-        for i, r in enumerate((rates.input, rates.cache_read, rates.cache_write, rates.cache_write_1h_effective,
-                               rates.output, rates.reasoning_effective)):
-            sums[i] += (b - a) * _scaled(r)
-        costs.append(sum(bucket_costs(usage, rates), Decimal(0)))
-    covered = sum(b - a for a, b, _ in slices)
-    i, cr, cw, cw1h, o, rs = (Decimal((2 * total + covered) // (2 * covered)).scaleb(-6) for total in sums)
-    weighted = Rates(input=i, output=o, cache_read=cr, cache_write=cw, cache_write_1h=cw1h, reasoning=rs)
+    parts = [(b - a, period.select(_from_epoch_us(a), usage.prompt_tokens, usage.request_count)[0])
+             for a, b, period in slices]
+    costs = [sum(bucket_costs(usage, rates), Decimal(0)) for _, rates in parts]
+    weighted = _weighted_rates(parts)
     input_usd, cache_read_usd, cache_write_usd, cache_write_1h_usd, output_usd = bucket_costs(usage, weighted)
     return SpanCost(
         currency=slices[0][2].currency,

@@ -21,8 +21,9 @@ A month is 30 days of traffic. Month k (counting from 0) has
 requests-per-day * (1 + growth/100)^k requests per day; each month's requests and token
 totals are rounded half-even to whole numbers. --input-tokens is the mean prompt size per
 request (cached tokens included); --cache-hit and --cache-write-share split it into
-cache reads, cache writes and uncached input. Tiers follow the per-request prompt size;
-time-of-day discounts are not applied. The route with the lowest total is marked cheapest.
+cache reads, cache writes and uncached input. Tiers follow the per-request prompt size; a
+route with peak hours is priced at its rates weighted by the hours of the week each covers
+(the traffic spread evenly over the week). The route with the lowest total is marked cheapest.
 Amounts in the table are rounded to cents for display; --json gives them exactly."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dashboard.errors import DashboardError
-from pricing import Catalog, ModelPrice, Rates, default_catalog, to_utc
+from pricing import Catalog, ModelPrice, Rates, default_catalog, to_utc, week_rates
 
 __all__ = ["aggregate_rates", "resolve_route"]
 
@@ -23,14 +23,12 @@ def resolve_route(route: str, catalog: Catalog | None = None) -> ModelPrice:
 def aggregate_rates(
     entry: ModelPrice, prompt_tokens_per_request: int, at: datetime | str | None = None
 ) -> Rates:
-    """The rates that apply to a month of requests of a typical prompt size.
+    """The rates that apply to a month of requests of a typical prompt size, in the period in
+    force at `at` (default now).
 
     Context tiers depend on the size of one request, so a tier is chosen from the
-    per-request prompt size, never from an aggregate's total. Time-of-day windows are not
-    applied: the base (or tier) rates of the period in force at `at` (default now) are used.
+    per-request prompt size, never from an aggregate's total. Time-of-day windows (a peak
+    price) are weighted by the hours of the week they cover: a month's traffic is taken as
+    spread evenly over the week (see pricing.week_rates).
     """
-    period = entry.period_at(to_utc(at))
-    for tier in reversed(period.tiers):
-        if prompt_tokens_per_request > tier.above_prompt_tokens:
-            return tier.rates
-    return period.rates
+    return week_rates(entry.period_at(to_utc(at)), prompt_tokens_per_request)

@@ -14,7 +14,8 @@ whole tokens on the month's total, so the buckets are disjoint and add up to the
 
 Cost is exact Decimal: the pricing engine's `bucket_costs` on each month's aggregate
 `Usage`, at the rates in force at `at` (default now). A context tier is chosen from the
-per-request prompt size (never the month's total); time-of-day windows are not applied.
+per-request prompt size (never the month's total); time-of-day windows (a peak price) are
+weighted by the hours of the week they cover, the traffic taken as spread evenly over the week.
 """
 
 from __future__ import annotations
@@ -357,10 +358,10 @@ def monte_carlo(
     entry = resolve_route(route, catalog)
     prompt = metrics.prompt_tokens(cols["input_tokens"], cols["cache_read_tokens"], cols["cache_write_tokens"])
     # Requests of different sizes can fall in different context tiers: price each group alone.
-    groups: dict[int, tuple[Rates, np.ndarray]] = {}
+    groups: dict[Rates, tuple[Rates, np.ndarray]] = {}
     for size in np.unique(prompt):
         rates = aggregate_rates(entry, int(size), at)
-        members = groups.setdefault(id(rates), (rates, np.zeros(n, dtype=bool)))[1]
+        members = groups.setdefault(rates, (rates, np.zeros(n, dtype=bool)))[1]
         members |= prompt == size
     tokens = np.stack([cols[b] for b in BUCKETS], axis=1)  # (n, 5)
     rng = np.random.default_rng(seed)

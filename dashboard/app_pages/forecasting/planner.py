@@ -51,7 +51,9 @@ def render(view: state.View) -> None:
                  key="fc_totals")
     st.plotly_chart(charts.scenario_months(result), theme="streamlit", key="fc_months_chart")
     with st.expander("Every route and month, by token bucket"):
-        st.caption("A month is 30 days; requests and tokens are rounded half-even to whole numbers per month.")
+        st.caption("A month is 30 days; requests and tokens are rounded half-even to whole numbers per month. "
+                   "A route with peak hours (DeepSeek's own, for one) is priced at its rates weighted by the "
+                   "hours of the week each covers, as if the traffic were spread evenly over the week.")
         months = charts.scenario_table(result)
         st.dataframe(tables.display(months), column_config=tables.column_config(months), hide_index=True,
                      key="fc_months_table")

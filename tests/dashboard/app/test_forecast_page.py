@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -26,13 +26,25 @@ def test_page_runs_with_every_tab(app):
     assert any("rounded" in c.value for c in at.caption)
 
 
+def week_mean(period, bucket: str) -> Decimal:
+    """A rate over the 168 hours of a week: a window's in the hours it covers, the base rate in the
+    others, to six decimals per 1M tokens (half up)."""
+    monday = datetime(2026, 11, 30, tzinfo=UTC)
+    hours = [monday + timedelta(hours=h) for h in range(168)]
+    total = sum(getattr(next((w.rates for w in period.windows if w.contains(at)), period.rates), bucket)
+                for at in hours)
+    return (total / 168).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
 def first_month_usd(wh, route: str, requests: int, prompt: int, hit: Decimal, output: int) -> Decimal:
-    """The scenario rule written out: per-month totals, cache reads rounded half-even, base rates of today."""
+    """The scenario rule written out: per-month totals, cache reads rounded half-even, today's rates
+    with any peak hours weighted by the hours of the week they cover."""
     provider, model = route.split("/", 1)
-    rates = wh.catalog.resolve(model, provider).period_at(datetime.now(UTC)).rates
+    period = wh.catalog.resolve(model, provider).period_at(datetime.now(UTC))
     tokens = requests * prompt
     read = int((tokens * hit).to_integral_value(rounding=ROUND_HALF_EVEN))
-    return (rates.input * (tokens - read) + rates.cache_read * read + rates.output * requests * output) / M
+    return (week_mean(period, "input") * (tokens - read) + week_mean(period, "cache_read") * read
+            + week_mean(period, "output") * requests * output) / M
 
 
 @pytest.mark.slow
@@ -53,6 +65,10 @@ def test_planner_first_month_equals_the_scenario_rule(app, wh, widgets, requests
     assert any(f"**{cheapest}**" in m.value for m in at.markdown)
     assert metric(at, "Month 1 on the cheapest route").value == fmt.usd(costs[cheapest])
     assert metric(at, "Total over 12 months").value == fmt.usd(costs[cheapest] * 12)  # no growth: 12 equal months
+    # The table holds floats, which the browser formats from their shortest text ($4.215 shows as $4.22).
+    table = next(d.value for d in at.dataframe if "first_month_usd" in d.value.columns)
+    assert {r: fmt.usd(Decimal(str(v))) for r, v in zip(table["route"], table["first_month_usd"], strict=True)} == {
+        r: fmt.usd(c) for r, c in costs.items()}
 
 
 @pytest.mark.slow

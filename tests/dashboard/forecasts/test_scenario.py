@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from dashboard.forecasts.scenario import (
     run_scenario,
     sensitivity,
 )
-from pricing import Catalog
+from pricing import Catalog, load_catalog
 
 M = 1_000_000
 D = Decimal
@@ -57,6 +57,71 @@ def test_flat_month_against_hand_arithmetic(acme: Catalog) -> None:
     assert month.output_usd == 15_000_000 * D("2") / M
     assert month.total_usd == small_cost(30_000_000, 24_000_000, 6_000_000, 15_000_000)
     assert route.total_usd == 2 * small_cost(30_000_000, 24_000_000, 6_000_000, 15_000_000)
+
+
+PEAK_TOML = """
+[route]
+provider = "acme"
+currency = "USD"
+
+[[models]]
+id = "peaky"
+
+[[models.periods]]
+source = "test"
+checked = 2026-01-01
+input = 0.1
+output = 0.4
+cache_read = 0.01
+cache_write = 0
+
+  [[models.periods.tiers]]
+  above_prompt_tokens = 100000
+  input = 0.2
+  output = 0.8
+  cache_read = 0.02
+  cache_write = 0
+
+  [[models.periods.windows]]
+  name = "peak"
+  weekdays = ["mon", "tue", "wed", "thu", "fri"]
+  hours = [[8, 14]]
+  input = 0.5
+  output = 1.0
+  cache_read = 0.05
+  cache_write = 0
+"""
+
+
+@pytest.mark.parametrize(("prompt", "off_input", "off_output"), [(2000, "0.1", "0.4"), (150_000, "0.2", "0.8")])
+def test_a_peak_window_is_weighted_by_the_hours_of_the_week_it_covers(tmp_path, prompt, off_input, off_output):
+    path = tmp_path / "peak.toml"
+    path.write_text(PEAK_TOML, encoding="utf-8")
+    inputs = ScenarioInputs(routes=("acme/peaky",), requests_per_day=D(100), input_tokens=D(prompt),
+                            output_tokens=D(500), cache_hit_rate=D("0.25"), months=1)
+    month = run_scenario(inputs, catalog=load_catalog(paths=[path])).routes[0].months[0]
+    # 5 weekdays x 6 peak hours = 30 of the week's 168 hours; the other 138 at the tier (or base)
+    # rates, which a window replaces whatever the prompt's size. Each mean is kept to the catalog's
+    # precision, six decimals per 1M tokens, as a row covering a span is priced.
+    def mean(peak: str, off: str) -> D:
+        return ((30 * D(peak) + 138 * D(off)) / 168).quantize(D("0.000001"), rounding=ROUND_HALF_UP)
+    requests = 3000
+    read, uncached = requests * prompt // 4, requests * prompt * 3 // 4
+    expected = (uncached * mean("0.5", off_input) + read * mean("0.05", str(D(off_input) / 10))
+                + requests * 500 * mean("1.0", off_output)) / M
+    assert month.total_usd == expected
+
+
+def test_deepseek_is_priced_with_its_peak_hours_beside_the_flat_ourtoken_route() -> None:
+    # The shipped catalog on 2026-12-07: DeepSeek V4.1-Flash 0.15 / 0.60 off-peak, 0.30 / 1.20 in the
+    # peak hours 01-04 and 06-10 UTC on weekdays (35 of 168 hours); OurToken 0.112 / 0.224 at any hour.
+    inputs = ScenarioInputs(routes=("ourtoken/deepseek-v4-flash", "deepseek/deepseek-v4-flash"),
+                            requests_per_day=D(1000), input_tokens=D(2000), output_tokens=D(500), months=1)
+    ourtoken, deepseek = (r.months[0].total_usd for r in run_scenario(inputs, at="2026-12-07T00:00:00Z").routes)
+    assert ourtoken == 30 * (2_000_000 * D("0.112") + 500_000 * D("0.224")) / M == D("10.08")
+    week = 30 * (2_000_000 * (133 * D("0.15") + 35 * D("0.30")) / 168
+                 + 500_000 * (133 * D("0.60") + 35 * D("1.20")) / 168) / M
+    assert deepseek == week == D("21.75")  # at the off-peak list alone it would be $18.00
 
 
 def test_growth_compounds_per_month(acme: Catalog) -> None:
