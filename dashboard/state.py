@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 import streamlit as st
 
 from dashboard.appdata import reads
 from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
+from dashboard.warehouse.zones import zone
 
 PRESETS = {
     "7d": "Last 7 days",
@@ -67,7 +68,7 @@ def date_bounds(preset: str, today: date, custom: tuple[date, date] | None = Non
 
 def make_filters(first: date | None, last: date | None, tz: str, **selected: tuple[str, ...]) -> Filters:
     """Filters whose day boundaries are midnights in `tz`; `last` is inclusive."""
-    z = ZoneInfo(tz)
+    z = zone(tz)
     start = datetime.combine(first, time(), z) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), z) if last else None
     return Filters(start=start, end=end, tz=tz, **selected)
@@ -143,7 +144,7 @@ def sidebar() -> View:
     with st.sidebar:
         preset = st.selectbox("Date range", list(PRESETS), format_func=PRESETS.__getitem__, key="range")
         tz = st.selectbox("Time zone", ZONES, key="tz", help="Day and month boundaries follow this zone.")
-        today = datetime.now(ZoneInfo(tz)).date()
+        today = datetime.now(zone(tz)).date()
         custom = None
         if preset == "custom":
             if "dates" not in st.session_state:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pandas as pd
@@ -21,6 +20,7 @@ from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.prices import shown_model
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
+from dashboard.warehouse.zones import zone
 from pricing import money_str
 from pricing.sql import price_shape_sql, priced_groups_sql
 
@@ -37,13 +37,6 @@ DIMENSIONS = {
     "tag": "q.tag",
     "day": "q.day",
 }
-
-
-def zone(tz: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise DashboardError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from e
 
 
 def month_bounds(month: str, tz: str | None = None) -> tuple[datetime, datetime]:
