@@ -12,10 +12,9 @@ import dataclasses
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
@@ -33,6 +32,9 @@ from dashboard.warehouse.rows import (
     stage_in_file_order,
     update_grown_requests,
 )
+
+if TYPE_CHECKING:
+    from dashboard.ingest import lines as lines_of
 
 __all__ = ["NOT_JSON", "SKIPPED", "UNNAMED", "ImportCounts", "NotClean", "NotLean", "ReadFailed", "Unreadable",
            "execute", "execute_staged", "read_sample"]
@@ -438,7 +440,7 @@ def _keep_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, params: dic
 
 
 def _place_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, path: str, records: int,
-                    unreadable: Sequence[int] = ()) -> LineMap | None:
+                    unreadable: Sequence[int] = ()) -> lines_of.LineMap | None:
     """Give the staged rejected rows the lines they sit on; returns the line map used, if any.
 
     Rows are numbered from the rowid, then moved past the `unreadable` lines (DuckDB's own
@@ -446,11 +448,13 @@ def _place_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, path: str,
     is used only when its count of the file's `records` agrees with DuckDB's: quotes read
     otherwise (a stray one inside a field) leave record numbers.
     """
+    from dashboard.ingest import lines as lines_of  # here: NumPy's import, 0.05 s, only for a file with rejected rows
+
     _number_rejected(cur, plan.first_line)
-    lines = LineMap.read(cur, plan.line_events, path) if plan.line_events else None
+    lines = lines_of.LineMap.read(cur, plan.line_events, path) if plan.line_events else None
     if lines and lines.records != records:
         lines = None
-    skipped = np.unique(np.concatenate([unreadable, lines.blank if lines else []]).astype(np.int64))
+    skipped = lines_of.skipped(unreadable, lines)
     if len(skipped) or lines:
         _fix_lines(cur, skipped, lines)
     return lines
@@ -465,20 +469,12 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:
     )
 
 
-def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: np.ndarray, lines: LineMap | None) -> None:
-    """Staged rows count records, not lines; move the lines of rejected ones to where they sit.
+def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: lines_of.Lines, lines: lines_of.LineMap | None) -> None:
+    """Staged rows count records, not lines: move the rejected ones' to the lines they sit on (see lines.renumbered)."""
+    from dashboard.ingest import lines as lines_of
 
-    DuckDB yields no record for an unreadable or blank line (`skipped`, in its own line
-    numbers), so the record numbered n sits on the n-th line not skipped; `lines` then
-    turns DuckDB's line numbers, which count a record spanning lines as one, into the
-    file's own.
-    """
     rows = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchnumpy()["line"]
-    old = np.asarray(rows, dtype=np.int64)
-    # Skipped line i (0-based, in order) has skipped[i] - i lines not skipped before it.
-    new = old + np.searchsorted(skipped - np.arange(len(skipped)), old, side="right")
-    if lines:
-        new = lines.physical(new)
+    old, new = lines_of.renumbered(rows, skipped, lines)
     moved = new != old
     if moved.any():
         import pyarrow as pa  # here, not at the top: a tenth of a second of every import's start-up
@@ -486,48 +482,3 @@ def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: np.ndarray, lines: LineM
         cur.register("line_fixes", pa.table({"old": old[moved], "new": new[moved]}))
         cur.execute("UPDATE staged SET line = f.new FROM line_fixes AS f WHERE staged.line = f.old")
         cur.unregister("line_fixes")
-
-
-class LineMap:
-    """Where a CSV's records sit, from its blank lines and the lines inside quoted fields.
-
-    DuckDB numbers lines as if every record were one line (a quoted field with line breaks
-    counts once), blank lines included; an editor counts every line. Built from the rows
-    of readers.csv_line_events_sql: a line with an odd number of quotes opens a field that
-    the next such line closes (a doubled quote inside a field counts twice, so it never
-    does either). Line numbers count from 1; the header is the first line. Arrays, not
-    lists: a large export whose every record spans lines has millions of such lines.
-    """
-
-    def __init__(self, blank_lines: Sequence[int], odd_lines: Sequence[int], lines: int) -> None:
-        odd = np.sort(np.asarray(odd_lines, dtype=np.int64))
-        opens, closes = odd[0::2], odd[1::2]
-        if len(opens) > len(closes):  # a field never closed runs to the end
-            closes = np.append(closes, max(int(opens[-1]), lines))
-        keep = closes > opens
-        self.first, self.last = opens[keep] + 1, closes[keep]  # lines inside field k: first[k]..last[k]
-        self._before = np.concatenate(([0], np.cumsum(self.last - self.first + 1)))  # inside fields before k
-        # DuckDB's number of the line that opens field k: the lines it numbers after that sit further on.
-        self._anchor = self.first - 1 - self._before[:-1]
-        blank = np.sort(np.asarray(blank_lines, dtype=np.int64))
-        if len(self.first):  # a blank line inside a quoted field is part of its record
-            k = np.searchsorted(self.first, blank, side="right") - 1
-            blank = blank[(k < 0) | (blank > self.last[np.maximum(k, 0)])]
-        self.blank = self.logical(blank)  # DuckDB's numbers of the blank lines between records
-        self.records = lines - int(self._before[-1]) - len(blank) - 1  # the records after the header
-
-    @classmethod
-    def read(cls, cur: duckdb.DuckDBPyConnection, sql: str, path: str) -> LineMap:
-        rows = cur.execute(sql, {"path": path}).fetchnumpy()
-        n, kind = np.asarray(rows["n"], dtype=np.int64), np.asarray(rows["kind"])
-        return cls(n[kind == 0], n[kind == 1], int(n[kind == 2][0]))
-
-    def logical(self, physical: np.ndarray) -> np.ndarray:
-        """DuckDB's numbers of lines that start a record or are blank."""
-        physical = np.asarray(physical, dtype=np.int64)
-        return physical - self._before[np.searchsorted(self.first, physical, side="left")]
-
-    def physical(self, logical: np.ndarray) -> np.ndarray:
-        """The file's own numbers of DuckDB's lines `logical`."""
-        logical = np.asarray(logical, dtype=np.int64)
-        return logical + self._before[np.searchsorted(self._anchor, logical, side="left")]

@@ -262,7 +262,7 @@ def csv_line_events_sql() -> str:
     and one row (number of lines, 2). A line with an odd number of quotes opens or closes
     a quoted field that runs over several lines; DuckDB numbers such a record as one line
     and yields no record for a blank line, so these are what finding a record's own line
-    needs (see loader.LineMap). Only files with rejected rows pay for this pass.
+    needs (see lines.LineMap). Only files with rejected rows pay for this pass.
     """
     lines = _read_lines("ignore_errors = true")
     odd_quotes = "contains(raw, '\"') AND (length(raw) - length(replace(raw, '\"', ''))) % 2 = 1"

@@ -87,26 +87,7 @@ def test_a_line_without_an_id_sends_clean_json_lines_to_the_staged_read_that_nam
     assert {r[0][:1] for r in warehouse.query("SELECT request_id FROM requests").fetchall()} == {"k", "h"}
 
 
-@pytest.mark.parametrize("in_memory", [True, False], ids=["sorted", "counted"])
-def test_repeated_ids_are_found_alike_by_sorting_hashes_in_memory_and_by_duckdb(warehouse, monkeypatch, in_memory):
-    # Up to SORTED_IN_MEMORY rows the hashes are sorted by numpy, beyond DuckDB counts distinct ones.
-    monkeypatch.setattr(db, "SORTED_IN_MEMORY", db.SORTED_IN_MEMORY if in_memory else 0)
-    cur = warehouse.cursor()
-    cur.execute("CREATE TEMP TABLE ids AS SELECT 'src' AS source, 'r' || (i % 700) AS request_id, i FROM range(1000) t(i)")
-    # rows 100..999: ids r100..r699 once from the first 600 rows, then r0..r299 (r100..r299 again)
-    assert db._repeated_ids(cur, "ids", "i >= $lo", {"lo": 100}) == 200
-    assert db._repeated_ids(cur, "ids", "i < 700") == 0
-    assert db._repeated_ids(cur, "ids", "false") == 0
-    # the key decides: the same ids under two sources are no repeat of each other
-    cur.execute("UPDATE ids SET source = 'other' WHERE i >= 700")
-    assert db._repeated_ids(cur, "ids", "i >= 100") == 0
-    assert db._repeated_ids(cur, "ids", "i >= 100", key="request_id") == 200
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("in_memory", [True, False], ids=["sorted", "counted"])
-def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path, monkeypatch, in_memory):
-    monkeypatch.setattr(db, "SORTED_IN_MEMORY", db.SORTED_IN_MEMORY if in_memory else 0)
+def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path):
     rows = [csv_row(1), csv_row(2, completion=20), csv_row(2, completion=99), csv_row(1, completion=7), csv_row(2)]
     res = import_file(warehouse, write_csv(tmp_path / "repeat.csv", rows))
     assert (res.added, res.duplicates, res.rejected, res.staged) == (2, 3, 0, False)

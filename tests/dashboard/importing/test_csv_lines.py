@@ -11,7 +11,7 @@ import gzip
 import pytest
 
 from dashboard.ingest import import_file
-from dashboard.ingest.loader import LineMap
+from dashboard.ingest.lines import LineMap
 
 HEADER = "request_id,timestamp,model,prompt_tokens,completion_tokens,note\n"
 OK = "2026-10-01T00:00:00Z,deepseek-v4-flash,10,5"
