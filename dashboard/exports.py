@@ -12,7 +12,7 @@ leading `'` in CSV and Excel output, so no spreadsheet runs it as a formula. Num
 negative ones included, stay numbers.
 
 A CSV too large to pass through Python cell by cell (the FOCUS file of a month) is written
-by DuckDB's COPY, with each cell made by `CSV_SQL`: the same rules as `_csv_cell`, written
+by DuckDB's COPY, with each cell made by `CSV_SQL`: the same rules as `csv_cell`, written
 as SQL from the same definitions (`FORMULA_PREFIXES`, `ISO_UTC`, `LINE_END`), so the two
 writers give the same bytes for the same values.
 """
@@ -103,7 +103,8 @@ _FAST_CELLS: dict[type, Any] = {
 }
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """The text of one CSV cell for `value`: exact money, ISO times, text neutralised (CSV_SQL, the same in SQL)."""
     fast = _FAST_CELLS.get(type(value))
     if fast is not None:
         return fast(value)
@@ -127,18 +128,19 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ISO_UTC)
 
 
-def _csv(header: Iterable[Any], rows: Iterable[Iterable[Any]], bom: bool) -> bytes:
+def csv_bytes(header: Iterable[Any], rows: Iterable[Iterable[Any]], *, bom: bool) -> bytes:
+    """The one CSV writer: a header and rows of csv_cell texts in UTF-8, a byte-order mark first if `bom`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=LINE_END)
-    writer.writerow([_csv_cell(h) for h in header])
+    writer.writerow([csv_cell(h) for h in header])
     for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
 
 
 def to_csv(df: pd.DataFrame, bom: bool = True) -> bytes:
     """UTF-8 CSV of a frame (with a BOM by default, so Excel reads the `…` of key hints right)."""
-    return _csv(df.columns, df.itertuples(index=False, name=None), bom)
+    return csv_bytes(df.columns, df.itertuples(index=False, name=None), bom=bom)
 
 
 # ------------------------------------------------------------------ the same cells, as SQL
@@ -172,11 +174,11 @@ CELL_KINDS = ("text", "decimal", "integer", "boolean", "timestamptz", "date")
 
 @dataclass(frozen=True)
 class CsvSql:
-    """The cells `_csv` writes, as DuckDB SQL: for a CSV the warehouse writes itself with COPY.
+    """The cells `csv_bytes` writes, as DuckDB SQL: for a CSV the warehouse writes itself with COPY.
 
-    `cell(kind, expr)` is the text `_csv_cell` makes of a value of that kind (the column's
+    `cell(kind, expr)` is the text `csv_cell` makes of a value of that kind (the column's
     SQL type: VARCHAR is text, DECIMAL decimal, any integer type integer, and so on), NULL
-    where the cell stays empty: a COPY writes an empty VARCHAR as `""`, `_csv` writes nothing.
+    where the cell stays empty: a COPY writes an empty VARCHAR as `""`, `csv_bytes` writes nothing.
     Fields are separated by commas, quoted with `"` where needed, rows end with `line_end`.
     """
 
@@ -443,4 +445,4 @@ def focus_csv(lines: Iterable[Mapping[str, Any]]) -> bytes:
     """
     rows = [focus_row(line) for line in lines]
     header = (*FOCUS_COLUMNS, *X_COLUMNS)
-    return _csv(header, ([row[c] for c in header] for row in rows), bom=False)
+    return csv_bytes(header, ([row[c] for c in header] for row in rows), bom=False)

@@ -1,6 +1,7 @@
 """Plain checks on the code itself: ruff is clean, no function in the import path is over 60
 lines, and no function anywhere in dashboard/ or pricing/ has a cyclomatic complexity over 20
-(radon's grade C or better). A function over a limit fails `test_no_*` with its name and size.
+(radon's grade C or better), and no test reaches the project's private code. A function over a
+limit fails `test_no_*` with its name and size.
 """
 
 from __future__ import annotations
@@ -106,3 +107,43 @@ def test_test_modules_have_unique_names():
             names.setdefault(path.name, []).append(path.relative_to(REPO).as_posix())
     shared = {name: paths for name, paths in names.items() if len(paths) > 1 and name != "conftest.py"}
     assert not shared, f"rename one of each: {shared}"
+
+
+_OURS = ("dashboard", "pricing")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_reaches(source: str) -> list[str]:
+    """What a test module takes from the project's private code: a `_name` imported from it, or
+    called as an attribute of a name imported from it (`rows._helper(...)`)."""
+    tree = ast.parse(source)
+    ours: set[str] = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _OURS:
+            ours.update(a.asname or a.name for a in node.names)
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if _private(a.name)]
+        elif isinstance(node, ast.Import):
+            ours.update(a.asname or a.name.split(".")[0] for a in node.names if a.name.split(".")[0] in _OURS)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _private(node.func.attr)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in ours):
+            found.append(f"line {node.lineno}: calls {node.func.value.id}.{node.func.attr}")
+    return found
+
+
+def test_tests_go_through_public_interfaces():
+    """No test imports or calls a private function of dashboard/ or pricing/: tests hold the
+    public contract, which a private helper may change under without a word."""
+    found = {path.relative_to(REPO).as_posix(): reaches for path in sorted((REPO / "tests").rglob("*.py"))
+             if "node_modules" not in path.parts and (reaches := private_reaches(path.read_text(encoding="utf-8")))}
+    assert not found, f"tests reaching private code: {found}"
+
+
+def test_the_private_scan_sees_a_private_reach():
+    source = ("from dashboard.exports import _cell, focus_csv\nfrom dashboard.warehouse import rows as db\n"
+              "import json\ndb._count(1)\njson._default(2)\ndb.public(3)\n")
+    assert private_reaches(source) == ["line 1: imports _cell", "line 4: calls db._count"]

@@ -80,7 +80,7 @@ class FileCheck:
     long_lines: tuple[LongLine, ...]
 
 
-class _LineScan:
+class LineScan:
     """Lines longer than `limit` bytes in a stream of blocks, each shorter than `limit`.
 
     A line that long spans blocks with no line break, so each block costs a find and an rfind,
@@ -172,7 +172,7 @@ def check_file(path: Path, line_limit: int) -> FileCheck:
     lines longer than `line_limit` bytes; BrokenFile when a compressed file is damaged or cut short."""
     digest = hashlib.sha256()
     kind = compression(path)
-    scan = _LineScan(line_limit)
+    scan = LineScan(line_limit)
     with path.open("rb") as f:
         for block in _blocks(f):
             digest.update(block)

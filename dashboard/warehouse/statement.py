@@ -198,7 +198,7 @@ def _cells(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[
     """((day, provider, model, project, api_key), sums) for every non-empty cell of the month."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
-    day_sql, day_params = _local_day_sql(wh, tz, start, end)
+    day_sql, day_params = local_day_sql(wh, tz, start, end)
     rows = wh.query(
         f"""
         SELECT DATE '1970-01-01' + CAST(c.day_number AS INTEGER), c.* EXCLUDE (day_number)
@@ -488,7 +488,7 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
+def local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as a number of days since 1970-01-01
     (`q.day` is that date), and the parameters it needs: by arithmetic on the zone's UTC offsets
     in that span (queries.local_offset_us_sql, as the pages' day buckets) rather than a zone lookup
@@ -508,7 +508,7 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
     hashed = hashed_lines(wh.cursor())
     sql, params = priced(wh, f, rows=hashed)
     billed = _any_billed(wh, sql, params)
-    day_sql, day_params = _local_day_sql(wh, tz, start, end)
+    day_sql, day_params = local_day_sql(wh, tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     # Nested subqueries, not CTEs, from the ORDER BY on: a CTE may be materialised, which keeps no order.

@@ -1,7 +1,7 @@
 """The FOCUS CSV DuckDB writes (COPY) holds the same bytes as the Python writer, cell rules and all.
 
 `exports.focus_csv(focus_lines(...))` is the Python writer, row by row; `write_focus_csv` is
-the SQL one the app uses. Each cell rule of `exports.CSV_SQL` is held against `_csv_cell`
+the SQL one the app uses. Each cell rule of `exports.CSV_SQL` is held against `csv_cell`
 on generated values, and whole files against `_csv`, so neither can drift from the other.
 """
 
@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.errors import WarehouseError
-from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, _csv, _csv_cell, focus_csv
+from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, csv_bytes, csv_cell, focus_csv
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.csvfile import copy_csv
 from dashboard.warehouse.prices import hashed_lines
-from dashboard.warehouse.queries import BLANK, Filters
-from dashboard.warehouse.statement import _local_day_sql, _month_filters, focus_lines, write_focus_csv
+from dashboard.warehouse.queries import BLANK, Filters, month_bounds
+from dashboard.warehouse.statement import focus_lines, local_day_sql, write_focus_csv
 from pricing import load_catalog
 
 HOSTILE = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB", "\uff1d1", "\rCR", "\uff0b1", "\uff0d2", "\uff20x",
@@ -57,7 +57,7 @@ texts = st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts)
 def test_text_cells_match_python(sql_wh, text):
-    assert _sql_cell(sql_wh, "text", "VARCHAR", text) == _csv_cell(text)
+    assert _sql_cell(sql_wh, "text", "VARCHAR", text) == csv_cell(text)
 
 
 TRICKY_DECIMALS = [
@@ -76,20 +76,20 @@ TRICKY_DECIMALS = [
 
 @pytest.mark.parametrize("value", TRICKY_DECIMALS)
 def test_decimal_cells_match_python(sql_wh, value):
-    assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == _csv_cell(value)
+    assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == csv_cell(value)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.decimals(min_value=Decimal("-1E+25"), max_value=Decimal("1E+25"), places=12,
                          allow_nan=False, allow_infinity=False))
 def test_generated_decimal_cells_match_python(sql_wh, value):
-    assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == _csv_cell(value)
+    assert _sql_cell(sql_wh, "decimal", "DECIMAL(38, 12)", value) == csv_cell(value)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.integers(min_value=-(2**100), max_value=2**100))
 def test_integer_cells_match_python(sql_wh, value):
-    assert _sql_cell(sql_wh, "integer", "HUGEINT", value) == _csv_cell(value)
+    assert _sql_cell(sql_wh, "integer", "HUGEINT", value) == csv_cell(value)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -98,7 +98,7 @@ def test_integer_cells_match_python(sql_wh, value):
                                                                 ("Europe/Berlin", "Asia/Kathmandu"))])))
 def test_moment_cells_match_python(sql_wh, moment):
     moment = moment.replace(microsecond=0)
-    assert _sql_cell(sql_wh, "timestamptz", "TIMESTAMPTZ", moment) == _csv_cell(moment)
+    assert _sql_cell(sql_wh, "timestamptz", "TIMESTAMPTZ", moment) == csv_cell(moment)
 
 
 @pytest.mark.parametrize(("kind", "sql_type", "value"), [
@@ -110,7 +110,7 @@ def test_moment_cells_match_python(sql_wh, moment):
     pytest.param("decimal", "DECIMAL(38, 12)", None, id="null-decimal"),
 ])
 def test_other_cells_match_python(sql_wh, kind, sql_type, value):
-    assert _sql_cell(sql_wh, kind, sql_type, value) == _csv_cell(value)
+    assert _sql_cell(sql_wh, kind, sql_type, value) == csv_cell(value)
 
 
 # ------------------------------------------------------------------ whole files
@@ -134,7 +134,7 @@ def test_a_copied_file_matches_the_python_writer(sql_wh, rows):
     # Quoting, empty text against no value, line ends and a hostile header, not only single cells.
     texts_, money = [r[0] for r in rows], [r[1] for r in rows]
     sql = 'SELECT unnest($t::VARCHAR[]) AS "=cmd", unnest($m::DECIMAL(38, 12)[]) AS "cost, usd"'
-    assert _copied(sql_wh, sql, {"t": texts_, "m": money}) == _csv(["=cmd", "cost, usd"], rows, bom=False)
+    assert _copied(sql_wh, sql, {"t": texts_, "m": money}) == csv_bytes(["=cmd", "cost, usd"], rows, bom=False)
 
 
 def test_a_copied_file_is_sorted_by_columns_it_does_not_write(sql_wh):
@@ -158,7 +158,7 @@ def test_made_cells_are_written_as_they_are(sql_wh):
         path = Path(folder) / "out.csv"
         copy_csv(sql_wh, sql, {}, path, CSV_SQL, order_by=("place",), made=("cost", "note"))
         written = path.read_bytes()
-    assert written == _csv(["cost", "note"], [(None, ""), (Decimal("-5"), "=1")], bom=False)
+    assert written == csv_bytes(["cost", "note"], [(None, ""), (Decimal("-5"), "=1")], bom=False)
     assert written.endswith(b"\r\n-5,'=1\r\n")
 
 
@@ -321,8 +321,8 @@ def test_days_that_do_not_start_at_midnight(tmp_path, tz):
 ])
 def test_the_day_by_arithmetic_is_the_zone_s_day(sql_wh, tz, month):
     # Every minute of the month: the day from the zone's offsets is the day DuckDB's zone lookup gives.
-    _, start, end = _month_filters(month, tz, None)
-    day_sql, params = _local_day_sql(sql_wh, tz, start, end)
+    start, end = month_bounds(month, tz)
+    day_sql, params = local_day_sql(sql_wh, tz, start, end)
     wrong = sql_wh.query(
         f"""SELECT count(*) FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ, INTERVAL 1 MINUTE) AS q(ts)
             WHERE DATE '1970-01-01' + CAST({day_sql} AS INTEGER) <> CAST(timezone($tz, q.ts) AS DATE)""",

@@ -172,7 +172,7 @@ def test_a_zstd_file_is_known_by_its_magic_bytes(warehouse, tmp_path):
        limit=st.integers(50, 90))
 def test_the_line_scan_finds_every_long_line_however_the_blocks_fall(lengths, cuts, limit):
     text = b"\n".join(bytes([97 + i % 26]) * n for i, n in enumerate(lengths))
-    scan, pos = files._LineScan(limit), 0
+    scan, pos = files.LineScan(limit), 0
     for size in cuts * (len(text) // max(sum(cuts), 1) + 1) or [49]:
         if pos >= len(text):
             break
@@ -196,7 +196,7 @@ def test_the_copy_without_long_lines_keeps_every_other_line_where_it_was(tmp_pat
     text = b"\n".join(b"x" * n for n in lengths) + b"\n"
     path = folder / "f"
     path.write_bytes(text)
-    scan = files._LineScan(limit)
+    scan = files.LineScan(limit)
     for at in range(0, len(text), limit - 1):  # blocks shorter than the limit, as 1 MiB blocks are
         scan.feed(text[at:at + limit - 1])
     copy = files.without_long_lines(path, None, scan.finish(), folder / "copy")
