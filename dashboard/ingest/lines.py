@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 
 Lines = np.ndarray  # line numbers, int64
@@ -62,9 +61,9 @@ class LineMap:
         self.records = lines - int(self._before[-1]) - len(blank) - 1  # the records after the header
 
     @classmethod
-    def read(cls, cur: duckdb.DuckDBPyConnection, sql: str, path: str) -> LineMap:
-        rows = cur.execute(sql, {"path": path}).fetchnumpy()
-        n, kind = np.asarray(rows["n"], dtype=np.int64), np.asarray(rows["kind"])
+    def from_events(cls, n: Sequence[int], kind: Sequence[int]) -> LineMap:
+        """From the rows of readers.csv_line_events_sql: line numbers `n` by `kind` (0 blank, 1 odd, 2 the count)."""
+        n, kind = np.asarray(n, dtype=np.int64), np.asarray(kind)
         return cls(n[kind == 0], n[kind == 1], int(n[kind == 2][0]))
 
     def logical(self, physical: np.ndarray) -> np.ndarray:

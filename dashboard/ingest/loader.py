@@ -451,7 +451,10 @@ def _place_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, path: str,
     from dashboard.ingest import lines as lines_of  # here: NumPy's import, 0.05 s, only for a file with rejected rows
 
     _number_rejected(cur, plan.first_line)
-    lines = lines_of.LineMap.read(cur, plan.line_events, path) if plan.line_events else None
+    lines = None
+    if plan.line_events:
+        events = cur.execute(plan.line_events, {"path": path}).fetchnumpy()
+        lines = lines_of.LineMap.from_events(events["n"], events["kind"])
     if lines and lines.records != records:
         lines = None
     skipped = lines_of.skipped(unreadable, lines)
