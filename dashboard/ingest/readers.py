@@ -392,14 +392,19 @@ def _typed_fields(fmt: Format, sample: Sample) -> _Typed | None:
         node[leaf] = "VARCHAR"
     if _READER_COLUMNS & set(spec) or len({k.lower() for k in spec}) < len(spec):
         return None
-    seen = {k for rec in sample.records if isinstance(rec, Mapping) for k in rec}
-    whole = tuple(k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v)))
+    whole = _read_whole(spec, sample)
     if any(_extracted(i) in spec for i in range(len(whole))):
         return None
     for k in whole:
         spec[k] = "JSON"
     inside = {top: tuple(dict.fromkeys(tuple(rest) for t, *rest in paths if t == top)) for top in whole}
     return _Typed(spec, whole, inside)
+
+
+def _read_whole(spec: dict, sample: Sample) -> tuple[str, ...]:
+    """The top-level objects of `spec` to read as one JSON value: those no sample record has, or with a case clash."""
+    seen = {k for rec in sample.records if isinstance(rec, Mapping) for k in rec}
+    return tuple(k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v)))
 
 
 def _value_at(record: Any, keys: Sequence[str]) -> Any:
