@@ -134,11 +134,18 @@ class Period:
         for window in self.windows:
             if window.contains(at):
                 return window.rates, window.name, None
+        rates, tier = self.tier_rates(prompt_tokens, requests)
+        return rates, None, tier
+
+    def tier_rates(self, prompt_tokens: int, requests: int = 1) -> tuple[Rates, int | None]:
+        """The rates outside any window for `requests` requests with this many prompt tokens in
+        all, and the tier's threshold (None: the base rates): the tier is chosen from the prompt
+        tokens per request."""
         for tier in reversed(self.tiers):
             # prompt / requests > above, kept in whole numbers as the SQL keeps it (pricing.sql)
             if prompt_tokens > tier.above_prompt_tokens * max(requests, 1):
-                return tier.rates, None, tier.above_prompt_tokens
-        return self.rates, None, None
+                return tier.rates, tier.above_prompt_tokens
+        return self.rates, None
 
     def as_dict(self) -> dict[str, Any]:
         return {

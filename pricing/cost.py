@@ -286,11 +286,7 @@ def week_rates(period: Period, prompt_tokens_per_request: int) -> Rates:
     week: each time-of-day window's rates weighted by the hours of the week it covers, the tier
     (chosen from the prompt size per request) or base rates by the rest. A period without
     windows gives its tier or base rates as they are."""
-    rates = period.rates
-    for tier in reversed(period.tiers):
-        if prompt_tokens_per_request > tier.above_prompt_tokens:
-            rates = tier.rates
-            break
+    rates, _ = period.tier_rates(prompt_tokens_per_request)
     if not period.windows:
         return rates
     return _weighted_rates([(len(slots), rates if index is None else period.windows[index].rates)
