@@ -459,7 +459,9 @@ def _place_rejected(cur: duckdb.DuckDBPyConnection, plan: ImportPlan, path: str,
         lines = None
     skipped = lines_of.skipped(unreadable, lines)
     if len(skipped) or lines:
-        _fix_lines(cur, skipped, lines)
+        # Staged rows count records, not lines: the rejected ones move to the lines they sit on.
+        numbered = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchnumpy()["line"]
+        _move_lines(cur, *lines_of.renumbered(numbered, skipped, lines))
     return lines
 
 
@@ -472,12 +474,8 @@ def _number_rejected(cur: duckdb.DuckDBPyConnection, first_line: int) -> None:
     )
 
 
-def _fix_lines(cur: duckdb.DuckDBPyConnection, skipped: lines_of.Lines, lines: lines_of.LineMap | None) -> None:
-    """Staged rows count records, not lines: move the rejected ones' to the lines they sit on (see lines.renumbered)."""
-    from dashboard.ingest import lines as lines_of
-
-    rows = cur.execute(f"SELECT DISTINCT line FROM staged WHERE {_REJECTED}").fetchnumpy()["line"]
-    old, new = lines_of.renumbered(rows, skipped, lines)
+def _move_lines(cur: duckdb.DuckDBPyConnection, old: lines_of.Lines, new: lines_of.Lines) -> None:
+    """Give the staged rejected rows on line old[i] line new[i] instead."""
     moved = new != old
     if moved.any():
         import pyarrow as pa  # here, not at the top: a tenth of a second of every import's start-up
