@@ -308,10 +308,14 @@ def text_read(fmt: Format, sample: Sample, numbered: bool, keep_rejects: bool = 
                         columns=sample.columns, wrapped=sample.wrapped, records=fmt.records, placed=placed)
     paths = json_fields(fmt, sample)
     if paths:
-        listed = ", ".join(json_path(p) for p in paths)
-        reader = f"SELECT *, json_extract_string(doc, [{listed}]) AS __j FROM ({reader})"
+        reader = f"SELECT *, {_extract_all('doc', paths)} AS __j FROM ({reader})"
     index = {p: i + 1 for i, p in enumerate(paths)}
     return format_select(fmt, sample, Leaves(json=lambda keys: f"src.__j[{index[keys]}]")), reader
+
+
+def _extract_all(json_sql: str, paths: Sequence[Sequence[str]]) -> str:
+    """SQL: the text at each of `paths` (keys from the top) of the JSON `json_sql`, as a list, parsed once for all."""
+    return f"json_extract_string({json_sql}, [{', '.join(json_path(p) for p in paths)}])"
 
 
 _READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}
@@ -355,9 +359,8 @@ class _Typed:
         if not self.whole:
             return rows
         extracts = ", ".join(
-            f"CASE WHEN {sql_name(top)} IS NOT NULL THEN json_extract_string({sql_name(top)}, "
-            f"[{', '.join(json_path(keys) for keys in self.inside[top])}]) END AS {_extracted(i)}"
-            for i, top in enumerate(self.whole))
+            f"CASE WHEN {sql_name(top)} IS NOT NULL THEN {_extract_all(sql_name(top), self.inside[top])} END "
+            f"AS {_extracted(i)}" for i, top in enumerate(self.whole))
         return f"SELECT *, {extracts} FROM ({rows})"
 
 
