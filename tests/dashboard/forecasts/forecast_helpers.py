@@ -7,7 +7,8 @@ from support.paths import FIXTURES
 
 MOONCAKE = FIXTURES / "traces" / "mooncake_conversation_trace.jsonl"
 
-# Rates per 1M tokens. "small" has a long-context tier and its own reasoning rate.
+# Rates per 1M tokens. "small" has a long-context tier and its own reasoning rate; "peaky" a
+# long-context tier and a peak window (weekdays 08-14 UTC).
 ACME_TOML = """
 [route]
 provider = "acme"
@@ -43,6 +44,33 @@ input = 3
 output = 15
 cache_read = 0.3
 cache_write = 3.75
+
+[[models]]
+id = "peaky"
+
+[[models.periods]]
+source = "test"
+checked = 2026-01-01
+input = 0.1
+output = 0.4
+cache_read = 0.01
+cache_write = 0
+
+  [[models.periods.tiers]]
+  above_prompt_tokens = 100000
+  input = 0.2
+  output = 0.8
+  cache_read = 0.02
+  cache_write = 0
+
+  [[models.periods.windows]]
+  name = "peak"
+  weekdays = ["mon", "tue", "wed", "thu", "fri"]
+  hours = [[8, 14]]
+  input = 0.5
+  output = 1.0
+  cache_read = 0.05
+  cache_write = 0
 """
 
 

@@ -15,7 +15,7 @@ from dashboard.forecasts.scenario import (
     run_scenario,
     sensitivity,
 )
-from pricing import Catalog, load_catalog
+from pricing import Catalog
 
 M = 1_000_000
 D = Decimal
@@ -59,47 +59,13 @@ def test_flat_month_against_hand_arithmetic(acme: Catalog) -> None:
     assert route.total_usd == 2 * small_cost(30_000_000, 24_000_000, 6_000_000, 15_000_000)
 
 
-PEAK_TOML = """
-[route]
-provider = "acme"
-currency = "USD"
-
-[[models]]
-id = "peaky"
-
-[[models.periods]]
-source = "test"
-checked = 2026-01-01
-input = 0.1
-output = 0.4
-cache_read = 0.01
-cache_write = 0
-
-  [[models.periods.tiers]]
-  above_prompt_tokens = 100000
-  input = 0.2
-  output = 0.8
-  cache_read = 0.02
-  cache_write = 0
-
-  [[models.periods.windows]]
-  name = "peak"
-  weekdays = ["mon", "tue", "wed", "thu", "fri"]
-  hours = [[8, 14]]
-  input = 0.5
-  output = 1.0
-  cache_read = 0.05
-  cache_write = 0
-"""
 
 
 @pytest.mark.parametrize(("prompt", "off_input", "off_output"), [(2000, "0.1", "0.4"), (150_000, "0.2", "0.8")])
-def test_a_peak_window_is_weighted_by_the_hours_of_the_week_it_covers(tmp_path, prompt, off_input, off_output):
-    path = tmp_path / "peak.toml"
-    path.write_text(PEAK_TOML, encoding="utf-8")
+def test_a_peak_window_is_weighted_by_the_hours_of_the_week_it_covers(acme, prompt, off_input, off_output):
     inputs = ScenarioInputs(routes=("acme/peaky",), requests_per_day=D(100), input_tokens=D(prompt),
                             output_tokens=D(500), cache_hit_rate=D("0.25"), months=1)
-    month = run_scenario(inputs, catalog=load_catalog(paths=[path])).routes[0].months[0]
+    month = run_scenario(inputs, catalog=acme).routes[0].months[0]
     # 5 weekdays x 6 peak hours = 30 of the week's 168 hours; the other 138 at the tier (or base)
     # rates, which a window replaces whatever the prompt's size. Each mean is kept to the catalog's
     # precision, six decimals per 1M tokens, as a row covering a span is priced.
