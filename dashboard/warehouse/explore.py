@@ -66,7 +66,7 @@ def _period(wh: Warehouse, grain: str, filters: Filters) -> tuple[str, dict[str,
     """The local period of row `q` and its parameters (see queries.local_trunc_sql: hours and days
     without a per-row conversion)."""
     if _grain(grain) in ("hour", "day"):
-        return local_trunc_sql(wh, "q.ts", grain, filters.tz, filters.start, filters.end)
+        return local_trunc_sql("q.ts", grain, filters.tz, filters.start, filters.end)
     return f"date_trunc('{grain}', timezone($tz, q.ts))", {"tz": filters.tz}
 
 
@@ -111,7 +111,7 @@ def rollup(wh: Warehouse, filters: Filters, grain: str = "day") -> pd.DataFrame:
     unit = "hour" if _grain(grain) == "hour" else "day"
     scan = _scan_filters(filters)
     bounded = filters.start is not None and filters.end is not None
-    bucket, bucket_params = local_trunc_sql(wh, "q.ts", unit, filters.tz, filters.start, filters.end)
+    bucket, bucket_params = local_trunc_sql("q.ts", unit, filters.tz, filters.start, filters.end)
     keys = {
         "bucket": bucket,
         "previous": "q.ts < $cur_start",
@@ -484,7 +484,7 @@ def months_with_data(wh: Warehouse, tz: str) -> list[str]:
         return []
     # The distinct local days first (by arithmetic on the zone's offsets where the span allows),
     # then their months: a zone conversion and a text per request cost ten times as much.
-    day, params = local_trunc_sql(wh, "ts", "day", tz, first, last + timedelta(microseconds=1))
+    day, params = local_trunc_sql("ts", "day", tz, first, last + timedelta(microseconds=1))
     rows = wh.query(
         f"SELECT DISTINCT strftime(d, '%Y-%m') AS m FROM (SELECT DISTINCT {day} AS d FROM requests) ORDER BY m DESC",
         params,

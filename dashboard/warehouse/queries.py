@@ -20,7 +20,7 @@ from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
 from dashboard.warehouse.prices import shown_model
 from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
-from dashboard.warehouse.zones import zone
+from dashboard.warehouse.zones import utc_offsets, zone
 from pricing import money_str
 from pricing.sql import price_shape_sql, priced_groups_sql
 
@@ -60,10 +60,10 @@ _UNIT_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
 _OFFSETS_SPAN = timedelta(days=731)  # longer ranges keep the per-row conversion
 
 
-def local_offset_us_sql(wh: Warehouse, ts: str, tz: str, start: datetime | None, end: datetime | None) -> str | None:
+def local_offset_us_sql(ts: str, tz: str, start: datetime | None, end: datetime | None) -> str | None:
     """SQL for the UTC offset of `tz`, in microseconds, at `ts`, for rows with start <= ts < end.
 
-    The offsets in force over the range are found once here, from DuckDB's own zone data (the
+    The offsets in force over the range come from DuckDB's own zone data (zones.utc_offsets: the
     data every `timezone($tz, ...)` of a query uses), so a row's local time is its UTC time plus
     the offset of its instant: integer arithmetic, where converting every row through DuckDB's
     time zone functions costs about 0.4 CPU seconds per 3,000,000 rows. None for an unbounded
@@ -72,8 +72,9 @@ def local_offset_us_sql(wh: Warehouse, ts: str, tz: str, start: datetime | None,
     """
     if start is None or end is None or end - start > _OFFSETS_SPAN:
         return None
-    changes = _utc_offsets(wh, tz, start, end)
-    if not changes:
+    try:
+        changes = utc_offsets(tz, start, end)
+    except DashboardError:
         return None
     (_, offset), *later = changes
     if not later:
@@ -85,50 +86,18 @@ def local_offset_us_sql(wh: Warehouse, ts: str, tz: str, start: datetime | None,
     return f"CASE {' '.join(whens)} ELSE {offset} END"
 
 
-def local_trunc_sql(wh: Warehouse, ts: str, unit: str, tz: str, start: datetime | None,
+def local_trunc_sql(ts: str, unit: str, tz: str, start: datetime | None,
                     end: datetime | None) -> tuple[str, dict[str, Any]]:
     """`date_trunc(unit, timezone($tz, ts))` ('hour' or 'day') for rows with start <= ts < end, as
     integer arithmetic on the zone's offsets where local_offset_us_sql gives them; and the
     parameters that SQL needs (`tz` where it converts each row)."""
     unit_us = _UNIT_US[unit]
-    offset = local_offset_us_sql(wh, ts, tz, start, end)
+    offset = local_offset_us_sql(ts, tz, start, end)
     if offset is None:
         return f"date_trunc('{unit}', timezone($tz, {ts}))", {"tz": tz}
     # Requests are kept from the year 2000 (rows.FIRST_DAY): local microseconds are positive, and
     # integer division truncates them as a floor does.
     return f"make_timestamp((epoch_us({ts}) + {offset}) // {unit_us} * {unit_us})", {}
-
-
-def _utc_offsets(wh: Warehouse, tz: str, start: datetime, end: datetime) -> list[tuple[int, int]] | None:
-    """[(from, offset)] in epoch microseconds: the zone's UTC offset at `start`, then each change
-    before `end`. Read an hour apart, then a minute apart inside each hour whose two ends differ:
-    every zone changes its offset on a whole minute, and at most once an hour, in the years a
-    request may have (2000 to 2099). None for a zone DuckDB does not know."""
-    try:
-        return wh.query(
-            """
-            WITH hours AS (
-                SELECT h, epoch_us(timezone($tz, h)) - epoch_us(h) AS offset_us
-                FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ + INTERVAL 1 HOUR, INTERVAL 1 HOUR) AS t(h)
-            ), moments AS (
-                SELECT h AS m FROM hours WHERE h < $end::TIMESTAMPTZ
-                UNION ALL
-                SELECT unnest(range(h, h + INTERVAL 1 HOUR, INTERVAL 1 MINUTE)) AS m
-                FROM (SELECT h, offset_us, lead(offset_us) OVER (ORDER BY h) AS after FROM hours)
-                WHERE after <> offset_us AND h < $end::TIMESTAMPTZ
-            )
-            SELECT epoch_us(m), offset_us FROM (
-                SELECT m, offset_us, lag(offset_us) OVER (ORDER BY m) AS before
-                FROM (SELECT DISTINCT m, epoch_us(timezone($tz, m)) - epoch_us(m) AS offset_us
-                      FROM moments WHERE m < $end::TIMESTAMPTZ)
-            )
-            WHERE before IS DISTINCT FROM offset_us
-            ORDER BY 1
-            """,
-            {"tz": tz, "start": start, "end": end},
-        ).fetchall()
-    except DashboardError:
-        return None
 
 
 # A filter value that picks the requests with no value at all in that field (NULL or empty;
@@ -248,7 +217,7 @@ def daily_spend(wh: Warehouse, filters: Filters | None = None) -> pd.DataFrame:
     if start is None or end is None:  # the zone's offsets over the data's own span, not row by row
         first, last = wh.query("SELECT min(ts), max(ts) FROM requests").fetchone()
         start, end = start or first, end or (last and last + timedelta(microseconds=1))
-    day, day_params = local_trunc_sql(wh, "q.ts", "day", f.tz, start, end)
+    day, day_params = local_trunc_sql("q.ts", "day", f.tz, start, end)
     sql, params = priced_groups(wh, f, {"day": f"CAST({day} AS DATE)"})
     params |= day_params
     rows = wh.query(
@@ -330,7 +299,7 @@ def month_report(wh: Warehouse, month: str, by: str = "model", tz: str | None = 
         key = "q.provider"
     else:
         if by == "day":
-            day, key_params = local_trunc_sql(wh, "q.ts", "day", f.tz, f.start, f.end)
+            day, key_params = local_trunc_sql("q.ts", "day", f.tz, f.start, f.end)
             keys["report_key"] = f"CAST({day} AS DATE)"
         else:
             keys["report_key"] = DIMENSIONS[by]

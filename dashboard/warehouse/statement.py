@@ -198,7 +198,7 @@ def _cells(wh: Warehouse, month: str, tz: str, filters: Filters | None) -> list[
     """((day, provider, model, project, api_key), sums) for every non-empty cell of the month."""
     f, start, end = _month_filters(month, tz, filters)
     sql, params = priced(wh, f)
-    day_sql, day_params = local_day_sql(wh, tz, start, end)
+    day_sql, day_params = local_day_sql(tz, start, end)
     rows = wh.query(
         f"""
         SELECT DATE '1970-01-01' + CAST(c.day_number AS INTEGER), c.* EXCLUDE (day_number)
@@ -488,13 +488,13 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def local_day_sql(wh: Warehouse, tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
+def local_day_sql(tz: str, start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
     """The day of `q.ts` in `tz` for a time in [start, end), as a number of days since 1970-01-01
     (`q.day` is that date), and the parameters it needs: by arithmetic on the zone's UTC offsets
     in that span (queries.local_offset_us_sql, as the pages' day buckets) rather than a zone lookup
     per request. A whole number of days is cheaper to group by than a DATE made per request; the
     times are after 1970, so integer division is the floor."""
-    offset = local_offset_us_sql(wh, "q.ts", tz, start, end)
+    offset = local_offset_us_sql("q.ts", tz, start, end)
     if offset is None:
         return f"epoch_us(timezone($tz, q.ts)) // {_DAY_US}", {"tz": tz}
     return f"(epoch_us(q.ts) + {offset}) // {_DAY_US}", {}
@@ -508,7 +508,7 @@ def _focus_sql(wh: Warehouse, month: str, tz: str, filters: Filters | None,
     hashed = hashed_lines(wh.cursor())
     sql, params = priced(wh, f, rows=hashed)
     billed = _any_billed(wh, sql, params)
-    day_sql, day_params = local_day_sql(wh, tz, start, end)
+    day_sql, day_params = local_day_sql(tz, start, end)
     params |= day_params | _focus_params(wh, tz, start, end)
     select = ",\n            ".join(f'{expr} AS "{column}"' for column, expr in _FOCUS_COLUMNS.items())
     # Nested subqueries, not CTEs, from the ORDER BY on: a CTE may be materialised, which keeps no order.

@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.errors import DashboardError
 
-__all__ = ["DuckZone", "zone"]
+__all__ = ["DuckZone", "utc_offsets", "zone"]
 
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -104,6 +104,12 @@ class DuckZone(tzinfo):
     def tzname(self, dt: datetime | None) -> str:
         return self.key
 
+    def offsets_between(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
+        """[(from, offset)] in epoch microseconds: the offset at `start_us`, then each change before `end_us`."""
+        k = bisect_right(self._changes, start_us)
+        later = [(at, self._offsets[j + 1]) for j, at in enumerate(self._changes[k:], k) if at < end_us]
+        return [(start_us, self._offsets[k]), *later]
+
     def fromutc(self, dt: datetime) -> datetime:
         at = _us(dt)
         k = bisect_right(self._changes, at)
@@ -131,3 +137,11 @@ def zone(tz: str | None) -> tzinfo:
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise DashboardError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from e
     return UTC if key == "UTC" else _duck_zone(key)
+
+
+def utc_offsets(tz: str, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """[(from, offset)] in epoch microseconds: the UTC offset of the zone `tz` at `start`, then
+    each change before `end`, as DuckDB's zone data has them; DashboardError for an unknown zone."""
+    z = zone(tz)
+    start_us, end_us = (_us(t.astimezone(UTC)) for t in (start, end))
+    return z.offsets_between(start_us, end_us) if isinstance(z, DuckZone) else [(start_us, 0)]

@@ -322,7 +322,7 @@ def test_days_that_do_not_start_at_midnight(tmp_path, tz):
 def test_the_day_by_arithmetic_is_the_zone_s_day(sql_wh, tz, month):
     # Every minute of the month: the day from the zone's offsets is the day DuckDB's zone lookup gives.
     start, end = month_bounds(month, tz)
-    day_sql, params = local_day_sql(sql_wh, tz, start, end)
+    day_sql, params = local_day_sql(tz, start, end)
     wrong = sql_wh.query(
         f"""SELECT count(*) FROM range($start::TIMESTAMPTZ, $end::TIMESTAMPTZ, INTERVAL 1 MINUTE) AS q(ts)
             WHERE DATE '1970-01-01' + CAST({day_sql} AS INTEGER) <> CAST(timezone($tz, q.ts) AS DATE)""",

@@ -31,7 +31,7 @@ QUICK_ZONES = ("Australia/Lord_Howe", "America/Santiago")
 @pytest.mark.parametrize("unit", ["hour", "day"])
 @pytest.mark.parametrize("tz", [z if z in QUICK_ZONES else pytest.param(z, marks=pytest.mark.slow) for z in ZONES])
 def test_buckets_equal_duckdbs_conversion_across_a_year_of_offset_changes(warehouse, tz, unit):
-    bucket, params = local_trunc_sql(warehouse, "t.ts", unit, tz, START, END)
+    bucket, params = local_trunc_sql("t.ts", unit, tz, START, END)
     assert "timezone" not in bucket and params == {}
     rows, differ = warehouse.query(
         f"SELECT count(*), count(*) FILTER (WHERE {bucket} IS DISTINCT FROM date_trunc('{unit}', timezone($tz, t.ts))) "
@@ -44,10 +44,10 @@ def test_buckets_equal_duckdbs_conversion_across_a_year_of_offset_changes(wareho
 @pytest.mark.parametrize("bounds", [(None, END), (START, None), (START, datetime(2029, 1, 1, tzinfo=UTC))],
                          ids=["no start", "no end", "three years"])
 def test_an_unbounded_or_long_range_keeps_the_conversion(warehouse, bounds):
-    assert local_trunc_sql(warehouse, "q.ts", "day", "Europe/Berlin", *bounds) == (
+    assert local_trunc_sql("q.ts", "day", "Europe/Berlin", *bounds) == (
         "date_trunc('day', timezone($tz, q.ts))", {"tz": "Europe/Berlin"})
 
 
 def test_an_unknown_zone_keeps_the_conversion(warehouse):
-    assert local_trunc_sql(warehouse, "q.ts", "hour", "Mars/Olympus", START, END) == (
+    assert local_trunc_sql("q.ts", "hour", "Mars/Olympus", START, END) == (
         "date_trunc('hour', timezone($tz, q.ts))", {"tz": "Mars/Olympus"})
