@@ -166,6 +166,17 @@ def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head:
     delimiter = readers.guess_delimiter(head)
     try:
         columns, rows = read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS), name, src)
+    except ImportFailed:  # a line longer than a first look reads
+        columns, rows = _csv_header_long_lines(wh, path, name, src, delimiter)
+    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter,
+                  rows=tuple(dict(zip(columns, r, strict=True)) for r in rows))
+
+
+def _csv_header_long_lines(wh: Warehouse, path: Path, name: str, src: dict[str, str],
+                           delimiter: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The CSV header and first records read with lines as long as an import reads, else why not."""
+    try:
+        return read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS, line_bytes=None), name, src)
     except ImportFailed as e:
         # DuckDB's CSV sniffer reads past the header, and fails on a line too long for it.
         long_lines = files.check_file(path, readers.MAX_LINE_BYTES).long_lines
@@ -173,8 +184,6 @@ def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head:
             raise
         raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
                            f"{long_lines[0].line}); nothing was imported") from e
-    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter,
-                  rows=tuple(dict(zip(columns, r, strict=True)) for r in rows))
 
 
 def _wrapped(wh: Warehouse, name: str, src: dict[str, str]) -> bool:

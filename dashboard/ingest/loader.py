@@ -27,7 +27,8 @@ from dashboard.warehouse.rows import (
     NotLean,
     insert_clean_requests,
     insert_new_requests,
-    lean_sample_sql,
+    prepare_clean_insert,
+    refusal,
     sequence_value,
     stage_in_file_order,
     update_grown_requests,
@@ -115,8 +116,7 @@ def _by_the_rows(plan: ImportPlan, run: Callable[[ImportPlan], ImportCounts]) ->
 def _execute(wh: Warehouse, plan: ImportPlan, *, path: str, file_name: str,
              sha256: Callable[[], str]) -> ImportCounts:
     params = {**plan.params, "path": path}
-    lean = plan.table is Table.LEAN or (
-        plan.table is Table.IF_FIRST_ROWS_FIT and bool(plan.clean) and _lean_so_far(wh, plan.clean[0].sql, params))
+    lean = plan.table is not Table.FULL
     for read in plan.clean:
         counts = _clean(wh, plan, read, params, file_name, sha256, lean)
         if isinstance(counts, ImportCounts):
@@ -154,28 +154,6 @@ def _clean(wh: Warehouse, plan: ImportPlan, read: Read, params: dict[str, Any], 
         except NotClean:
             return _GaveWay.NEXT
     return _GaveWay.NEXT
-
-
-# How many good rows of a file a clean read takes first, to see whether they fit the lean table.
-LEAN_SAMPLE_ROWS = 10_000
-
-
-def _lean_so_far(wh: Warehouse, sql: str, params: dict[str, Any]) -> bool:
-    """Whether the first LEAN_SAMPLE_ROWS good rows of a clean read all fit the lean table.
-
-    For a format that may fill the rarely filled fields (OpenAI logs may carry a user, a
-    latency, reasoning tokens), a file whose rows so far do not is likely to have none at all.
-    Only a guess, which costs a few hundredths of a second: the lean insert checks every row,
-    and a row that does not fit sends the file to the full table (NotLean). A read that fails
-    on its first rows here decides nothing either: the import meets the same failure.
-    """
-    try:
-        _, rows = read_sample(wh, lean_sample_sql(sql, LEAN_SAMPLE_ROWS), params["path"],
-                              {**params, "import_id": None}, macros=MACROS)
-    except ImportFailed:
-        return False
-    misfits, seen = rows[0]
-    return seen > 0 and misfits == 0
 
 
 @dataclass(frozen=True)
@@ -260,10 +238,12 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
 def _begin(cur: duckdb.DuckDBPyConnection, job: _Job) -> int:
     """Open the import's transaction and register the import as running; returns its id.
 
-    The macros, and with them the count sql.CACHED_OVER, are made first, outside the
-    transaction, so that its rollback leaves the count for _roll_back to read.
+    The macros, and with them the count sql.CACHED_OVER, and the clean insert's own count (see
+    rows.prepare_clean_insert) are made first, outside the transaction, so that its rollback
+    leaves the counts for _roll_back to read.
     """
     cur.execute(MACROS)
+    prepare_clean_insert(cur)
     cur.execute("BEGIN TRANSACTION")
     import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
     cur.execute("INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
@@ -284,6 +264,8 @@ def _roll_back(cur: duckdb.DuckDBPyConnection, e: BaseException, wh: Warehouse, 
     # The read failed on purpose at a row with more cached than prompt tokens: the count says so.
     if job.plan.otherwise and sequence_value(cur, CACHED_OVER):
         raise CachedOverPrompt() from e
+    if isinstance(e, NotClean) and (why := refusal(cur, e)) is not e:
+        raise why from e
     if isinstance(e, duckdb.Error):
         if job.clean:
             raise ReadFailed(str(e).splitlines()[0]) from e

@@ -18,8 +18,8 @@ in turn (see loader.execute):
 2. The staged read, which keeps every bad row with its line and text: the last step.
 
 The rows go to the lean table (`request_rows_lean`) when the format's fields leave its absent
-columns empty (Table.LEAN), or when the file's first good rows fit it (Table.IF_FIRST_ROWS_FIT,
-checked by the loader); never for a format whose records grow.
+columns empty (Table.LEAN), or while they fit it (Table.IF_ROWS_FIT: the first row that does
+not stops the read, and the full table takes the file); never for a format whose records grow.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class ReadKind(enum.Enum):
 
 class Table(enum.Enum):
     LEAN = "lean"  # request_rows_lean: the format leaves its absent columns empty
-    IF_FIRST_ROWS_FIT = "lean if the first rows fit"  # the loader looks at the first good rows
+    IF_ROWS_FIT = "lean while the rows fit"  # the first row that does not sends the file to the full table
     FULL = "full"  # request_rows
 
 
@@ -192,7 +192,7 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     elif lean_fits(fmt, sample, bool(options.provider)):
         table = Table.LEAN
     else:
-        table = Table.IF_FIRST_ROWS_FIT
+        table = Table.IF_ROWS_FIT
     params = params_of(fmt, options)
     otherwise = plan(declared, sample, replace(options, cached_included=False)) if guard else None
     return ImportPlan(

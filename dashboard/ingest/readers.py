@@ -273,11 +273,22 @@ def csv_line_events_sql() -> str:
     )
 
 
-def header_sql(delimiter: str, rows: int = 0) -> str:
-    """The CSV header, read by DuckDB with the given delimiter, and its first `rows` records as text."""
+# The longest line a first look at a CSV's header reads. DuckDB reads a buffer of 16 such
+# lines before its first record, so its default (2 MB lines) costs a large file 40 ms to show
+# five rows; a longer line fails the look, and the header is read again with LINE_LIMITS.
+HEADER_LINE_BYTES = 256 * 1024
+
+
+def header_sql(delimiter: str, rows: int = 0, line_bytes: int | None = HEADER_LINE_BYTES) -> str:
+    """The CSV header, read by DuckDB with the given delimiter, and its first `rows` records as text.
+
+    `line_bytes`: the longest line read (None: MAX_LINE_BYTES); a longer one fails the read.
+    """
+    limits = LINE_LIMITS if line_bytes is None else \
+        f"max_line_size = {int(line_bytes)}, buffer_size = {int(line_bytes)}"
     return (
         f"SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = {DELIMITERS[delimiter]}, "
-        f"quote = '\"', escape = '\"', ignore_errors = true) LIMIT {int(rows)}"
+        f"quote = '\"', escape = '\"', ignore_errors = true, {limits}) LIMIT {int(rows)}"
     )
 
 

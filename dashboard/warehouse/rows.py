@@ -329,8 +329,23 @@ class NotLean(NotClean):
     """
 
 
-# Counts the rows a lean insert met that the lean table cannot hold (see insert_clean_requests).
+# Counts the rows a lean insert met that the lean table cannot hold: the first one stops the
+# insert (its error draws from this sequence), and the count, which the rollback leaves, says
+# why (see refusal). Made before the transaction, by prepare_clean_insert.
 _NOT_LEAN = "ingest_not_lean"
+
+
+def prepare_clean_insert(cur: duckdb.DuckDBPyConnection) -> None:
+    """Ready `cur` for insert_clean_requests: call it before the insert's transaction begins."""
+    cur.execute(f"CREATE OR REPLACE TEMP SEQUENCE {_NOT_LEAN}")
+
+
+def refusal(cur: duckdb.DuckDBPyConnection, e: NotClean) -> NotClean:
+    """Why insert_clean_requests raised `e`, once its transaction is rolled back: NotLean where a
+    row did not fit the lean table, else `e`."""
+    if sequence_value(cur, _NOT_LEAN):
+        return NotLean("a row with a field the lean table leaves out")
+    return e
 
 
 @dataclass(frozen=True)
@@ -350,12 +365,6 @@ _LEAN = _Target(
     ", ".join(_staged_value(c) for c in LEAN_COLUMNS),
     " AND ".join(f's."{c}" IS NOT DISTINCT FROM {v.format(row="s")}' for c, v in LEAN_DEFAULTS.items()),
 )
-
-
-def lean_sample_sql(select_sql: str, rows: int) -> str:
-    """SQL counting, of the first `rows` good rows of `select_sql`, those `request_rows_lean` cannot hold, and all."""
-    return (f"SELECT count(*) FILTER (WHERE NOT ({_LEAN.holds})), count(*) "
-            f"FROM (SELECT * FROM ({select_sql}) AS s WHERE s.reason IS NULL LIMIT {int(rows)}) AS s")
 
 
 def stage_in_file_order(cur: duckdb.DuckDBPyConnection, table: str, select_sql: str,
@@ -399,9 +408,10 @@ def insert_clean_requests(
     one origin), or more repeated ids than that takes, raises NotClean, and the caller,
     whose transaction this runs in, rolls back and takes the staged path that names rows
     from their text, keeps first occurrences however many, and gives every source its origin.
-    `lean`: the rows go to `request_rows_lean`; a row with a value that table leaves out
-    (see LEAN_DEFAULTS) is counted as the rows stream by, and any raises NotLean, for the caller
-    to roll back and insert the file into `request_rows`.
+    `lean`: the rows go to `request_rows_lean`; the first row with a value that table leaves out
+    (see LEAN_DEFAULTS) stops the insert, and once the caller has rolled back, `refusal` says
+    NotLean: the caller inserts the file into `request_rows`. Call prepare_clean_insert before
+    the transaction.
     """
     target = _LEAN if lean else _WIDE
     source, import_id = params.get("source"), params.get("import_id")
@@ -412,10 +422,11 @@ def insert_clean_requests(
     new = (f"(NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id) "
            f"OR nextval('{_KNOWN_ROWS}') IS NULL)") if leave_out else "true"
     origin = _new_origin(cur, batch_id, source, import_id)
-    # Counted in the filter: a sequence drawn in the insert's own SELECT list makes DuckDB insert on one thread.
-    fits = f"CASE WHEN {target.holds} THEN true ELSE nextval('{_NOT_LEAN}') > 0 END"
+    # In the filter: a sequence drawn in the insert's own SELECT list makes DuckDB insert on one thread.
+    fits = (f"CASE WHEN s.reason IS NOT NULL OR {target.holds} THEN true "
+            f"ELSE error('a row the lean table cannot hold: ' || nextval('{_NOT_LEAN}')) END") if lean else "true"
     try:
-        cur.execute(";".join(f"CREATE OR REPLACE TEMP SEQUENCE {name}" for name in (_BAD_ROWS, _KNOWN_ROWS, _NOT_LEAN)))
+        cur.execute(";".join(f"CREATE OR REPLACE TEMP SEQUENCE {name}" for name in (_BAD_ROWS, _KNOWN_ROWS)))
         inserted = cur.execute(
             f"""
             INSERT INTO {target.table} ({target.columns})
@@ -430,8 +441,6 @@ def insert_clean_requests(
         ).fetchone()[0]
         rejected = sequence_value(cur, _BAD_ROWS)
         duplicates = sequence_value(cur, _KNOWN_ROWS)
-        if lean and sequence_value(cur, _NOT_LEAN):
-            raise NotLean("a row with a field the lean table leaves out")
         # One origin: its rows' ids alone tell them apart.
         repeats = _repeated_ids(cur, target.table, f"origin_id = {origin}", key="request_id")
     except duckdb.Error as e:

@@ -135,13 +135,13 @@ def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
     out = cli("import", "--explain", str(log), "--db", str(db))
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"{log}:", "  format: openai-jsonl (source 'openai-log', read as lines)",
-                                       "  reads, in turn: typed-lines -> staged", "  table: lean if the first rows fit"]
+                                       "  reads, in turn: typed-lines -> staged", "  table: lean while the rows fit"]
     assert not db.exists()  # a warehouse that is not there is not created
     assert cli("import", str(log), "--db", str(db)).returncode == 0
     out = cli("import", "--explain", "--json", "--provider", "ourtoken", str(log), "--db", str(db))
     assert json.loads(out.stdout) == {"file": str(log), "format": "openai-jsonl", "source": "openai-log",
                                       "shape": "lines", "reads": ["typed-lines", "staged"],
-                                      "table": "lean if the first rows fit", "grows": False, "notes": [],
+                                      "table": "lean while the rows fit", "grows": False, "notes": [],
                                       "decided": []}
     import duckdb
     with duckdb.connect(str(db), read_only=True) as con:

@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.ingest import Options, Table, import_file, loader, plan_file
+from dashboard.ingest import Options, Table, import_file, plan_file
 from dashboard.ingest.loader import execute
 from dashboard.ingest.reasons import REASONS
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.rows import LEAN_DEFAULTS, NotLean, insert_clean_requests
+from dashboard.warehouse.rows import (
+    LEAN_DEFAULTS,
+    NotClean,
+    NotLean,
+    insert_clean_requests,
+    prepare_clean_insert,
+    refusal,
+)
 
 ROWS = [  # request_id, timestamp, model, provider, key, prompt, cached, completion, cost
     ("a1", "2026-11-01T00:00:00Z", "deepseek-v4-flash", "ourtoken", "sk-test-aaaa1111", 1000, 100, 10, "0.0001"),
@@ -39,6 +46,12 @@ def tables(wh: Warehouse) -> tuple[int, int]:
     return wh.query("SELECT (SELECT count(*) FROM request_rows), (SELECT count(*) FROM request_rows_lean)").fetchone()
 
 
+def into_full_table(wh: Warehouse, path: Path):
+    """Import `path` as its plan says, but into the full table."""
+    plan = plan_file(wh, path)
+    return execute(wh, replace(plan, table=Table.FULL), path=str(path), file_name=str(path), sha256=lambda: "f" * 64)
+
+
 def stored(wh: Warehouse) -> list[tuple]:
     return wh.query("SELECT * EXCLUDE (import_id, batch_id) FROM requests ORDER BY request_id").fetchall()
 
@@ -48,15 +61,14 @@ def priced(wh: Warehouse) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(new_db, tmp_path, monkeypatch):
+def test_a_file_with_only_lean_fields_reads_back_exactly_as_from_the_full_table(new_db, tmp_path):
     # The same rows with a blank `user` column, a field the lean table leaves out, go to the
-    # full table when no first rows are looked at to see that it is blank.
+    # full table when the plan says so.
     lean_file = write(tmp_path / "lean.csv")
     full_file = write(tmp_path / "full.csv", ",user", ("", "", ""))
     with Warehouse.open(new_db("lean.duckdb")) as lean, Warehouse.open(new_db("full.duckdb")) as full:
         assert import_file(lean, lean_file).added == 3
-        monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)
-        assert import_file(full, full_file).added == 3
+        assert into_full_table(full, full_file).added == 3
         assert tables(lean) == (0, 3) and tables(full) == (3, 0)
         assert stored(lean) == stored(full)
         assert priced(lean) == priced(full)
@@ -115,7 +127,7 @@ def test_a_lean_read_meeting_a_row_that_does_not_fit_goes_to_the_full_table_inst
     # fits. Planned lean, a read whose rows hold a user is refused there and taken whole.
     path = write(tmp_path / "f.csv", ",user", ("u1", "u2", ""))
     plan = plan_file(warehouse, path)
-    assert plan.table is Table.IF_FIRST_ROWS_FIT
+    assert plan.table is Table.IF_ROWS_FIT
     counts = execute(warehouse, replace(plan, table=Table.LEAN), path=str(path), file_name=str(path),
                      sha256=lambda: "f" * 64)
     assert (counts.added, counts.rejected, counts.staged) == (3, 0, False)
@@ -144,11 +156,14 @@ def test_the_lean_insert_refuses_a_row_with_a_value_in_any_column_it_leaves_out(
         return "SELECT " + ", ".join(f'{v} AS "{k}"' for k, v in row.items())
 
     cur = warehouse.cursor()
+    prepare_clean_insert(cur)
     cur.execute("BEGIN TRANSACTION")
-    with pytest.raises(NotLean):
+    with pytest.raises(NotClean) as refused:
         insert_clean_requests(cur, select({**values, column: odd[column]}), {"source": "src", "import_id": 1},
                               batch_id=999, reasons=REASONS, lean=True)
     cur.execute("ROLLBACK")
+    assert isinstance(refusal(cur, refused.value), NotLean)
+    prepare_clean_insert(cur)
     cur.execute("BEGIN TRANSACTION")  # the row as a file without those fields gives it fits
     assert insert_clean_requests(cur, select(values), {"source": "src", "import_id": 1}, batch_id=999,
                                  reasons=REASONS, lean=True) == (1, 1, 0)
@@ -237,22 +252,20 @@ def openai_lines(path: Path, n: int, extra: dict[int, dict] | None = None) -> Pa
 
 
 @pytest.mark.slow
-def test_json_lines_whose_first_rows_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(new_db,
-        tmp_path, monkeypatch):
+def test_json_lines_that_fill_no_rare_field_go_lean_and_read_back_as_from_the_full_table(new_db, tmp_path):
     # OpenAI logs may carry a user, a latency or reasoning tokens: the format alone cannot
-    # tell, so the first rows decide (a reasoning count of 0 is what a lean row holds).
+    # tell, so the rows decide (a reasoning count of 0 is what a lean row holds).
     path = openai_lines(tmp_path / "a.jsonl", 300)
     with Warehouse.open(new_db("lean.duckdb")) as lean, Warehouse.open(new_db("full.duckdb")) as full:
         assert import_file(lean, path).added == 300
-        monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 0)  # no rows seen: the full table
-        assert import_file(full, path).added == 300
+        assert into_full_table(full, path).added == 300
         assert tables(lean) == (0, 300) and tables(full) == (300, 0)
         assert stored(lean) == stored(full)
         assert priced(lean) == priced(full)
 
 
 @pytest.mark.slow
-def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(warehouse, tmp_path):
+def test_json_lines_whose_first_row_fills_a_rare_field_go_to_the_full_table(warehouse, tmp_path):
     path = openai_lines(tmp_path / "a.jsonl", 50, {0: {"user": "u0"}})
     assert import_file(warehouse, path).added == 50
     assert tables(warehouse) == (50, 0)
@@ -263,9 +276,7 @@ def test_json_lines_whose_first_rows_fill_a_rare_field_go_to_the_full_table(ware
 @pytest.mark.parametrize("late", [{"user": "u"}, {"latency_ms": 12}, {"status": "ok"},
                                   {"usage": {"prompt_tokens": 9, "completion_tokens": 5,
                                              "completion_tokens_details": {"reasoning_tokens": 2}}}])
-def test_a_rare_field_after_the_rows_that_decided_sends_the_whole_file_to_the_full_table(
-        warehouse, tmp_path, monkeypatch, late):
-    monkeypatch.setattr(loader, "LEAN_SAMPLE_ROWS", 20)
+def test_a_rare_field_late_in_the_file_sends_the_whole_file_to_the_full_table(warehouse, tmp_path, late):
     path = openai_lines(tmp_path / "a.jsonl", 200, {150: late})
     res = import_file(warehouse, path)
     assert (res.added, res.rejected, res.staged) == (200, 0, False)

@@ -66,6 +66,22 @@ def test_a_csv_line_longer_than_the_reader_takes_refuses_the_file_saying_which(w
     assert state(warehouse) == before
 
 
+@pytest.mark.parametrize("long_at", ["header", "first record"])
+def test_a_csv_line_longer_than_the_first_look_reads_is_still_read(warehouse, tmp_path, long_at):
+    # The header is first read with short lines (readers.HEADER_LINE_BYTES), then, when a line
+    # is longer, with an import's own limit: the columns and every row come through.
+    long = "n" * (readers.HEADER_LINE_BYTES + 10)
+    note = f"note_{long}" if long_at == "header" else "note"
+    path = tmp_path / "wide.csv"
+    path.write_text(f"request_id,timestamp,model,prompt_tokens,completion_tokens,{note}\n"
+                    f"r1,2026-11-01T10:00:00Z,gpt-4o,10,1,{long if long_at == 'first record' else 'a'}\n"
+                    "r2,2026-11-01T10:00:00Z,gpt-4o,20,2,b\n")
+    result = import_file(warehouse, path)
+    assert (result.added, result.rejected) == (2, 0)
+    assert warehouse.query("SELECT request_id, input_tokens FROM requests ORDER BY 1").fetchall() == [("r1", 10),
+                                                                                                    ("r2", 20)]
+
+
 def _otlp_export(spans: int) -> str:
     """One OTLP JSON export request of `spans` GenAI spans, on one line (the Collector's file exporter)."""
     def span(i: int) -> dict:

@@ -41,11 +41,11 @@ GENERIC_HEADER = ("request_id", "timestamp", "model", "prompt_tokens", "completi
 
 @pytest.mark.parametrize(("name", "sample", "options", "reads", "table"), [
     # OpenAI's `created` is a number in the sample: read as one first, then as text, then staged.
-    ("openai-jsonl", lines(OPENAI), Options(), [EPOCH, TYPED], Table.IF_FIRST_ROWS_FIT),
+    ("openai-jsonl", lines(OPENAI), Options(), [EPOCH, TYPED], Table.IF_ROWS_FIT),
     ("openai-jsonl", lines({**OPENAI, "created": "2026-11-01T00:00:00Z"}), Options(), [TYPED],
-     Table.IF_FIRST_ROWS_FIT),
+     Table.IF_ROWS_FIT),
     # a log opening with chunks keeps the last chunk with usage: a window over line numbers
-    ("openai-jsonl", lines(CHUNK), Options(), [TEXT], Table.IF_FIRST_ROWS_FIT),
+    ("openai-jsonl", lines(CHUNK), Options(), [TEXT], Table.IF_ROWS_FIT),
     # Claude Code's records grow: never the lean table; a row filter and a window need lines
     ("anthropic", lines({"type": "assistant", "message": {"usage": {"input_tokens": 1}}}), Options(), [TEXT],
      Table.FULL),
@@ -53,11 +53,11 @@ GENERIC_HEADER = ("request_id", "timestamp", "model", "prompt_tokens", "completi
     ("openrouter-csv", csv("generation_id", "created_at", "tokens_prompt", "model_permaslug"), Options(),
      [CSV, TEXT], Table.LEAN),
     ("openrouter-csv", csv("generation_id", "created_at", "tokens_prompt", "model_permaslug", "provider_name"),
-     Options(), [CSV, TEXT], Table.IF_FIRST_ROWS_FIT),
+     Options(), [CSV, TEXT], Table.IF_ROWS_FIT),
     ("generic", csv(*GENERIC_HEADER), Options(), [CSV, TEXT], Table.LEAN),
     # with --provider, a file's own provider becomes the upstream one, which the lean table leaves out
     ("generic", csv(*GENERIC_HEADER, "provider"), Options(provider="ourtoken"), [CSV, TEXT],
-     Table.IF_FIRST_ROWS_FIT),
+     Table.IF_ROWS_FIT),
     ("generic", csv(*GENERIC_HEADER, "provider"), Options(), [CSV, TEXT], Table.LEAN),
     # rows without ids are named from their text, which the typed CSV reader does not keep
     ("azure-trace", csv("TIMESTAMP", "ContextTokens", "GeneratedTokens"), Options(), [TEXT], Table.LEAN),
