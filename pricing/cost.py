@@ -171,6 +171,8 @@ def _bands(period: Period) -> list[tuple[int, int, Rates]]:
 
 def _slots_by_window(period: Period) -> dict[int | None, list[int]]:
     """The hours of the week under each of the period's windows (by index), and under none (None)."""
+    if not period.windows:  # most periods: a tenth of a millisecond instead of a third, 54 times a start-up
+        return {None: list(range(HOURS_OF_WEEK))}
     slots: dict[int | None, list[int]] = {}
     for slot in range(HOURS_OF_WEEK):
         weekday, hour = divmod(slot, 24)
