@@ -247,11 +247,11 @@ class Warehouse:
         con = self.con
         if not self.read_only:
             con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        current = 0
-        if "schema_version" in tables:
+        try:
             # fetchall: an unread result would keep a transaction open on this long-lived connection.
             current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+        except duckdb.CatalogException:  # a file opened read-only before any migration (a listing of
+            current = 0  # the tables costs a first open 7 ms more than this one query)
         if current > SCHEMA_VERSION:
             raise WarehouseError(
                 f"the warehouse file {str(self.path)!r} has schema version {current}, newer than this "
@@ -264,8 +264,8 @@ class Warehouse:
                 f"the warehouse file {str(self.path)!r} needs an upgrade (schema {current} -> "
                 f"{SCHEMA_VERSION}) but is open read-only; open it once without another process holding it"
             )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction(con):
+        with self.transaction(con):  # all or nothing: a file is never left between two versions
+            for version in range(current + 1, SCHEMA_VERSION + 1):
                 apply(con, version)
 
     # ------------------------------------------------------------------ prices (see prices.py)

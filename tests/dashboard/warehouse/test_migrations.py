@@ -103,6 +103,20 @@ def test_newer_schema_is_refused_with_a_clear_error(tmp_path):
         Warehouse.open(path)
 
 
+@pytest.mark.parametrize("version", [None, 3])
+def test_a_file_that_needs_migrating_opened_read_only_says_so(tmp_path, version):
+    # None: a DuckDB file with no schema at all (not even schema_version)
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    if version:
+        con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+        for v in range(1, version + 1):
+            apply(con, v)
+    con.close()
+    with pytest.raises(WarehouseError, match=rf"needs an upgrade \(schema {version or 0} -> {SCHEMA_VERSION}\)"):
+        Warehouse.open(path, read_only=True)
+
+
 def test_not_a_database_file_names_the_file_and_the_recovery(tmp_path):
     path = tmp_path / "junk.duckdb"
     path.write_bytes(b"this is not a database" * 100)
