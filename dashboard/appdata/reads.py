@@ -108,7 +108,7 @@ def statement_file(wh: Warehouse, month: str, tz: str, filters: Filters, label: 
             path = Path(folder) / "focus.csv"
             statement.write_focus_csv(wh, path, exports.CSV_SQL, month, tz, filters)
             return path.read_bytes()
-    report = statement.statement(wh, month, tz, filters)
+    report = month_statement(month, tz, filters)  # the statement the page shows, not built again
     if label == "Excel (.xlsx)":
         return exports.to_xlsx(exports.statement_sheets(report))
     return exports.statement_csv(report)
