@@ -205,7 +205,7 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
     """
     cur = wh.cursor()
     with wh.write_lock(), _unordered(cur, job.clean):
-        batch, was_fresh = wh.begin_batch(cur)
+        batch, was_current = wh.begin_batch(cur)
         try:
             import_id = _begin(cur, job)
             params = {**job.params, "import_id": import_id}
@@ -221,6 +221,8 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
             if rejected:
                 _mask_unreadable_rows(cur, import_id)
             wh.map_models(cur)
+            # Rows changed in place are no batch the priced cache can take in: it is rebuilt.
+            wh.record_batch(cur, batch, was_current and not updated)
             cur.execute(
                 "UPDATE imports SET file_sha256 = ?, rows_added = ?, rows_duplicate = ?, rows_rejected = ?, "
                 "finished_at = now(), status = 'complete' WHERE import_id = ?",
@@ -230,8 +232,6 @@ def _run(wh: Warehouse, job: _Job, lean: bool = False, extra_rejects: Sequence[t
         except BaseException as e:
             _roll_back(cur, e, wh, job)
             raise
-        # Rows changed in place are not in the batch the priced cache appends: it is rebuilt.
-        wh.after_batch(cur, batch, was_fresh and not updated, mapped=True)
     return ImportCounts(import_id, added, good - added, rejected, staged=not job.clean, updated=updated)
 
 

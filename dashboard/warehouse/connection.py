@@ -349,7 +349,7 @@ class Warehouse:
             builder.join(0.05)
 
     def begin_batch(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
-        """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
+        """A new batch id for an insert, and whether the priced cache is current before it (hold the write lock)."""
         return prices.begin_batch(cur)
 
     def map_models(self, cur: duckdb.DuckDBPyConnection) -> None:
@@ -360,11 +360,10 @@ class Warehouse:
         """
         prices.map_new_models(self, cur)
 
-    def after_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool, mapped: bool = False) -> None:
-        """After an insert: map new model names (unless `mapped`, see map_models), then price
-        just the new rows into a fresh cache."""
+    def record_batch(self, cur: duckdb.DuckDBPyConnection, batch: int, was_current: bool) -> None:
+        """Inside an insert's transaction: the batch recorded for the priced cache (see prices.record_batch)."""
         try:
-            prices.after_batch(self, cur, batch, was_fresh, mapped)
+            prices.record_batch(cur, batch, was_current)
         except duckdb.Error as e:
             raise translate(e, self.path) from e
 

@@ -366,4 +366,18 @@ def m009_eval_runs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m010_pending_batches(con: duckdb.DuckDBPyConnection) -> None:
+    """Batches of new rows the priced cache does not hold yet: a write records its batch here
+    rather than price it, and reads take the cache with just these rows priced live (see
+    prices.priced_sql) until the cache takes them in (prices.refresh_priced_cache)."""
+    con.execute(
+        """
+        CREATE TABLE priced_cache_pending (batch_id BIGINT PRIMARY KEY);
+        CREATE VIEW requests_pending AS
+        SELECT * FROM requests WHERE batch_id IN (SELECT batch_id FROM priced_cache_pending);
+        """
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,14 +2,18 @@
 
 `prices` holds the catalog's rates and `model_map` what every logged (provider, model)
 resolves to. Cost is a view of usage x prices (pricing.sql); `priced_cache` is that view
-materialised, kept in step with writes: a batch of new rows is priced and appended as it
-lands, and anything else that changes `requests` or the prices marks the cache stale (a
-version in `settings`). A read of a stale cache answers from the view; building the cache
-is a write of its own (`refresh_priced_cache`), which the app runs behind its pages.
+materialised. A write of new rows into a current cache records its batch as pending
+(`priced_cache_pending`) rather than price it, which would cost about as much as the write
+itself: reads take the cache with just the pending rows priced live, the same money, until
+the cache takes them in. Anything else that changes `requests` or the prices marks the cache
+stale (a version in `settings`), and reads answer from the view. Catching up, or building
+the cache afresh, is a write of its own (`refresh_priced_cache`), which the app runs behind
+its pages.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import importlib
@@ -142,71 +146,82 @@ LINE_HASHES_EXACT = "(SELECT count(*) = count(DISTINCT line_hash) FROM line_keys
 
 
 def hashed_lines(cur: duckdb.DuckDBPyConnection) -> str | None:
-    """The SELECT of the cached priced requests with their `line_hash`, when the cache is fresh and
-    its line hashes stand for their keys (see LINE_KEYS); else None."""
+    """The SELECT of the cached priced requests with their `line_hash`, when the cache holds every
+    request and its line hashes stand for their keys (see LINE_KEYS); else None."""
     if not cache_fresh(cur) or not cur.execute(f"SELECT {LINE_HASHES_EXACT}").fetchall()[0][0]:
         return None
     return "SELECT * FROM priced_cache"
 
 
-def _cache_rows(cur: duckdb.DuckDBPyConnection, requests: str, batch: int | None = None) -> None:
-    """Price `requests` into the cache with their line hashes, and record their line keys: the whole
-    cache afresh, or (`batch`) that batch's rows appended to it."""
+# The requests of the pending batches (see m010_pending_batches).
+PENDING = "requests_pending"
+
+
+def _cache_rows(cur: duckdb.DuckDBPyConnection, pending: bool = False) -> None:
+    """Price every request into the cache afresh with its line hash, and record the line keys; or
+    (`pending`) append the pending batches' rows and their keys."""
+    requests = PENDING if pending else "requests"
     rows = f"SELECT *, {_LINE_HASH} AS line_hash FROM ({priced_requests_sql(requests=requests)}) AS q"
     keys = f"SELECT DISTINCT line_hash, {_LINE_KEY_COLUMNS} FROM priced_cache AS q"
-    if batch is None:
+    if pending:
+        cur.execute(f"INSERT INTO priced_cache {rows}")
+        cur.execute(f"INSERT INTO line_keys {keys} WHERE q.batch_id IN (SELECT batch_id FROM priced_cache_pending) "
+                    "EXCEPT SELECT * FROM line_keys")
+    else:
         cur.execute(f"CREATE OR REPLACE TABLE priced_cache AS {rows}")
         cur.execute(f"CREATE OR REPLACE TABLE line_keys AS {keys}")
-    else:
-        cur.execute(f"INSERT INTO priced_cache {rows}")
-        cur.execute(f"INSERT INTO line_keys {keys} WHERE q.batch_id = {int(batch)} EXCEPT SELECT * FROM line_keys")
+    cur.execute("DELETE FROM priced_cache_pending")
 
 
 def priced_sql(wh: Warehouse, prices: str = "prices") -> str:
     """SELECT of every request with its cost columns (see pricing.sql.priced_requests_sql).
 
-    With the warehouse's own prices this reads `priced_cache` when it is fresh, and the live
-    view otherwise: a read never builds the cache, since on 5,000,000 rows that takes several
-    seconds, longer than the page that asked. Both give the same money: the cache is derived
-    data, never edited by hand. Another price table (a what-if) always gets the live view.
+    With the warehouse's own prices this reads `priced_cache` when it holds every request,
+    the cache and the pending batches' rows priced live when it holds all but those, and the
+    live view when it is stale: a read never builds the cache, since on 5,000,000 rows that
+    takes several seconds, longer than the page that asked. All give the same money: the
+    cache is derived data, never edited by hand. Another price table (a what-if) always gets
+    the live view.
     """
     if prices != "prices":
         return priced_requests_sql(prices=prices)
-    if cache_fresh(wh.cursor()):
+    state = cache_state(wh.cursor())
+    if state is CacheState.FRESH:
         return CACHED
+    if state is CacheState.PENDING:
+        return f"{CACHED} UNION ALL BY NAME {priced_requests_sql(requests=PENDING)}"
     return priced_requests_sql()
 
 
 def refresh_priced_cache(wh: Warehouse, cur: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Rebuild the priced cache from the view when it is stale (on `cur`, else this thread's cursor)."""
+    """Bring the priced cache up to date (on `cur`, else this thread's cursor): price the pending
+    batches into it, or, when it is stale, build it afresh from the view."""
     cur = cur or wh.cursor()
     with wh.write_lock():
-        if cache_fresh(cur):
+        state = cache_state(cur)
+        if state is CacheState.FRESH:
             return
         with wh.transaction(cur):
-            _cache_rows(cur, "requests")
+            _cache_rows(cur, pending=state is CacheState.PENDING)
             _mark_fresh(cur)
 
 
 def begin_batch(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
-    """A new batch id for an insert, and whether the priced cache is fresh before it (hold the write lock)."""
+    """A new batch id for an insert, and whether the priced cache is current before it, bar pending
+    batches (hold the write lock)."""
     batch = cur.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
-    return int(batch), cache_fresh(cur)
+    return int(batch), cache_state(cur) is not CacheState.STALE
 
 
-def after_batch(wh: Warehouse, cur: duckdb.DuckDBPyConnection, batch: int, was_fresh: bool,
-                mapped: bool = False) -> None:
-    """After an insert: map new model names (unless `mapped`), then price just the new rows into a fresh cache."""
-    if not mapped:
-        map_new_models(wh, cur)
-    with wh.transaction(cur):
-        bump_version(cur)
-        if was_fresh:
-            cur.execute(
-                f"CREATE OR REPLACE TEMP VIEW batch_rows AS SELECT * FROM requests WHERE batch_id = {int(batch)}"
-            )
-            _cache_rows(cur, "batch_rows", batch)
-            _mark_fresh(cur)
+def record_batch(cur: duckdb.DuckDBPyConnection, batch: int, was_current: bool) -> None:
+    """Inside the transaction of an insert, before it commits: record that `requests` changed and,
+    where the cache was current before (`was_current`, see begin_batch), the batch as pending for
+    it; else the cache stays stale. One transaction: no commit of rows leaves the cache current
+    without them."""
+    bump_version(cur)
+    if was_current:
+        cur.execute("INSERT INTO priced_cache_pending VALUES (?)", [batch])
+        _mark_fresh(cur)
 
 
 _WRITES_REQUESTS = re.compile(
@@ -221,7 +236,8 @@ def writes_requests(sql: str) -> bool:
 
 def _settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows = cur.execute(
-        "SELECT key, value FROM settings WHERE key IN ('prices_sha256', 'requests_version', 'priced_cache_token')"
+        "SELECT key, value FROM settings WHERE key IN ('prices_sha256', 'requests_version', 'priced_cache_token') "
+        "UNION ALL SELECT 'pending', CAST(count(*) AS VARCHAR) FROM priced_cache_pending"
     ).fetchall()
     return dict(rows)
 
@@ -234,10 +250,23 @@ def _token(values: dict[str, str]) -> str:
     return f"v{PRICED_CACHE_VERSION}:{values.get('prices_sha256', '')}:{values.get('requests_version', '0')}"
 
 
+class CacheState(enum.Enum):
+    FRESH = "holds every request, priced at the current prices"
+    PENDING = "holds every request but those of the pending batches"
+    STALE = "stale: the requests or the prices changed otherwise"
+
+
+def cache_state(cur: duckdb.DuckDBPyConnection) -> CacheState:
+    """How far `priced_cache` is from the requests and the prices."""
+    values = _settings(cur)
+    if values.get("priced_cache_token") != _token(values):
+        return CacheState.STALE
+    return CacheState.PENDING if values.get("pending", "0") != "0" else CacheState.FRESH
+
+
 def cache_fresh(cur: duckdb.DuckDBPyConnection) -> bool:
     """Whether `priced_cache` holds every request, priced at the current prices."""
-    values = _settings(cur)
-    return values.get("priced_cache_token") == _token(values)
+    return cache_state(cur) is CacheState.FRESH
 
 
 def _mark_fresh(cur: duckdb.DuckDBPyConnection) -> None:

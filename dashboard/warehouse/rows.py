@@ -144,13 +144,14 @@ def insert_table(wh: Warehouse, table: pa.Table) -> int:
     cur = wh.cursor()
     cur.register("staged_table", table)
     with wh.write_lock():
-        batch, was_fresh = begin_batch(cur)
+        batch, was_current = begin_batch(cur)
         try:
             with wh.transaction(cur):
                 added = insert_new_requests(cur, "staged_table", batch_id=batch)
+                wh.map_models(cur)
+                wh.record_batch(cur, batch, was_current)
         finally:
             cur.unregister("staged_table")
-        wh.after_batch(cur, batch, was_fresh)
     return added
 
 

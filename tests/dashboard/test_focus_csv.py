@@ -221,7 +221,8 @@ def _requests() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module", params=["live", "cached"])
 def focus_wh(request, tmp_path_factory) -> Iterator[Warehouse]:
     """The requests priced by the live cost view, or read from the priced cache: built over half of
-    them, with the other half appended as a batch of its own (which adds its lines' keys)."""
+    them, with the other half inserted as a batch of its own, pending until the cache takes it in
+    (which adds its lines' keys)."""
     with Warehouse.open(tmp_path_factory.mktemp("focus") / "usage.duckdb", catalog=load_catalog()) as wh:
         rows = _requests()
         if request.param == "cached":
@@ -229,6 +230,9 @@ def focus_wh(request, tmp_path_factory) -> Iterator[Warehouse]:
             wh.refresh_priced_cache()
             rows = rows[len(rows) // 2:]
         wh.insert_requests(rows)
+        assert hashed_lines(wh.cursor()) is None  # the cache lacks the batch just inserted, if it exists
+        if request.param == "cached":
+            wh.refresh_priced_cache()
         assert (hashed_lines(wh.cursor()) is not None) == (request.param == "cached")
         yield wh
 

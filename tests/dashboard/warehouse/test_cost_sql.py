@@ -7,13 +7,14 @@ tiers. 10 examples x 150 rows = 1,500 requests checked.
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.warehouse import Warehouse
-from dashboard.warehouse.prices import CACHED
+from dashboard.warehouse.prices import CACHED, PENDING
 from pricing import UnknownModelError, Usage, cost, default_catalog
 
 CATALOG = default_catalog()
@@ -118,15 +119,24 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     assert wh.priced_sql() == CACHED
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 1
-    wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")  # appended
+    wh.insert_requests([row(2), row(3, model="brand-new-model", provider="acme")], source="a")
+    # The insert prices nothing: its batch is pending, and reads price just its rows live beside the cache.
+    assert wh.query("SELECT count(*) FROM priced_cache").fetchone()[0] == 1
+    assert wh.priced_sql() == f"{CACHED} UNION ALL BY NAME {priced_requests_sql(requests=PENDING)}"
     view, cached = _view_and_cache(wh)
     assert view == cached and len(view) == 3 and cached[2][3] is True
+    wh.refresh_priced_cache_behind().join()  # the cache takes the pending batch in
+    assert wh.priced_sql() == CACHED
+    assert wh.query("SELECT count(*) FROM priced_cache").fetchone()[0] == 3
+    assert wh.query("SELECT count(*) FROM priced_cache_pending").fetchone()[0] == 0
+    assert _view_and_cache(wh) == (view, cached)
+    wh.insert_requests([row(4)], source="a")  # pending again, when a direct write then marks it stale
     wh.query("DELETE FROM request_rows WHERE request_id = '2'")  # a direct write marks the cache stale
     assert wh.priced_sql() == priced_requests_sql()
     wh.refresh_priced_cache_behind().join()  # as the app rebuilds it once a page is drawn
     assert wh.priced_sql() == CACHED
     view, cached = _view_and_cache(wh)
-    assert view == cached and len(view) == 2
+    assert view == cached and len(view) == 3
     overlay = tmp_path / "local.toml"
     overlay.write_text('[route]\nprovider = "acme"\n[[models]]\nid = "brand-new-model"\n[[models.periods]]\n'
                        'source = "contract"\nchecked = 2026-11-28\ninput = 1\noutput = 2\ncache_read = 0\ncache_write = 0\n')
@@ -136,7 +146,36 @@ def test_priced_cache_follows_every_kind_of_write(new_db, tmp_path):
     view, cached = _view_and_cache(wh)
     assert view == cached
     assert cached[1][2:] == (Decimal(3000) / 1_000_000 + Decimal(3 * 2) / 1_000_000, False)
+    assert wh.query("SELECT count(*) FROM priced_cache_pending").fetchone()[0] == 0
     wh.close()
+
+
+@pytest.mark.slow
+def test_an_import_into_a_current_cache_prices_nothing_and_reads_give_the_same_money(new_db, tmp_path):
+    from dashboard.ingest import import_file
+    from pricing.sql import priced_requests_sql
+
+    def export(name: str, first: int) -> Path:
+        path = tmp_path / name
+        path.write_text("request_id,timestamp,provider,model,prompt_tokens,completion_tokens\n" + "".join(
+            f"r{i},2026-11-0{1 + i % 9}T10:00:00Z,ourtoken,deepseek-v4-flash,{1000 * i},{10 * i}\n"
+            for i in range(first, first + 50)))
+        return path
+
+    def money(wh) -> tuple:
+        return wh.query(f"SELECT count(*), sum(cost) FROM ({wh.priced_sql()})").fetchone()
+
+    with Warehouse.open(new_db("w.duckdb")) as wh:
+        import_file(wh, export("a.csv", 1))
+        wh.refresh_priced_cache()
+        assert import_file(wh, export("b.csv", 51)).added == 50
+        assert wh.query("SELECT count(*) FROM priced_cache").fetchone()[0] == 50  # the import priced nothing
+        assert wh.priced_sql() == f"{CACHED} UNION ALL BY NAME {priced_requests_sql(requests=PENDING)}"
+        live = wh.query(f"SELECT count(*), sum(cost) FROM ({priced_requests_sql()})").fetchone()
+        assert money(wh) == live and live[0] == 100
+        wh.refresh_priced_cache()  # takes in just the pending rows
+        assert wh.priced_sql() == CACHED and money(wh) == live
+        assert wh.query("SELECT count(*) FROM priced_cache").fetchone()[0] == 100
 
 
 @pytest.mark.slow
