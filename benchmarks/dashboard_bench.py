@@ -8,7 +8,9 @@
     python benchmarks/dashboard_bench.py --tz America/Vancouver   # days and months in another zone
 
 Goals: cold < 1.0 s and warm < 0.1 s per page, for the default view (the last 30 days); the
-first page after an import (the sidebar and the Overview, the priced cache stale) cold < 1.0 s; the
+first page after an import (the sidebar and the Overview) cold < 1.0 s, with the priced cache
+stale, and with it current but for half the rows, pending (as an import into a current cache
+leaves it); the
 FOCUS file of a month < 1.0 s, for the statement month and for a month of 5M requests, shown
 beside DuckDB copying that month's plain rows to CSV (the floor) and the Python writer it replaced.
 """
@@ -110,7 +112,34 @@ def first_page_after_import(wh: Warehouse, view, month: str, tz: str) -> None:
     if builder is not None:
         builder.join()
     print(f"{'  then the cache, built behind it':<34}{time.perf_counter() - t:>9.3f}{time.process_time() - cpu:>9.3f}"
-          "   (before, the first page waited for this)\n")
+          "   (before, the first page waited for this)")
+    pending = _leave_newest_batches_pending(wh)
+    store.clear()
+    sidebar, sidebar_cpu = _best(load["sidebar"], 1)
+    overview, overview_cpu = _best(load["overview"], 1)
+    wall, cpu = sidebar + overview, sidebar_cpu + overview_cpu
+    ok = "ok" if wall < COLD_GOAL_S else "MISSED"
+    print(f"{f'  {pending / 1e6:.1f}M rows pending, rest cached':<34}{wall:>9.3f}{cpu:>9.3f}   {ok} "
+          f"(an import into a current cache: those rows priced live)")
+    t, cpu = time.perf_counter(), time.process_time()
+    builder = wh.refresh_priced_cache_behind()
+    if builder is not None:
+        builder.join()
+    print(f"{'  then those rows, priced behind it':<34}{time.perf_counter() - t:>9.3f}"
+          f"{time.process_time() - cpu:>9.3f}\n")
+
+
+def _leave_newest_batches_pending(wh: Warehouse) -> int:
+    """Take the newest half of the batches out of the fresh priced cache and record them pending: the
+    state an import of those rows into a current cache leaves (its batch pending, the rest cached).
+    Returns how many rows are pending."""
+    batches = [r[0] for r in wh.query("SELECT DISTINCT batch_id FROM requests ORDER BY 1").fetchall()]
+    newest = batches[len(batches) // 2:]
+    with wh.write_lock():
+        cur = wh.cursor()
+        cur.execute("DELETE FROM priced_cache WHERE list_contains($b, batch_id)", {"b": newest})
+        cur.execute("INSERT INTO priced_cache_pending SELECT unnest($b)", {"b": newest})
+    return wh.query("SELECT count(*) FROM requests_pending").fetchone()[0]
 
 
 def focus_export(wh: Warehouse, month: str, tz: str, repeat: int) -> None:
