@@ -23,9 +23,9 @@ from dashboard.errors import WarehouseError
 from dashboard.exports import CSV_SQL, FORMULA_PREFIXES, csv_bytes, csv_cell, focus_csv
 from dashboard.warehouse import Warehouse
 from dashboard.warehouse.csvfile import copy_csv
-from dashboard.warehouse.prices import hashed_lines
+from dashboard.warehouse.prices import CacheState, cache_state, hashed_lines
 from dashboard.warehouse.queries import BLANK, Filters, month_bounds
-from dashboard.warehouse.statement import focus_lines, local_day_sql, write_focus_csv
+from dashboard.warehouse.statement import focus_lines, local_day_sql, statement, write_focus_csv
 from pricing import load_catalog
 
 HOSTILE = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB", "\uff1d1", "\rCR", "\uff0b1", "\uff0d2", "\uff20x",
@@ -218,19 +218,20 @@ def _requests() -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(scope="module", params=["live", "cached"])
+@pytest.fixture(scope="module", params=["live", "pending", "cached"])
 def focus_wh(request, tmp_path_factory) -> Iterator[Warehouse]:
-    """The requests priced by the live cost view, or read from the priced cache: built over half of
-    them, with the other half inserted as a batch of its own, pending until the cache takes it in
-    (which adds its lines' keys)."""
+    """The requests priced by the live cost view, or read from the priced cache built over half of
+    them, with the other half inserted as a batch of its own: pending (priced live beside the
+    cache), or taken in by the cache (which adds its lines' keys)."""
     with Warehouse.open(tmp_path_factory.mktemp("focus") / "usage.duckdb", catalog=load_catalog()) as wh:
         rows = _requests()
-        if request.param == "cached":
+        if request.param != "live":
             wh.insert_requests(rows[: len(rows) // 2])
             wh.refresh_priced_cache()
             rows = rows[len(rows) // 2:]
         wh.insert_requests(rows)
         assert hashed_lines(wh.cursor()) is None  # the cache lacks the batch just inserted, if it exists
+        assert (cache_state(wh.cursor()) is CacheState.PENDING) == (request.param != "live")
         if request.param == "cached":
             wh.refresh_priced_cache()
         assert (hashed_lines(wh.cursor()) is not None) == (request.param == "cached")
@@ -252,6 +253,20 @@ def test_the_sql_focus_file_is_the_python_one(focus_wh, tz):
     assert len(lines) > 40 and lines[-1] == b""  # CRLF after every row, no BOM
     assert lines[0].startswith(b"BilledCost,BillingAccountId,")
     assert b"Adjustment" in python and b"'=HYPERLINK" in python and b"DeepSeek" in python
+
+
+def test_a_month_reads_the_same_with_a_batch_pending_and_once_the_cache_takes_it_in(tmp_path):
+    with Warehouse.open(tmp_path / "usage.duckdb", catalog=load_catalog()) as wh:
+        rows = _requests()
+        wh.insert_requests(rows[: len(rows) // 2])
+        wh.refresh_priced_cache()
+        wh.insert_requests(rows[len(rows) // 2:])
+        assert cache_state(wh.cursor()) is CacheState.PENDING
+        pending = _sql_focus(wh, "2026-11", "Europe/Berlin"), statement(wh, "2026-11", "Europe/Berlin")
+        wh.refresh_priced_cache()
+        assert cache_state(wh.cursor()) is CacheState.FRESH
+        assert (_sql_focus(wh, "2026-11", "Europe/Berlin"), statement(wh, "2026-11", "Europe/Berlin")) == pending
+        assert pending[1].total.computed_usd > 0
 
 
 def test_the_order_holds_while_an_import_lets_duckdb_reorder(focus_wh):
