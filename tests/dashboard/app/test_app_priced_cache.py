@@ -42,3 +42,39 @@ def test_the_first_page_after_an_import_reads_the_view_and_the_cache_is_built_be
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert spend_shown(at) == shown
+
+
+def test_rows_written_into_a_current_cache_are_priced_in_behind_the_page_with_the_same_money(new_db, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from dashboard.warehouse import Warehouse
+    from dashboard.warehouse.prices import PENDING, CacheState, cache_state
+
+    db = fixture.build(new_db())
+    with Warehouse.open(db) as wh:
+        wh.refresh_priced_cache()
+        later = fixture.rows(100, now=datetime.now(UTC) - timedelta(days=40))  # other ids: a new batch
+        wh.insert_requests([{**r, "request_id": f"n{r['request_id']}"} for r in later])
+        assert cache_state(wh.cursor()) is CacheState.PENDING
+    monkeypatch.setenv("USAGE_DB", str(db))
+    store.clear()
+    wh = store.warehouse()
+    assert wh.priced_sql() == f"{CACHED} UNION ALL BY NAME {priced_requests_sql(requests=PENDING)}"
+    expected = wh.query(f"SELECT sum(cost) FROM ({priced_requests_sql()})").fetchone()[0]
+    shown = f"${expected.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+    at = AppTest.from_file(fixture.APP, default_timeout=60)
+    at.query_params["range"] = "all"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert spend_shown(at) == shown
+
+    deadline = time.monotonic() + 60  # the page started pricing the pending rows in once it was drawn
+    while wh.priced_sql() != CACHED:
+        assert time.monotonic() < deadline, "the pending rows were not priced into the cache behind the page"
+        time.sleep(0.05)
+    assert wh.query("SELECT count(*), sum(cost) FROM priced_cache").fetchone() == (400, expected)
+    store.clear()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert spend_shown(at) == shown
