@@ -57,6 +57,12 @@ def _long_line_rejects(long_lines: tuple[files.LongLine, ...]) -> list[tuple[int
              "split the record or leave out its largest fields") for ln in long_lines]
 
 
+def _unreadable_long_line(name: str, long_lines: tuple[files.LongLine, ...]) -> ImportFailed:
+    """The error of a file that cannot be read for its first line too long to read."""
+    return ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
+                        f"{long_lines[0].line}); nothing was imported")
+
+
 def _is_parquet(path: Path) -> bool:
     with path.open("rb") as f:
         return f.read(4) == b"PAR1"
@@ -138,8 +144,7 @@ def _long_lines_sample(wh: Warehouse, name: str, src: dict[str, str],
         return _documents_sample(wh, name, src)
     if head.startswith(b"["):
         return _json_sample(wh, name, src)
-    raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
-                       f"{long_lines[0].line}); nothing was imported")
+    raise _unreadable_long_line(name, long_lines)
 
 
 def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str]) -> Sample:
@@ -182,8 +187,7 @@ def _csv_header_long_lines(wh: Warehouse, path: Path, name: str, src: dict[str, 
         long_lines = files.check_file(path, readers.MAX_LINE_BYTES).long_lines
         if not long_lines:
             raise
-        raise ImportFailed(f"{name}: cannot be read: {_long_line_rejects(long_lines[:1])[0][2]} (line "
-                           f"{long_lines[0].line}); nothing was imported") from e
+        raise _unreadable_long_line(name, long_lines) from e
 
 
 def _wrapped(wh: Warehouse, name: str, src: dict[str, str]) -> bool:
