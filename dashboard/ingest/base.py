@@ -39,9 +39,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dashboard.errors import DashboardError
 from dashboard.ingest.fields import Node
+from dashboard.warehouse.zones import checked_name
 
 EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
@@ -81,16 +82,15 @@ class Options:
 
 
 def check_zone(tz: str) -> str:
-    """`tz` when it names a time zone (an IANA name such as 'Europe/Berlin', or 'UTC'), else ValueError.
+    """`tz` when it names a time zone (see zones.checked_name), else ValueError.
 
     Checked before any file is read: a file whose times all carry an offset never asks DuckDB
     for the zone, and a mistyped one would pass unnoticed until a file with naive times.
     """
     try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
-        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as 'Europe/Berlin' or 'UTC'") from e
-    return tz
+        return checked_name(tz)
+    except DashboardError as e:
+        raise ValueError(str(e)) from e
 
 
 @dataclass(frozen=True)

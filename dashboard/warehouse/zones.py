@@ -23,7 +23,7 @@ import duckdb
 
 from dashboard.errors import DashboardError
 
-__all__ = ["DuckZone", "utc_offsets", "zone"]
+__all__ = ["DuckZone", "checked_name", "utc_offsets", "zone"]
 
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -120,22 +120,32 @@ class DuckZone(tzinfo):
         return local.replace(fold=int(second))
 
 
+def _unknown(name: str | None) -> DashboardError:
+    return DashboardError(f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'")
+
+
 @lru_cache(maxsize=64)
 def _duck_zone(key: str) -> DuckZone:
     try:
         rows = _connection().execute(_TRANSITIONS, {"tz": key}).fetchall()
     except duckdb.Error as e:
-        raise DashboardError(f"unknown time zone {key!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from e
+        raise _unknown(key) from e
     return DuckZone(key, [at for at, _ in rows[1:]], [off for _, off in rows])
+
+
+def checked_name(tz: str) -> str:
+    """`tz` when it names a time zone (IANA's names, as everywhere else: 'Europe/Berlin', 'UTC'),
+    else DashboardError; a name of a folder of zones ('America') or too long for a file is none."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise _unknown(tz) from e
+    return tz
 
 
 def zone(tz: str | None) -> tzinfo:
     """The zone named `tz` (default UTC) with DuckDB's offsets; DashboardError for a name that is none."""
-    key = tz or "UTC"
-    try:
-        ZoneInfo(key)  # the names a person may give: IANA's, as everywhere else
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise DashboardError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Berlin'") from e
+    key = checked_name(tz or "UTC")
     return UTC if key == "UTC" else _duck_zone(key)
 
 
