@@ -4,7 +4,8 @@
 traffic (no provider in the file) is uploaded, `Provider` is set to ourtoken by its label, the
 file is imported, and the Statement's "Computed" figure and the Overview's "Spend" for the month
 are what `python -m dashboard report --month ... --json` prints for the same warehouse file,
-rounded as the pages round it.
+rounded as the pages round it: into an empty warehouse, and into one whose priced cache is
+current (the import's batch pending until the app prices it in behind the page).
 """
 
 from __future__ import annotations
@@ -73,10 +74,30 @@ def empty_server(tmp_path: Path, request: pytest.FixtureRequest):
     return request.getfixturevalue("server")
 
 
-def test_browser_import_with_provider_gives_the_reports_total(empty_server, tmp_path: Path):
+@pytest.fixture
+def current_cache_server(tmp_path: Path, request: pytest.FixtureRequest):
+    """The app on a warehouse that holds the month before's traffic, its priced cache current: an
+    import then leaves its batch pending, priced live beside the cache until the app takes it in."""
+    from dashboard.ingest import import_file
+    from dashboard.warehouse import Warehouse
+    from dashboard.warehouse.explore import decline_demo
+    from dashboard.warehouse.prices import cache_fresh
+
+    before = tmp_path / "ourtoken-2026-09.jsonl"
+    before.write_bytes(ourtoken_log().replace(b"2026-10-", b"2026-09-").replace(b"chatcmpl-ot-", b"chatcmpl-sep-"))
+    with Warehouse.open(tmp_path / "e2e.duckdb") as wh:
+        decline_demo(wh)
+        assert import_file(wh, before).added == 60
+        wh.refresh_priced_cache()
+        assert cache_fresh(wh.cursor())
+    return request.getfixturevalue("server")
+
+
+@pytest.mark.parametrize("warehouse", ["empty_server", "current_cache_server"], ids=["empty", "current-cache"])
+def test_browser_import_with_provider_gives_the_reports_total(warehouse, request, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
-    url, db = empty_server
+    url, db = request.getfixturevalue(warehouse)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
