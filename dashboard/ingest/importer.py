@@ -117,7 +117,10 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
     if _looks_binary(path):
         raise ImportFailed(f"{name}: looks like a binary file, not a text log or a Parquet file; "
                            "export the logs as CSV, JSON lines or Parquet")
-    _, rows = read_sample(wh, readers.head_lines_sql(), name, src)
+    try:
+        _, rows = read_sample(wh, readers.head_lines_sql(readers.FIRST_LOOK_BYTES), name, src)
+    except ImportFailed:  # a line longer than a first look reads, or one the reader cannot take
+        _, rows = read_sample(wh, readers.head_lines_sql(), name, src)
     lines = [r[0] for r in rows if r[0] and r[0].strip()]
     if not lines:
         # (a zstd file cut before its first whole block says so here)

@@ -244,10 +244,10 @@ def wrapped_records_sql() -> str:
 FIRST_LINE = {"lines": 1, "csv": 2, "json": 1, "parquet": 1, "documents": 1}
 
 
-def _read_lines(errors: str) -> str:
+def _read_lines(errors: str, limits: str = LINE_LIMITS) -> str:
     """Every line of the file as one text column `raw`, nothing split or unquoted."""
     return ("read_csv($path, columns = {'raw': 'VARCHAR'}, header = false, delim = chr(1), quote = '', "
-            f"escape = '', auto_detect = false, strict_mode = false, {LINE_LIMITS}, {errors})")
+            f"escape = '', auto_detect = false, strict_mode = false, {limits}, {errors})")
 
 
 def _read_csv(delimiter: str, errors: str) -> str:
@@ -273,28 +273,40 @@ def csv_line_events_sql() -> str:
     )
 
 
-# The longest line a first look at a CSV's header reads. DuckDB reads a buffer of 16 such
-# lines before its first record, so its default (2 MB lines) costs a large file 40 ms to show
-# five rows; a longer line fails the look, and the header is read again with LINE_LIMITS.
-HEADER_LINE_BYTES = 256 * 1024
+# The longest line a first look at a file (its first lines, a CSV's header) reads. DuckDB reads
+# a whole buffer before its first record, so a buffer of LINE_LIMITS' size costs a large file
+# 10 to 40 ms to show a few lines; a longer line fails the look, and the file is looked at
+# again with LINE_LIMITS.
+FIRST_LOOK_BYTES = 256 * 1024
 
 
-def header_sql(delimiter: str, rows: int = 0, line_bytes: int | None = HEADER_LINE_BYTES) -> str:
+def _limits(line_bytes: int | None) -> str:
+    """The reader's line limits: lines of at most `line_bytes` (None: MAX_LINE_BYTES)."""
+    if line_bytes is None:
+        return LINE_LIMITS
+    return f"max_line_size = {int(line_bytes)}, buffer_size = {int(line_bytes)}"
+
+
+def header_sql(delimiter: str, rows: int = 0, line_bytes: int | None = FIRST_LOOK_BYTES) -> str:
     """The CSV header, read by DuckDB with the given delimiter, and its first `rows` records as text.
 
     `line_bytes`: the longest line read (None: MAX_LINE_BYTES); a longer one fails the read.
     """
-    limits = LINE_LIMITS if line_bytes is None else \
-        f"max_line_size = {int(line_bytes)}, buffer_size = {int(line_bytes)}"
     return (
         f"SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = {DELIMITERS[delimiter]}, "
-        f"quote = '\"', escape = '\"', ignore_errors = true, {limits}) LIMIT {int(rows)}"
+        f"quote = '\"', escape = '\"', ignore_errors = true, {_limits(line_bytes)}) LIMIT {int(rows)}"
     )
 
 
-def head_lines_sql() -> str:
-    """The first lines as text, for detection (DuckDB decompresses by extension)."""
-    return f"SELECT raw FROM {_read_lines('ignore_errors = true')} LIMIT 20"
+def head_lines_sql(line_bytes: int | None = None) -> str:
+    """The first lines as text, for detection (DuckDB decompresses by extension).
+
+    `line_bytes` None: lines up to MAX_LINE_BYTES, any line the reader cannot take passed over.
+    Else a first look: lines of at most `line_bytes`, and a line it cannot take fails the read,
+    so the lines it gives are the ones the first form gives.
+    """
+    errors = "ignore_errors = true" if line_bytes is None else "ignore_errors = false"
+    return f"SELECT raw FROM {_read_lines(errors, _limits(line_bytes))} LIMIT 20"
 
 
 

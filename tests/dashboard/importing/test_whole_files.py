@@ -68,9 +68,9 @@ def test_a_csv_line_longer_than_the_reader_takes_refuses_the_file_saying_which(w
 
 @pytest.mark.parametrize("long_at", ["header", "first record"])
 def test_a_csv_line_longer_than_the_first_look_reads_is_still_read(warehouse, tmp_path, long_at):
-    # The header is first read with short lines (readers.HEADER_LINE_BYTES), then, when a line
+    # The header is first read with short lines (readers.FIRST_LOOK_BYTES), then, when a line
     # is longer, with an import's own limit: the columns and every row come through.
-    long = "n" * (readers.HEADER_LINE_BYTES + 10)
+    long = "n" * (readers.FIRST_LOOK_BYTES + 10)
     note = f"note_{long}" if long_at == "header" else "note"
     path = tmp_path / "wide.csv"
     path.write_text(f"request_id,timestamp,model,prompt_tokens,completion_tokens,{note}\n"
@@ -80,6 +80,20 @@ def test_a_csv_line_longer_than_the_first_look_reads_is_still_read(warehouse, tm
     assert (result.added, result.rejected) == (2, 0)
     assert warehouse.query("SELECT request_id, input_tokens FROM requests ORDER BY 1").fetchall() == [("r1", 10),
                                                                                                     ("r2", 20)]
+
+
+def test_json_lines_whose_first_line_is_longer_than_the_first_look_reads_are_still_read(warehouse, tmp_path):
+    # The first lines are first read short (readers.FIRST_LOOK_BYTES); a longer one fails that
+    # look, and they are read again as an import reads them: the format is still detected.
+    path = tmp_path / "long.jsonl"
+    records = [{"id": f"c{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "gpt-4o-mini",
+                "usage": {"prompt_tokens": 10 + i, "completion_tokens": 1}} for i in range(2)]
+    records[0]["note"] = "n" * (readers.FIRST_LOOK_BYTES + 10)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = import_file(warehouse, path)
+    assert (result.format, result.added, result.rejected) == ("openai-jsonl", 2, 0)
+    assert warehouse.query("SELECT request_id, input_tokens FROM requests ORDER BY 1").fetchall() == [("c0", 10),
+                                                                                                    ("c1", 11)]
 
 
 def _otlp_export(spans: int) -> str:
