@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboard.commands.common import add_db, open_warehouse, seconds, zone_name
 from dashboard.errors import DashboardError, ImportFailed
-from dashboard.ingest import Options, import_file, plan_file
+from dashboard.ingest import Options, check_in_background, import_file, plan_file
 from dashboard.ingest.formats import all_formats
 from dashboard.ingest.survey import decide
 from dashboard.warehouse import Warehouse
@@ -132,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{record['file']}: {record['format']}: {record['added']} added, {record['duplicates']} "
                   f"duplicate{grown}, {record['rejected']} rejected{routed}")
 
+    # The first file's whole-file check starts now, beside the warehouse's opening.
+    first = args.paths[0] if args.paths and Path(args.paths[0]).is_file() else None
+    early = {first: check_in_background(first)} if first else {}
     try:
         with open_warehouse(args, wait=args.wait) as wh:
             routes = default_routes(wh) if args.provider is None else {}
@@ -142,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
                     # import decides by the rows as it reads them (the same choice, one read less).
                     decision = decide(wh, path, args.fmt, options, routes, wh.catalog, detect_cached=False)
                     chosen, route = decision.options, decision.route
-                    result = import_file(wh, path, args.fmt, chosen, sample=decision.sample)
+                    result = import_file(wh, path, args.fmt, chosen, sample=decision.sample,
+                                         check=early.pop(path, None))
                     record = {k: v for k, v in result.as_dict().items() if k != "message"}
                     report({**record, "default_route": route} if routes else record)
                 except ImportFailed as e:

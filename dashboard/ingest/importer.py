@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -322,12 +323,13 @@ def preview(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
 
 def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                 options: Options | None = None, display_name: str | None = None,
-                sample: Sample | None = None) -> ImportResult:
+                sample: Sample | None = None, check: Future[files.FileCheck] | None = None) -> ImportResult:
     """Import one file; a file that cannot be read changes nothing and raises ImportFailed.
 
     `display_name` is what the register and the result call the file (an upload's own
     name rather than the temporary path it was saved under); `sample`, the file's sample when
-    it was just read (sample_file, survey.decide), which spares reading it again.
+    it was just read (sample_file, survey.decide), which spares reading it again; `check`, the
+    file's check when it was started earlier (check_in_background), else it starts here.
     """
     if wh.read_only:
         raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
@@ -341,40 +343,53 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     the_plan = plan_file(wh, path, fmt_name, options, sample)
     file_name = display_name or str(path)
     with files.readable(path) as source:
-        counts = _import(wh, the_plan, path, str(source), file_name)
+        counts = _import(wh, the_plan, path, str(source), file_name, check or check_in_background(path))
     return ImportResult(file_name, the_plan.format, counts.added, counts.duplicates, counts.rejected,
                         "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated,
                         cached_included=counts.cached_included)
 
 
-def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str) -> ImportCounts:
-    """Execute the plan; a file with lines too long for the line reader is read without them."""
-    # Checking the file whole (its digest, checksums, long lines) takes a second or more on a
-    # large file; it runs beside DuckDB's work, not before it.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        check = pool.submit(files.check_file, path, readers.MAX_LINE_BYTES)
+def check_in_background(path: Path | str) -> Future[files.FileCheck]:
+    """Start checking the file whole (files.check_file: its digest, checksums, long lines) in a
+    thread of its own, for import_file. That takes a second or more on a large file: started
+    before the warehouse opens, it runs while the command starts up, on a core start-up leaves
+    idle. A thread that is not waited for: an import that fails first does not wait for it."""
+    future: Future[files.FileCheck] = Future()
 
-        def digest() -> str:
-            # Asked for before the import commits: a line DuckDB may have passed over undoes it.
-            done = check.result()
-            if done.long_lines and the_plan.lines_read:
-                raise LongLines(done.long_lines)
-            return done.sha256
-
+    def work() -> None:
         try:
-            return execute(wh, the_plan, path=source, file_name=file_name, sha256=digest)
-        except LongLines:
-            pass
-        except (BrokenFile, WarehouseError):
-            raise
-        except ImportFailed:
-            # DuckDB failed on the file: a damaged one says so (check.result raises BrokenFile),
-            # and one with lines too long is read without them, as below.
-            if not (check.result().long_lines and the_plan.lines_read):
-                raise
-        # Read again from a copy with those lines left empty, so the rest keep their numbers.
+            future.set_result(files.check_file(Path(path), readers.MAX_LINE_BYTES))
+        except BaseException as e:  # raised to whoever asks for the result
+            future.set_exception(e)
+
+    threading.Thread(target=work, name="file-check", daemon=True).start()
+    return future
+
+
+def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str,
+            check: Future[files.FileCheck]) -> ImportCounts:
+    """Execute the plan; a file with lines too long for the line reader is read without them."""
+    def digest() -> str:
+        # Asked for before the import commits: a line DuckDB may have passed over undoes it.
         done = check.result()
-        with tempfile.TemporaryDirectory(prefix="usage-import-") as folder:
-            copy = files.without_long_lines(path, done.compression, done.long_lines, Path(folder) / "text")
-            return execute_staged(wh, the_plan, path=str(copy), file_name=file_name, sha256=lambda: done.sha256,
-                                  extra_rejects=_long_line_rejects(done.long_lines))
+        if done.long_lines and the_plan.lines_read:
+            raise LongLines(done.long_lines)
+        return done.sha256
+
+    try:
+        return execute(wh, the_plan, path=source, file_name=file_name, sha256=digest)
+    except LongLines:
+        pass
+    except (BrokenFile, WarehouseError):
+        raise
+    except ImportFailed:
+        # DuckDB failed on the file: a damaged one says so (check.result raises BrokenFile),
+        # and one with lines too long is read without them, as below.
+        if not (check.result().long_lines and the_plan.lines_read):
+            raise
+    # Read again from a copy with those lines left empty, so the rest keep their numbers.
+    done = check.result()
+    with tempfile.TemporaryDirectory(prefix="usage-import-") as folder:
+        copy = files.without_long_lines(path, done.compression, done.long_lines, Path(folder) / "text")
+        return execute_staged(wh, the_plan, path=str(copy), file_name=file_name, sha256=lambda: done.sha256,
+                              extra_rejects=_long_line_rejects(done.long_lines))

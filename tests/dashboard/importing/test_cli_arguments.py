@@ -1,6 +1,7 @@
 """The import command line: a bad argument is one line and exit 2, a second import waits for
 the warehouse another holds, and under --json every failure is still a JSON record."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -154,3 +155,26 @@ def test_explain_of_a_file_that_cannot_be_read_says_why_and_exits_1(tmp_path):
     empty.write_text("")
     out = cli("import", "--explain", str(empty), "--db", str(tmp_path / "usage.duckdb"))
     assert out.returncode == 1 and out.stdout == f"{empty}: FAILED: {empty}: the file is empty\n"
+
+
+def test_each_file_of_a_command_is_registered_with_its_own_digest(tmp_path):
+    # The first file's whole-file check starts before the warehouse opens, the others' as
+    # each is imported: each import records its own file's SHA-256, and the same file again
+    # adds nothing.
+    import duckdb
+
+    files = []
+    for i in range(3):
+        path = tmp_path / f"calls-{i}.jsonl"
+        path.write_text(json.dumps({"id": f"c-{i}", "created": 1790000000 + i, "model": "gpt-4o",
+                                    "usage": {"prompt_tokens": 10 + i, "completion_tokens": 1}}) + "\n")
+        files.append(path)
+    db = tmp_path / "usage.duckdb"
+    out = cli("import", "--db", str(db), "--json", *map(str, files), str(files[0]))
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["file"], r["added"], r["duplicates"]) for r in records] == [
+        (str(files[0]), 1, 0), (str(files[1]), 1, 0), (str(files[2]), 1, 0), (str(files[0]), 0, 1)]
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT file_name, file_sha256 FROM imports ORDER BY import_id").fetchall()
+    assert stored == [(str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in [*files, files[0]]]
