@@ -26,10 +26,17 @@ from dashboard.ingest.render import (
 )
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
+
+
+def _line_limits(line_bytes: int) -> str:
+    """The CSV reader's options for lines of at most `line_bytes`, in a buffer of one such line."""
+    return f"max_line_size = {int(line_bytes)}, buffer_size = {int(line_bytes)}"
+
+
 # DuckDB's CSV buffer defaults to 16 lines of the longest allowed size (256 MB here): even a
 # 20-line sample then reads that much, and a large file is cut into fewer, larger pieces.
 # A buffer of one longest line still reads such a line whole.
-LINE_LIMITS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}"
+LINE_LIMITS = _line_limits(MAX_LINE_BYTES)
 
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
 REJECTS_TABLE = "ingest_reject_errors"
@@ -280,21 +287,15 @@ def csv_line_events_sql() -> str:
 FIRST_LOOK_BYTES = 256 * 1024
 
 
-def _limits(line_bytes: int | None) -> str:
-    """The reader's line limits: lines of at most `line_bytes` (None: MAX_LINE_BYTES)."""
-    if line_bytes is None:
-        return LINE_LIMITS
-    return f"max_line_size = {int(line_bytes)}, buffer_size = {int(line_bytes)}"
-
-
 def header_sql(delimiter: str, rows: int = 0, line_bytes: int | None = FIRST_LOOK_BYTES) -> str:
     """The CSV header, read by DuckDB with the given delimiter, and its first `rows` records as text.
 
     `line_bytes`: the longest line read (None: MAX_LINE_BYTES); a longer one fails the read.
     """
+    limits = _line_limits(line_bytes or MAX_LINE_BYTES)
     return (
         f"SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = {DELIMITERS[delimiter]}, "
-        f"quote = '\"', escape = '\"', ignore_errors = true, {_limits(line_bytes)}) LIMIT {int(rows)}"
+        f"quote = '\"', escape = '\"', ignore_errors = true, {limits}) LIMIT {int(rows)}"
     )
 
 
@@ -306,7 +307,7 @@ def head_lines_sql(line_bytes: int | None = None) -> str:
     so the lines it gives are the ones the first form gives.
     """
     errors = "ignore_errors = true" if line_bytes is None else "ignore_errors = false"
-    return f"SELECT raw FROM {_read_lines(errors, _limits(line_bytes))} LIMIT 20"
+    return f"SELECT raw FROM {_read_lines(errors, _line_limits(line_bytes or MAX_LINE_BYTES))} LIMIT 20"
 
 
 
