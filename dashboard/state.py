@@ -14,8 +14,8 @@ from zoneinfo import available_timezones
 import streamlit as st
 
 from dashboard.appdata import reads
+from dashboard.warehouse.contract import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.queries import BLANK, BLANK_LABEL, GRAINS, Filters
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.zones import zone
 
 PRESETS = {

@@ -7,11 +7,13 @@ import sys
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.errors import WarehouseError
 from dashboard.ingest.base import check_zone
-from dashboard.warehouse import Warehouse
-from dashboard.warehouse.connection import LockedError
+
+if TYPE_CHECKING:
+    from dashboard.warehouse import Warehouse
 
 # How often a command waiting for the warehouse tries it again, and says that it waits.
 RETRY_SECONDS = 0.25
@@ -66,6 +68,8 @@ def existing_warehouse(db: str | None) -> Path:
 
     A mistyped --db must not create an empty warehouse and report $0.00 from it.
     """
+    from dashboard.warehouse import Warehouse  # DuckDB loads when a warehouse is used, not with the parsers
+
     path = Path(db) if db else Warehouse.default_path()
     if not path.is_file():
         raise WarehouseError(f"no warehouse at {str(path)!r}: check --db / $USAGE_DB, or fill one with "
@@ -81,6 +85,8 @@ def open_warehouse(args: argparse.Namespace, read_only: bool = False, existing: 
     for a file another process holds (DuckDB lets one process write a file at a time), saying
     so on stderr; after that, the LockedError says it waited.
     """
+    from dashboard.warehouse.connection import LockedError, Warehouse  # as in existing_warehouse
+
     path = existing_warehouse(args.db) if existing else args.db or None
     start = time.monotonic()
     said = 0.0

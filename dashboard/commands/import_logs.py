@@ -11,11 +11,12 @@ from pathlib import Path
 
 from dashboard.commands.common import add_db, open_warehouse, seconds, zone_name
 from dashboard.errors import DashboardError, ImportFailed
-from dashboard.ingest import Options, check_in_background, import_file, plan_file
+from dashboard.ingest import Options, files, readers
 from dashboard.ingest.formats import all_formats
-from dashboard.ingest.survey import decide
-from dashboard.warehouse import Warehouse
-from dashboard.warehouse.settings import default_routes
+
+# The parser and the first file's check need no DuckDB; the names that load it (the importer,
+# the warehouse) are imported where a command uses them, so the check starts before DuckDB's
+# start-up cost is paid (see run).
 
 
 def _pair(pair: str) -> tuple[str, str]:
@@ -80,6 +81,8 @@ def _options(args: argparse.Namespace) -> Options:
 @contextlib.contextmanager
 def _reading_warehouse(args: argparse.Namespace):
     """The warehouse, opened read-only; a warehouse that does not exist yet is not created (an empty one stands in)."""
+    from dashboard.warehouse import Warehouse
+
     path = Path(args.db) if args.db else Warehouse.default_path()
     if path.is_file():
         with open_warehouse(args, read_only=True, wait=args.wait) as wh:
@@ -92,6 +95,10 @@ def _reading_warehouse(args: argparse.Namespace):
 
 def explain(args: argparse.Namespace) -> int:
     """Print each file's import plan, as the import would make it; write nothing."""
+    from dashboard.ingest import plan_file
+    from dashboard.ingest.survey import decide
+    from dashboard.warehouse.settings import default_routes
+
     options, failed = _options(args), False
     with _reading_warehouse(args) as wh:
         routes = default_routes(wh) if args.provider is None else {}
@@ -132,9 +139,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{record['file']}: {record['format']}: {record['added']} added, {record['duplicates']} "
                   f"duplicate{grown}, {record['rejected']} rejected{routed}")
 
-    # The first file's whole-file check starts now, beside the warehouse's opening.
+    # The first file's whole-file check starts now, before DuckDB loads and the warehouse opens.
     first = args.paths[0] if args.paths and Path(args.paths[0]).is_file() else None
-    early = {first: check_in_background(first)} if first else {}
+    early = {first: files.check_in_background(first, readers.MAX_LINE_BYTES)} if first else {}
+    from dashboard.ingest import import_file
+    from dashboard.ingest.survey import decide
+    from dashboard.warehouse.settings import default_routes
+
     try:
         with open_warehouse(args, wait=args.wait) as wh:
             routes = default_routes(wh) if args.provider is None else {}

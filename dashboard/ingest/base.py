@@ -42,7 +42,6 @@ from typing import Any
 
 from dashboard.errors import DashboardError
 from dashboard.ingest.fields import Node
-from dashboard.warehouse.zones import checked_name
 
 EXTRACTED_COLUMNS = (
     "line", "raw", "request_id", "ts", "provider", "upstream_provider", "model", "project",
@@ -87,6 +86,8 @@ def check_zone(tz: str) -> str:
     Checked before any file is read: a file whose times all carry an offset never asks DuckDB
     for the zone, and a mistyped one would pass unnoticed until a file with naive times.
     """
+    from dashboard.warehouse.zones import checked_name  # the zones load DuckDB: the formats need not
+
     try:
         return checked_name(tz)
     except DashboardError as e:

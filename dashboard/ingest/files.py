@@ -18,8 +18,10 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -192,6 +194,25 @@ def check_file(path: Path, line_limit: int) -> FileCheck:
         with text_stream(path, kind) as stream:
             long_lines = number_lines(stream, long_lines)
     return FileCheck(digest.hexdigest(), kind, long_lines)
+
+
+def check_in_background(path: Path | str, line_limit: int) -> Future[FileCheck]:
+    """check_file in a thread of its own: the result, or its error, when asked for.
+
+    It takes a second or more on a large file. Started before the warehouse opens (the import
+    command does), it runs while the command starts up, on a core start-up leaves idle; this
+    module loads no DuckDB, so it can start before DuckDB loads. Nobody waits for the thread:
+    an import that fails first does not wait for it."""
+    future: Future[FileCheck] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(check_file(Path(path), line_limit))
+        except BaseException as e:  # raised to whoever asks for the result
+            future.set_exception(e)
+
+    threading.Thread(target=work, name="file-check", daemon=True).start()
+    return future
 
 
 def without_long_lines(path: Path, kind: str | None, long_lines: tuple[LongLine, ...], dest: Path) -> Path:

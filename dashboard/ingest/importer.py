@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import threading
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -329,7 +328,7 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     `display_name` is what the register and the result call the file (an upload's own
     name rather than the temporary path it was saved under); `sample`, the file's sample when
     it was just read (sample_file, survey.decide), which spares reading it again; `check`, the
-    file's check when it was started earlier (check_in_background), else it starts here.
+    file's check when it was started earlier (files.check_in_background), else it starts here.
     """
     if wh.read_only:
         raise ImportFailed(f"{path}: the warehouse {str(wh.path)!r} is open read-only; imports are disabled")
@@ -343,27 +342,11 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     the_plan = plan_file(wh, path, fmt_name, options, sample)
     file_name = display_name or str(path)
     with files.readable(path) as source:
-        counts = _import(wh, the_plan, path, str(source), file_name, check or check_in_background(path))
+        check = check or files.check_in_background(path, readers.MAX_LINE_BYTES)
+        counts = _import(wh, the_plan, path, str(source), file_name, check)
     return ImportResult(file_name, the_plan.format, counts.added, counts.duplicates, counts.rejected,
                         "complete", import_id=counts.import_id, staged=counts.staged, updated=counts.updated,
                         cached_included=counts.cached_included)
-
-
-def check_in_background(path: Path | str) -> Future[files.FileCheck]:
-    """Start checking the file whole (files.check_file: its digest, checksums, long lines) in a
-    thread of its own, for import_file. That takes a second or more on a large file: started
-    before the warehouse opens, it runs while the command starts up, on a core start-up leaves
-    idle. A thread that is not waited for: an import that fails first does not wait for it."""
-    future: Future[files.FileCheck] = Future()
-
-    def work() -> None:
-        try:
-            future.set_result(files.check_file(Path(path), readers.MAX_LINE_BYTES))
-        except BaseException as e:  # raised to whoever asks for the result
-            future.set_exception(e)
-
-    threading.Thread(target=work, name="file-check", daemon=True).start()
-    return future
 
 
 def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str,

@@ -2,12 +2,12 @@
 
 Every read (see sql.canonical_sql) yields a `reason` per row: NULL for a good row, else why
 the row is not imported. Besides the reasons that reject a row, three have a meaning of their
-own to the loader and the warehouse's insert (handed to it as rows.Reasons).
+own to the loader and the warehouse's insert (handed to it as contract.Reasons).
 """
 
 from __future__ import annotations
 
-from dashboard.warehouse.rows import Reasons
+from dashboard.warehouse.contract import Reasons
 
 # A row that is no record at all (a blank line): neither imported nor rejected.
 SKIPPED = ""

@@ -20,7 +20,7 @@ from dashboard.errors import ID_KEY_MARKERS, PREFIXED_KEY, SECRET_MARKERS, SECRE
 from dashboard.ingest.base import Format, Sample
 from dashboard.ingest.reasons import NOT_JSON, SKIPPED, UNNAMED
 from dashboard.ingest.render import is_null
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
+from dashboard.warehouse.contract import FIRST_DAY, LAST_DAY
 
 # Counts the rows that have more cached than prompt tokens, under a plan that reads the prompt
 # tokens as including them only until a row shows they cannot (canonical_sql's `guard_cached`,

@@ -18,8 +18,8 @@ import pandas as pd
 from dashboard.errors import DashboardError
 from dashboard.metrics import cache_hit_rate_sql
 from dashboard.warehouse.connection import Warehouse
+from dashboard.warehouse.contract import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.prices import shown_model
-from dashboard.warehouse.rows import FIRST_DAY, LAST_DAY
 from dashboard.warehouse.zones import utc_offsets, zone
 from pricing import money_str
 from pricing.sql import price_shape_sql, priced_groups_sql
@@ -95,7 +95,7 @@ def local_trunc_sql(ts: str, unit: str, tz: str, start: datetime | None,
     offset = local_offset_us_sql(ts, tz, start, end)
     if offset is None:
         return f"date_trunc('{unit}', timezone($tz, {ts}))", {"tz": tz}
-    # Requests are kept from the year 2000 (rows.FIRST_DAY): local microseconds are positive, and
+    # Requests are kept from the year 2000 (contract.FIRST_DAY): local microseconds are positive, and
     # integer division truncates them as a floor does.
     return f"make_timestamp((epoch_us({ts}) + {offset}) // {unit_us} * {unit_us})", {}
 

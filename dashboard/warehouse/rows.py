@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from dashboard.errors import WarehouseError, id_without_key, mask_value
+from dashboard.warehouse.contract import Reasons
 from dashboard.warehouse.prices import begin_batch
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 
     from dashboard.warehouse.connection import Warehouse
 
-# The days a request's time may fall on: an import rejects any other time (a placeholder such
-# as 0001-01-01 would fall out of every month), and ranges and months are kept within them.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2099, 12, 31)
 REQUEST_COLUMNS = (
     "source", "request_id", "ts", "provider", "upstream_provider", "model", "project", "api_key",
     "user", "tags", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -299,14 +296,6 @@ def _staged_value(column: str) -> str:
 
 # The row columns of a row source aliased `s`, in table order.
 _SELECT_ROW = ", ".join(_staged_value(c) for c in ROW_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Reasons:
-    """The `reason` values of a row source that are no rejection (an import defines them)."""
-
-    skipped: str  # no record at all: neither inserted nor counted
-    unnamed: str  # a good row the clean insert cannot name: it gives way (NotClean)
 
 
 _BAD_ROWS = "ingest_bad_rows"

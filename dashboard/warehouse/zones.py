@@ -28,7 +28,7 @@ __all__ = ["DuckZone", "checked_name", "utc_offsets", "zone"]
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 # The offsets are read over these years (every request's time lies in 2000-2099, see
-# rows.FIRST_DAY); before and after, the first and last offsets hold.
+# contract.FIRST_DAY); before and after, the first and last offsets hold.
 _FROM, _TO = "1999-12-01", "2100-02-01"
 
 # The offset at each UTC midnight, then, in each day whose next midnight has another offset,

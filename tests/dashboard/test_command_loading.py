@@ -36,3 +36,26 @@ def test_an_unknown_command_names_the_known_ones():
                          text=True)
     assert out.returncode == 2
     assert "invalid choice: 'improt'" in out.stderr and "'import'" in out.stderr and "'eval'" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_import_command_lists_its_formats_without_loading_duckdb():
+    # The import starts its first file's check (ingest.files) before DuckDB loads: the parser,
+    # the formats, the plan and the check must not load it (see dashboard.ingest).
+    loaded = _loaded("import", "--help")
+    assert {"dashboard.ingest.formats.openai", "dashboard.ingest.files", "dashboard.ingest.plan"} <= loaded
+    assert "duckdb" not in loaded
+
+
+def test_the_packages_hand_out_their_duckdb_names_when_asked():
+    import dashboard.ingest
+    import dashboard.warehouse
+    from dashboard.ingest import importer
+    from dashboard.warehouse import connection, rows
+
+    assert dashboard.ingest.import_file is importer.import_file
+    assert dashboard.warehouse.Warehouse is connection.Warehouse
+    assert dashboard.warehouse.key_hint is rows.key_hint
+    assert callable(dashboard.ingest.plan)  # the function, not its module
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        dashboard.ingest.nothing  # noqa: B018
