@@ -61,6 +61,7 @@ class Sample:
     records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json), first documents (documents)
     rows: tuple[Mapping[str, str | None], ...] = ()  # first CSV records, as text (header -> value)
     delimiter: str = ","  # csv
+    quoted: bool = True  # csv: a quote in its first lines (False: none; see plan.py's narrow typed read)
     wrapped: bool = False  # json: the records are the array under the top-level object's `data`
 
     @property

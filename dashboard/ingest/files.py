@@ -80,6 +80,7 @@ class FileCheck:
     sha256: str
     compression: str | None
     long_lines: tuple[LongLine, ...]
+    longest_record: int | None = 0  # see RecordScan.finish
 
 
 class LineScan:
@@ -128,6 +129,75 @@ class LineScan:
         return tuple(self.long)
 
 
+# A block with more quotes than this is not followed (see RecordScan): a file quoted that
+# densely (every field, or JSON) costs a Python step per quoted line, too many to take.
+QUOTES_FOLLOWED = 4096
+
+
+class RecordScan:
+    """The longest CSV record longer than a block, in a stream of blocks: a line, or the lines
+    a quoted field joins (a quoted line break).
+
+    A line longer than a block spans blocks, and is measured where it ends. A quoted line
+    break leaves its line with an odd number of quotes (a quote inside a quoted field is
+    doubled), and the record runs on to the next such line; only the lines that hold a quote
+    are looked at, so a file with few quotes costs a find per quote.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0  # bytes seen
+        self.start = 0  # where the line under way starts
+        self.quotes = 0  # the quotes of the line under way, so far
+        self.open_at: int | None = None  # where the record a quoted line break holds open starts
+        self.longest = 0
+        self.followed = True  # False once a block had too many quotes to follow
+
+    def _line(self, start: int, end: int, quotes: int) -> None:
+        if quotes % 2 == 0:
+            return
+        if self.open_at is None:
+            self.open_at = start
+        else:
+            self.longest = max(self.longest, end - self.open_at)
+            self.open_at = None
+
+    def _inner_lines(self, block: bytes, first: int, last: int) -> None:
+        """The lines that hold a quote between the block's first and last line break."""
+        at = block.find(b'"', first + 1, last)
+        while at >= 0:
+            start = block.rfind(b"\n", first, at) + 1
+            end = block.find(b"\n", at, last + 1)
+            self._line(self.offset + start, self.offset + end, block.count(b'"', start, end))
+            at = block.find(b'"', end, last)
+
+    def feed(self, block: bytes) -> None:
+        quoted = self.followed and b'"' in block
+        if quoted and block.count(b'"') > QUOTES_FOLLOWED:
+            self.followed = quoted = False
+        first = block.find(b"\n")
+        if first < 0:
+            self.quotes += block.count(b'"') if quoted else 0
+        else:
+            end = self.offset + first
+            self.longest = max(self.longest, end - self.start)
+            if self.followed:
+                self._line(self.start, end, self.quotes + (block.count(b'"', 0, first) if quoted else 0))
+            last = block.rfind(b"\n")
+            if quoted:
+                self._inner_lines(block, first, last)
+            self.quotes = block.count(b'"', last + 1) if quoted else 0
+            self.start = self.offset + last + 1
+        self.offset += len(block)
+
+    def finish(self) -> int | None:
+        """The longest record's bytes, of the records longer than the longest block (shorter
+        ones may be left out); None when a block had too many quotes to follow."""
+        self.longest = max(self.longest, self.offset - self.start)
+        if self.open_at is not None:  # a quote never closed: the record runs to the end
+            self.longest = max(self.longest, self.offset - self.open_at)
+        return self.longest if self.followed else None
+
+
 def number_lines(stream: BinaryIO, long_lines: tuple[LongLine, ...]) -> tuple[LongLine, ...]:
     """`long_lines` (of the text `stream` reads) with their line numbers, counted from 1."""
     numbered, offset, breaks = [], 0, 0
@@ -170,21 +240,24 @@ def text_stream(path: Path, kind: str | None) -> Iterator[BinaryIO]:
 
 
 def check_file(path: Path, line_limit: int) -> FileCheck:
-    """The file's SHA-256 (of its bytes as stored), once it is known to be whole, and its
-    lines longer than `line_limit` bytes; BrokenFile when a compressed file is damaged or cut short."""
+    """The file's SHA-256 (of its bytes as stored), once it is known to be whole, its lines
+    longer than `line_limit` bytes and its longest record (RecordScan); BrokenFile when a
+    compressed file is damaged or cut short."""
     digest = hashlib.sha256()
     kind = compression(path)
-    scan = LineScan(line_limit)
+    scan, records = LineScan(line_limit), RecordScan()
     with path.open("rb") as f:
         for block in _blocks(f):
             digest.update(block)
             if kind is None:
                 scan.feed(block)
+                records.feed(block)
     if kind is not None:
         try:
             with text_stream(path, kind) as stream:
                 for block in _blocks(stream):
                     scan.feed(block)
+                    records.feed(block)
         except (OSError, EOFError, zlib.error) as e:
             raise BrokenFile(f"{path}: cannot be read: the {kind} stream is cut short or damaged "
                              f"({str(e).splitlines()[0] if str(e) else type(e).__name__}); its checksums "
@@ -193,7 +266,7 @@ def check_file(path: Path, line_limit: int) -> FileCheck:
     if long_lines:
         with text_stream(path, kind) as stream:
             long_lines = number_lines(stream, long_lines)
-    return FileCheck(digest.hexdigest(), kind, long_lines)
+    return FileCheck(digest.hexdigest(), kind, long_lines, records.finish())
 
 
 def check_in_background(path: Path | str, line_limit: int) -> Future[FileCheck]:

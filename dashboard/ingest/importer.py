@@ -130,7 +130,7 @@ def _sample(wh: Warehouse, path: Path, source: Path) -> Sample:
         return _lines_sample(wh, name, src, lines)
     if head.startswith("["):
         return _json_sample(wh, name, src)
-    return _csv_sample(wh, path, name, src, head)
+    return _csv_sample(wh, path, name, src, head, quoted=any('"' in line for line in lines))
 
 
 def _long_lines_sample(wh: Warehouse, name: str, src: dict[str, str],
@@ -168,15 +168,15 @@ def _lines_sample(wh: Warehouse, name: str, src: dict[str, str], lines: list[str
     return Sample(name, "lines", records=tuple(records))
 
 
-def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head: str) -> Sample:
+def _csv_sample(wh: Warehouse, path: Path, name: str, src: dict[str, str], head: str, quoted: bool) -> Sample:
     """A CSV or TSV: its header, and a few records too (a format may read its fields' values, such as a
-    time given as a date only)."""
+    time given as a date only); `quoted`, whether its first lines hold a quote."""
     delimiter = readers.guess_delimiter(head)
     try:
         columns, rows = read_sample(wh, readers.header_sql(delimiter, SAMPLE_ROWS), name, src)
     except ImportFailed:  # a line longer than a first look reads
         columns, rows = _csv_header_long_lines(wh, path, name, src, delimiter)
-    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter,
+    return Sample(name, "csv", columns=tuple(columns), delimiter=delimiter, quoted=quoted,
                   rows=tuple(dict(zip(columns, r, strict=True)) for r in rows))
 
 
@@ -349,26 +349,42 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                         cached_included=counts.cached_included)
 
 
+class NarrowRead(Exception):
+    """The file has a record longer than the plan's clean reads take (ImportPlan.line_bytes)."""
+
+
 def _import(wh: Warehouse, the_plan: ImportPlan, path: Path, source: str, file_name: str,
             check: Future[files.FileCheck]) -> ImportCounts:
-    """Execute the plan; a file with lines too long for the line reader is read without them."""
+    """Execute the plan; a file with a record longer than its clean reads take is read with the
+    widened plan, and a file with lines too long for the line reader is read without them."""
+    def too_narrow() -> bool:
+        longest = check.result().longest_record
+        return the_plan.line_bytes < readers.MAX_LINE_BYTES and (longest is None or longest > the_plan.line_bytes)
+
     def digest() -> str:
         # Asked for before the import commits: a line DuckDB may have passed over undoes it.
         done = check.result()
         if done.long_lines and the_plan.lines_read:
             raise LongLines(done.long_lines)
+        if too_narrow():
+            raise NarrowRead
         return done.sha256
 
     try:
         return execute(wh, the_plan, path=source, file_name=file_name, sha256=digest)
     except LongLines:
         pass
+    except NarrowRead:
+        return _import(wh, the_plan.widened(), path, source, file_name, check)
     except (BrokenFile, WarehouseError):
         raise
     except ImportFailed:
         # DuckDB failed on the file: a damaged one says so (check.result raises BrokenFile),
+        # one with a record longer than the clean reads take is read with the widened plan,
         # and one with lines too long is read without them, as below.
         if not (check.result().long_lines and the_plan.lines_read):
+            if too_narrow():
+                return _import(wh, the_plan.widened(), path, source, file_name, check)
             raise
     # Read again from a copy with those lines left empty, so the rest keep their numbers.
     done = check.result()

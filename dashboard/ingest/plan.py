@@ -10,7 +10,9 @@ in turn (see loader.execute):
    staged read can take, gives way to the next; one that meets a line DuckDB cannot read at
    all gives way to the staged read at once.
    - TYPED_CSV: a CSV whose rows have ids, with the times, tokens and amounts the format takes
-     from one column as it is parsed by the CSV reader (see readers.typed_csv).
+     from one column as it is parsed by the CSV reader (see readers.typed_csv); where the
+     sample's first lines hold no quote, of records up to readers.CLEAN_LINE_BYTES, with a
+     `wider` twin that `ImportPlan.widened()` reads a file with a longer record by.
    - EPOCH_LINES: JSON lines read by the typed JSON reader, the time read as a number, where
      the sample holds it so (see readers.typed_lines).
    - TYPED_LINES: the same with the time as text.
@@ -58,6 +60,8 @@ class Read:
     # The CSV reader passes over a line whose value it cannot parse, keeping it in its rejects
     # tables: such a line counts as rejected, read again as text.
     unparsed_kept: bool = False
+    line_bytes: int = readers.MAX_LINE_BYTES  # the longest record (line) it reads
+    wider: Read | None = None  # the same read taking records of up to MAX_LINE_BYTES, where this one takes fewer
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,16 @@ class ImportPlan:
     # whole first to decide cost a read more every time.
     otherwise: ImportPlan | None = None
     cached_open: bool = False  # the format leaves to the file whether the prompt tokens include the cached ones
+
+    @property
+    def line_bytes(self) -> int:
+        """The longest record every clean read takes: a file whose check finds a longer one is read by `widened()`."""
+        return min(r.line_bytes for r in self.clean)
+
+    def widened(self) -> ImportPlan:
+        """This plan with each clean read taking records of up to MAX_LINE_BYTES."""
+        return replace(self, clean=tuple(r.wider or r for r in self.clean),
+                       otherwise=self.otherwise.widened() if self.otherwise else None)
 
     @property
     def lines_read(self) -> bool:
@@ -123,12 +137,17 @@ def _clean_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool) -> 
 def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, guard: bool) -> Read | None:
     # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
     types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
-    csv = readers.typed_csv(fmt, sample, types, up_front)
-    if not csv:
-        return None
-    body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
-                         guard_cached=guard)
-    return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True)
+    def read(line_bytes: int) -> Read | None:
+        csv = readers.typed_csv(fmt, sample, types, up_front, line_bytes)
+        if not csv:
+            return None
+        body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
+                             guard_cached=guard)
+        return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True, line_bytes=line_bytes)
+
+    wide = read(readers.MAX_LINE_BYTES)
+    # A file whose first lines hold no quote is read with short records first (readers.CLEAN_LINE_BYTES).
+    return replace(read(readers.CLEAN_LINE_BYTES), wider=wide) if wide and not sample.quoted else wide
 
 
 def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, keep_rejects: bool,
@@ -183,6 +202,9 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
         if sample.shape == "csv" and not derives_ids(fmt, sample) else None
     if typed_csv:
         cleans.append(typed_csv)
+        if typed_csv.wider:
+            notes.append(f"typed-csv reads records of up to {typed_csv.line_bytes >> 20} MiB, and the file again "
+                         f"with records of up to {readers.MAX_LINE_BYTES >> 20} MiB when its check finds a longer one")
     if not cleans or typed_csv:
         cleans.append(Read(ReadKind.TEXT, _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False,
                                                       guard=guard, placed=False)

@@ -38,6 +38,15 @@ def _line_limits(line_bytes: int) -> str:
 # A buffer of one longest line still reads such a line whole.
 LINE_LIMITS = _line_limits(MAX_LINE_BYTES)
 
+# The longest record the typed CSV read takes, where the file's first lines hold no quote (see
+# plan.py). DuckDB's CSV reader shares a file among its threads a buffer at a time: with
+# 16 MiB buffers, the last one of a 170 MB file is read by one thread while the others wait
+# (0.1 s of a 1.3 s read on two cores; more on more cores), with 4 MiB ones they finish
+# together. A record longer than the buffer is passed over, at times without a word, so
+# the whole-file check measures the longest record (files.RecordScan), and a file with a
+# longer one is read again with MAX_LINE_BYTES (see ImportPlan.widened).
+CLEAN_LINE_BYTES = 4 * 1024 * 1024
+
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
 REJECTS_TABLE = "ingest_reject_errors"
 REJECTS_SCAN = "ingest_reject_scans"
@@ -529,8 +538,8 @@ def parsed_lines(fmt: Format, sample: Sample, numbered: bool = True,
     return format_select(fmt, sample, Leaves(json=typed.field)), reader
 
 
-def typed_csv(fmt: Format, sample: Sample, types: Mapping[str, str],
-              numbered: bool = False) -> tuple[str, str, frozenset[str]] | None:
+def typed_csv(fmt: Format, sample: Sample, types: Mapping[str, str], numbered: bool = False,
+              line_bytes: int = MAX_LINE_BYTES) -> tuple[str, str, frozenset[str]] | None:
     """The format read by DuckDB's CSV reader with some fields parsed by the reader itself; None when none can be.
 
     A field of `types` (field name: SQL type) that the format takes from one file column as
@@ -541,7 +550,8 @@ def typed_csv(fmt: Format, sample: Sample, types: Mapping[str, str],
     tables (as it does a line it cannot read at all), and keeps no line's text, so it
     serves only a clean-only import, which reads such lines again as text.
     `__record`, from which formats build a record's text, is a NULL of the right shape: a
-    row without an id of its own cannot be named from this read.
+    row without an id of its own cannot be named from this read. `line_bytes`: the longest
+    record it reads (see CLEAN_LINE_BYTES).
     """
     uses = column_uses(fmt, sample)
     typed: dict[str, str] = {}
@@ -562,8 +572,9 @@ def typed_csv(fmt: Format, sample: Sample, types: Mapping[str, str],
     record = "STRUCT(" + ", ".join(f"{sql_name(c)} VARCHAR" for c in sample.columns) + ")"
     line = "row_number() OVER () + 1" if numbered else "NULL::BIGINT"
     reader = (f"SELECT {line} AS line, true AS ok, NULL::VARCHAR AS raw, NULL::{record} AS \"__record\", * "
-              f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, {LINE_LIMITS}, "
-              f"delim = {DELIMITERS[sample.delimiter]}, quote = '\"', escape = '\"', {_REJECTS})")
+              f"FROM read_csv($path, header = true, all_varchar = true, types = {{{listed}}}, "
+              f"{_line_limits(line_bytes)}, delim = {DELIMITERS[sample.delimiter]}, quote = '\"', escape = '\"', "
+              f"{_REJECTS})")
     mapped = format_select(fmt, sample, Leaves(json=_no_json, column=column))
     return mapped, reader, frozenset(typed.values())
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.errors import ImportFailed
-from dashboard.ingest import files, import_file, readers
+from dashboard.ingest import files, import_file, readers, sample_file
 
 
 def record(i: int, **extra) -> str:
@@ -236,3 +236,72 @@ def test_the_copy_without_long_lines_keeps_every_other_line_where_it_was(tmp_pat
 
 def test_the_reader_limit_is_what_the_scan_looks_for():
     assert readers.MAX_LINE_BYTES > files.BLOCK_BYTES  # a long line spans blocks with no line break
+
+
+def _longest_record(text: bytes, block_starts: set[int]) -> int:
+    """RecordScan's answer the slow way: every record that joins lines (a quoted line break),
+    and every line that a block starts inside, or that starts the text or ends it."""
+    longest, open_at, start = 0, None, 0
+    lines = text.split(b"\n")
+    for i, line in enumerate(lines):
+        end = start + len(line)
+        if i in (0, len(lines) - 1) or any(start <= b <= end for b in block_starts):
+            longest = max(longest, end - start)
+        if line.count(b'"') % 2:
+            if open_at is None:
+                open_at = start
+            else:
+                longest, open_at = max(longest, end - open_at), None
+        start = end + 1
+    return longest if open_at is None else max(longest, len(text) - open_at)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(lines=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3)), min_size=1, max_size=30),
+       cuts=st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_the_record_scan_measures_every_record_longer_than_a_block_however_the_blocks_fall(lines, cuts):
+    # lines of n bytes with q quotes each: an odd count opens a record over lines, the next one closes it
+    text = b"\n".join(b"x" * n + b'"' * q for n, q in lines)
+    scan, pos, starts = files.RecordScan(), 0, set()
+    while pos < len(text):
+        size = cuts[len(starts) % len(cuts)]
+        scan.feed(text[pos:pos + size])
+        starts.add(pos)
+        pos += size
+    assert scan.finish() == _longest_record(text, starts - {0})
+
+
+def test_a_record_longer_than_a_block_is_measured_and_dense_quotes_are_not_followed():
+    scan = files.RecordScan()
+    scan.feed(b'a,"one\n' + b"x" * 100 + b'\nend",1\nb,2\n')  # a quoted field over three lines
+    assert scan.finish() == len(b'a,"one\n' + b"x" * 100 + b'\nend",1')
+    dense = files.RecordScan()
+    dense.feed(b'"a","b"\n' * (files.QUOTES_FOLLOWED // 4 + 1))
+    assert dense.finish() is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("note", ["x" * 8_500_000, '"' + "a line, then a break\n" * 400_000 + '"'],
+                         ids=["one line", "quoted line breaks"])
+def test_a_csv_record_longer_than_the_first_read_takes_is_read_whole(warehouse, tmp_path, note):
+    # The typed read takes records of up to 4 MiB (readers.CLEAN_LINE_BYTES), and DuckDB's CSV
+    # reader rejects a longer one (the quoted one here), or passes over it without a word: the
+    # last line, 8.5 MB long, was missing ("20000 added"). The file's check measures it.
+    assert readers.CLEAN_LINE_BYTES < len(note) < readers.MAX_LINE_BYTES
+    path = tmp_path / "long.csv"
+    with path.open("w") as f:
+        f.write("request_id,timestamp,model,prompt_tokens,completion_tokens,note\n")
+        for i in range(20_000):
+            f.write(f"r-{i},2026-10-01 00:00:{i % 60:02d},gpt-4o,{100 + i},5,short\n")
+        f.write(f"r-long,2026-10-02 00:00:00,gpt-4o,7,5,{note}\n")
+    result = import_file(warehouse, path)
+    assert (result.added, result.rejected) == (20_001, 0)
+    assert warehouse.query("SELECT sum(input_tokens) FROM requests").fetchone()[0] == sum(range(100, 20_100)) + 7
+
+
+def test_the_sample_says_whether_a_csvs_first_lines_hold_a_quote(warehouse, tmp_path):
+    plain, quoted = tmp_path / "plain.csv", tmp_path / "quoted.csv"
+    plain.write_text("request_id,model\nr1,gpt-4o\n", encoding="utf-8")
+    quoted.write_text('request_id,model\nr1,"gpt-4o, mini"\n', encoding="utf-8")
+    assert (sample_file(warehouse, plain).quoted, sample_file(warehouse, quoted).quoted) == (False, True)

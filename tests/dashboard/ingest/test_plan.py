@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan
+from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan, readers
 from dashboard.ingest.fields import DOC, first, j, sql
 from dashboard.ingest.formats import by_name
 
@@ -158,3 +158,21 @@ def test_a_row_filter_or_derived_ids_take_line_numbers_and_no_typed_json_read():
 def test_a_declared_field_that_is_no_extracted_column_is_refused():
     with pytest.raises(ValueError, match=r"not an extracted column: \['tokens'\]"):
         plan(lines_format(tokens=j("$.usage.input_tokens")), lines(), Options())
+
+
+def test_a_csv_whose_first_lines_hold_no_quote_is_read_with_short_records_first():
+    header = (*GENERIC_HEADER, "cached_tokens")  # the cached tokens' meaning left open: a second plan
+    quoted = plan(by_name("generic"), csv(*header), Options())
+    assert quoted.line_bytes == readers.MAX_LINE_BYTES and quoted.clean[0].wider is None
+    assert quoted.widened() == quoted
+
+    made = plan(by_name("generic"), replace(csv(*header), quoted=False), Options())
+    assert [r.kind for r in made.clean] == [CSV, TEXT]
+    assert made.line_bytes == made.clean[0].line_bytes == made.otherwise.line_bytes == readers.CLEAN_LINE_BYTES
+    assert made.clean[1] == quoted.clean[1]  # the text read, and the staged one, take the longest records
+    assert made.staged == quoted.staged
+    assert "typed-csv reads records of up to 4 MiB" in made.explain()
+
+    wide = made.widened()
+    assert wide.clean == quoted.clean and wide.otherwise.clean == quoted.otherwise.clean
+    assert wide.line_bytes == wide.otherwise.line_bytes == readers.MAX_LINE_BYTES
