@@ -12,7 +12,8 @@ in turn (see loader.execute):
    - TYPED_CSV: a CSV whose rows have ids, with the times, tokens and amounts the format takes
      from one column as it is parsed by the CSV reader (see readers.typed_csv); where the
      sample's first lines hold no quote, of records up to readers.CLEAN_LINE_BYTES, with a
-     `wider` twin that `ImportPlan.widened()` reads a file with a longer record by.
+     `wider` twin that `ImportPlan.widened()` reads a file with a longer record by (the
+     importer decides which, by the file's check).
    - EPOCH_LINES: JSON lines read by the typed JSON reader, the time read as a number, where
      the sample holds it so (see readers.typed_lines).
    - TYPED_LINES: the same with the time as text.
@@ -203,8 +204,8 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     if typed_csv:
         cleans.append(typed_csv)
         if typed_csv.wider:
-            notes.append(f"typed-csv reads records of up to {typed_csv.line_bytes >> 20} MiB, and the file again "
-                         f"with records of up to {readers.MAX_LINE_BYTES >> 20} MiB when its check finds a longer one")
+            notes.append(f"typed-csv reads records of up to {typed_csv.line_bytes >> 20} MiB, or of up to "
+                         f"{readers.MAX_LINE_BYTES >> 20} MiB where the file's check finds a longer one")
     if not cleans or typed_csv:
         cleans.append(Read(ReadKind.TEXT, _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False,
                                                       guard=guard, placed=False)

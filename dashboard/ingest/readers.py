@@ -43,8 +43,8 @@ LINE_LIMITS = _line_limits(MAX_LINE_BYTES)
 # 16 MiB buffers, the last one of a 170 MB file is read by one thread while the others wait
 # (0.1 s of a 1.3 s read on two cores; more on more cores), with 4 MiB ones they finish
 # together. A record longer than the buffer is passed over, at times without a word, so
-# the whole-file check measures the longest record (files.RecordScan), and a file with a
-# longer one is read again with MAX_LINE_BYTES (see ImportPlan.widened).
+# the whole-file check measures the longest record (files.RecordScan) first, and a file
+# with a longer one is read with MAX_LINE_BYTES (ImportPlan.widened; see importer._fitting).
 CLEAN_LINE_BYTES = 4 * 1024 * 1024
 
 # The reject tables DuckDB fills for CSV-based readers; the loader copies them to rejected_rows.
