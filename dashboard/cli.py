@@ -14,7 +14,6 @@ import sys
 from typing import NoReturn
 
 from dashboard.errors import DashboardError, UsageError
-from pricing import PricingError
 
 # Each command's name and its module in dashboard/commands/. Only the named command's module
 # is imported: the modules pull in pandas, statsmodels and the like, and each costs start-up
@@ -57,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args.func(args))
-    except (DashboardError, PricingError) as e:
+    except Exception as e:
+        # (pricing is loaded here, not with the parsers: its catalog code is a thirtieth of a
+        # second of start-up, which the import command spends on its file's check instead)
+        from pricing import PricingError
+
+        if not isinstance(e, DashboardError | PricingError):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, PricingError | UsageError) else 1
