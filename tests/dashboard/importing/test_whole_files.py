@@ -236,6 +236,7 @@ def test_the_copy_without_long_lines_keeps_every_other_line_where_it_was(tmp_pat
 
 def test_the_reader_limit_is_what_the_scan_looks_for():
     assert readers.MAX_LINE_BYTES > files.BLOCK_BYTES  # a long line spans blocks with no line break
+    assert readers.CLEAN_LINE_BYTES >= files.BLOCK_BYTES  # a record inside a block is short enough for any read
 
 
 def _longest_record(text: bytes, block_starts: set[int]) -> int:
