@@ -351,24 +351,17 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
                         cached_included=counts.cached_included)
 
 
-# The largest plain file read with a plan's short-record reads (ImportPlan.line_bytes): they
-# wait for the file's check, which is done before the insert would start for a file this size
-# (it starts with the command: 0.2 s for 170 MB here); on a larger one the wait would cost
-# more than the reads save.
-SHORT_READ_FILE_BYTES = 256 * 1024 * 1024
-
-
 def _fitting(the_plan: ImportPlan, path: Path, check: Future[files.FileCheck]) -> ImportPlan:
     """The plan, where its reads take every record of the file; else the plan widened.
 
     A read of records shorter than MAX_LINE_BYTES is for a plain file of at most
-    SHORT_READ_FILE_BYTES whose check finds no longer record (files.RecordScan): DuckDB passes
+    readers.SHORT_READ_FILE_BYTES whose check finds no longer record (files.RecordScan): DuckDB passes
     over a longer one, at times without a word, and takes a hundred times as long over one a
     quoted line break joins.
     """
     if the_plan.line_bytes >= readers.MAX_LINE_BYTES:
         return the_plan
-    if files.compression(path) is not None or path.stat().st_size > SHORT_READ_FILE_BYTES:
+    if files.compression(path) is not None or path.stat().st_size > readers.SHORT_READ_FILE_BYTES:
         return the_plan.widened()
     longest = check.result().longest_record
     return the_plan if longest is not None and longest <= the_plan.line_bytes else the_plan.widened()

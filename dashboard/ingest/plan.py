@@ -204,8 +204,9 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
     if typed_csv:
         cleans.append(typed_csv)
         if typed_csv.wider:
-            notes.append(f"typed-csv reads records of up to {typed_csv.line_bytes >> 20} MiB, or of up to "
-                         f"{readers.MAX_LINE_BYTES >> 20} MiB where the file's check finds a longer one")
+            notes.append(f"typed-csv reads records of up to {typed_csv.line_bytes >> 20} MiB in a plain file of up "
+                         f"to {readers.SHORT_READ_FILE_BYTES >> 20} MiB whose check finds none longer, else of up "
+                         f"to {readers.MAX_LINE_BYTES >> 20} MiB")
     if not cleans or typed_csv:
         cleans.append(Read(ReadKind.TEXT, _staged_sql(fmt, sample, zone_given, up_front, keep_rejects=False,
                                                       guard=guard, placed=False)
