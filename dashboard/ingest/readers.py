@@ -48,7 +48,7 @@ LINE_LIMITS = _line_limits(MAX_LINE_BYTES)
 CLEAN_LINE_BYTES = 4 * 1024 * 1024
 # The largest file read so (a plain one: DuckDB reads a compressed file on one thread anyway).
 # The read waits for the file's check, which is done before the insert would start for a
-# file this size (it starts with the import command: 0.15 s for 170 MB here); on a larger one
+# file this size (it starts with the import command: 0.15-0.2 s for 170 MB here); on a larger one
 # the wait would cost more than the read saves.
 SHORT_READ_FILE_BYTES = 256 * 1024 * 1024
 
