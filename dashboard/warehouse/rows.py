@@ -281,11 +281,13 @@ def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
                   params: Mapping[str, Any] | None = None, key: str = "source, request_id") -> int:
     """Rows of `rows` whose `key` hash an earlier row shares; 0 proves every key distinct.
 
-    Distinct hashes are cheaper to count than distinct pairs; a shared hash, whether a
-    real repeat or a collision, just sends the caller down its exact path. DuckDB counts on
-    every core: 0.10 s for 2,000,000 new rows, about half of fetching the hashes to sort them.
+    Hashes are cheaper to compare than pairs; a shared hash, whether a real repeat or a
+    collision, just sends the caller down its exact path. The hashes are sorted (DuckDB sorts
+    on every core) and each compared with the one before: on 2,000,000 new rows that takes
+    three quarters of the time of counting the distinct hashes, whose hash table is the cost.
     """
-    sql = f"SELECT count(*) - count(DISTINCT hash({key})) FROM {rows} WHERE {where}"
+    sql = f"""SELECT count(*) FILTER (WHERE h = before) FROM (
+        SELECT h, lag(h) OVER (ORDER BY h) AS before FROM (SELECT hash({key}) AS h FROM {rows} WHERE {where}))"""
     return int(cur.execute(sql, params or {}).fetchone()[0])
 
 
