@@ -283,8 +283,9 @@ def _repeated_ids(cur: duckdb.DuckDBPyConnection, rows: str, where: str,
 
     Hashes are cheaper to compare than pairs; a shared hash, whether a real repeat or a
     collision, just sends the caller down its exact path. The hashes are sorted (DuckDB sorts
-    on every core) and each compared with the one before: on 2,000,000 new rows that takes
-    three quarters of the time of counting the distinct hashes, whose hash table is the cost.
+    on every core) and each compared with the one before: on 2,000,000 rows just inserted
+    that took 0.13 s where counting the distinct hashes took 0.16 s (its hash table is the
+    cost), and no longer at 10,000,000 or 30,000,000 rows under a 1 GB memory limit.
     """
     sql = f"""SELECT count(*) FILTER (WHERE h = before) FROM (
         SELECT h, lag(h) OVER (ORDER BY h) AS before FROM (SELECT hash({key}) AS h FROM {rows} WHERE {where}))"""
