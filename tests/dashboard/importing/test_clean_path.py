@@ -87,7 +87,11 @@ def test_a_line_without_an_id_sends_clean_json_lines_to_the_staged_read_that_nam
     assert {r[0][:1] for r in warehouse.query("SELECT request_id FROM requests").fetchall()} == {"k", "h"}
 
 
-def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path):
+@pytest.mark.parametrize("sorted_ids_max", [db.SORTED_IDS_MAX, 0], ids=["sorted", "distinct"])
+def test_an_id_repeated_inside_a_file_keeps_its_first_occurrence(warehouse, tmp_path, monkeypatch, sorted_ids_max):
+    # Either count of repeated ids finds them: the sort a file of up to SORTED_IDS_MAX rows
+    # gets, and the distinct count a larger one gets.
+    monkeypatch.setattr(db, "SORTED_IDS_MAX", sorted_ids_max)
     rows = [csv_row(1), csv_row(2, completion=20), csv_row(2, completion=99), csv_row(1, completion=7), csv_row(2)]
     res = import_file(warehouse, write_csv(tmp_path / "repeat.csv", rows))
     assert (res.added, res.duplicates, res.rejected, res.staged) == (2, 3, 0, False)
