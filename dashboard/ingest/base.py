@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.errors import DashboardError
+from dashboard.errors import DashboardError, mask_value
 from dashboard.ingest.fields import Node
 
 EXTRACTED_COLUMNS = (
@@ -79,6 +79,12 @@ class Options:
     mapping: Mapping[str, str] = field(default_factory=dict)  # header -> canonical field
     cached_included: bool | None = None
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        # A name typed in a field (the Import page's are anyone's) is stored with the rows:
+        # a key pasted into one is cut to its hint before anything sees it.
+        for name in ("provider", "model", "source"):
+            object.__setattr__(self, name, mask_value(getattr(self, name)))
 
 
 def check_zone(tz: str) -> str:

@@ -370,10 +370,10 @@ def _canonical_select(p: _Parts, shown: str) -> str:
     coalesce($source, 'import') AS source,
     ing_id_keyless({p.request_id}) AS request_id,
     v.ts_parsed AS ts,
-    lower(coalesce($provider, v.s_provider)) AS provider,
-    CASE WHEN $provider IS NOT NULL THEN lower(v.s_provider) ELSE v.s_upstream_provider END
-        AS upstream_provider,
     -- a key misplaced into a text column is stored as its hint there too
+    lower(ing_key_masked(coalesce($provider, v.s_provider))) AS provider,
+    CASE WHEN $provider IS NOT NULL THEN lower(ing_key_masked(v.s_provider))
+         ELSE ing_key_masked(v.s_upstream_provider) END AS upstream_provider,
     ing_key_masked(v.model_final) AS model,
     ing_key_masked(v.s_project) AS project,
     coalesce(
@@ -395,10 +395,10 @@ def _canonical_select(p: _Parts, shown: str) -> str:
     v.n_reasoning AS reasoning_tokens,
     TRY_CAST(v.latency_ms AS DOUBLE) AS latency_ms,
     TRY_CAST(v.ttft_ms AS DOUBLE) AS ttft_ms,
-    v.s_status AS status,
+    ing_key_masked(v.s_status) AS status,
     v.billed_dec AS billed_cost,
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
-    coalesce(v.s_currency, CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
+    coalesce(ing_key_masked(v.s_currency), CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
     CASE WHEN {p.no_requests} THEN 1 ELSE v.n_requests END AS request_count,
     -- whole seconds; a span shorter than half a second is a moment

@@ -121,13 +121,20 @@ def _canonical_request(row: Mapping[str, Any], source: str | None) -> dict[str, 
     return _without_keys(rec)
 
 
+# The request columns of free text a key could hide in (a file's misplaced column, a name typed
+# in a field): stored with any key cut to its hint, by _without_keys for rows written from
+# Python and by ingest.sql's canonical select for imported ones. (A request id holding a key
+# is hashed instead, the key column cut to its hint, and tags masked one by one.)
+MASKED_TEXT = ("source", "provider", "upstream_provider", "model", "project", "user", "status", "currency")
+
+
 def _without_keys(rec: dict[str, Any]) -> dict[str, Any]:
     """`rec` with every text a key could hide in scrubbed: the key column cut to its hint."""
     rec["api_key"] = key_hint(rec["api_key"])
     if isinstance(rec["tags"], str):
         rec["tags"] = [t for t in rec["tags"].split(",") if t]
-    for c in ("user", "model", "project"):
-        if isinstance(rec[c], str):
+    for c in MASKED_TEXT:
+        if isinstance(rec.get(c), str):
             rec[c] = mask_value(rec[c])
     if isinstance(rec["request_id"], str):
         rec["request_id"] = id_without_key(rec["request_id"])

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dashboard.errors import mask_value
 from dashboard.warehouse.connection import Warehouse
 
 _ROUTE_KEY = "default_route:"
@@ -65,10 +66,13 @@ def _profile(row: tuple) -> Profile:
 
 
 def save_profile(wh: Warehouse, profile: Profile) -> None:
+    """Store `profile`, with a key typed into any of its names, or heading a file's column, cut to its hint."""
+    mapping = {mask_value(k): mask_value(v) for k, v in profile.mapping.items()}
     wh.query(
         f"INSERT OR REPLACE INTO import_profiles ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [profile.source, profile.format, profile.provider, profile.model, profile.tz, profile.cached_included,
-         json.dumps(dict(profile.mapping), sort_keys=True), profile.saved_at or datetime.now(UTC)],
+        [mask_value(profile.source), profile.format, mask_value(profile.provider), mask_value(profile.model),
+         mask_value(profile.tz), profile.cached_included, json.dumps(mapping, sort_keys=True),
+         profile.saved_at or datetime.now(UTC)],
     )
 
 

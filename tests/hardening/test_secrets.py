@@ -233,6 +233,44 @@ def test_a_large_files_keys_in_text_columns_reach_no_byte_of_the_warehouse(new_d
     assert key[:-4].encode() not in db.read_bytes()
 
 
+def test_keys_typed_as_names_or_in_any_text_column_reach_no_byte_of_the_warehouse(new_db, tmp_path):
+    # Every free-text column (rows.MASKED_TEXT), whether a file's column or a name typed on the
+    # command line or the Import page, and the upload's name and a saved profile: the Import
+    # page's fields are anyone's, and a file's columns may be misplaced.
+    from dashboard.ingest import Options
+    from dashboard.warehouse.rows import MASKED_TEXT
+    from dashboard.warehouse.settings import Profile, save_profile
+
+    keys = {c: f"sk-proj-{c.upper().replace('_', '')}-SECRET-{i:04d}-wxyz" for i, c in enumerate(MASKED_TEXT)}
+    keys |= {"file": "sk-proj-FILENAME-SECRET-9999-fnam", "header": "sk-proj-HEADER-SECRET-8888-head"}
+    path = tmp_path / "export.csv"
+    path.write_text("request_id,timestamp,model,provider,project,user,status,currency,prompt_tokens,"
+                    "completion_tokens,cost\n"
+                    f"r1,2026-11-01T00:00:00Z,gpt-4o-mini,{keys['upstream_provider']},{keys['project']},"
+                    f"{keys['user']},{keys['status']},{keys['currency']},100,10,0.001\n"
+                    f"r2,2026-11-01T00:00:01Z,gpt-4o-mini,openai,p,u,200,USD,100,10,0.001\n")
+    typed = Options(provider=keys["provider"], model=keys["model"], source=keys["source"])
+    assert (typed.provider, typed.model, typed.source) == tuple(
+        mask_value(keys[c]) for c in ("provider", "model", "source"))
+    db = new_db("w.duckdb")
+    with Warehouse.open(db) as wh:
+        result = import_file(wh, path, "generic", typed, display_name=f"{keys['file']}.csv")
+        save_profile(wh, Profile(keys["source"], "generic", keys["provider"], keys["model"],
+                                 mapping={keys["header"]: "project"}))
+        stored = warehouse_text(wh)
+        row = wh.query(f"SELECT {', '.join(MASKED_TEXT)} FROM requests WHERE request_id = 'r1'").fetchone()
+        wh.query("CHECKPOINT")
+    assert (result.added, result.rejected) == (2, 0)
+    # the typed provider is the route, the file's own the upstream one (lower-cased, as every provider)
+    assert row == tuple((mask_value(keys[c]) or "").lower() if "provider" in c else mask_value(keys[c])
+                        for c in MASKED_TEXT)
+    blob = db.read_bytes() + (db.with_suffix(".duckdb.wal").read_bytes()
+                              if db.with_suffix(".duckdb.wal").exists() else b"")
+    for name, key in keys.items():
+        assert key[:-4] not in stored, name
+        assert key[:-4].encode() not in blob, name
+
+
 @pytest.mark.slow
 def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     # Live calls and the demo write rows from Python, not through an import's SQL.
@@ -240,13 +278,15 @@ def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
 
     key = "sk-proj-PYTHON-ROW-SECRET-4242"
     added, _ = warehouse.insert_requests([{
-        "source": "live", "request_id": "p1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": "openai",
-        "model": "gpt-4o-mini", "user": f"by {key}", "project": f"key={key[3:]}", "tags": [key, "batch"],
-        "api_key": key, "input_tokens": 10, "output_tokens": 1,
+        "source": f"live {key}", "request_id": "p1", "ts": datetime(2026, 11, 1, tzinfo=UTC), "provider": key,
+        "upstream_provider": key, "model": "gpt-4o-mini", "user": f"by {key}", "project": f"key={key[3:]}",
+        "tags": [key, "batch"], "api_key": key, "status": key, "currency": key, "input_tokens": 10, "output_tokens": 1,
     }])
     assert added == 1
-    row = warehouse.query('SELECT "user", project, tags, api_key FROM requests').fetchone()
-    assert row == ("by sk-…4242", "key=…4242", ["sk-…4242", "batch"], "…4242")
+    row = warehouse.query('SELECT "user", project, tags, api_key, source, provider, upstream_provider, status, '
+                          "currency FROM requests").fetchone()
+    assert row == ("by sk-…4242", "key=…4242", ["sk-…4242", "batch"], "…4242", "live sk-…4242",
+                   *["sk-…4242"] * 4)
 
 
 def test_no_key_pattern_matches_a_value_shorter_than_the_gate_that_skips_them():
