@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from dashboard.errors import LiveCallError, mask_secrets
+from dashboard.errors import LiveCallError, id_without_key, mask_secrets, mask_value
 from dashboard.live.client import CallResult
 
 __all__ = ["SOURCE", "call_row", "record_calls", "request_row"]
@@ -31,19 +31,21 @@ class RequestSink(Protocol):
 
 
 def call_row(result: CallResult) -> dict[str, Any]:
-    """A call's outcome for the warehouse's log of live calls (its texts already scrubbed of the key)."""
+    """A call's outcome for the warehouse's log of live calls: the client scrubbed the key it
+    sent from every text; any other key, typed into a field or echoed by the server, is cut to
+    its hint here, as the request rows' texts are (rows.MASKED_TEXT)."""
     return {
         "called_at": result.started_at,
         "base_url": mask_secrets(result.base_url),
-        "provider": result.provider,
-        "model": result.model,
+        "provider": mask_value(result.provider),
+        "model": mask_value(result.model),
         "status": str(result.status),
         "ok": result.ok,
         "error_kind": result.error_kind,
-        "error": result.error,
+        "error": mask_secrets(result.error),
         "attempts": result.attempts,
         "latency_ms": result.latency_ms,
-        "request_id": result.request_id if result.ok else None,
+        "request_id": id_without_key(result.request_id) if result.ok else None,
     }
 
 

@@ -271,6 +271,23 @@ def test_keys_typed_as_names_or_in_any_text_column_reach_no_byte_of_the_warehous
         assert key[:-4].encode() not in blob, name
 
 
+def test_a_live_calls_log_entry_shows_keys_typed_or_echoed_as_hints():
+    # The client scrubs the key it sends; a key typed as the model or provider, or another one
+    # the server echoes in its error or id, is cut to its hint before the log stores it.
+    from dashboard.live.client import CallResult
+    from dashboard.live.record import call_row
+
+    key = "sk-proj-ECHOED-SECRET-5151-echo"
+    failed = CallResult(request_id=key, started_at=datetime(2026, 11, 1, tzinfo=UTC), base_url=f"http://h/?key={key}",
+                        provider=key, model=f"m {key}", status=401, http_status=401, attempts=1, latency_ms=5.0,
+                        ttft_ms=None, key_hint="…abcd", redacted_request={}, error=f"invalid key {key}")
+    ok = CallResult(**{**failed.__dict__, "error": None, "status": 200, "http_status": 200})
+    for row in (call_row(failed), call_row(ok)):
+        assert key[:-4] not in json.dumps(row, default=str)
+    assert (call_row(failed)["model"], call_row(failed)["error"]) == ("m sk-…echo", "invalid key sk-…echo")
+    assert call_row(ok)["request_id"] == id_without_key(key) != key
+
+
 @pytest.mark.slow
 def test_rows_written_from_python_keep_keys_in_text_columns_as_hints(warehouse):
     # Live calls and the demo write rows from Python, not through an import's SQL.
