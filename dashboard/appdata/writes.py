@@ -13,6 +13,7 @@ from typing import IO, Any
 from dashboard import demo, ingest
 from dashboard.appdata import reads
 from dashboard.appdata.store import clear, local_catalog, local_prices_path, saved_upload, warehouse
+from dashboard.errors import mask_secrets, mask_value
 from dashboard.evaluate import EvalRun
 from dashboard.evaluate.storage import save_run
 from dashboard.live import CallResult, record_calls
@@ -66,14 +67,20 @@ def reload_prices() -> None:
 
 
 def save_price(provider: str, model: str, rates: dict[str, str], effective_from: Any, source: str) -> None:
-    """Save an override to the local file, re-price all history with it, forget cached results."""
-    overrides.save_override(local_prices_path(), provider, model, rates, effective_from, source)
+    """Save an override to the local file, re-price all history with it, forget cached results.
+
+    The names and the source are typed by whoever uses the page: a key pasted into one is
+    written to the file as its hint."""
+    overrides.save_override(local_prices_path(), mask_value(provider) or "", mask_value(model) or "", rates,
+                            effective_from, mask_secrets(source) or "")
     reload_prices()
 
 
 def save_discount(provider: str, model: str, percent: str, effective_from: Any, source: str) -> None:
-    """A negotiated discount off the list price from a date on; re-price history, forget cached results."""
-    overrides.discount_override(local_prices_path(), provider, model, percent, effective_from, source or None)
+    """A negotiated discount off the list price from a date on; re-price history, forget cached results.
+    (A key typed into a name or the source is written, or named in an error, as its hint, as in save_price.)"""
+    overrides.discount_override(local_prices_path(), mask_value(provider) or "", mask_value(model) or "", percent,
+                                effective_from, mask_secrets(source) or None)
     reload_prices()
 
 

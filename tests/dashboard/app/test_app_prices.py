@@ -150,3 +150,21 @@ def test_a_bad_hand_written_price_is_shown_with_the_fix_and_the_rest_applies(tmp
     wh = store.warehouse()
     unpriced = wh.query(f"SELECT count(*) FILTER (WHERE unpriced) FROM ({wh.priced_sql()})").fetchone()[0]
     assert unpriced == 0
+
+
+@pytest.mark.slow
+def test_a_key_typed_into_an_override_is_written_as_its_hint(fresh):
+    # The page's fields are anyone's: the local prices file keeps no key typed into them.
+    at, local = fresh
+    key = "sk-proj-TYPED-PRICE-SECRET-7777-abcd"
+    at.text_input(key="o_provider").set_value("acme")
+    at.text_input(key="o_model").set_value(f"model-{key}")
+    for rate, value in {"input": "1", "output": "2", "cache_read": "0.1", "cache_write": "0"}.items():
+        at.text_input(key=f"o_{rate}").set_value(value)
+    at.checkbox(key="o_whole").check()
+    at.text_input(key="o_source").set_value(f"invoice?key={key}")
+    next(b for b in at.button if b.label.startswith("Save")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    written = local.read_text()
+    assert "model-sk-…abcd" in written and "…abcd" in written.split("invoice?key=", 1)[1]
+    assert key[:-4] not in written
