@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from dashboard.errors import ImportFailed, WarehouseError, mask_unreadable
+from dashboard.errors import ImportFailed, WarehouseError, mask_unreadable, mask_value
 from dashboard.ingest import files, readers
 from dashboard.ingest.base import Format, Options, Sample, check_zone
 from dashboard.ingest.files import BrokenFile
@@ -342,7 +342,8 @@ def import_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
     if check is None and path.is_file():  # (not a FIFO: planning refuses one, a check would wait on it)
         check = files.check_in_background(path, readers.MAX_LINE_BYTES)  # beside the planning
     the_plan = plan_file(wh, path, fmt_name, options, sample)
-    file_name = display_name or str(path)
+    # what the register, the result and the command's output call the file: an upload's name is anyone's
+    file_name = mask_value(display_name or str(path)) or str(path)
     with files.readable(path) as source:
         counts = _import(wh, the_plan, path, str(source), file_name,
                          check or files.check_in_background(path, readers.MAX_LINE_BYTES))

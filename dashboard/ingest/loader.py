@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable, mask_value
+from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
 from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
 from dashboard.ingest.reasons import NOT_JSON, REASONS, SKIPPED, UNNAMED
@@ -248,7 +248,7 @@ def _begin(cur: duckdb.DuckDBPyConnection, job: _Job) -> int:
     import_id = cur.execute("SELECT nextval('import_ids')").fetchone()[0]
     cur.execute("INSERT INTO imports (import_id, file_name, format, source, started_at, status) "
                 "VALUES (?, ?, ?, ?, now(), 'running')",
-                [import_id, mask_value(job.file_name), job.plan.format, job.params.get("source")])
+                [import_id, job.file_name, job.plan.format, job.params.get("source")])
     return import_id
 
 

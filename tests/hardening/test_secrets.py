@@ -261,6 +261,7 @@ def test_keys_typed_as_names_or_in_any_text_column_reach_no_byte_of_the_warehous
         row = wh.query(f"SELECT {', '.join(MASKED_TEXT)} FROM requests WHERE request_id = 'r1'").fetchone()
         wh.query("CHECKPOINT")
     assert (result.added, result.rejected) == (2, 0)
+    assert result.file == f"{mask_value(keys['file'])}.csv"  # as the page and the command show it
     # the typed provider is the route, the file's own the upstream one (lower-cased, as every provider)
     assert row == tuple((mask_value(keys[c]) or "").lower() if "provider" in c else mask_value(keys[c])
                         for c in MASKED_TEXT)
