@@ -75,12 +75,18 @@ def mask_secrets(text: str | None) -> str | None:
     return text
 
 
+def plainly_keyless(value: str) -> bool:
+    """Whether `value` is too short to hold a key, or shorter than 32 bytes and holds none of
+    SECRET_MARKERS: the values ingest.sql's ing_key_masked passes through without its patterns
+    (it counts bytes, as this does)."""
+    size = len(value.encode())
+    return size < SECRET_MIN_CHARS or (size < 32 and not any(m in value for m in SECRET_MARKERS))
+
+
 def mask_value(value: str | None) -> str | None:
     """A stored text value (a user, model, project, tag) with any key in it cut to its hint;
-    most values hold none of SECRET_MARKERS and skip the patterns (as ingest.sql's ing_key_masked)."""
-    if value is None or len(value) < SECRET_MIN_CHARS:
-        return value
-    if len(value) < 32 and not any(m in value for m in SECRET_MARKERS):
+    most values are plainly keyless and skip the patterns (as ingest.sql's ing_key_masked)."""
+    if value is None or plainly_keyless(value):
         return value
     return mask_secrets(value)
 

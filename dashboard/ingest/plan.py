@@ -32,10 +32,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dashboard.errors import SECRET_MIN_CHARS, plainly_keyless
 from dashboard.ingest import readers
 from dashboard.ingest.base import Format, Options, Sample, record_text
-from dashboard.ingest.render import derives_ids, numbered_because
-from dashboard.ingest.sql import TYPED_FIELDS, canonical_sql, lean_fits
+from dashboard.ingest.render import derives_ids, numbered_because, sample_texts
+from dashboard.ingest.sql import KNOWN_FIELDS, TYPED_FIELDS, canonical_sql, lean_fits
 
 
 class ReadKind(enum.Enum):
@@ -130,7 +131,7 @@ def _clean_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool) -> 
         typed = readers.typed_lines(fmt, sample, epoch)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard)
+                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True)
             cleans.append(Read(kind, f"WITH src AS ({typed[1]}),\n{body}"))
     return cleans
 
@@ -143,7 +144,7 @@ def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, gu
         if not csv:
             return None
         body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
-                             guard_cached=guard)
+                             guard_cached=guard, known=True)
         return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True, line_bytes=line_bytes)
 
     wide = read(readers.MAX_LINE_BYTES)
@@ -161,17 +162,37 @@ def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, k
     parsed = readers.parsed_lines(fmt, sample, up_front, keep_rejects) if sample.shape == "lines" else None
     if parsed:
         return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive,
-                                                             guard_cached=guard)
+                                                             guard_cached=guard, known=True)
     mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects, placed)
     shown = record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
     return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown,
-                                                       guard_cached=guard)
+                                                       guard_cached=guard, known=True)
 
 
-def params_of(fmt: Format, options: Options) -> dict[str, Any]:
-    """The bound parameters of a format's reads: what the person typed never enters the SQL text."""
+# How many known texts a field may have (see known_texts): each row not among them is compared with every one.
+KNOWN_TEXTS = 8
+
+
+def known_texts(fmt: Format, sample: Sample, options: Options) -> dict[str, list[str]]:
+    """For each of sql.KNOWN_FIELDS, the plainly keyless texts of 11 bytes or more (errors.plainly_keyless)
+    the sample shows at its leaves, the most frequent first: the reads store such a value
+    without testing it for a key, which it cannot hold (a model name, on every row). Only speed
+    depends on them: a value not among them is tested."""
+    known = {}
+    for name in KNOWN_FIELDS:
+        texts = sample_texts(fmt, sample, name)
+        if name == "model" and options.model:
+            texts[options.model] += 1
+        known[name] = [t for t, _ in texts.most_common()
+                       if len(t.encode()) >= SECRET_MIN_CHARS and plainly_keyless(t)][:KNOWN_TEXTS]
+    return known
+
+
+def params_of(fmt: Format, sample: Sample, options: Options) -> dict[str, Any]:
+    """The bound parameters of a format's reads: what the person typed, or the file holds, never enters the SQL text."""
     params: dict[str, Any] = {"source": options.source or fmt.source, "provider": options.provider,
-                              "model": options.model, "cached_included": options.cached_included}
+                              "model": options.model, "cached_included": options.cached_included,
+                              "known": known_texts(fmt, sample, options)}
     if options.tz:
         params["tz"] = options.tz
     return params
@@ -217,7 +238,7 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
         table = Table.LEAN
     else:
         table = Table.IF_ROWS_FIT
-    params = params_of(fmt, options)
+    params = params_of(fmt, sample, options)
     otherwise = plan(declared, sample, replace(options, cached_included=False)) if guard else None
     return ImportPlan(
         format=fmt.name, source=options.source or fmt.source, shape=sample.shape, params=params, otherwise=otherwise,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, record_text, sql_name
-from dashboard.ingest.fields import Column, First, Json, Key, Node, Reader, first_leaf, render, walk
+from dashboard.ingest.fields import Column, Const, First, Json, Key, Node, Reader, first_leaf, render, walk
 
 # The shapes whose records are JSON text, where a record may be no JSON object (see base.py).
 JSON_SHAPES = ("lines", "json", "documents")
@@ -44,6 +44,30 @@ def json_fields(fmt: Format, sample: Sample) -> list[tuple[str, ...]]:
         if isinstance(node, Json):
             seen.setdefault(node.keys)
     return list(seen)
+
+
+def sample_texts(fmt: Format, sample: Sample, name: str) -> Counter[str]:
+    """How often each text the sample holds at a leaf of field `name` occurs there: the values of
+    its JSON fields and columns, and its constants. The field's values are among them where it
+    takes a leaf as it is."""
+    texts: Counter[str] = Counter()
+    for top in walk(fmt.fields.get(name)):
+        for node in walk(_resolved(top, sample)):
+            if isinstance(node, Const):
+                texts[node.text] += 1
+            elif isinstance(node, Json):
+                texts.update(v for v in (_json_at(r, node.keys) for r in sample.records) if isinstance(v, str))
+            elif isinstance(node, Column) and (real := real_column(sample, node.names, node.exact)):
+                texts.update(v for v in (row.get(real) for row in sample.rows) if isinstance(v, str))
+    return texts
+
+
+def _json_at(record: object, keys: tuple[str, ...]) -> object:
+    for k in keys:
+        if not isinstance(record, Mapping):
+            return None
+        record = record.get(k)
+    return record
 
 
 def real_column(sample: Sample, names: tuple[str, ...], exact: bool = False) -> str | None:

@@ -104,6 +104,16 @@ def _literal(text: str) -> str:
 
 
 _MARKED = " OR ".join(f"contains(v, {_literal(m)})" for m in SECRET_MARKERS)
+
+
+def _key_masked(known: bool) -> str:
+    """SQL of the value `v` with any key in it cut to its hint, testing the markers only where `v`
+    is no plainly keyless value (errors.plainly_keyless) and, where `known`, not in the list `known`."""
+    spared = "\n         WHEN list_contains(known, v) THEN v" if known else ""
+    return (f"CASE WHEN v IS NULL OR strlen(v) < {SECRET_MIN_CHARS} THEN v{spared}\n"
+            f"         WHEN strlen(v) >= 32 OR {_MARKED} THEN ing_secrets_masked(v) ELSE v END")
+
+
 _ID_MARKED = " OR ".join(f"contains(v, {_literal(m)})" for m in ID_KEY_MARKERS)
 MACROS += f"""
 CREATE OR REPLACE TEMP MACRO ing_secrets_masked(t) AS {_masked_sql("t")};
@@ -119,9 +129,10 @@ CREATE OR REPLACE TEMP MACRO ing_masked(t, key) AS ing_secrets_masked(
 CREATE OR REPLACE TEMP MACRO ing_id_keyless(v) AS
     CASE WHEN strlen(v) >= {SECRET_MIN_CHARS} AND ({_ID_MARKED}) AND regexp_matches(v, {_literal(PREFIXED_KEY)})
          THEN 'k' || md5(v) ELSE v END;
-CREATE OR REPLACE TEMP MACRO ing_key_masked(v) AS
-    CASE WHEN v IS NULL OR strlen(v) < {SECRET_MIN_CHARS} THEN v
-         WHEN strlen(v) >= 32 OR {_MARKED} THEN ing_secrets_masked(v) ELSE v END;
+CREATE OR REPLACE TEMP MACRO ing_key_masked(v) AS {_key_masked(known=False)};
+-- The same, sparing the markers the values in `known` (a file's own texts, each plainly keyless:
+-- see known_texts), which a column such as the model repeats on most rows.
+CREATE OR REPLACE TEMP MACRO ing_key_masked_known(v, known) AS {_key_masked(known=True)};
 """
 
 TOKEN_FIELDS = ("requests", "prompt_tokens", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning")
@@ -360,8 +371,16 @@ def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str], guard_c
 """
 
 
-def _canonical_select(p: _Parts, shown: str) -> str:
+# The text fields whose values a plan may name as known (plan.known_texts): those of long values
+# repeated on many rows. A read with them takes the parameter $known, a STRUCT of a list of
+# texts for each.
+KNOWN_FIELDS = ("provider", "upstream_provider", "model", "project", "api_key_name", "user")
+
+
+def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     """The `requests` columns of every row, with `line`, `raw` and `reason`."""
+    def masked(text: str, name: str) -> str:
+        return f"ing_key_masked_known({text}, $known.{name})" if known else f"ing_key_masked({text})"
     return f"""SELECT
     v.line,
     CASE WHEN v.reason IS NOT NULL THEN left(ing_masked({shown}, v.s_api_key), 100000) END AS raw,
@@ -371,16 +390,16 @@ def _canonical_select(p: _Parts, shown: str) -> str:
     ing_id_keyless({p.request_id}) AS request_id,
     v.ts_parsed AS ts,
     -- a key misplaced into a text column is stored as its hint there too
-    lower(ing_key_masked(coalesce($provider, v.s_provider))) AS provider,
-    CASE WHEN $provider IS NOT NULL THEN lower(ing_key_masked(v.s_provider))
-         ELSE ing_key_masked(v.s_upstream_provider) END AS upstream_provider,
-    ing_key_masked(v.model_final) AS model,
-    ing_key_masked(v.s_project) AS project,
+    lower({masked("coalesce($provider, v.s_provider)", "provider")}) AS provider,
+    CASE WHEN $provider IS NOT NULL THEN lower({masked("v.s_provider", "provider")})
+         ELSE {masked("v.s_upstream_provider", "upstream_provider")} END AS upstream_provider,
+    {masked("v.model_final", "model")} AS model,
+    {masked("v.s_project", "project")} AS project,
     coalesce(
-        ing_key_masked(v.s_api_key_name),
+        {masked("v.s_api_key_name", "api_key_name")},
         CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END
     ) AS api_key,
-    ing_key_masked(v.s_user) AS "user",
+    {masked("v.s_user", "user")} AS "user",
     CASE
         WHEN ing_blank(v.tags) THEN NULL
         WHEN trim(v.m_tags) LIKE '[%' AND json_valid(v.m_tags)
@@ -410,7 +429,7 @@ FROM v
 
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
                   record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = (),
-                  guard_cached: bool = False) -> str:
+                  guard_cached: bool = False, known: bool = False) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -429,10 +448,12 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     then what the text read makes of the number's text: epoch seconds or milliseconds, else none.
     `guard_cached`: a row whose prompt tokens, read as including the cached ones, are fewer than
     them fails the read (see CACHED_OVER) instead of being rejected.
-    Parameters: $source, $provider, $model, $tz, $cached_included, $import_id.
+    `known`: the texts of KNOWN_FIELDS that `$known` lists are stored without testing them for a
+    key (each must be plainly keyless: a cheaper test, the same result).
+    Parameters: $source, $provider, $model, $tz, $cached_included, $import_id, and $known where `known`.
     """
     if "ts" in typed and zone_given:
         raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
     p = _parts(zone_given, derive_ids, record_text, typed)
     return (_parsed_layers(format_sql, p, typed) + _checked_layer(p, record_text, typed, guard_cached)
-            + _canonical_select(p, shown))
+            + _canonical_select(p, shown, known))

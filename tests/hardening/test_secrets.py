@@ -389,3 +389,34 @@ def test_a_request_id_holding_a_key_is_stored_as_a_hash_of_itself(new_db, tmp_pa
     assert len(set(stored)) == 4 and all(s.startswith("k") and len(s) == 33 for s in stored if s not in plain)
     assert from_python == id_without_key(keyed[0])
     assert b"IDSECRET" not in db.read_bytes()
+
+
+# Values about the gates of the import's cheap test for a key: its length in bytes (11, 32),
+# its markers, and characters of more than one byte.
+GATE_VALUES = ["gpt-4o-mini", "claude-sonnet-4-5", "o3", "sk-abcdefgh", "sk-abcdefg", "x" * 31, "x" * 32,
+               "é" * 6, "é" * 15 + "x", "é" * 16, "modèle-à-clé-v2", "key=abcdefghijk", 'a"bcdefghijkl',
+               "token bearer abcdefghijklmnop", "hf_abcdefgh", "AIzaSyA-abcdefghijk", "user:pw@example",
+               "xai-abcdefghijk", "sk-proj-abcdefgh1234", "team sk-proj-ABCDEFGHIJ-9876",
+               # masked for their length alone: 35 characters, and 31 characters in 32 bytes
+               "bEaReR abcdefghijklmnopqrstuvwxyz12", "bEaReR abcdefghijklmnopqrst12 é"]
+
+
+def test_a_value_python_calls_plainly_keyless_is_one_an_imports_sql_stores_as_it_is():
+    # The plan lists a file's plainly keyless texts as known, and the import's SQL stores a known
+    # text untested: the Python rule must pass only values the SQL's own test passes.
+    import duckdb
+
+    from dashboard.errors import plainly_keyless
+    from dashboard.ingest.sql import MACROS
+
+    con = duckdb.connect()
+    con.execute(MACROS)
+    known = [v for v in GATE_VALUES if plainly_keyless(v)]
+    assert 0 < len(known) < len(GATE_VALUES)
+    for value in GATE_VALUES:
+        masked, spared = con.execute("SELECT ing_key_masked($v), ing_key_masked_known($v, $known)",
+                                     {"v": value, "known": known}).fetchone()
+        assert spared == masked == mask_value(value), value
+        if plainly_keyless(value):
+            assert masked == value, value
+    assert mask_value("bEaReR abcdefghijklmnopqrst12 é") == "bEaReR …st12 é"

@@ -11,6 +11,8 @@ import pytest
 from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan, readers
 from dashboard.ingest.fields import DOC, first, j, sql
 from dashboard.ingest.formats import by_name
+from dashboard.ingest.plan import KNOWN_TEXTS
+from dashboard.ingest.sql import KNOWN_FIELDS
 
 EPOCH, TYPED, CSV, TEXT = ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES, ReadKind.TYPED_CSV, ReadKind.TEXT
 
@@ -88,11 +90,25 @@ def test_a_date_only_time_is_kept_as_text_by_the_typed_csv_reader():
 
 
 def test_what_the_person_typed_is_bound_never_spliced():
-    made = plan(by_name("generic"), csv(*GENERIC_HEADER), Options(provider="x'); DROP TABLE requests; --",
-                                                                 model="m'", source="s'"))
+    # (nor what the file holds: its texts the plan names as known are bound too)
+    held = "gpt'); DROP TABLE imports; --"
+    made = plan(by_name("generic"), csv(*GENERIC_HEADER, rows=[{"model": held}]),
+                Options(provider="x'); DROP TABLE requests; --", model="m'", source="s'"))
     assert made.params == {"source": "s'", "provider": "x'); DROP TABLE requests; --", "model": "m'",
-                           "cached_included": None}
+                           "cached_included": None, "known": {**{f: [] for f in KNOWN_FIELDS}, "model": [held]}}
     assert all("DROP TABLE" not in r.sql for r in (*made.clean, made.staged))
+
+
+def test_the_known_texts_are_the_samples_long_plainly_keyless_values_most_frequent_first():
+    models = ["gpt-4o-mini", "claude-sonnet-4-5", "claude-sonnet-4-5", "sk-proj-abcdefgh1234", "o3", "x" * 32,
+              "model=abcdefghijk", "deepseek-v4-flash"]
+    fmt = lines_format(model=first(j("$.response.model"), j("$.model")), user=j("$.user"))
+    sample = lines(*({"id": f"c{i}", "model": m, "user": "u" * 11} for i, m in enumerate(models)))
+    known = plan(fmt, sample, Options(model="gpt-4.1-nano-2025")).params["known"]
+    assert known["model"] == ["claude-sonnet-4-5", "gpt-4o-mini", "deepseek-v4-flash", "gpt-4.1-nano-2025"]
+    assert known["user"] == ["u" * 11] and known["project"] == []
+    many = lines(*({"id": f"c{i}", "model": f"model-number-{i}"} for i in range(20)))
+    assert len(plan(fmt, many, Options()).params["known"]["model"]) == KNOWN_TEXTS
 
 
 def test_a_format_for_another_shape_is_refused_with_what_it_reads():
