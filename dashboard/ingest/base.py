@@ -129,7 +129,7 @@ class Format:
     source: str  # the `source` column value: the system the ids belong to
     shapes: tuple[str, ...]  # the reading shapes it reads, see the module docstring
     sniff: Callable[[Sample], int]  # 0 (not this format) .. 100 (certainly this format)
-    fields: Mapping[str, Node] = field(default_factory=dict)
+    fields: Mapping[str, Node | None] = field(default_factory=dict)  # (None: NULL on every row)
     cached_included: bool | None = None
     keep: Node | None = None
     qualify: Node | None = None

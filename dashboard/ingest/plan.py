@@ -17,6 +17,10 @@ in turn (see loader.execute):
    - EPOCH_LINES: JSON lines read by the typed JSON reader, the time read as a number, where
      the sample holds it so (see readers.typed_lines).
    - TYPED_LINES: the same with the time as text.
+     Where the format reads top-level keys no sample record has (the pair shape's `request`
+     in a file of plain responses, a `user` the file never sets), the first of these reads is
+     tried first without them (`Read.absent`, render.narrowed): every field under them is NULL,
+     as the full read finds them on such a file, and a record that holds one fails the read.
    - TEXT: the strict read, every field as text.
 2. The staged read, which keeps every bad row with its line and text: the last step.
 
@@ -35,7 +39,7 @@ from typing import Any
 from dashboard.errors import SECRET_MIN_CHARS, plainly_keyless
 from dashboard.ingest import readers
 from dashboard.ingest.base import Format, Options, Sample, record_text
-from dashboard.ingest.render import derives_ids, numbered_because, sample_texts
+from dashboard.ingest.render import derives_ids, narrowed, numbered_because, sample_texts, unseen_keys
 from dashboard.ingest.sql import KNOWN_FIELDS, TYPED_FIELDS, canonical_sql, lean_fits
 
 
@@ -64,6 +68,13 @@ class Read:
     unparsed_kept: bool = False
     line_bytes: int = readers.MAX_LINE_BYTES  # the longest record (line) it reads
     wider: Read | None = None  # the same read taking records of up to MAX_LINE_BYTES, where this one takes fewer
+    # JSON lines: the top-level keys the format reads that the sample's records lack, which this read
+    # takes as absent (NULL) from every record: a record that holds one fails it (see render.narrowed)
+    absent: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.kind.value + (" (sample's keys)" if self.absent else "")
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class ImportPlan:
 
     def explain(self) -> str:
         """The plan in words, for `import --explain`."""
-        steps = [*(r.kind.value for r in self.clean), ReadKind.STAGED.value]
+        steps = [*(r.name for r in self.clean), ReadKind.STAGED.value]
         lines = [f"format: {self.format} (source {self.source!r}, read as {self.shape})",
                  f"reads, in turn: {' -> '.join(steps)}",
                  f"table: {self.table.value}",
@@ -116,7 +127,7 @@ class ImportPlan:
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": self.format, "source": self.source, "shape": self.shape,
-                "reads": [r.kind.value for r in self.clean] + [ReadKind.STAGED.value],
+                "reads": [r.name for r in self.clean] + [ReadKind.STAGED.value],
                 "table": self.table.value, "grows": self.grows, "notes": list(self.notes)}
 
 
@@ -126,9 +137,25 @@ def _with_src(read: tuple[str, str]) -> str:
 
 
 def _clean_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool) -> list[Read]:
+    cleans = _typed_lines(fmt, sample, zone_given, guard)
+    absent = unseen_keys(fmt, sample)
+    if cleans and absent and not any(k.lower() in readers.READER_COLUMNS or k.startswith("__") for k in absent):
+        narrow = _typed_lines(narrowed(fmt, sample, absent), sample, zone_given, guard, absent)
+        cleans[:0] = [replace(r, absent=absent) for r in narrow[:1]]
+    return cleans
+
+
+def _absent_note(read: Read) -> str:
+    shown = ", ".join(read.absent[:4]) + (f" and {len(read.absent) - 4} more" if len(read.absent) > 4 else "")
+    return (f"{read.name}: reads as absent the keys the format reads that no sample record has "
+            f"({shown}); a record holding one fails it, for the next read")
+
+
+def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, absent: tuple[str, ...] = ()
+                 ) -> list[Read]:
     cleans = []
     for kind, epoch in ((ReadKind.EPOCH_LINES, True), (ReadKind.TYPED_LINES, False)):
-        typed = readers.typed_lines(fmt, sample, epoch)
+        typed = readers.typed_lines(fmt, sample, epoch, absent)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
                                  typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True)
@@ -220,6 +247,7 @@ def plan(fmt: Format, sample: Sample, options: Options) -> ImportPlan:
                      + (": no typed JSON read" if sample.shape == "lines" else ""))
     elif sample.shape == "lines":
         cleans = _clean_lines(fmt, sample, zone_given, guard)
+        notes.extend(_absent_note(r) for r in cleans if r.absent)
     typed_csv = _clean_csv(fmt, sample, zone_given, up_front, guard) \
         if sample.shape == "csv" and not derives_ids(fmt, sample) else None
     if typed_csv:

@@ -356,7 +356,7 @@ def _extract_all(json_sql: str, paths: Sequence[Sequence[str]]) -> str:
     return f"json_extract_string({json_sql}, [{', '.join(json_path(p) for p in paths)}])"
 
 
-_READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}
+READER_COLUMNS = {"line", "raw", "doc", "ok", "__record"}  # the reader's own, beside the format's
 
 
 def _case_clash(spec: dict) -> bool:
@@ -380,12 +380,14 @@ class _Typed:
             return f"src.{_extracted(self.whole.index(top))}[{self.inside[top].index(tuple(rest)) + 1}]"
         return "src." + ".".join(sql_name(k) for k in keys)
 
-    def columns(self) -> str:
+    def columns(self, more: Mapping[str, str] | None = None) -> str:
+        """The reader's `columns`: the spec's, and `more` (key: type)."""
         def sql_type(node: dict | str) -> str:
             if isinstance(node, str):
                 return node
             return "STRUCT(" + ", ".join(f"{sql_name(k)} {sql_type(v)}" for k, v in node.items()) + ")"
-        return "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in self.spec.items()) + "}"
+        spec = {**self.spec, **(more or {})}
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(sql_type(v))}" for k, v in spec.items()) + "}"
 
     def reader(self, rows: str) -> str:
         """`rows` (a reader with a column per top-level key) with each whole object's fields extracted.
@@ -400,6 +402,14 @@ class _Typed:
             f"CASE WHEN {sql_name(top)} IS NOT NULL THEN {_extract_all(sql_name(top), self.inside[top])} END "
             f"AS {_extracted(i)}" for i, top in enumerate(self.whole))
         return f"SELECT *, {extracts} FROM ({rows})"
+
+
+def _absent_guard(keys: Sequence[str]) -> str:
+    """A WHERE failing the read at a record that holds one of `keys` (see typed_lines)."""
+    if not keys:
+        return ""
+    held = " OR ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
+    return f"\n        WHERE CASE WHEN {held} THEN error('a record holds a key its sample did not show') ELSE true END"
 
 
 def _extracted(i: int) -> str:
@@ -431,7 +441,7 @@ def _typed_fields(fmt: Format, sample: Sample) -> _Typed | None:
         if isinstance(node.get(leaf), dict):
             return None
         node[leaf] = "VARCHAR"
-    if _READER_COLUMNS & set(spec) or len({k.lower() for k in spec}) < len(spec):
+    if READER_COLUMNS & set(spec) or len({k.lower() for k in spec}) < len(spec):
         return None
     whole = _read_whole(spec, sample)
     if any(_extracted(i) in spec for i in range(len(whole))):
@@ -472,7 +482,8 @@ def epoch_keys(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
     return keys if values and len(numbers) == len(values) else None
 
 
-def typed_lines(fmt: Format, sample: Sample, epoch: bool = False) -> tuple[str, str] | None:
+def typed_lines(fmt: Format, sample: Sample, epoch: bool = False, absent: Sequence[str] = ()
+                ) -> tuple[str, str] | None:
     """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
 
     `read_json` with a declared nested STRUCT (every leaf VARCHAR) parses each line once,
@@ -484,6 +495,8 @@ def typed_lines(fmt: Format, sample: Sample, epoch: bool = False) -> tuple[str, 
     as `ts_epoch` beside a `ts` that holds the other times only where it is missing
     (see sql.canonical_sql); None when the sample does not hold it as a number. A time
     later in the file that is no number fails the read.
+    `absent`: top-level keys the records must not hold (any value but null): a record that
+    does fails the read (see render.narrowed, the format that leaves them out).
     """
     if reads(fmt, sample, DOC) or reads(fmt, sample, LINE) or fmt.prelude or fmt.records is not None:
         return None
@@ -504,10 +517,12 @@ def typed_lines(fmt: Format, sample: Sample, epoch: bool = False) -> tuple[str, 
         node[leaf] = "DOUBLE"
         number = typed.field(keys)
     leaves = Leaves(json=typed.field, overrides={Json(keys): "NULL"} if keys else {})
+    columns = typed.columns(dict.fromkeys(absent, "JSON"))  # (JSON takes any value; null is NULL)
     reader = typed.reader(f"""
-        SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record", *
-        FROM read_json($path, format = 'newline_delimited', columns = {typed.columns()},
-                       maximum_object_size = {MAX_LINE_BYTES})
+        SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record",
+               *{f" EXCLUDE ({', '.join(map(sql_name, absent))})" if absent else ""}
+        FROM read_json($path, format = 'newline_delimited', columns = {columns},
+                       maximum_object_size = {MAX_LINE_BYTES}){_absent_guard(absent)}
         """)
     return format_select(fmt, sample, leaves, epoch=number), reader
 

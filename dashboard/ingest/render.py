@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, record_text, sql_name
-from dashboard.ingest.fields import Column, Const, First, Json, Key, Node, Reader, first_leaf, render, walk
+from dashboard.ingest.fields import Column, Const, Expr, First, Json, Key, Node, Reader, first_leaf, render, walk
 
 # The shapes whose records are JSON text, where a record may be no JSON object (see base.py).
 JSON_SHAPES = ("lines", "json", "documents")
@@ -68,6 +68,34 @@ def _json_at(record: object, keys: tuple[str, ...]) -> object:
             return None
         record = record.get(k)
     return record
+
+
+def unseen_keys(fmt: Format, sample: Sample) -> tuple[str, ...]:
+    """The top-level keys the format reads that no sample record has, compared as DuckDB's JSON
+    reader compares them (ignoring case)."""
+    seen = {k.lower() for rec in sample.records if isinstance(rec, Mapping) for k in rec}
+    return tuple(dict.fromkeys(keys[0] for keys in json_fields(fmt, sample) if keys[0].lower() not in seen))
+
+
+def narrowed(fmt: Format, sample: Sample, keys: tuple[str, ...]) -> Format:
+    """`fmt` as it reads a file whose records hold none of the top-level `keys`: each field under
+    one of them is NULL, as it is on every row of such a file."""
+    def without(node: Node | None) -> Node | None:
+        node = _resolved(node, sample) if node is not None else None
+        if isinstance(node, Json):
+            return None if node.keys[0] in keys else node
+        if isinstance(node, First):
+            parts = tuple(p for p in map(without, node.parts) if p is not None)
+            return First(parts) if parts else None
+        if isinstance(node, Expr):
+            return Expr(node.template, tuple((name, without(arg)) for name, arg in node.args))  # type: ignore[misc]
+        return node
+
+    def test(node: Node | None) -> Node | None:  # a filter on a field that is gone tests NULL
+        return node if node is None else (without(node) or Expr("NULL", ()))
+
+    fields = {name: without(node) for name, node in fmt.fields.items()}  # (a field that is None reads NULL)
+    return replace(fmt, fields=fields, keep=test(fmt.keep), qualify=test(fmt.qualify), adapt=None)
 
 
 def real_column(sample: Sample, names: tuple[str, ...], exact: bool = False) -> str | None:

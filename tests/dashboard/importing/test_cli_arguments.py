@@ -135,14 +135,18 @@ def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
     db = tmp_path / "usage.duckdb"
     out = cli("import", "--explain", str(log), "--db", str(db))
     assert out.returncode == 0, out.stderr
+    note = ("typed-lines (sample's keys): reads as absent the keys the format reads that no sample record has "
+            "(response, timestamp, created_at, request and 12 more); a record holding one fails it, for the next read")
     assert out.stdout.splitlines() == [f"{log}:", "  format: openai-jsonl (source 'openai-log', read as lines)",
-                                       "  reads, in turn: typed-lines -> staged", "  table: lean while the rows fit"]
+                                       "  reads, in turn: typed-lines (sample's keys) -> typed-lines -> staged",
+                                       "  table: lean while the rows fit", f"  note: {note}"]
     assert not db.exists()  # a warehouse that is not there is not created
     assert cli("import", str(log), "--db", str(db)).returncode == 0
     out = cli("import", "--explain", "--json", "--provider", "ourtoken", str(log), "--db", str(db))
     assert json.loads(out.stdout) == {"file": str(log), "format": "openai-jsonl", "source": "openai-log",
-                                      "shape": "lines", "reads": ["typed-lines", "staged"],
-                                      "table": "lean while the rows fit", "grows": False, "notes": [],
+                                      "shape": "lines", "reads": ["typed-lines (sample's keys)", "typed-lines",
+                                                                  "staged"],
+                                      "table": "lean while the rows fit", "grows": False, "notes": [note],
                                       "decided": []}
     import duckdb
     with duckdb.connect(str(db), read_only=True) as con:

@@ -12,6 +12,7 @@ from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan, rea
 from dashboard.ingest.fields import DOC, first, j, sql
 from dashboard.ingest.formats import by_name
 from dashboard.ingest.plan import KNOWN_TEXTS
+from dashboard.ingest.render import narrowed
 from dashboard.ingest.sql import KNOWN_FIELDS
 
 EPOCH, TYPED, CSV, TEXT = ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES, ReadKind.TYPED_CSV, ReadKind.TEXT
@@ -32,7 +33,8 @@ def csv(*columns, rows=()) -> Sample:
 
 
 def kinds(fmt: Format, sample: Sample, options: Options | None = None) -> list[ReadKind]:
-    return [r.kind for r in plan(fmt, sample, options or Options()).clean]
+    """The kinds of the plan's clean reads of every key the format reads (not those without the keys the sample lacks)."""
+    return [r.kind for r in plan(fmt, sample, options or Options()).clean if not r.absent]
 
 
 OPENAI = {"id": "c1", "object": "chat.completion", "created": 1790000000, "model": "gpt-4o",
@@ -42,9 +44,10 @@ GENERIC_HEADER = ("request_id", "timestamp", "model", "prompt_tokens", "completi
 
 
 @pytest.mark.parametrize(("name", "sample", "options", "reads", "table"), [
-    # OpenAI's `created` is a number in the sample: read as one first, then as text, then staged.
-    ("openai-jsonl", lines(OPENAI), Options(), [EPOCH, TYPED], Table.IF_ROWS_FIT),
-    ("openai-jsonl", lines({**OPENAI, "created": "2026-11-01T00:00:00Z"}), Options(), [TYPED],
+    # OpenAI's `created` is a number in the sample: read as one first, then as text, then staged;
+    # first of all without the keys the format reads that the sample lacks (`response`, `user`, ...).
+    ("openai-jsonl", lines(OPENAI), Options(), [(EPOCH, "absent"), EPOCH, TYPED], Table.IF_ROWS_FIT),
+    ("openai-jsonl", lines({**OPENAI, "created": "2026-11-01T00:00:00Z"}), Options(), [(TYPED, "absent"), TYPED],
      Table.IF_ROWS_FIT),
     # a log opening with chunks keeps the last chunk with usage: a window over line numbers
     ("openai-jsonl", lines(CHUNK), Options(), [TEXT], Table.IF_ROWS_FIT),
@@ -68,11 +71,12 @@ GENERIC_HEADER = ("request_id", "timestamp", "model", "prompt_tokens", "completi
         "generic-provider-given", "generic-provider-own", "azure-derived-ids"])
 def test_a_shipped_format_and_a_sample_give_this_plan(name, sample, options, reads, table):
     made = plan(by_name(name), sample, options)
-    assert [r.kind for r in made.clean] == reads
+    assert [(r.kind, "absent") if r.absent else r.kind for r in made.clean] == reads
     assert made.table is table
     assert made.staged.kind is ReadKind.STAGED
     assert made.format == name and made.shape == sample.shape
-    assert made.explain().splitlines()[1] == "reads, in turn: " + " -> ".join([*(r.value for r in reads), "staged"])
+    names = [f"{r[0].value} (sample's keys)" if isinstance(r, tuple) else r.value for r in reads]
+    assert made.explain().splitlines()[1] == "reads, in turn: " + " -> ".join([*names, "staged"])
 
 
 def test_a_zone_given_keeps_the_time_from_the_typed_csv_reader():
@@ -147,7 +151,7 @@ def test_keys_that_need_quoting_are_quoted_in_the_struct():
 
 def test_an_object_no_sample_record_has_is_read_as_one_json_value():
     fmt = lines_format(prompt_tokens=j("$.usage.input_tokens"), output=j("$.response.usage.input_tokens"))
-    read = plan(fmt, lines({"usage": {"input_tokens": 3}}), Options()).clean[0].sql
+    read = next(r.sql for r in plan(fmt, lines({"usage": {"input_tokens": 3}}), Options()).clean if not r.absent)
     assert "'response': 'JSON'" in read and "'usage': 'STRUCT(" in read
     assert """CASE WHEN "response" IS NOT NULL THEN json_extract_string("response", ['$.usage.input_tokens'])""" in read
     assert "'response': 'STRUCT(" in plan(fmt, lines({"response": {}}), Options()).clean[0].sql
@@ -192,3 +196,22 @@ def test_a_csv_whose_first_lines_hold_no_quote_is_read_with_short_records_first(
     wide = made.widened()
     assert wide.clean == quoted.clean and wide.otherwise.clean == quoted.otherwise.clean
     assert wide.line_bytes == wide.otherwise.line_bytes == readers.MAX_LINE_BYTES
+
+
+def test_keys_no_sample_record_has_are_read_as_absent_first_and_a_record_holding_one_fails_that_read():
+    fmt = lines_format(model=first(j("$.response.model"), j("$.model")), user=j("$.user"),
+                       project=sql("nullif({p}, '')", p=j("$.meta.project")), output=j("$.usage.out"))
+    made = plan(fmt, lines({"id": "c1", "model": "m", "usage": {"out": 1}}), Options())
+    first_read, full = made.clean[0], made.clean[1]
+    assert first_read.absent == ("response", "meta", "user") and not full.absent
+    assert first_read.kind is full.kind is TYPED
+    # each of them is read only to fail the read where a record holds it (JSON null is no value)
+    assert "WHERE CASE WHEN \"response\" IS NOT NULL OR \"meta\" IS NOT NULL OR \"user\" IS NOT NULL" in first_read.sql
+    assert 'src."user"' not in first_read.sql and 'src."user"' in full.sql
+    # what reads nothing else is NULL; a row filter on an absent key tests NULL, as on such a file
+    narrow = narrowed(replace(fmt, keep=j("$.flag")), lines({}), (*first_read.absent, "flag"))
+    assert narrow.fields["user"] is None and narrow.fields["model"] == first(j("$.model"))
+    assert narrow.fields["project"] == sql("nullif({p}, '')", p=None) and narrow.keep == sql("NULL")
+    # a sample showing every key (in any case: DuckDB's reader ignores it) leaves none to read as absent
+    every = lines({"id": "c1", "Response": {}, "user": "u", "meta": {}, "usage": {}, "model": "m"})
+    assert not any(r.absent for r in plan(fmt, every, Options()).clean)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import write_lines
 
+from dashboard.errors import ImportFailed
 from dashboard.ingest import Options, ReadKind, import_file, plan_file, readers
 from dashboard.ingest.importer import choose, sample_file
 from dashboard.ingest.loader import read_sample
@@ -39,13 +40,26 @@ RECORDS = [
 
 
 def _both_reads(warehouse, path):
+    """Rows of the staged read and of the first typed read of every key, each ordered by request id.
+
+    The typed read without the keys the sample lacks, where the plan has one, gives the same rows
+    as the typed read of every key, or fails where a record holds one of those keys."""
     plan = plan_file(warehouse, path)
-    assert plan.clean[0].kind in (ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES), "clean OpenAI lines have a typed read"
-    sql, fast = plan.staged.sql, plan.clean[0].sql
+    full = [r for r in plan.clean if not r.absent]
+    assert full[0].kind in (ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES), "clean OpenAI lines have a typed read"
     params = {**plan.params, "path": str(path), "import_id": None}
     order = "SELECT * EXCLUDE (line, raw) FROM ({}) ORDER BY request_id"
-    _, by_line = read_sample(warehouse, order.format(sql), str(path), params, macros=MACROS)
-    _, typed = read_sample(warehouse, order.format(fast), str(path), params, macros=MACROS)
+    _, by_line = read_sample(warehouse, order.format(plan.staged.sql), str(path), params, macros=MACROS)
+    _, typed = read_sample(warehouse, order.format(full[0].sql), str(path), params, macros=MACROS)
+    for narrow in (r for r in plan.clean if r.absent):
+        keys = {k.lower() for line in path.read_text().splitlines() if line.strip()
+                for k in json.loads(line)} & {k.lower() for k in narrow.absent}
+        if keys:
+            with pytest.raises(ImportFailed, match="a record holds a key its sample did not show"):
+                read_sample(warehouse, order.format(narrow.sql), str(path), params, macros=MACROS)
+        else:
+            assert narrow.kind is full[0].kind
+            assert read_sample(warehouse, order.format(narrow.sql), str(path), params, macros=MACROS)[1] == typed
     return by_line, typed
 
 
@@ -97,7 +111,9 @@ def test_objects_the_sample_lacks_are_read_whole_and_give_the_same_rows(warehous
     late = [RECORDS[3], {**RECORDS[2], "metadata": {"project": "late", "tags": "a, b"}},
             {**RECORDS[1], "request": {"user": "u-9", "metadata": {"project": "from-request"}}}]
     f = write_lines(tmp_path / "late-shapes.jsonl", [json.dumps(r) for r in plain + late])
-    fast = plan_file(warehouse, f).clean[0].sql
+    cleans = plan_file(warehouse, f).clean
+    assert set(cleans[0].absent) >= {"response", "request", "metadata"}  # tried first: it fails here
+    fast = cleans[1].sql
     assert "'response': 'JSON'" in fast and "'usage': 'STRUCT(" in fast
     by_line, typed = _both_reads(warehouse, f)
     assert len(by_line) == 28 and all(row[0] is None for row in by_line)
@@ -225,7 +241,7 @@ EPOCH = [
 @pytest.mark.slow
 def test_a_time_the_sample_holds_as_a_number_is_read_as_one_with_the_text_reads_rows(warehouse, tmp_path):
     f = write_lines(tmp_path / "epoch.jsonl", [json.dumps(r) for r in EPOCH])
-    cleans = plan_file(warehouse, f).clean
+    cleans = [r for r in plan_file(warehouse, f).clean if not r.absent]
     assert "'created': 'DOUBLE'" in cleans[0].sql and '"ts_epoch"' in cleans[0].sql
     assert "'created': 'VARCHAR'" in cleans[1].sql  # the read to make when a time is no number after all
     by_line, typed = _both_reads(warehouse, f)
