@@ -23,6 +23,7 @@ from dashboard.ingest.render import (
     nodes,
     reads,
     real_column,
+    value_at,
 )
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
@@ -458,14 +459,6 @@ def _read_whole(spec: dict, sample: Sample) -> tuple[str, ...]:
     return tuple(k for k, v in spec.items() if isinstance(v, dict) and (k not in seen or _case_clash(v)))
 
 
-def _value_at(record: Any, keys: Sequence[str]) -> Any:
-    for k in keys:
-        if not isinstance(record, Mapping) or k not in record:
-            return None
-        record = record[k]
-    return record
-
-
 def epoch_keys(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
     """The JSON field the format's time comes from first, when every sample record with it holds a JSON number.
 
@@ -477,7 +470,7 @@ def epoch_keys(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
     keys = epoch_field(fmt, sample)
     if keys is None:
         return None
-    values = [v for v in (_value_at(r, keys) for r in sample.records) if v is not None]
+    values = [v for v in (value_at(r, keys) for r in sample.records) if v is not None]
     numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     return keys if values and len(numbers) == len(values) else None
 

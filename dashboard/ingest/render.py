@@ -8,7 +8,7 @@ is the same for every read: see `format_select`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, record_text, sql_name
@@ -29,12 +29,17 @@ def nodes(fmt: Format, sample: Sample) -> Iterator[Node]:
     """Every leaf the format reads, Keys resolved for the file's shape."""
     declared = [fmt.fields[c] for c in EXTRACTED_COLUMNS if c in fmt.fields]
     for top in (*declared, fmt.keep, fmt.qualify):
-        for node in walk(top):
-            resolved = _resolved(node, sample)
-            if resolved is node:
-                yield node
-            else:
-                yield from walk(resolved)
+        yield from _leaves(top, sample)
+
+
+def _leaves(top: Node | None, sample: Sample) -> Iterator[Node]:
+    """`top` and every node inside it, each once, Keys resolved for the file's shape."""
+    for node in walk(top):
+        resolved = _resolved(node, sample)
+        if resolved is node:
+            yield node
+        else:
+            yield from walk(resolved)
 
 
 def json_fields(fmt: Format, sample: Sample) -> list[tuple[str, ...]]:
@@ -51,22 +56,22 @@ def sample_texts(fmt: Format, sample: Sample, name: str) -> Counter[str]:
     its JSON fields and columns, and its constants. The field's values are among them where it
     takes a leaf as it is."""
     texts: Counter[str] = Counter()
-    for top in walk(fmt.fields.get(name)):
-        for node in walk(_resolved(top, sample)):
-            if isinstance(node, Const):
-                texts[node.text] += 1
-            elif isinstance(node, Json):
-                texts.update(v for v in (_json_at(r, node.keys) for r in sample.records) if isinstance(v, str))
-            elif isinstance(node, Column) and (real := real_column(sample, node.names, node.exact)):
-                texts.update(v for v in (row.get(real) for row in sample.rows) if isinstance(v, str))
+    for node in _leaves(fmt.fields.get(name), sample):
+        if isinstance(node, Const):
+            texts[node.text] += 1
+        elif isinstance(node, Json):
+            texts.update(v for v in (value_at(r, node.keys) for r in sample.records) if isinstance(v, str))
+        elif isinstance(node, Column) and (real := real_column(sample, node.names, node.exact)):
+            texts.update(v for v in (row.get(real) for row in sample.rows) if isinstance(v, str))
     return texts
 
 
-def _json_at(record: object, keys: tuple[str, ...]) -> object:
+def value_at(record: object, keys: Sequence[str]) -> object:
+    """The value of a JSON record at `keys` (from the top), None where it has none."""
     for k in keys:
-        if not isinstance(record, Mapping):
+        if not isinstance(record, Mapping) or k not in record:
             return None
-        record = record.get(k)
+        record = record[k]
     return record
 
 
