@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dashboard.errors import WarehouseError
-from dashboard.ingest.base import check_zone
 
 if TYPE_CHECKING:
     from dashboard.warehouse import Warehouse
@@ -57,6 +56,8 @@ def seconds(text: str) -> float:
 
 def zone_name(tz: str) -> str:
     """An argparse type: a time zone name (see ingest.base.check_zone); a bad one is a usage error."""
+    from dashboard.ingest.base import check_zone  # the formats' module: loaded when a zone is given
+
     try:
         return check_zone(tz)
     except ValueError as e:

@@ -7,16 +7,33 @@ import contextlib
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashboard.commands.common import add_db, open_warehouse, seconds, zone_name
 from dashboard.errors import DashboardError, ImportFailed
-from dashboard.ingest import Options, files, readers
-from dashboard.ingest.formats import all_formats
+from dashboard.ingest import files
 
-# The parser and the first file's check need no DuckDB; the names that load it (the importer,
-# the warehouse) are imported where a command uses them, so the check starts before DuckDB's
-# start-up cost is paid (see run).
+if TYPE_CHECKING:
+    from dashboard.ingest import Options
+
+# The parser and the first file's check need neither DuckDB nor the formats and the planner: the
+# names that load them (the options, the formats, the importer, the warehouse) are imported where
+# a command uses them, so the check starts before their start-up cost is paid (see run).
+
+
+class _FormatNames:
+    """The formats' names, as --format's choices: loaded when argparse first asks (a --format
+    given, or --help), not when the parser is built."""
+
+    def __iter__(self) -> Iterator[str]:
+        from dashboard.ingest.formats import all_formats
+
+        return iter([f.name for f in all_formats()])
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
 
 
 def _pair(pair: str) -> tuple[str, str]:
@@ -29,18 +46,17 @@ def _pair(pair: str) -> tuple[str, str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    names = ", ".join(f.name for f in all_formats())
     p = sub.add_parser(
         "import",
         help="import log files (format detected, or --format)",
         description="Import exported request logs. Each file is one transaction: all its good rows land "
         "or, if the file cannot be read, nothing changes. Bad rows are kept in rejected_rows with their "
-        f"line and reason. Re-importing adds nothing. Formats: {names}.",
+        "line and reason. Re-importing adds nothing. The formats: see --format.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_db(p)
-    p.add_argument("--format", dest="fmt", metavar="NAME", choices=[f.name for f in all_formats()],
-                   help=f"force a format: {names}")
+    p.add_argument("--format", dest="fmt", metavar="NAME", choices=_FormatNames(),
+                   help="force a format: %(choices)s")
     p.add_argument("--provider", help="the route the requests were billed through (the file's own is kept as "
                    "upstream); without it, the warehouse's default routes (set on the Import page) apply to a file "
                    "whose rows name no provider")
@@ -68,6 +84,8 @@ def _failed(path: str, fmt: str | None, error: str) -> dict[str, object]:
 
 
 def _options(args: argparse.Namespace) -> Options:
+    from dashboard.ingest import Options
+
     return Options(
         provider=args.provider,
         model=args.model,
@@ -122,6 +140,9 @@ def explain(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.explain:
         return explain(args)
+    # The first file's whole-file check starts now, before the formats, DuckDB and the warehouse load.
+    first = args.paths[0] if args.paths and Path(args.paths[0]).is_file() else None
+    early = {first: files.check_in_background(first, files.MAX_LINE_BYTES)} if first else {}
     options = _options(args)
     failed = False
     done: list[str] = []
@@ -139,9 +160,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{record['file']}: {record['format']}: {record['added']} added, {record['duplicates']} "
                   f"duplicate{grown}, {record['rejected']} rejected{routed}")
 
-    # The first file's whole-file check starts now, before DuckDB loads and the warehouse opens.
-    first = args.paths[0] if args.paths and Path(args.paths[0]).is_file() else None
-    early = {first: files.check_in_background(first, readers.MAX_LINE_BYTES)} if first else {}
     from dashboard.ingest import import_file
     from dashboard.ingest.survey import decide
     from dashboard.warehouse.settings import default_routes

@@ -2,7 +2,7 @@
 
 A format module exports FORMAT, a `Format` declaring where each *extracted* field comes from
 (see fields.py): all text, never validated or parsed by the format. The importer plans the
-reads of a file from that declaration (see plan.py) and wraps every read in one shared SELECT
+reads of a file from that declaration (see planner.py) and wraps every read in one shared SELECT
 that validates, splits prompt tokens into disjoint buckets and gives each bad record a reason
 a person understands (see sql.py). So every format gets the same rules for times, tokens and keys.
 
@@ -61,7 +61,7 @@ class Sample:
     records: tuple[Mapping[str, Any], ...] = ()  # first JSON records (lines / json), first documents (documents)
     rows: tuple[Mapping[str, str | None], ...] = ()  # first CSV records, as text (header -> value)
     delimiter: str = ","  # csv
-    quoted: bool = True  # csv: a quote in its first lines (False: none; see plan.py's narrow typed read)
+    quoted: bool = True  # csv: a quote in its first lines (False: none; see planner.py's narrow typed read)
     wrapped: bool = False  # json: the records are the array under the top-level object's `data`
 
     @property

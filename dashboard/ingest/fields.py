@@ -1,7 +1,7 @@
 """Where a format's fields come from, as values: a JSON path, a column, a constant, or an expression over others.
 
 A format declares its fields with these (see base.Format); the importer renders them to SQL
-for whichever read it plans (see plan.py), and learns what a format needs (its JSON paths, the
+for whichever read it plans (see planner.py), and learns what a format needs (its JSON paths, the
 columns it reads once, whether it reads the record whole or its line number) by walking them,
 never by reading SQL text.
 

@@ -28,6 +28,10 @@ from typing import BinaryIO
 
 from dashboard.errors import ImportFailed
 
+# The longest line (record) the readers take: a 10 MB single line is still read (and rejected), not
+# fatal. Here, below the readers, so the import command can start a file's check before they load.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
 MAGIC = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd"}
 # The name DuckDB needs to decompress a file (it goes by the extension).
 SUFFIX = {"gzip": ".gz", "zstd": ".zst"}

@@ -16,7 +16,7 @@ from dashboard.ingest.base import Format, Options, Sample, check_zone
 from dashboard.ingest.files import BrokenFile
 from dashboard.ingest.formats import all_formats, by_name
 from dashboard.ingest.loader import ImportCounts, execute, execute_staged, read_sample
-from dashboard.ingest.plan import ImportPlan, plan
+from dashboard.ingest.planner import ImportPlan, plan
 from dashboard.ingest.sql import MACROS
 from dashboard.warehouse import Warehouse
 
@@ -34,7 +34,7 @@ class ImportResult:
     staged: bool = False  # True when bad rows or repeated ids sent the file through a staging table
     updated: int = 0  # of the duplicates, requests logged mid-stream before whose usage grew (see run_import)
     # Whether the prompt tokens were read as including the cached ones, where the format leaves
-    # it to the file (None: the format says); decided by the rows when no one said (see plan.py).
+    # it to the file (None: the format says); decided by the rows when no one said (see planner.py).
     cached_included: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -287,7 +287,7 @@ def detect(sample: Sample) -> Format:
 
 def plan_file(wh: Warehouse, path: Path | str, fmt_name: str | None = None,
               options: Options | None = None, sample: Sample | None = None) -> ImportPlan:
-    """How `path` would be imported (see plan.py), without writing anything; `sample`: the file's
+    """How `path` would be imported (see planner.py), without writing anything; `sample`: the file's
     sample when it was just read (sample_file)."""
     path = Path(path)
     options = options or Options()

@@ -1,4 +1,4 @@
-"""Execute an import plan (see plan.py), each read as one transaction: all of it lands, or none of it.
+"""Execute an import plan (see planner.py), each read as one transaction: all of it lands, or none of it.
 
 The plan's clean reads go straight into `requests`, each giving way to the next when it
 cannot take the file; the staged read keeps every rejected row with its line and reason
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
-from dashboard.ingest.plan import ImportPlan, Read, ReadKind, Table
+from dashboard.ingest.planner import ImportPlan, Read, ReadKind, Table
 from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
 from dashboard.ingest.reasons import NOT_JSON, REASONS, SKIPPED, UNNAMED
 from dashboard.ingest.sql import CACHED_OVER, MACROS

@@ -14,6 +14,7 @@ from typing import Any
 
 from dashboard.ingest.base import EXTRACTED_COLUMNS, Format, Sample, json_path, sql_name
 from dashboard.ingest.fields import DOC, LINE, Column, Json, Key
+from dashboard.ingest.files import MAX_LINE_BYTES
 from dashboard.ingest.render import (
     Leaves,
     column_uses,
@@ -25,8 +26,6 @@ from dashboard.ingest.render import (
     real_column,
     value_at,
 )
-
-MAX_LINE_BYTES = 16 * 1024 * 1024  # a 10 MB single line is still read (and rejected), not fatal
 
 
 def _line_limits(line_bytes: int) -> str:
@@ -40,7 +39,7 @@ def _line_limits(line_bytes: int) -> str:
 LINE_LIMITS = _line_limits(MAX_LINE_BYTES)
 
 # The longest record the typed CSV read takes, where the file's first lines hold no quote (see
-# plan.py). DuckDB's CSV reader shares a file among its threads a buffer at a time: with
+# planner.py). DuckDB's CSV reader shares a file among its threads a buffer at a time: with
 # 16 MiB buffers, the last one of a 170 MB file is read by one thread while the others wait
 # (0.1 s of a 1.3 s read on two cores; more on more cores), with 4 MiB ones they finish
 # together. A record longer than the buffer is passed over, at times without a word, so

@@ -40,11 +40,22 @@ def test_an_unknown_command_names_the_known_ones():
 
 @pytest.mark.slow
 def test_the_import_command_lists_its_formats_without_loading_duckdb():
-    # The import starts its first file's check (ingest.files) before DuckDB loads: the parser,
-    # the formats, the plan and the check must not load it (see dashboard.ingest).
     loaded = _loaded("import", "--help")
-    assert {"dashboard.ingest.formats.openai", "dashboard.ingest.files", "dashboard.ingest.plan"} <= loaded
+    assert {"dashboard.ingest.formats.openai", "dashboard.ingest.formats.generic"} <= loaded
     assert "duckdb" not in loaded
+
+
+@pytest.mark.slow
+def test_the_import_command_parses_and_starts_its_check_before_the_formats_load():
+    # The first file's check (ingest.files) starts once the arguments are parsed: neither the
+    # parser nor the check may load the formats, the planner or DuckDB, whose start-up it overlaps.
+    code = ("import sys; from dashboard import cli; from dashboard.ingest import files\n"
+            "cli.build_parser('import').parse_args(['import', 'f.csv', '--db', 'w.duckdb', '--provider', 'p'])\n"
+            "print('\\n'.join(sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert {"dashboard.commands.import_logs", "dashboard.ingest.files"} <= loaded
+    assert not {"dashboard.ingest.base", "dashboard.ingest.formats", "dashboard.ingest.planner", "duckdb"} & loaded
 
 
 def test_the_packages_hand_out_their_duckdb_names_when_asked():
@@ -57,5 +68,6 @@ def test_the_packages_hand_out_their_duckdb_names_when_asked():
     assert dashboard.warehouse.Warehouse is connection.Warehouse
     assert dashboard.warehouse.key_hint is rows.key_hint
     assert callable(dashboard.ingest.plan)  # the function, not its module
+    assert all(getattr(dashboard.ingest, name) is not None for name in dashboard.ingest.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         dashboard.ingest.nothing  # noqa: B018

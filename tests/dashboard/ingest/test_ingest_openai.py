@@ -18,7 +18,7 @@ from ingest_helpers import rejected, write_lines
 
 from dashboard.ingest import detect, import_file, plan_file, sample_file
 from dashboard.ingest.loader import read_sample
-from dashboard.ingest.plan import ReadKind
+from dashboard.ingest.planner import ReadKind
 from dashboard.ingest.sql import MACROS
 
 

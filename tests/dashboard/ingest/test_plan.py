@@ -11,7 +11,7 @@ import pytest
 from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan, readers
 from dashboard.ingest.fields import DOC, first, j, sql
 from dashboard.ingest.formats import by_name
-from dashboard.ingest.plan import KNOWN_TEXTS
+from dashboard.ingest.planner import KNOWN_TEXTS
 from dashboard.ingest.render import narrowed
 from dashboard.ingest.sql import KNOWN_FIELDS
 
