@@ -20,7 +20,7 @@ from dashboard.errors import ImportFailed, mask_secrets, mask_unreadable
 from dashboard.ingest.planner import ImportPlan, Read, ReadKind, Table
 from dashboard.ingest.readers import REJECTS_SCAN, REJECTS_TABLE
 from dashboard.ingest.reasons import NOT_JSON, REASONS, SKIPPED, UNNAMED
-from dashboard.ingest.sql import CACHED_OVER, MACROS
+from dashboard.ingest.sql import CACHED_OVER, MACROS, shared_provider
 from dashboard.warehouse.connection import Warehouse, damaged
 from dashboard.warehouse.rows import (
     NotClean,
@@ -284,7 +284,8 @@ def _insert_clean(cur: duckdb.DuckDBPyConnection, job: _Job, params: dict[str, A
             raise NotClean("the same file was imported before")
     if job.read.unparsed_kept:
         _drop_rejects(cur)
-    good, added, rejected = insert_clean_requests(cur, job.read.sql, params, batch, REASONS, lean=lean)
+    good, added, rejected = insert_clean_requests(cur, job.read.sql, params, batch, REASONS, lean=lean,
+                                                  provider=shared_provider(params.get("provider")))
     if job.read.unparsed_kept:
         rejected += _unparsed_lines(cur)
     if rejected:

@@ -377,6 +377,13 @@ def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str], guard_c
 KNOWN_FIELDS = ("provider", "upstream_provider", "model", "project", "api_key_name", "user")
 
 
+def shared_provider(provider: str | None) -> str | None:
+    """The provider every row of a read has when the import names one ($provider, already cut
+    of any key by Options): as the SELECT below stores it, lower-cased. (Should DuckDB lower a
+    text otherwise than Python, the rows keep their own: see rows.insert_clean_requests.)"""
+    return None if provider is None else provider.lower()
+
+
 def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     """The `requests` columns of every row, with `line`, `raw` and `reason`."""
     def masked(text: str, name: str) -> str:

@@ -380,4 +380,30 @@ def m010_pending_batches(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+@migration
+def m011_origin_provider(con: duckdb.DuckDBPyConnection) -> None:
+    """The provider every row of an insert has (the route an import names) is stored once, in
+    the rows' origin, and such rows store none: a bulk load writes a column whatever it holds,
+    a constant text as dearly as any (0.07 CPU-s per 2,000,000 rows). `requests` shows a row's
+    own provider, else its origin's (see rows.insert_clean_requests).
+    """
+    con.execute(
+        """
+        ALTER TABLE origins ADD COLUMN provider VARCHAR;
+        CREATE OR REPLACE VIEW requests AS
+        SELECT o.source, r.request_id, r.ts, coalesce(r.provider, o.provider) AS provider, r.upstream_provider,
+            r.model, r.project, r.api_key, r."user", r.tags, r.input_tokens, r.cache_read_tokens,
+            r.cache_write_tokens, r.cache_write_1h_tokens, r.output_tokens, r.reasoning_tokens, r.latency_ms,
+            r.ttft_ms, r.status, r.billed_cost, r.currency, o.import_id, r.request_count, r.span_s, o.batch_id
+        FROM request_rows AS r JOIN origins AS o ON o.origin_id = r.origin_id
+        UNION ALL
+        SELECT o.source, r.request_id, r.ts, coalesce(r.provider, o.provider), NULL::VARCHAR, r.model, r.project,
+            r.api_key, NULL::VARCHAR, NULL::VARCHAR[], r.input_tokens, r.cache_read_tokens, 0::BIGINT, 0::BIGINT,
+            r.output_tokens, 0::BIGINT, NULL::DOUBLE, NULL::DOUBLE, NULL::VARCHAR, r.billed_cost,
+            CASE WHEN r.billed_cost IS NOT NULL THEN 'USD' END, o.import_id, 1::BIGINT, NULL::INTEGER, o.batch_id
+        FROM request_rows_lean AS r JOIN origins AS o ON o.origin_id = r.origin_id;
+        """
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,7 +45,7 @@ TOKEN_COLUMNS = (
 # The row columns `request_rows_lean` leaves out (migrations.m005_lean_rows), each with the value `requests`
 # shows for a lean row, as SQL over that row (aliased {row}): what an import gives a row whose
 # file has none of these fields. Keep in step with the view of the latest migration that
-# redefines `requests` (5, then 7; a test compares them).
+# redefines `requests` (5, then 7, then 11; a test compares them).
 LEAN_DEFAULTS = {
     "upstream_provider": "NULL",
     "user": "NULL",
@@ -209,7 +209,8 @@ def insert_new_requests(cur: duckdb.DuckDBPyConnection, staged: str, where: str 
         rows = _first_occurrences(rows, "ORDER BY s.line, s.rowid" if numbered else "")
     cur.execute(
         f"""
-        INSERT INTO origins SELECT nextval('origin_ids'), {int(batch_id)}, source, import_id
+        INSERT INTO origins (origin_id, batch_id, source, import_id)
+        SELECT nextval('origin_ids'), {int(batch_id)}, source, import_id
         FROM (SELECT DISTINCT s.source, s.import_id FROM {staged} AS s WHERE {where}) AS x
         WHERE NOT EXISTS (SELECT 1 FROM origins AS o WHERE o.batch_id = {int(batch_id)}
             AND o.source = x.source AND o.import_id IS NOT DISTINCT FROM x.import_id)
@@ -319,6 +320,17 @@ def _staged_value(column: str) -> str:
 _SELECT_ROW = ", ".join(_staged_value(c) for c in ROW_COLUMNS)
 
 
+def _clean_value(column: str) -> str:
+    """The value a clean insert stores for a row column of a row source aliased `s`: the
+    provider its origin names ($shared_provider, NULL for none) is stored there alone, the
+    rows that have it store NULL (migrations.m011_origin_provider); a row with no provider
+    under such an origin stops the insert (NotClean: it has none where `requests` would show one)."""
+    if column != "provider":
+        return _staged_value(column)
+    return ("CASE WHEN s.provider = $shared_provider THEN NULL WHEN s.provider IS NULL AND $shared_provider "
+            "IS NOT NULL THEN error('a row without the provider its origin names') ELSE s.provider END")
+
+
 _BAD_ROWS = "ingest_bad_rows"
 _KNOWN_ROWS = "ingest_known_rows"
 # Up to this many earlier rows of the file's source, a clean insert leaves out the rows they
@@ -365,15 +377,15 @@ class _Target:
 
     table: str
     columns: str  # the table's columns, for INSERT, from origin_id on
-    values: str  # their values after origin_id, from a row source aliased `s`
+    values: str  # their values after origin_id, from a row source aliased `s` (see _clean_value)
     holds: str  # SQL: the table holds row `s` whole (it has a column for every value the row has)
 
 
-_WIDE = _Target("request_rows", _INSERT_COLUMNS, _SELECT_ROW, "true")
+_WIDE = _Target("request_rows", _INSERT_COLUMNS, ", ".join(_clean_value(c) for c in ROW_COLUMNS), "true")
 _LEAN = _Target(
     "request_rows_lean",
     "origin_id, " + ", ".join(f'"{c}"' for c in LEAN_COLUMNS),
-    ", ".join(_staged_value(c) for c in LEAN_COLUMNS),
+    ", ".join(_clean_value(c) for c in LEAN_COLUMNS),
     " AND ".join(f's."{c}" IS NOT DISTINCT FROM {v.format(row="s")}' for c, v in LEAN_DEFAULTS.items()),
 )
 
@@ -403,7 +415,7 @@ def sequence_value(cur: duckdb.DuckDBPyConnection, name: str) -> int:
 
 def insert_clean_requests(
     cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any], batch_id: int, reasons: Reasons,
-    lean: bool = False,
+    lean: bool = False, provider: str | None = None,
 ) -> tuple[int, int, int]:
     """Insert a file's good rows straight from its reader, with no staging table; returns (good, added, rejected).
 
@@ -421,8 +433,8 @@ def insert_clean_requests(
     from their text, keeps first occurrences however many, and gives every source its origin.
     `lean`: the rows go to `request_rows_lean`; the first row with a value that table leaves out
     (see LEAN_DEFAULTS) stops the insert, and once the caller has rolled back, `refusal` says
-    NotLean: the caller inserts the file into `request_rows`. Call prepare_clean_insert before
-    the transaction.
+    NotLean: the caller inserts the file into `request_rows`. `provider`: the one the rows share (the
+    import's route), kept once in their origin (see _clean_value). Call prepare_clean_insert first.
     """
     target = _LEAN if lean else _WIDE
     source, import_id = params.get("source"), params.get("import_id")
@@ -432,7 +444,7 @@ def insert_clean_requests(
     leave_out = 0 < known <= KNOWN_IDS_IN_MEMORY
     new = (f"(NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id) "
            f"OR nextval('{_KNOWN_ROWS}') IS NULL)") if leave_out else "true"
-    origin = _new_origin(cur, batch_id, source, import_id)
+    origin = _new_origin(cur, batch_id, source, import_id, provider)
     # In the filter: a sequence drawn in the insert's own SELECT list makes DuckDB insert on one thread.
     fits = (f"CASE WHEN s.reason IS NOT NULL OR {target.holds} THEN true "
             f"ELSE error('a row the lean table cannot hold: ' || nextval('{_NOT_LEAN}')) END") if lean else "true"
@@ -448,7 +460,7 @@ def insert_clean_requests(
                 WHEN s.reason = $unnamed_reason THEN error('a row to name from its text')
                 ELSE nextval('{_BAD_ROWS}') END IS NULL)
             """,
-            {**params, "skipped_reason": reasons.skipped, "unnamed_reason": reasons.unnamed},
+            dict(params, skipped_reason=reasons.skipped, unnamed_reason=reasons.unnamed, shared_provider=provider),
         ).fetchone()[0]
         rejected = sequence_value(cur, _BAD_ROWS)
         duplicates = sequence_value(cur, _KNOWN_ROWS)
@@ -459,7 +471,7 @@ def insert_clean_requests(
     good = int(inserted) + duplicates
     if known and not leave_out:
         duplicates += _delete_known(cur, target, origin, batch_id, source)
-    removed = _keep_first_occurrences(cur, select_sql, params, origin, target) if repeats else 0
+    removed = _keep_first_occurrences(cur, select_sql, params, origin, target, provider) if repeats else 0
     return good, good - int(duplicates) - removed, int(rejected)
 
 
@@ -475,11 +487,14 @@ def _delete_known(cur: duckdb.DuckDBPyConnection, target: _Target, origin: int, 
     ).fetchone()[0])
 
 
-def _new_origin(cur: duckdb.DuckDBPyConnection, batch_id: int, source: str, import_id: int | None) -> int:
-    """A new row of `origins` for rows of `source` and `import_id` inserted in batch `batch_id`; returns its id."""
+def _new_origin(cur: duckdb.DuckDBPyConnection, batch_id: int, source: str, import_id: int | None,
+                provider: str | None) -> int:
+    """A new row of `origins` for rows of `source`, `import_id` and, where they share it, `provider`,
+    inserted in batch `batch_id`; returns its id."""
     return int(cur.execute(
-        "INSERT INTO origins VALUES (nextval('origin_ids'), ?, ?, ?) RETURNING origin_id",
-        [batch_id, source, import_id],
+        "INSERT INTO origins (origin_id, batch_id, source, import_id, provider) "
+        "VALUES (nextval('origin_ids'), ?, ?, ?, ?) RETURNING origin_id",
+        [batch_id, source, import_id, provider],
     ).fetchone()[0])
 
 
@@ -489,7 +504,7 @@ MAX_REPEATED_IDS = 1000
 
 
 def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, params: Mapping[str, Any],
-                            origin: int, target: _Target = _WIDE) -> int:
+                            origin: int, target: _Target = _WIDE, provider: str | None = None) -> int:
     """Of the origin's rows whose id repeats inside it, keep each id's first occurrence (a
     derived id's every occurrence, numbered: see _first_occurrences); returns rows removed.
 
@@ -529,7 +544,8 @@ def _keep_first_occurrences(cur: duckdb.DuckDBPyConnection, select_sql: str, par
         INSERT INTO {target.table} ({target.columns})
         SELECT {int(origin)}, {target.values} FROM {firsts}
         WHERE NOT EXISTS (SELECT 1 FROM requests AS o WHERE o.source = s.source AND o.request_id = s.request_id)
-        """
+        """,
+        {"shared_provider": provider},
     ).fetchone()[0]
     cur.execute("DROP TABLE ingest_firsts")
     cur.execute("DROP TABLE ingest_repeated")

@@ -8,6 +8,7 @@ fit rather than drop a value.
 """
 
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,81 @@ def test_a_rare_field_late_in_the_file_sends_the_whole_file_to_the_full_table(wa
     assert got == (2 if key == "usage" else value)
     assert warehouse.query("SELECT count(*), count(*) FILTER (WHERE status = 'complete') FROM imports").fetchone() \
         == (1, 1)
+
+
+def _without_provider(path: Path) -> Path:
+    path.write_text("request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens,cost\n"
+                    "p1,2026-11-01T00:00:00Z,deepseek-v4-flash,1000000,100000,1000000,\n"
+                    "p2,2026-11-02T00:00:00Z,deepseek-v4-flash,2000000,0,0,0.5\n"
+                    "p1,2026-11-01T00:00:00Z,deepseek-v4-flash,1000000,100000,1000000,\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("table", [Table.LEAN, Table.FULL])
+def test_the_provider_an_import_names_is_stored_once_in_the_rows_origin_at_the_same_money(new_db, tmp_path, table):
+    # The same rows, once with the route given (--provider OurToken) and once with it in a column
+    # of every row: `requests` and their money are the same; only the first stores it once.
+    named = _without_provider(tmp_path / "named.csv")
+    column = tmp_path / "column.csv"
+    column.write_text("\n".join(line + ("provider" if i == 0 else "ourtoken") if line else line
+                                for i, line in enumerate(named.read_text().replace("\n", ",\n").split("\n"))),
+                      encoding="utf-8")
+    options = Options(provider="OurToken", cached_included=False)
+    with Warehouse.open(new_db("named.duckdb")) as once, Warehouse.open(new_db("column.duckdb")) as each:
+        plan = plan_file(once, named, options=options)
+        res = execute(once, replace(plan, table=table), path=str(named), file_name="named.csv",
+                      sha256=lambda: "a" * 64)
+        assert (res.added, res.duplicates) == (2, 1)  # a repeated id keeps its first occurrence
+        assert import_file(each, column, options=Options(cached_included=False)).added == 2
+        assert stored(once) == stored(each)
+        assert priced(once) == priced(each)
+        assert {r[0] for r in once.query("SELECT provider FROM requests").fetchall()} == {"ourtoken"}
+        held = once.query("SELECT (SELECT count(provider) FROM request_rows) + (SELECT count(provider) FROM "
+                          "request_rows_lean), (SELECT list(provider) FROM origins)").fetchone()
+        assert held == (0, ["ourtoken"])
+        # deepseek-v4-flash via OurToken, per 1M: 1M input (cache reads not in it) at $0.112, 0.1M cache
+        # reads at $0.002, 1M output at $0.224
+        assert priced(once)[0][1] == Decimal("0.112") + Decimal("0.0002") + Decimal("0.224")
+
+
+def test_a_clean_insert_keeps_a_row_s_own_provider_beside_its_origin_s_and_refuses_a_row_without_one(warehouse):
+    def select(*providers):
+        return " UNION ALL ".join(
+            f"SELECT 'src' AS source, 1 AS import_id, NULL AS reason, 'r{i}' AS request_id, "
+            f"TIMESTAMPTZ '2026-11-01 00:00:00+00' AS ts, {p} AS provider, NULL AS upstream_provider, 'm' AS model, "
+            "NULL AS project, NULL AS api_key, NULL AS \"user\", NULL::VARCHAR[] AS tags, 1 AS input_tokens, "
+            "0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS cache_write_1h_tokens, 1 AS output_tokens, "
+            "0 AS reasoning_tokens, NULL::DOUBLE AS latency_ms, NULL::DOUBLE AS ttft_ms, NULL AS status, "
+            "NULL AS billed_cost, NULL AS currency, 1 AS request_count, NULL::INTEGER AS span_s"
+            for i, p in enumerate(providers))
+
+    cur = warehouse.cursor()
+    for lean in (True, False):
+        prepare_clean_insert(cur)
+        cur.execute("BEGIN TRANSACTION")
+        assert insert_clean_requests(cur, select("'p'", "'q'"), {"source": "src", "import_id": 1}, batch_id=999,
+                                     reasons=REASONS, lean=lean, provider="p") == (2, 2, 0)
+        assert cur.execute("SELECT list(provider ORDER BY request_id) FROM requests").fetchone()[0] == ["p", "q"]
+        table = "request_rows_lean" if lean else "request_rows"
+        assert cur.execute(f"SELECT list(provider ORDER BY request_id) FROM {table}").fetchone()[0] == [None, "q"]
+        cur.execute("ROLLBACK")
+        prepare_clean_insert(cur)
+        cur.execute("BEGIN TRANSACTION")
+        with pytest.raises(NotClean, match="without the provider its origin names"):
+            insert_clean_requests(cur, select("'p'", "NULL"), {"source": "src", "import_id": 1}, batch_id=999,
+                                  reasons=REASONS, lean=lean, provider="p")
+        cur.execute("ROLLBACK")
+
+
+@pytest.mark.slow
+def test_a_lean_row_moving_to_the_full_table_keeps_the_provider_its_import_named(warehouse, tmp_path):
+    rid = "req_011CRKk2b8VtQ4mYx3Zp9sJd"
+    first = tmp_path / "first.csv"
+    first.write_text("request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens\n"
+                     f"{rid},2025-07-21T09:14:05Z,claude-sonnet-4-20250514,100,0,3\n", encoding="utf-8")
+    assert import_file(warehouse, first, options=Options(source="anthropic", provider="Gateway")).added == 1
+    session = Path(__file__).parents[1] / "ingest" / "samples" / "claude_code_session.jsonl"
+    assert import_file(warehouse, session).updated == 1
+    assert tables(warehouse) == (3, 0)
+    got = warehouse.query("SELECT provider, output_tokens FROM requests WHERE request_id = ?", [rid]).fetchone()
+    assert got == ("gateway", 187)
