@@ -39,8 +39,8 @@ from typing import Any
 from dashboard.errors import SECRET_MIN_CHARS, plainly_keyless
 from dashboard.ingest import readers
 from dashboard.ingest.base import Format, Options, Sample, record_text
-from dashboard.ingest.render import derives_ids, narrowed, numbered_because, sample_texts, unseen_keys
-from dashboard.ingest.sql import KNOWN_FIELDS, TYPED_FIELDS, canonical_sql, lean_fits
+from dashboard.ingest.render import derives_ids, is_null, narrowed, numbered_because, sample_texts, unseen_keys
+from dashboard.ingest.sql import EMPTIED, KNOWN_FIELDS, TYPED_FIELDS, canonical_sql, lean_fits
 
 
 class ReadKind(enum.Enum):
@@ -131,6 +131,11 @@ class ImportPlan:
                 "table": self.table.value, "grows": self.grows, "notes": list(self.notes)}
 
 
+def _empty(fmt: Format, sample: Sample) -> frozenset[str]:
+    """The fields the format leaves NULL on every row of the file, which its reads leave out (sql.EMPTIED)."""
+    return frozenset(f for f in EMPTIED if is_null(fmt, sample, f))
+
+
 def _with_src(read: tuple[str, str]) -> str:
     mapped, reader = read
     return f"WITH src AS ({reader}),\n{mapped}"
@@ -158,7 +163,8 @@ def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, abs
         typed = readers.typed_lines(fmt, sample, epoch, absent)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True)
+                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True,
+                                 empty=_empty(fmt, sample))
             cleans.append(Read(kind, f"WITH src AS ({typed[1]}),\n{body}"))
     return cleans
 
@@ -171,7 +177,7 @@ def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, gu
         if not csv:
             return None
         body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
-                             guard_cached=guard, known=True)
+                             guard_cached=guard, known=True, empty=_empty(fmt, sample))
         return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True, line_bytes=line_bytes)
 
     wide = read(readers.MAX_LINE_BYTES)
@@ -189,11 +195,11 @@ def _staged_sql(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, k
     parsed = readers.parsed_lines(fmt, sample, up_front, keep_rejects) if sample.shape == "lines" else None
     if parsed:
         return f"WITH src AS ({parsed[1]}),\n" + canonical_sql(parsed[0], zone_given=zone_given, derive_ids=derive,
-                                                             guard_cached=guard, known=True)
+                                                             guard_cached=guard, known=True, empty=_empty(fmt, sample))
     mapped, reader = readers.text_read(fmt, sample, up_front, keep_rejects, placed)
     shown = record_text(sample, sample.delimiter, 'v."__record"', quoted=True) or "v.raw"
     return f"WITH src AS ({reader}),\n" + canonical_sql(mapped, zone_given=zone_given, derive_ids=derive, shown=shown,
-                                                       guard_cached=guard, known=True)
+                                                       guard_cached=guard, known=True, empty=_empty(fmt, sample))
 
 
 # How many known texts a field may have (see known_texts): each row not among them is compared with every one.

@@ -150,15 +150,19 @@ TYPED_FIELDS = {
 }
 
 
-def _token_casts(typed: Collection[str]) -> str:
+def _token_casts(typed: Collection[str], empty: Collection[str]) -> str:
     # i_f: the fast integer cast, once per row in the layer below (inside a CASE it would run twice).
-    return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS if f not in typed)
+    return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS if f not in typed and f not in empty)
 
 
 # Text fields, each cleaned once per row in the layer below (s_f) however many places use it:
 # the test for a trailing space reads the end of every value, one of the import's dearer steps.
 TEXT_FIELDS = ("request_id", "provider", "upstream_provider", "model", "project", "api_key", "api_key_name",
                "user", "status", "currency")
+
+
+# The fields canonical_sql leaves out where the format leaves them NULL on every row (its `empty`).
+EMPTIED = (*TEXT_FIELDS, *TOKEN_FIELDS, "tags", "ts_end", "billed_cost", "latency_ms", "ttft_ms")
 
 
 # The fields whose values go to the columns a lean insert leaves out (warehouse.rows.LEAN_DEFAULTS).
@@ -177,14 +181,16 @@ def lean_fits(fmt: Format, sample: Sample, provider_given: bool) -> bool:
     return all(is_null(fmt, sample, f) for f in absent)
 
 
-def _text_values() -> str:
-    return ", ".join(f'ing_text("{f}") AS s_{f}' for f in TEXT_FIELDS)
+def _text_values(empty: Collection[str]) -> str:
+    return ", ".join(f"NULL::VARCHAR AS s_{f}" if f in empty else f'ing_text("{f}") AS s_{f}' for f in TEXT_FIELDS)
 
 
-def _token_value(f: str, typed: Collection[str]) -> str:
+def _token_value(f: str, typed: Collection[str], empty: Collection[str]) -> str:
     # n_f: the token count, or NULL when the text is not a whole number (blank or NaN counts as 0).
     # Text that round-trips through the integer cast skips ing_tok_slow, so ordinary counts pay
     # nothing for the blank and NaN tests there. A typed count is a decimal already.
+    if f in empty:
+        return f"0::BIGINT AS n_{f}"
     if f in typed:
         # (a decimal's remainder is exact, and cheaper than its floor)
         return f"CASE WHEN x.{f} IS NULL THEN 0 WHEN x.{f} % 1 = 0 THEN CAST(x.{f} AS BIGINT) END AS n_{f}"
@@ -198,9 +204,9 @@ def _as_text(f: str, typed: Collection[str]) -> str:
     return f"CAST(t.{f} AS VARCHAR)" if f in typed else f"t.{f}"
 
 
-def _token_reasons(typed: Collection[str]) -> str:
+def _token_reasons(typed: Collection[str], empty: Collection[str]) -> str:
     parts = []
-    for f in TOKEN_FIELDS:
+    for f in (f for f in TOKEN_FIELDS if f not in empty):
         parts.append(f"WHEN t.n_{f} IS NULL THEN '{f} is not a whole number: ' || left({_as_text(f, typed)}, 60)")
         parts.append(f"WHEN t.n_{f} < 0 THEN '{f} is negative: ' || {_as_text(f, typed)}")
     return "\n            ".join(parts)
@@ -220,7 +226,7 @@ _SPAN_US = ("CASE WHEN t.end_given THEN epoch_us(t.ts_end_parsed) - epoch_us(t.t
             "WHEN t.day_end IS NOT NULL THEN epoch_us(t.day_end) - epoch_us(t.ts_parsed) END")
 
 
-def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
+def _all_checks_pass(record_text: bool, typed: Collection[str], empty: Collection[str]) -> str:
     """True only for a row every WHEN of the reasons below lets through (NULL or false otherwise)."""
     checks = [
         "t.parsed",
@@ -230,12 +236,12 @@ def _all_checks_pass(record_text: bool, typed: Collection[str]) -> str:
         f"t.ts_parsed >= {TS_FROM}",
         f"t.ts_parsed < {TS_UNTIL}",
         "t.model_final IS NOT NULL",
-        *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS),
+        *(f"t.n_{f} >= 0" for f in TOKEN_FIELDS if f not in empty),
         "(NOT t.included OR t.n_cache_read + t.n_cache_write + t.n_cache_write_1h <= t.n_prompt_tokens)",
         "t.n_reasoning <= t.n_output",
         f"(NOT t.end_given OR ({_SPAN_US}) BETWEEN 0 AND {MAX_SPAN_US})",
         # (a typed billed cost is its own parse)
-        *([] if "billed_cost" in typed else
+        *([] if "billed_cost" in typed or "billed_cost" in empty else
           ["(t.billed_dec IS NOT NULL OR t.billed_cost IS NULL OR trim(t.billed_cost) = '')"]),
     ]
     return "\n            AND ".join(checks)
@@ -257,9 +263,11 @@ class _Parts:
     token_values: str
     request_id: str
     unnamed: str
+    empty: Collection[str]  # the fields NULL on every row (see canonical_sql)
 
 
-def _parts(zone_given: bool, derive_ids: bool, record_text: bool, typed: Collection[str]) -> _Parts:
+def _parts(zone_given: bool, derive_ids: bool, record_text: bool, typed: Collection[str],
+           empty: Collection[str]) -> _Parts:
     ts = "ing_ts_zone(x.ts, x.ts_number, $tz)" if zone_given else "ing_ts_utc(x.ts, x.ts_number)"
     if "ts" in typed:
         ts = "x.ts"
@@ -280,11 +288,13 @@ def _parts(zone_given: bool, derive_ids: bool, record_text: bool, typed: Collect
         ts_text = "coalesce(t.ts, CAST(t.ts_epoch AS VARCHAR))"
         no_time = "t.ts_epoch IS NULL AND ing_blank(t.ts)"
     billed = "x.billed_cost" if "billed_cost" in typed else "ing_money(x.billed_cost)"
-    billed_reason = "" if "billed_cost" in typed else (
+    billed = "NULL::DECIMAL(38, 12)" if "billed_cost" in empty else billed
+    billed_reason = "" if "billed_cost" in typed or "billed_cost" in empty else (
         "WHEN t.billed_dec IS NULL AND t.billed_cost IS NOT NULL AND trim(t.billed_cost) <> ''\n"
         "                THEN 'billed cost is not a number: ' || left(t.billed_cost, 60)")
     no_requests = "v.requests IS NULL" + ("" if "requests" in typed else " OR ing_tok_missing(v.requests)")
-    token_values = ",\n        ".join(_token_value(f, typed) for f in TOKEN_FIELDS)
+    no_requests = "true" if "requests" in empty else no_requests
+    token_values = ",\n        ".join(_token_value(f, typed, empty) for f in TOKEN_FIELDS)
     if derive_ids:
         request_id = """coalesce(
         v.s_request_id,
@@ -298,15 +308,17 @@ def _parts(zone_given: bool, derive_ids: bool, record_text: bool, typed: Collect
     unnamed = "" if record_text else f"WHEN t.s_request_id IS NULL THEN '{UNNAMED}'"
     return _Parts(ts=ts, ts_number=ts_number, ts_end=ts_end, day_end=day_end, ts_text=ts_text, no_time=no_time,
                   billed=billed, billed_reason=billed_reason, no_requests=no_requests, token_values=token_values,
-                  request_id=request_id, unnamed=unnamed)
+                  request_id=request_id, unnamed=unnamed, empty=empty)
 
 
 def _parsed_layers(format_sql: str, p: _Parts, typed: Collection[str]) -> str:
     """Layers x (each value parsed once: tokens, texts) and t (times, buckets, money) over the format's SELECT."""
+    ended = "ts_end" not in p.empty
     return f"""
 x AS (
-    SELECT *, {p.ts_number} AS ts_number, CASE WHEN ts_end IS NOT NULL THEN ing_ts_number(ts_end) END AS ts_end_number,
-        {", ".join(filter(None, [_token_casts(typed), _text_values()]))} FROM (
+    SELECT *, {p.ts_number} AS ts_number,
+        {"CASE WHEN ts_end IS NOT NULL THEN ing_ts_number(ts_end) END" if ended else "NULL::DOUBLE"} AS ts_end_number,
+        {", ".join(filter(None, [_token_casts(typed, p.empty), _text_values(p.empty)]))} FROM (
 {format_sql}
     )
 ),
@@ -314,13 +326,13 @@ t AS (
     SELECT
         x.*,
         {p.ts} AS ts_parsed,
-        x.ts_end IS NOT NULL AND NOT ing_blank(x.ts_end) AS end_given,
-        CASE WHEN x.ts_end IS NOT NULL THEN {p.ts_end} END AS ts_end_parsed,
+        {"x.ts_end IS NOT NULL AND NOT ing_blank(x.ts_end)" if ended else "false"} AS end_given,
+        {f"CASE WHEN x.ts_end IS NOT NULL THEN {p.ts_end} END" if ended else "NULL::TIMESTAMPTZ"} AS ts_end_parsed,
         {p.day_end} AS day_end,
         coalesce($cached_included, x.cached_included, true) AS included,
         coalesce($model, x.s_model) AS model_final,
         {p.billed} AS billed_dec,
-        ing_key_masked(x.tags) AS m_tags,
+        {"NULL::VARCHAR" if "tags" in p.empty else "ing_key_masked(x.tags)"} AS m_tags,
         {p.token_values}
     FROM x
 ),
@@ -338,7 +350,7 @@ def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str], guard_c
         t.n_cache_read + t.n_cache_write + t.n_cache_write_1h AS cache_total,
         -- Most rows pass every check: one conjunction lets them skip the chain of reasons,
         -- which only the rest go through (it decides, the conjunction only spares work).
-        CASE WHEN {_all_checks_pass(record_text, typed)} THEN NULL ELSE CASE
+        CASE WHEN {_all_checks_pass(record_text, typed, p.empty)} THEN NULL ELSE CASE
             WHEN t.parsed IS NULL THEN '{SKIPPED}'
             WHEN NOT t.parsed THEN '{NOT_JSON}'
             WHEN t.problem IS NOT NULL THEN t.problem
@@ -359,7 +371,7 @@ def _checked_layer(p: _Parts, record_text: bool, typed: Collection[str], guard_c
                 THEN 'the row spans more than {MAX_SPAN_DAYS} days, from ' || left({p.ts_text}, 60)
                      || ' to ' || left(t.ts_end, 60)
             WHEN t.model_final IS NULL THEN 'missing model (pass --model to attribute the file)'
-            {_token_reasons(typed)}
+            {_token_reasons(typed, p.empty)}
             WHEN t.included AND t.n_cache_read + t.n_cache_write + t.n_cache_write_1h > t.n_prompt_tokens
                 THEN {over}
             WHEN t.n_reasoning > t.n_output
@@ -384,10 +396,24 @@ def shared_provider(provider: str | None) -> str | None:
     return None if provider is None else provider.lower()
 
 
+# A row's tags: a JSON list, else a comma-separated text (over row `v`, whose m_tags is their text, keys cut).
+_TAGS = """CASE
+        WHEN ing_blank(v.tags) THEN NULL
+        WHEN trim(v.m_tags) LIKE '[%' AND json_valid(v.m_tags)
+            THEN TRY_CAST(json_extract_string(v.m_tags, '$[*]') AS VARCHAR[])
+        ELSE list_filter(list_transform(string_split(v.m_tags, ','), lambda s: trim(s)), lambda s: s <> '')
+    END"""
+
+
 def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     """The `requests` columns of every row, with `line`, `raw` and `reason`."""
-    def masked(text: str, name: str) -> str:
+    def masked(text: str, name: str, field: str | None = None) -> str:  # field: the one to test (None: name)
+        if (name if field is None else field) in p.empty:
+            return "NULL::VARCHAR"
         return f"ing_key_masked_known({text}, $known.{name})" if known else f"ing_key_masked({text})"
+
+    def unless_empty(field: str, sql: str, null: str = "NULL::VARCHAR") -> str:
+        return null if field in p.empty else sql
     return f"""SELECT
     v.line,
     CASE WHEN v.reason IS NOT NULL THEN left(ing_masked({shown}, v.s_api_key), 100000) END AS raw,
@@ -397,34 +423,31 @@ def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     ing_id_keyless({p.request_id}) AS request_id,
     v.ts_parsed AS ts,
     -- a key misplaced into a text column is stored as its hint there too
-    lower({masked("coalesce($provider, v.s_provider)", "provider")}) AS provider,
+    lower({masked(unless_empty("provider", "coalesce($provider, v.s_provider)", "$provider"), "provider", "")})
+        AS provider,
     CASE WHEN $provider IS NOT NULL THEN lower({masked("v.s_provider", "provider")})
          ELSE {masked("v.s_upstream_provider", "upstream_provider")} END AS upstream_provider,
-    {masked("v.model_final", "model")} AS model,
+    {masked("v.model_final", "model", "")} AS model,
     {masked("v.s_project", "project")} AS project,
     coalesce(
         {masked("v.s_api_key_name", "api_key_name")},
-        CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END
+        {unless_empty("api_key", "CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END")}
     ) AS api_key,
     {masked("v.s_user", "user")} AS "user",
-    CASE
-        WHEN ing_blank(v.tags) THEN NULL
-        WHEN trim(v.m_tags) LIKE '[%' AND json_valid(v.m_tags)
-            THEN TRY_CAST(json_extract_string(v.m_tags, '$[*]') AS VARCHAR[])
-        ELSE list_filter(list_transform(string_split(v.m_tags, ','), lambda s: trim(s)), lambda s: s <> '')
-    END AS tags,
+    {unless_empty("tags", _TAGS, "NULL::VARCHAR[]")} AS tags,
     CASE WHEN v.included THEN v.n_prompt_tokens - v.cache_total ELSE v.n_prompt_tokens END AS input_tokens,
     v.n_cache_read AS cache_read_tokens,
     v.n_cache_write AS cache_write_tokens,
     v.n_cache_write_1h AS cache_write_1h_tokens,
     v.n_output AS output_tokens,
     v.n_reasoning AS reasoning_tokens,
-    TRY_CAST(v.latency_ms AS DOUBLE) AS latency_ms,
-    TRY_CAST(v.ttft_ms AS DOUBLE) AS ttft_ms,
-    ing_key_masked(v.s_status) AS status,
+    {unless_empty("latency_ms", "TRY_CAST(v.latency_ms AS DOUBLE)", "NULL::DOUBLE")} AS latency_ms,
+    {unless_empty("ttft_ms", "TRY_CAST(v.ttft_ms AS DOUBLE)", "NULL::DOUBLE")} AS ttft_ms,
+    {unless_empty("status", "ing_key_masked(v.s_status)")} AS status,
     v.billed_dec AS billed_cost,
     -- a good row's billed cost is blank exactly when it has no parse (any other text is rejected)
-    coalesce(ing_key_masked(v.s_currency), CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
+    coalesce({unless_empty("currency", "ing_key_masked(v.s_currency)")},
+             CASE WHEN v.billed_dec IS NOT NULL THEN 'USD' END) AS currency,
     $import_id AS import_id,
     CASE WHEN {p.no_requests} THEN 1 ELSE v.n_requests END AS request_count,
     -- whole seconds; a span shorter than half a second is a moment
@@ -436,7 +459,7 @@ FROM v
 
 def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = True,
                   record_text: bool = True, shown: str = "v.raw", typed: Collection[str] = (),
-                  guard_cached: bool = False, known: bool = False) -> str:
+                  guard_cached: bool = False, known: bool = False, empty: Collection[str] = ()) -> str:
     """Wrap a format's SELECT (to follow `WITH src AS (...),`).
 
     The result has the `requests` columns plus `line`, `raw` and `reason` (NULL for a good
@@ -457,10 +480,13 @@ def canonical_sql(format_sql: str, zone_given: bool = False, derive_ids: bool = 
     them fails the read (see CACHED_OVER) instead of being rejected.
     `known`: the texts of KNOWN_FIELDS that `$known` lists are stored without testing them for a
     key (each must be plainly keyless: a cheaper test, the same result).
+    `empty`: fields of EMPTIED the format leaves NULL on every row (render.is_null): the SQL leaves
+    out their parsing, checks and key tests. DuckDB would fold those away too, but binding them
+    cost every read a hundredth of a second; the rows are the same.
     Parameters: $source, $provider, $model, $tz, $cached_included, $import_id, and $known where `known`.
     """
     if "ts" in typed and zone_given:
         raise ValueError("a time read as TIMESTAMPTZ has lost the zone --tz would give it")
-    p = _parts(zone_given, derive_ids, record_text, typed)
+    p = _parts(zone_given, derive_ids, record_text, typed, empty)
     return (_parsed_layers(format_sql, p, typed) + _checked_layer(p, record_text, typed, guard_cached)
             + _canonical_select(p, shown, known))
