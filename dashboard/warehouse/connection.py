@@ -265,8 +265,7 @@ class Warehouse:
                 f"{SCHEMA_VERSION}) but is open read-only; open it once without another process holding it"
             )
         with self.transaction(con):  # all or nothing: a file is never left between two versions
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                apply(con, version)
+            apply(con, current + 1, SCHEMA_VERSION)
 
     # ------------------------------------------------------------------ prices (see prices.py)
 

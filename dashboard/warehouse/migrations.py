@@ -21,10 +21,13 @@ def migration(step: Migration) -> Migration:
     return step
 
 
-def apply(con: duckdb.DuckDBPyConnection, version: int) -> None:
-    """Run migration `version` on `con` and record it in `schema_version` (the caller holds the transaction)."""
-    MIGRATIONS[version - 1](con)
-    con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+def apply(con: duckdb.DuckDBPyConnection, version: int, last: int | None = None) -> None:
+    """Run migrations `version` to `last` (default: `version` alone) on `con` and record them in
+    `schema_version`, in one statement (the caller holds the transaction)."""
+    last = version if last is None else last
+    for step in MIGRATIONS[version - 1:last]:
+        step(con)
+    con.execute("INSERT INTO schema_version SELECT v, now() FROM range(?, ?) AS t(v)", [version, last + 1])
 
 
 @migration
