@@ -39,7 +39,15 @@ from typing import Any
 from dashboard.errors import SECRET_MIN_CHARS, plainly_keyless
 from dashboard.ingest import readers
 from dashboard.ingest.base import Format, Options, Sample, record_text
-from dashboard.ingest.render import derives_ids, is_null, narrowed, numbered_because, sample_texts, unseen_keys
+from dashboard.ingest.render import (
+    derives_ids,
+    is_null,
+    narrowed,
+    numbered_because,
+    sample_texts,
+    shadowed_keys,
+    unseen_keys,
+)
 from dashboard.ingest.sql import EMPTIED, KNOWN_FIELDS, TYPED_FIELDS, canonical_sql, lean_fits
 
 
@@ -71,6 +79,9 @@ class Read:
     # JSON lines: the top-level keys the format reads that the sample's records lack, which this read
     # takes as absent (NULL) from every record: a record that holds one fails it (see render.narrowed)
     absent: tuple[str, ...] = ()
+    # ... and the keys every record must hold a value at, or fail it: those the format reads only
+    # where these are missing go unread (render.shadowed_keys)
+    held: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -145,22 +156,28 @@ def _clean_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool) -> 
     cleans = _typed_lines(fmt, sample, zone_given, guard)
     absent = unseen_keys(fmt, sample)
     if cleans and absent and not any(k.lower() in readers.READER_COLUMNS or k.startswith("__") for k in absent):
-        narrow = _typed_lines(narrowed(fmt, sample, absent), sample, zone_given, guard, absent)
-        cleans[:0] = [replace(r, absent=absent) for r in narrow[:1]]
+        # The keys read only where a key every sample record holds is missing are not read at all:
+        # the read fails at a record without that key instead (render.shadowed_keys).
+        shadowed = shadowed_keys(fmt, sample, absent)
+        guarded = tuple(k for k in absent if k not in shadowed)
+        held = tuple(sorted({k for keys in shadowed.values() for k in keys}))
+        narrow = _typed_lines(narrowed(fmt, sample, absent), sample, zone_given, guard, guarded, held)
+        cleans[:0] = [replace(r, absent=absent, held=held) for r in narrow[:1]]
     return cleans
 
 
 def _absent_note(read: Read) -> str:
     shown = ", ".join(read.absent[:4]) + (f" and {len(read.absent) - 4} more" if len(read.absent) > 4 else "")
+    held = f", as does a record without {', '.join(read.held)}" if read.held else ""
     return (f"{read.name}: reads as absent the keys the format reads that no sample record has "
-            f"({shown}); a record holding one fails it, for the next read")
+            f"({shown}); a record holding one fails it, for the next read{held}")
 
 
-def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, absent: tuple[str, ...] = ()
-                 ) -> list[Read]:
+def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, absent: tuple[str, ...] = (),
+                 held: tuple[str, ...] = ()) -> list[Read]:
     cleans = []
     for kind, epoch in ((ReadKind.EPOCH_LINES, True), (ReadKind.TYPED_LINES, False)):
-        typed = readers.typed_lines(fmt, sample, epoch, absent)
+        typed = readers.typed_lines(fmt, sample, epoch, absent, held)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
                                  typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True,

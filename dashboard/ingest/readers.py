@@ -404,12 +404,14 @@ class _Typed:
         return f"SELECT *, {extracts} FROM ({rows})"
 
 
-def _absent_guard(keys: Sequence[str]) -> str:
-    """A WHERE failing the read at a record that holds one of `keys` (see typed_lines)."""
-    if not keys:
+def _absent_guard(keys: Sequence[str], held: Sequence[str] = ()) -> str:
+    """A WHERE failing the read at a record that holds one of `keys`, or no value at one of `held`
+    (see typed_lines)."""
+    tests = [f"{sql_name(k)} IS NOT NULL" for k in keys] + [f"{sql_name(k)} IS NULL" for k in held]
+    if not tests:
         return ""
-    held = " OR ".join(f"{sql_name(k)} IS NOT NULL" for k in keys)
-    return f"\n        WHERE CASE WHEN {held} THEN error('a record holds a key its sample did not show') ELSE true END"
+    return (f"\n        WHERE CASE WHEN {' OR '.join(tests)} "
+            "THEN error('a record is not of the shape its sample showed') ELSE true END")
 
 
 def _extracted(i: int) -> str:
@@ -474,8 +476,8 @@ def epoch_keys(fmt: Format, sample: Sample) -> tuple[str, ...] | None:
     return keys if values and len(numbers) == len(values) else None
 
 
-def typed_lines(fmt: Format, sample: Sample, epoch: bool = False, absent: Sequence[str] = ()
-                ) -> tuple[str, str] | None:
+def typed_lines(fmt: Format, sample: Sample, epoch: bool = False, absent: Sequence[str] = (),
+                held: Sequence[str] = ()) -> tuple[str, str] | None:
     """The format read by DuckDB's JSON reader, typed to just the fields it uses; None when it can't be.
 
     `read_json` with a declared nested STRUCT (every leaf VARCHAR) parses each line once,
@@ -488,7 +490,9 @@ def typed_lines(fmt: Format, sample: Sample, epoch: bool = False, absent: Sequen
     (see sql.canonical_sql); None when the sample does not hold it as a number. A time
     later in the file that is no number fails the read.
     `absent`: top-level keys the records must not hold (any value but null): a record that
-    does fails the read (see render.narrowed, the format that leaves them out).
+    does fails the read (see render.narrowed, the format that leaves them out). `held`:
+    top-level keys (of those the format reads) every record must hold a value at, or fail the
+    read: the keys a format reads only where these are missing are not read (render.shadowed_keys).
     """
     if reads(fmt, sample, DOC) or reads(fmt, sample, LINE) or fmt.prelude or fmt.records is not None:
         return None
@@ -514,7 +518,7 @@ def typed_lines(fmt: Format, sample: Sample, epoch: bool = False, absent: Sequen
         SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw, NULL::VARCHAR AS doc, true AS ok, NULL AS "__record",
                *{f" EXCLUDE ({', '.join(map(sql_name, absent))})" if absent else ""}
         FROM read_json($path, format = 'newline_delimited', columns = {columns},
-                       maximum_object_size = {MAX_LINE_BYTES}){_absent_guard(absent)}
+                       maximum_object_size = {MAX_LINE_BYTES}){_absent_guard(absent, held)}
         """)
     return format_select(fmt, sample, leaves, epoch=number), reader
 

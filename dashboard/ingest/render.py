@@ -82,6 +82,44 @@ def unseen_keys(fmt: Format, sample: Sample) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys[0] for keys in json_fields(fmt, sample) if keys[0].lower() not in seen))
 
 
+def shadowed_keys(fmt: Format, sample: Sample, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Of the top-level `keys`, those the format reads only as a later part of a First, after a
+    part taken first from a top-level key every sample record holds a value at: each, with those
+    keys. A record holding a value at them never reaches the later part, so a read that leaves
+    `keys` out (see narrowed) need not read these as long as every record holds those values."""
+    wanted = {k.lower() for k in keys}
+
+    def held(part: Node) -> str | None:
+        leaf = first_leaf(_resolved(part, sample))
+        if not (isinstance(leaf, Json) and len(leaf.keys) == 1 and leaf.keys[0].lower() not in wanted):
+            return None
+        return leaf.keys[0] if sample.records and all(value_at(r, leaf.keys) is not None
+                                                      for r in sample.records) else None
+
+    exposed: set[str] = set()
+    shadows: dict[str, set[str]] = {}
+
+    def visit(node: Node | None, shade: frozenset[str]) -> None:
+        node = _resolved(node, sample) if node is not None else None
+        if isinstance(node, Json) and node.keys[0].lower() in wanted:
+            if shade:
+                shadows.setdefault(node.keys[0], set()).update(shade)
+            else:
+                exposed.add(node.keys[0])
+        elif isinstance(node, First):
+            earlier: set[str] = set()
+            for part in node.parts:
+                visit(part, shade | earlier)
+                earlier.update(filter(None, [held(part)]))
+        elif isinstance(node, Expr):
+            for _, arg in node.args:
+                visit(arg, shade)
+
+    for top in (*fmt.fields.values(), fmt.keep, fmt.qualify):
+        visit(top, frozenset())
+    return {k: tuple(sorted(v)) for k, v in shadows.items() if k not in exposed}
+
+
 def narrowed(fmt: Format, sample: Sample, keys: tuple[str, ...]) -> Format:
     """`fmt` as it reads a file whose records hold none of the top-level `keys`: each field under
     one of them is NULL, as it is on every row of such a file."""

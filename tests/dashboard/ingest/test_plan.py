@@ -12,7 +12,7 @@ from dashboard.ingest import Format, Options, ReadKind, Sample, Table, plan, rea
 from dashboard.ingest.fields import DOC, first, j, sql
 from dashboard.ingest.formats import by_name
 from dashboard.ingest.planner import KNOWN_TEXTS
-from dashboard.ingest.render import narrowed
+from dashboard.ingest.render import narrowed, shadowed_keys
 from dashboard.ingest.sql import KNOWN_FIELDS
 
 EPOCH, TYPED, CSV, TEXT = ReadKind.EPOCH_LINES, ReadKind.TYPED_LINES, ReadKind.TYPED_CSV, ReadKind.TEXT
@@ -196,6 +196,24 @@ def test_a_csv_whose_first_lines_hold_no_quote_is_read_with_short_records_first(
     wide = made.widened()
     assert wide.clean == quoted.clean and wide.otherwise.clean == quoted.otherwise.clean
     assert wide.line_bytes == wide.otherwise.line_bytes == readers.MAX_LINE_BYTES
+
+
+def test_a_key_read_only_where_a_key_every_sample_record_holds_is_missing_is_not_read_at_all():
+    fmt = lines_format(ts=first(j("$.created"), j("$.when"), j("$.meta.at")), user=first(j("$.user"), j("$.who")),
+                       project=j("$.meta.project"))
+    sample = lines({"id": "c1", "model": "m", "created": 1790000000, "user": "u"})
+    assert shadowed_keys(fmt, sample, ("when", "meta", "who")) == {"when": ("created",), "who": ("user",)}
+    first_read = plan(fmt, sample, Options()).clean[0]
+    assert first_read.absent == ("when", "meta", "who") and first_read.held == ("created", "user")
+    # `meta` is read elsewhere on its own: still read, to fail the read where a record holds it
+    assert '"meta" IS NOT NULL' in first_read.sql and '"when"' not in first_read.sql
+    assert '"created" IS NULL OR "user" IS NULL' in first_read.sql
+    # a sample record without `user` (or with it null) leaves `who` to be read and guarded
+    some = lines({"id": "c1", "model": "m", "created": 1790000000, "user": None})
+    assert shadowed_keys(fmt, some, ("when", "meta", "who")) == {"when": ("created",)}
+    # a key also read where nothing comes first is read as before
+    both = replace(fmt, fields={**fmt.fields, "api_key": j("$.when")})
+    assert shadowed_keys(both, sample, ("when", "meta", "who")) == {"who": ("user",)}
 
 
 def test_keys_no_sample_record_has_are_read_as_absent_first_and_a_record_holding_one_fails_that_read():
