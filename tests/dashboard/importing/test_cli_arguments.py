@@ -136,7 +136,8 @@ def test_explain_prints_the_plan_and_imports_nothing(tmp_path, log):
     out = cli("import", "--explain", str(log), "--db", str(db))
     assert out.returncode == 0, out.stderr
     note = ("typed-lines (sample's keys): reads as absent the keys the format reads that no sample record has "
-            "(response, timestamp, created_at, request and 12 more); a record holding one fails it, for the next read")
+            "(response, timestamp, created_at, request and 12 more); a record holding one fails it, for the next read, "
+            "as does a record without created")
     assert out.stdout.splitlines() == [f"{log}:", "  format: openai-jsonl (source 'openai-log', read as lines)",
                                        "  reads, in turn: typed-lines (sample's keys) -> typed-lines -> staged",
                                        "  table: lean while the rows fit", f"  note: {note}"]
