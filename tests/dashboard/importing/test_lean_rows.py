@@ -217,15 +217,17 @@ def test_a_version_4_file_upgrades_keeping_its_rows_and_takes_lean_rows_beside_t
 
 
 @pytest.mark.slow
-def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_that_usage(warehouse, tmp_path):
+@pytest.mark.parametrize("route", [None, "Gateway"])
+def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_that_usage(warehouse, tmp_path, route):
     # A request first imported from another export, under the source of Claude Code sessions
     # (its reply mid-stream: 3 output tokens so far), then from the session itself, which
-    # has more output tokens and cache writes the lean table has no column for.
+    # has more output tokens and cache writes the lean table has no column for. A route the
+    # first import named (kept in the rows' origin) stays the row's provider.
     rid = "req_011CRKk2b8VtQ4mYx3Zp9sJd"
     first = tmp_path / "first.csv"
     first.write_text("request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens\n"
                      f"{rid},2025-07-21T09:14:05Z,claude-sonnet-4-20250514,100,0,3\n", encoding="utf-8")
-    assert import_file(warehouse, first, options=Options(source="anthropic")).added == 1
+    assert import_file(warehouse, first, options=Options(source="anthropic", provider=route)).added == 1
     assert tables(warehouse) == (0, 1)
     session = Path(__file__).parents[1] / "ingest" / "samples" / "claude_code_session.jsonl"
     res = import_file(warehouse, session)
@@ -235,6 +237,8 @@ def test_a_lean_row_of_a_request_whose_usage_grew_moves_to_the_full_table_with_t
                           "request_count FROM requests WHERE request_id = ?", [rid]).fetchone()
     assert got[1:] == (4, 13502, 6139, 187, 1)
     assert got[0].isoformat().startswith("2025-07-21T09:14:05")  # the row keeps what the grown record does not give
+    assert warehouse.query("SELECT provider FROM requests WHERE request_id = ?", [rid]).fetchone()[0] == (
+        route and route.lower())
 
 
 def openai_lines(path: Path, n: int, extra: dict[int, dict] | None = None) -> Path:
@@ -352,17 +356,3 @@ def test_a_clean_insert_keeps_a_row_s_own_provider_beside_its_origin_s_and_refus
             insert_clean_requests(cur, select("'p'", "NULL"), {"source": "src", "import_id": 1}, batch_id=999,
                                   reasons=REASONS, lean=lean, provider="p")
         cur.execute("ROLLBACK")
-
-
-@pytest.mark.slow
-def test_a_lean_row_moving_to_the_full_table_keeps_the_provider_its_import_named(warehouse, tmp_path):
-    rid = "req_011CRKk2b8VtQ4mYx3Zp9sJd"
-    first = tmp_path / "first.csv"
-    first.write_text("request_id,timestamp,model,prompt_tokens,cached_tokens,completion_tokens\n"
-                     f"{rid},2025-07-21T09:14:05Z,claude-sonnet-4-20250514,100,0,3\n", encoding="utf-8")
-    assert import_file(warehouse, first, options=Options(source="anthropic", provider="Gateway")).added == 1
-    session = Path(__file__).parents[1] / "ingest" / "samples" / "claude_code_session.jsonl"
-    assert import_file(warehouse, session).updated == 1
-    assert tables(warehouse) == (3, 0)
-    got = warehouse.query("SELECT provider, output_tokens FROM requests WHERE request_id = ?", [rid]).fetchone()
-    assert got == ("gateway", 187)
