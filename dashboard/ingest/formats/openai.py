@@ -49,7 +49,8 @@ _COST = _both("$.usage.cost")
 _PROMPT, _OUTPUT = _both("$.usage.prompt_tokens"), _both("$.usage.completion_tokens")
 _CHUNK = sql(f"{{o}} = '{CHUNK}'", o=_both("$.object"))
 _HAS_USAGE = sql("({p} IS NOT NULL OR {o} IS NOT NULL)", p=_PROMPT, o=_OUTPUT)
-_NO_USAGE = sql("{chunk} AND NOT {usage}", chunk=_CHUNK, usage=_HAS_USAGE)
+# (the usage first: most records have it, and so skip the comparison of their object)
+_NO_USAGE = sql("NOT {usage} AND {chunk}", chunk=_CHUNK, usage=_HAS_USAGE)
 
 
 def _streams(fmt: Format, sample: Sample, options: Options) -> Format:
