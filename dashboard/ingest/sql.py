@@ -407,13 +407,14 @@ _TAGS = """CASE
 
 def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     """The `requests` columns of every row, with `line`, `raw` and `reason`."""
-    def masked(text: str, name: str, field: str | None = None) -> str:  # field: the one to test (None: name)
-        if (name if field is None else field) in p.empty:
-            return "NULL::VARCHAR"
+    def masked(text: str, name: str) -> str:
         return f"ing_key_masked_known({text}, $known.{name})" if known else f"ing_key_masked({text})"
 
     def unless_empty(field: str, sql: str, null: str = "NULL::VARCHAR") -> str:
         return null if field in p.empty else sql
+
+    def field(name: str) -> str:  # a text field of the file, its key cut
+        return unless_empty(name, masked(f"v.s_{name}", name))
     return f"""SELECT
     v.line,
     CASE WHEN v.reason IS NOT NULL THEN left(ing_masked({shown}, v.s_api_key), 100000) END AS raw,
@@ -423,17 +424,17 @@ def _canonical_select(p: _Parts, shown: str, known: bool) -> str:
     ing_id_keyless({p.request_id}) AS request_id,
     v.ts_parsed AS ts,
     -- a key misplaced into a text column is stored as its hint there too
-    lower({masked(unless_empty("provider", "coalesce($provider, v.s_provider)", "$provider"), "provider", "")})
+    lower({masked(unless_empty("provider", "coalesce($provider, v.s_provider)", "$provider"), "provider")})
         AS provider,
-    CASE WHEN $provider IS NOT NULL THEN lower({masked("v.s_provider", "provider")})
-         ELSE {masked("v.s_upstream_provider", "upstream_provider")} END AS upstream_provider,
-    {masked("v.model_final", "model", "")} AS model,
-    {masked("v.s_project", "project")} AS project,
+    CASE WHEN $provider IS NOT NULL THEN lower({field("provider")})
+         ELSE {field("upstream_provider")} END AS upstream_provider,
+    {masked("v.model_final", "model")} AS model,
+    {field("project")} AS project,
     coalesce(
-        {masked("v.s_api_key_name", "api_key_name")},
+        {field("api_key_name")},
         {unless_empty("api_key", "CASE WHEN v.s_api_key IS NOT NULL THEN '…' || right(v.s_api_key, 4) END")}
     ) AS api_key,
-    {masked("v.s_user", "user")} AS "user",
+    {field("user")} AS "user",
     {unless_empty("tags", _TAGS, "NULL::VARCHAR[]")} AS tags,
     CASE WHEN v.included THEN v.n_prompt_tokens - v.cache_total ELSE v.n_prompt_tokens END AS input_tokens,
     v.n_cache_read AS cache_read_tokens,
