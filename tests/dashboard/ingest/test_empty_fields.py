@@ -91,9 +91,5 @@ def test_every_sample_format_reads_alike_without_its_empty_fields(warehouse, tmp
         path.write_text("\n".join(json.dumps(r) for r in LINES) + "\n", encoding="utf-8")
     else:
         path = SAMPLES / sample
-    sample_read = sample_file(warehouse, path)
-    fmt = choose(sample_read, None, Options()).for_file(sample_read, Options())
-    if not any(is_null(fmt, sample_read, f) for f in EMPTIED):
-        pytest.skip(f"{sample}: its format leaves no field empty")
-    for name, whole, pruned in _rows(warehouse, path, Options(), zone_given=False):
+    for name, whole, pruned in _rows(warehouse, path, Options(), zone_given=False):  # (each leaves some empty)
         assert whole and pruned == whole, name
