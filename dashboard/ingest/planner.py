@@ -175,13 +175,12 @@ def _absent_note(read: Read) -> str:
 
 def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, absent: tuple[str, ...] = (),
                  held: tuple[str, ...] = ()) -> list[Read]:
-    cleans = []
+    cleans, empty = [], _empty(fmt, sample)
     for kind, epoch in ((ReadKind.EPOCH_LINES, True), (ReadKind.TYPED_LINES, False)):
         typed = readers.typed_lines(fmt, sample, epoch, absent, held)
         if typed:
             body = canonical_sql(typed[0], zone_given=zone_given, derive_ids=False, record_text=False,
-                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True,
-                                 empty=_empty(fmt, sample))
+                                 typed={"ts_epoch"} if epoch else (), guard_cached=guard, known=True, empty=empty)
             cleans.append(Read(kind, f"WITH src AS ({typed[1]}),\n{body}"))
     return cleans
 
@@ -189,12 +188,14 @@ def _typed_lines(fmt: Format, sample: Sample, zone_given: bool, guard: bool, abs
 def _clean_csv(fmt: Format, sample: Sample, zone_given: bool, up_front: bool, guard: bool) -> Read | None:
     # (with --tz, a naive time is read in that zone, which a TIMESTAMPTZ read cannot know)
     types = {f: t for f, t in TYPED_FIELDS.items() if not (f == "ts" and zone_given)}
+    empty = _empty(fmt, sample)
+
     def read(line_bytes: int) -> Read | None:
         csv = readers.typed_csv(fmt, sample, types, up_front, line_bytes)
         if not csv:
             return None
         body = canonical_sql(csv[0], zone_given=zone_given, derive_ids=False, record_text=False, typed=csv[2],
-                             guard_cached=guard, known=True, empty=_empty(fmt, sample))
+                             guard_cached=guard, known=True, empty=empty)
         return Read(ReadKind.TYPED_CSV, f"WITH src AS ({csv[1]}),\n{body}", unparsed_kept=True, line_bytes=line_bytes)
 
     wide = read(readers.MAX_LINE_BYTES)
