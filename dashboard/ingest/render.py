@@ -110,7 +110,8 @@ def shadowed_keys(fmt: Format, sample: Sample, keys: Sequence[str]) -> dict[str,
             earlier: set[str] = set()
             for part in node.parts:
                 visit(part, shade | earlier)
-                earlier.update(filter(None, [held(part)]))
+                if key := held(part):
+                    earlier.add(key)
         elif isinstance(node, Expr):
             for _, arg in node.args:
                 visit(arg, shade)
