@@ -346,3 +346,29 @@ def test_a_row_whose_number_is_no_time_is_rejected_with_its_line_and_the_text_re
     assert (res.added, res.rejected, res.staged) == (12, 2, False)
     assert warehouse.query("SELECT line, raw, reason FROM rejected_rows ORDER BY line").fetchall() == [
         (11, lines[10], "unparsable time: 5"), (12, lines[11], "unparsable time: true")]
+
+
+@pytest.mark.slow
+def test_a_token_count_after_the_sample_that_is_no_whole_number_rejects_its_row_in_the_typed_read(
+        warehouse, tmp_path):
+    # DuckDB's JSON reader turns true into 1 and 1.5 into 2 when it reads a count as a number,
+    # so the typed read takes counts as text: a boolean or a fraction there is a rejected row,
+    # not 1 token; a whole number, as a string or as 100.0, is that count.
+    def record(i, **usage):
+        return {"id": f"c{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "deepseek-v4-flash",
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10,
+                          "prompt_tokens_details": {"cached_tokens": 40}, **usage}}
+    late = [record(20, prompt_tokens=True), record(21, completion_tokens=False), record(22, prompt_tokens=1.5),
+            record(23, prompt_tokens_details={"cached_tokens": True}), record(24, prompt_tokens="120"),
+            record(25, completion_tokens=100.0)]
+    lines = [json.dumps(r) for r in [*(record(i) for i in range(20)), *late]]
+    f = write_lines(tmp_path / "late-counts.jsonl", lines)
+    assert plan_file(warehouse, f).clean[0].kind is ReadKind.EPOCH_LINES
+    res = import_file(warehouse, f)
+    assert (res.added, res.rejected) == (22, 4)
+    assert warehouse.query("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall() == [
+        (21, "prompt_tokens is not a whole number: true"), (22, "output is not a whole number: false"),
+        (23, "prompt_tokens is not a whole number: 1.5"), (24, "cache_read is not a whole number: true")]
+    counts = dict(warehouse.query("SELECT request_id, input_tokens + cache_read_tokens + output_tokens "
+                                  "FROM requests WHERE request_id IN ('c24', 'c25')").fetchall())
+    assert counts == {"c24": 130, "c25": 200}
