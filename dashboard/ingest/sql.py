@@ -5,8 +5,8 @@ follows the same rules. Values the person typed (provider, model, time zone, sou
 bound parameters, never spliced into the text.
 
 It runs once per record of files with millions of rows, so each value is parsed once and
-the common case goes first: tokens take a fast integer cast whose text round-trips, and
-only the rest (" 12 ", "1e3", "12.5") go through the slower decimal check; a time that
+the common case goes first: tokens take a fast decimal cast that finds a whole number, and
+only the rest ("", "NaN", "12.5", counts of 10^12 or more) go through the slower check; a time that
 looks like a date is cast as one, a bare number is read as epoch seconds or milliseconds
 (a failed cast costs more than the successful one, so neither is tried blindly first).
 """
@@ -151,8 +151,10 @@ TYPED_FIELDS = {
 
 
 def _token_casts(typed: Collection[str], empty: Collection[str]) -> str:
-    # i_f: the fast integer cast, once per row in the layer below (inside a CASE it would run twice).
-    return ", ".join(f"TRY_CAST({f} AS BIGINT) AS i_{f}" for f in TOKEN_FIELDS if f not in typed and f not in empty)
+    # i_f: the text's decimal, once per row in the layer below (inside a CASE it would run twice):
+    # ing_tok_slow's cast at the typed read's DECIMAL(18, 6), the same value for any count under 10^12.
+    return ", ".join(f"TRY_CAST({f} AS {TYPED_FIELDS[f]}) AS i_{f}" for f in TOKEN_FIELDS
+                     if f not in typed and f not in empty)
 
 
 # Text fields, each cleaned once per row in the layer below (s_f) however many places use it:
@@ -187,15 +189,16 @@ def _text_values(empty: Collection[str]) -> str:
 
 def _token_value(f: str, typed: Collection[str], empty: Collection[str]) -> str:
     # n_f: the token count, or NULL when the text is not a whole number (blank or NaN counts as 0).
-    # Text that round-trips through the integer cast skips ing_tok_slow, so ordinary counts pay
-    # nothing for the blank and NaN tests there. A typed count is a decimal already.
+    # A count that is a whole decimal, as read or as cast from its text (i_f), is that number;
+    # only the rest pays for ing_tok_slow's blank and NaN tests and its wider cast.
+    # (A decimal's remainder is exact, and cheaper than its floor; and unlike an integer cast,
+    # which rounds '1.5' to 2 and reads '0x10' as 16, the decimal cast reads text as ing_tok_slow does.)
     if f in empty:
         return f"0::BIGINT AS n_{f}"
     if f in typed:
-        # (a decimal's remainder is exact, and cheaper than its floor)
         return f"CASE WHEN x.{f} IS NULL THEN 0 WHEN x.{f} % 1 = 0 THEN CAST(x.{f} AS BIGINT) END AS n_{f}"
     return (f"CASE WHEN x.{f} IS NULL THEN 0 "
-            f"WHEN CAST(x.i_{f} AS VARCHAR) = x.{f} THEN x.i_{f} "
+            f"WHEN x.i_{f} % 1 = 0 THEN CAST(x.i_{f} AS BIGINT) "
             f"ELSE ing_tok_slow(x.{f}) END AS n_{f}")
 
 

@@ -4,11 +4,14 @@ Money is parsed at the warehouse's scale (DECIMAL(38, 12)); the import takes a f
 DECIMAL(18, 12) parse first, which must give the very same value for every text.
 """
 
+import json
 import random
 from decimal import Decimal
 
 import pytest
+from ingest_helpers import write_lines
 
+from dashboard.ingest import import_file
 from dashboard.ingest.sql import MACROS
 
 
@@ -95,3 +98,35 @@ def test_text_is_trimmed_exactly_when_it_starts_or_ends_with_a_space(warehouse):
     assert differ == []
     assert cur.execute("SELECT ing_text(' gpt 4o '), ing_text('gpt 4o'), ing_text('\u00a0gpt 4o'), ing_text('  ')"
                        ).fetchone() == ("gpt 4o", "gpt 4o", "\u00a0gpt 4o", None)
+
+
+def _token_texts() -> list[str]:
+    rng = random.Random(11)
+    texts = ["0", "1", "-0", "007", "+5", " 12 ", "12.0", "12.5", "1e3", "1E3", "1_000", "0x10", "0b11", "1,5",
+             "12.0000001", "12.0000009", "0.9999999", "999999999999", "999999999999.5", "1000000000000",
+             "5000000000000", "999999999999999", "1000000000000000", "9223372036854775807", "1e15", "-3", "",
+             " ", "nan", "NaN", "-nan", "inf", "lots", "true", "\uff11\uff12", "12.", ".5"]
+    for _ in range(600):
+        digits = str(rng.randint(0, 10 ** rng.randint(1, 19)))
+        texts.append(rng.choice([digits, digits + ".0", digits[:-1] + "." + digits[-1], digits + "e1", " " + digits]))
+    return texts
+
+
+def test_every_token_count_text_is_read_as_the_exact_rule_reads_it(warehouse, tmp_path):
+    # The import reads most counts with a fast cast and the rest with ing_tok_slow, the rule
+    # that says what a count's text is worth; whichever it takes, a row's count is the rule's
+    # value (a negative or no value rejects the row).
+    texts = _token_texts()
+    records = [{"id": f"t{i}", "object": "chat.completion", "created": 1790000000 + i, "model": "gpt-4o-mini",
+                "usage": {"prompt_tokens": text, "completion_tokens": 1}} for i, text in enumerate(texts)]
+    res = import_file(warehouse, write_lines(tmp_path / "counts.jsonl", [json.dumps(r) for r in records]))
+    cur = warehouse.cursor()
+    cur.execute(MACROS)
+    rule = dict(cur.execute("SELECT 't' || (n - 1), ing_tok_slow(t) FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS u(t, n)",
+                            [texts]).fetchall())
+    stored = dict(warehouse.query("SELECT request_id, input_tokens FROM requests").fetchall())
+    expected = {i: v for i, v in rule.items() if v is not None and v >= 0}
+    assert stored == expected
+    assert res.rejected == len(texts) - len(expected)
+    assert stored["t0"] == 0 and stored[f"t{texts.index('999999999999999')}"] == 999999999999999
+    assert f"t{texts.index('1000000000000000')}" not in stored and f"t{texts.index('12.5')}" not in stored
