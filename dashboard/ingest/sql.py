@@ -195,11 +195,9 @@ def _token_value(f: str, typed: Collection[str], empty: Collection[str]) -> str:
     # which rounds '1.5' to 2 and reads '0x10' as 16, the decimal cast reads text as ing_tok_slow does.)
     if f in empty:
         return f"0::BIGINT AS n_{f}"
-    if f in typed:
-        return f"CASE WHEN x.{f} IS NULL THEN 0 WHEN x.{f} % 1 = 0 THEN CAST(x.{f} AS BIGINT) END AS n_{f}"
-    return (f"CASE WHEN x.{f} IS NULL THEN 0 "
-            f"WHEN x.i_{f} % 1 = 0 THEN CAST(x.i_{f} AS BIGINT) "
-            f"ELSE ing_tok_slow(x.{f}) END AS n_{f}")
+    # (a typed count has no text left that is not a decimal: nothing for ing_tok_slow)
+    decimal, rest = (f"x.{f}", "") if f in typed else (f"x.i_{f}", f" ELSE ing_tok_slow(x.{f})")
+    return f"CASE WHEN x.{f} IS NULL THEN 0 WHEN {decimal} % 1 = 0 THEN CAST({decimal} AS BIGINT){rest} END AS n_{f}"
 
 
 def _as_text(f: str, typed: Collection[str]) -> str:

@@ -1,7 +1,8 @@
 """The shared value parsers every import goes through (dashboard/ingest/sql.py MACROS).
 
 Money is parsed at the warehouse's scale (DECIMAL(38, 12)); the import takes a faster
-DECIMAL(18, 12) parse first, which must give the very same value for every text.
+DECIMAL(18, 12) parse first, which must give the very same value for every text. A token
+count likewise takes a fast decimal cast first, and must get ing_tok_slow's value.
 """
 
 import json
