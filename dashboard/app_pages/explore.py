@@ -31,9 +31,10 @@ st.plotly_chart(figures.explore(frame, tuple(dims), None if grain == "none" else
                 theme="streamlit", key="explore_chart")
 st.dataframe(tables.display(frame), column_config=tables.column_config(frame), hide_index=True, key="explore_table")
 a, b, _ = st.columns([1, 1, 4])
-a.download_button("Download CSV", exports.to_csv(frame), "explore.csv", "text/csv", key="explore_csv")
+a.download_button("Download CSV", exports.to_csv(frame), "explore.csv", "text/csv", key="explore_csv",
+                  on_click="ignore")
 b.download_button("Download Parquet", tables.parquet_bytes(frame), "explore.parquet",
-                  "application/vnd.apache.parquet", key="explore_parquet")
+                  "application/vnd.apache.parquet", key="explore_parquet", on_click="ignore")
 
 with st.expander("Raw requests"):
     page_no = st.number_input("Page (100 rows each, newest first)", min_value=1, value=1, step=1, key="raw_page")

@@ -90,7 +90,7 @@ for name, result, error in (v for k, v in st.session_state.get("import_results",
         if "reason" in rejected.columns:
             rejected["reason"] = rejected["reason"].map(lambda v: page_words(v) if isinstance(v, str) else v)
         st.download_button("Download rejected rows (CSV)", exports.to_csv(rejected), f"rejected-{name}.csv",
-                           "text/csv", key=f"rejected_{result.import_id}")
+                           "text/csv", key=f"rejected_{result.import_id}", on_click="ignore")
 
 workspace.profiles()
 st.subheader("Import history")

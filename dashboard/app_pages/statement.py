@@ -75,4 +75,4 @@ for tab, dim in zip(st.tabs(["By model", "By project", "By API key", "By provide
 st.subheader("Downloads")
 downloads = reads.statement_downloads(month, tz, view.filters)
 for col, (label, (name, data, mime)) in zip(st.columns(len(downloads)), downloads.items(), strict=True):
-    col.download_button(label, data, name, mime, key=f"download_{label}")
+    col.download_button(label, data, name, mime, key=f"download_{label}", on_click="ignore")

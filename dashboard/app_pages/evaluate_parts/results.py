@@ -34,9 +34,9 @@ def show(run: EvalRun) -> None:
         st.dataframe(pd.DataFrame(failed), hide_index=True, key="eval_failures")
     a, b, _ = st.columns(3)
     a.download_button("Download results (CSV)", exports.to_csv(results_frame(run)), f"eval-{run.run_id}.csv",
-                      "text/csv", key="eval_csv")
+                      "text/csv", key="eval_csv", on_click="ignore")
     b.download_button("Download results (JSON)", json.dumps(run_json(run), indent=2), f"eval-{run.run_id}.json",
-                      "application/json", key="eval_json")
+                      "application/json", key="eval_json", on_click="ignore")
 
 
 def planner(run: EvalRun) -> None:

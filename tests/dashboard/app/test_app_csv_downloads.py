@@ -50,7 +50,10 @@ class _KeptStorage(app_test_module.MemoryMediaFileStorage):
 
 
 def _download(at: AppTest, key: str) -> bytes:
-    url = at.download_button(key=key).proto.url
+    button = at.download_button(key=key).proto
+    # a click that reran the page could replace the file before the browser fetched it
+    assert button.ignore_rerun, f"the download button {key!r} reruns the page"
+    url = button.url
     for storage in reversed(_KeptStorage.made):
         try:
             return storage.get_file(url.rsplit("/", 1)[-1]).content

@@ -29,6 +29,7 @@ def test_statement_totals_match_sql(app, wh):
     flagged = at.dataframe[0].value
     assert flagged["explanation"].str.contains("billed").any()
     assert len(at.get("download_button")) == 3
+    assert all(b.proto.ignore_rerun for b in at.get("download_button"))  # a download reruns nothing
 
 
 @pytest.mark.slow
